@@ -1,0 +1,33 @@
+// How load_model() reaches a backend. Each backend turns checked Weights into a Model; the CUDA one
+// may refuse (no driver, too little memory) with an Error saying why, and load_model() then falls
+// back to the CPU when the caller asked for Auto.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "gander/gander.h"
+#include "model/weights.h"
+
+namespace gander::detail {
+
+// Fills the backend-independent fields of ModelInfo (shape, path, dtype, fingerprint, n_params).
+ModelInfo base_model_info(const model::Weights& weights);
+
+std::unique_ptr<Model> make_cpu_model(std::shared_ptr<const model::Weights> weights,
+                                      const LoadOptions& options);
+
+#ifdef GANDER_HAVE_CUDA
+// "" if a usable NVIDIA card is present, else the reason ("no NVIDIA driver", "no CUDA device").
+// On success *device gets the card's name and memory.
+std::string cuda_probe(std::string* device);
+// Throws Error when the card cannot hold the model ("card has 4.0 GB free, model needs 14.5 GB").
+std::unique_ptr<Model> make_cuda_model(std::shared_ptr<const model::Weights> weights,
+                                       const LoadOptions& options);
+// A random model of `shape` generated on the card with random_init.h (no host copy of the weights).
+std::unique_ptr<Model> make_cuda_random_model(const ModelShape& shape, std::uint64_t seed,
+                                              const LoadOptions& options);
+#endif
+
+} // namespace gander::detail
