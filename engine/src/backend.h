@@ -31,3 +31,19 @@ std::unique_ptr<Model> make_cuda_random_model(const ModelShape& shape, std::uint
 #endif
 
 } // namespace gander::detail
+
+#ifdef GANDER_HAVE_CUDA
+namespace gander::detail {
+// Figures gander-bench reports for the card, measured in the same run.
+struct CudaDeviceFigures {
+    std::string name;
+    double copy_bytes_per_s = 0;    // device-to-device copy, bytes read + written per second
+    double fp16_flops_per_s = 0;    // dense fp16 matrix product through cuBLAS, large square
+    std::size_t total_bytes = 0;    // card memory
+};
+CudaDeviceFigures cuda_measure_device();
+// Peak device memory used by this process since the last reset (bytes).
+std::size_t cuda_peak_memory();
+void cuda_reset_peak_memory();
+} // namespace gander::detail
+#endif
