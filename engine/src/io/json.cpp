@@ -1,10 +1,11 @@
 // The strict JSON reader and escaper declared in json.h: a recursive-descent parser over a
-// string_view with an explicit depth bound, so hostile input can neither overflow the stack nor make
-// it read past the end.
+// string_view with an explicit depth bound, so hostile input can neither overflow the stack nor
+// make it read past the end.
 #include "io/json.h"
 
 #include "gander/gander.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <string>
@@ -42,12 +43,18 @@ void append_utf8(std::string& out, std::uint32_t cp) {
 
 std::string_view JsonValue::kind_name(Kind kind) {
     switch (kind) {
-    case Kind::Null: return "null";
-    case Kind::Bool: return "boolean";
-    case Kind::Number: return "number";
-    case Kind::String: return "string";
-    case Kind::Array: return "array";
-    case Kind::Object: return "object";
+    case Kind::Null:
+        return "null";
+    case Kind::Bool:
+        return "boolean";
+    case Kind::Number:
+        return "number";
+    case Kind::String:
+        return "string";
+    case Kind::Array:
+        return "array";
+    case Kind::Object:
+        return "object";
     }
     return "?";
 }
@@ -145,8 +152,10 @@ private:
         if (at_end()) fail("unexpected end of input");
         JsonValue v;
         switch (peek()) {
-        case '{': return parse_object(depth + 1);
-        case '[': return parse_array(depth + 1);
+        case '{':
+            return parse_object(depth + 1);
+        case '[':
+            return parse_array(depth + 1);
         case '"':
             v.m_kind = JsonValue::Kind::String;
             v.m_string = parse_string();
@@ -160,7 +169,9 @@ private:
             expect_literal("false");
             v.m_kind = JsonValue::Kind::Bool;
             return v;
-        case 'n': expect_literal("null"); return v;
+        case 'n':
+            expect_literal("null");
+            return v;
         default:
             if (peek() == '-' || (peek() >= '0' && peek() <= '9')) return parse_number();
             fail(std::string("unexpected character '") + printable(peek()) + "'");
@@ -184,7 +195,7 @@ private:
         ++m_pos; // '{'
         JsonValue v;
         v.m_kind = JsonValue::Kind::Object;
-        std::unordered_set<std::string_view> seen;
+        std::unordered_set<std::string> seen;
         skip_ws();
         if (peek() == '}') {
             ++m_pos;
@@ -213,7 +224,6 @@ private:
             }
             if (peek() == '}') {
                 ++m_pos;
-                // The set holds views into member keys; rebuilding is cheaper than keeping owners.
                 return v;
             }
             fail(at_end() ? "unexpected end of input in an object" : "expected ',' or '}'");
@@ -252,10 +262,14 @@ private:
         for (int i = 0; i < 4; ++i) {
             char c = m_text[m_pos++];
             cp <<= 4;
-            if (c >= '0' && c <= '9') cp |= static_cast<std::uint32_t>(c - '0');
-            else if (c >= 'a' && c <= 'f') cp |= static_cast<std::uint32_t>(c - 'a' + 10);
-            else if (c >= 'A' && c <= 'F') cp |= static_cast<std::uint32_t>(c - 'A' + 10);
-            else fail("invalid hex digit in \\u escape");
+            if (c >= '0' && c <= '9')
+                cp |= static_cast<std::uint32_t>(c - '0');
+            else if (c >= 'a' && c <= 'f')
+                cp |= static_cast<std::uint32_t>(c - 'a' + 10);
+            else if (c >= 'A' && c <= 'F')
+                cp |= static_cast<std::uint32_t>(c - 'A' + 10);
+            else
+                fail("invalid hex digit in \\u escape");
         }
         return cp;
     }
@@ -267,10 +281,14 @@ private:
         unsigned char b0 = byte(0);
         std::size_t len;
         std::uint32_t min_cp;
-        if (b0 >= 0xC2 && b0 <= 0xDF) len = 2, min_cp = 0x80;
-        else if (b0 >= 0xE0 && b0 <= 0xEF) len = 3, min_cp = 0x800;
-        else if (b0 >= 0xF0 && b0 <= 0xF4) len = 4, min_cp = 0x10000;
-        else fail("invalid UTF-8 in a string");
+        if (b0 >= 0xC2 && b0 <= 0xDF)
+            len = 2, min_cp = 0x80;
+        else if (b0 >= 0xE0 && b0 <= 0xEF)
+            len = 3, min_cp = 0x800;
+        else if (b0 >= 0xF0 && b0 <= 0xF4)
+            len = 4, min_cp = 0x10000;
+        else
+            fail("invalid UTF-8 in a string");
         if (m_text.size() - m_pos < len) fail("truncated UTF-8 sequence in a string");
         std::uint32_t cp = b0 & (0x7F >> len);
         for (std::size_t i = 1; i < len; ++i) {
@@ -307,14 +325,30 @@ private:
             if (at_end()) fail("unterminated escape");
             char e = m_text[m_pos++];
             switch (e) {
-            case '"': out += '"'; break;
-            case '\\': out += '\\'; break;
-            case '/': out += '/'; break;
-            case 'b': out += '\b'; break;
-            case 'f': out += '\f'; break;
-            case 'n': out += '\n'; break;
-            case 'r': out += '\r'; break;
-            case 't': out += '\t'; break;
+            case '"':
+                out += '"';
+                break;
+            case '\\':
+                out += '\\';
+                break;
+            case '/':
+                out += '/';
+                break;
+            case 'b':
+                out += '\b';
+                break;
+            case 'f':
+                out += '\f';
+                break;
+            case 'n':
+                out += '\n';
+                break;
+            case 'r':
+                out += '\r';
+                break;
+            case 't':
+                out += '\t';
+                break;
             case 'u': {
                 std::uint32_t cp = parse_hex4();
                 if (cp >= 0xDC00 && cp <= 0xDFFF) fail("lone low surrogate in \\u escape");
@@ -322,15 +356,49 @@ private:
                     if (m_text.substr(m_pos, 2) != "\\u") fail("lone high surrogate in \\u escape");
                     m_pos += 2;
                     std::uint32_t lo = parse_hex4();
-                    if (lo < 0xDC00 || lo > 0xDFFF) fail("high surrogate not followed by a low one");
+                    if (lo < 0xDC00 || lo > 0xDFFF)
+                        fail("high surrogate not followed by a low one");
                     cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
                 }
                 append_utf8(out, cp);
                 break;
             }
-            default: --m_pos; fail("invalid escape '\\" + printable(e) + "'");
+            default:
+                --m_pos;
+                fail("invalid escape '\\" + printable(e) + "'");
             }
         }
+    }
+
+    // Roughly log10(|x|) of a well-formed number token, saturating: enough to tell a huge number
+    // from a tiny one.
+    static long decimal_magnitude(std::string_view token) {
+        long mag = 0;
+        bool seen_nonzero = false, after_point = false;
+        std::size_t i = 0;
+        if (i < token.size() && token[i] == '-') ++i;
+        for (; i < token.size() && token[i] != 'e' && token[i] != 'E'; ++i) {
+            char c = token[i];
+            if (c == '.') {
+                after_point = true;
+            } else if (!seen_nonzero && c != '0') {
+                seen_nonzero = true;
+                if (after_point) mag = -mag - 1;
+            } else if (!seen_nonzero && after_point) {
+                ++mag; // leading zeros after the point count down later
+            } else if (seen_nonzero && !after_point) {
+                ++mag;
+            }
+        }
+        if (!seen_nonzero) return -1000000;
+        long exp = 0, sign = 1;
+        if (i < token.size()) {
+            ++i;
+            if (i < token.size() && (token[i] == '+' || token[i] == '-'))
+                sign = token[i++] == '-' ? -1 : 1;
+            for (; i < token.size(); ++i) exp = std::min(exp * 10 + (token[i] - '0'), 1000000L);
+        }
+        return mag + sign * exp;
     }
 
     JsonValue parse_number() {
@@ -367,11 +435,13 @@ private:
         const char* last = token.data() + token.size();
         auto [end_d, ec_d] = std::from_chars(first, last, v.m_double);
         if (ec_d == std::errc::result_out_of_range) {
-            // Underflow to zero is harmless; overflow to infinity is not a JSON number.
-            if (std::fabs(v.m_double) > 1.0 || integral_syntax) {
+            // from_chars leaves the value untouched either way, so tell underflow (harmless: zero)
+            // from overflow (infinity is not a JSON number) by the decimal magnitude of the text.
+            if (decimal_magnitude(token) > 0) {
                 m_pos = start;
                 fail("number out of range");
             }
+            v.m_double = 0.0;
         } else if (ec_d != std::errc() || end_d != last) {
             m_pos = start;
             fail("malformed number");
@@ -379,8 +449,8 @@ private:
         if (integral_syntax) {
             auto [end_i, ec_i] = std::from_chars(first, last, v.m_int);
             v.m_is_int = ec_i == std::errc() && end_i == last;
-        } else if (std::nearbyint(v.m_double) == v.m_double && v.m_double >= -9.2233720368547758e18 &&
-                   v.m_double < 9.2233720368547758e18) {
+        } else if (std::nearbyint(v.m_double) == v.m_double &&
+                   v.m_double >= -9.2233720368547758e18 && v.m_double < 9.2233720368547758e18) {
             v.m_int = static_cast<std::int64_t>(v.m_double);
             v.m_is_int = true;
         }
@@ -403,13 +473,27 @@ std::string json_escape(std::string_view text) {
     for (char ch : text) {
         auto c = static_cast<unsigned char>(ch);
         switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
+        case '"':
+            out += "\\\"";
+            break;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\r':
+            out += "\\r";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
+        case '\b':
+            out += "\\b";
+            break;
+        case '\f':
+            out += "\\f";
+            break;
         default:
             if (c < 0x20) {
                 out += "\\u00";
