@@ -24,9 +24,12 @@ public:
     virtual std::string_view name() const = 0; // "rwkv-world", "sentencepiece", "bytes"
 };
 
-// The RWKV World tokenizer from its vocabulary file (rwkv_vocab_v20230424.txt).
+// The RWKV World tokenizer from its vocabulary file (rwkv_vocab_v20230424.txt): greedy longest
+// match over bytes, as ChatRWKV's TRIE_TOKENIZER. vocab_size() is the largest id + 1 (65,530);
+// id 0 (end of document) decodes to nothing. A bad line throws Error naming file and line.
 std::unique_ptr<Tokenizer> load_world_tokenizer(const std::string& vocab_path);
-// A SentencePiece model (.model). Throws Error when built without libsentencepiece.
+// A SentencePiece model (.model). Throws Error when built without libsentencepiece. decode()
+// concatenates pieces ("\u2581" -> space), so the model's dummy-prefix space stays in the text.
 std::unique_ptr<Tokenizer> load_sentencepiece_tokenizer(const std::string& model_path);
 // By file: *.model -> SentencePiece, anything else -> World vocabulary.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path);
@@ -34,7 +37,9 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path);
 std::unique_ptr<Tokenizer> make_byte_tokenizer();
 
 // Turns a stream of token ids into text, holding back bytes of an incomplete UTF-8 sequence until
-// the token that completes it arrives; invalid bytes come out as U+FFFD.
+// the token that completes it arrives; invalid bytes come out as U+FFFD (one per maximal ill-formed
+// subpart, as Python and browsers do). Every push() result is valid UTF-8 and never ends inside a
+// code point; the concatenation of all results and finish() is the sanitised decode of all ids.
 class TokenStream {
 public:
     explicit TokenStream(const Tokenizer& tokenizer) : m_tokenizer(tokenizer) {}
@@ -45,7 +50,7 @@ public:
 
 private:
     const Tokenizer& m_tokenizer;
-    std::string m_pending;
+    std::string m_pending; // at most one incomplete UTF-8 sequence
 };
 
 } // namespace gander
