@@ -1,0 +1,162 @@
+// Normalisation kernels (see norm.h). All statistics in fp32, two passes (mean, then the mean of
+// squared deviations), like the reference.
+#include "kernels/common.cuh"
+#include "kernels/norm.h"
+
+namespace gander::kernels {
+namespace {
+
+using detail::block_sum;
+using detail::to_half_sat;
+using detail::warp_sum;
+
+__device__ __forceinline__ float load(const float* p, std::size_t i) {
+    return p[i];
+}
+__device__ __forceinline__ float load(const __half* p, std::size_t i) {
+    return __half2float(p[i]);
+}
+
+// Mean and 1/std of one row, the whole block cooperating.
+template <typename In>
+__device__ void row_stats(const In* row, int n, float eps, float* scratch, float& mean,
+                          float& rstd) {
+    float s = 0.0f;
+    for (int c = threadIdx.x; c < n; c += blockDim.x) s += load(row, c);
+    mean = block_sum(s, scratch) / float(n);
+    float q = 0.0f;
+    for (int c = threadIdx.x; c < n; c += blockDim.x) {
+        float d = load(row, c) - mean;
+        q += d * d;
+    }
+    rstd = rsqrtf(block_sum(q, scratch) / float(n) + eps);
+}
+
+// Layout: one block per output row t; threads stride over the n columns. Bytes: reads the row
+// twice (the second pass hits L1) plus w and b, writes n floats and/or halves.
+template <typename In>
+__global__ void layer_norm_kernel(const In* in, const std::int32_t* ids, const float* w,
+                                  const float* b, float* out, __half* out_h, int n, float eps) {
+    __shared__ float scratch[32];
+    const int t = blockIdx.x;
+    const std::size_t src = ids ? std::size_t(ids[t]) : std::size_t(t);
+    const In* row = in + src * n;
+    float mean, rstd;
+    row_stats(row, n, eps, scratch, mean, rstd);
+    for (int c = threadIdx.x; c < n; c += blockDim.x) {
+        float y = (load(row, c) - mean) * rstd * w[c] + b[c];
+        if (out) out[std::size_t(t) * n + c] = y;
+        if (out_h) out_h[std::size_t(t) * n + c] = to_half_sat(y);
+    }
+}
+
+// Layout: one block per row t. The block normalises row t and row t-1 (recomputing the latter's
+// statistics is cheaper than a second launch), then writes the n_mix lerps of each column.
+// Bytes per row: reads x[t] and x[t-1] (2 x 4C, twice each, mostly L1), w, b and the mixes;
+// writes n_mix x 2C.
+__global__ void ln_shift_mix_kernel(const float* x, const float* w, const float* b,
+                                    const float* prev_in, float* prev_out, ShiftMix mixes, int T,
+                                    int C, float eps) {
+    __shared__ float scratch[32];
+    const int t = blockIdx.x;
+    const float* row = x + std::size_t(t) * C;
+    float mean, rstd, pmean = 0.0f, prstd = 0.0f;
+    row_stats(row, C, eps, scratch, mean, rstd);
+    if (t > 0) row_stats(row - C, C, eps, scratch, pmean, prstd);
+    for (int c = threadIdx.x; c < C; c += blockDim.x) {
+        const float xn = (row[c] - mean) * rstd * w[c] + b[c];
+        const float prev = t > 0 ? (row[c - C] - pmean) * prstd * w[c] + b[c] : prev_in[c];
+        const float d = prev - xn;
+#pragma unroll
+        for (int m = 0; m < kMaxMix; ++m) // constant indices keep `mixes` out of local memory
+            if (m < mixes.n_mix)
+                mixes.out[m][std::size_t(t) * C + c] = to_half_sat(xn + d * mixes.mix[m][c]);
+        if (t == T - 1) prev_out[c] = xn; // same thread read prev_in[c] above: no race at T == 1
+    }
+}
+
+// Layout: one warp per (t, head); lanes stride over the head's N columns. Bytes per (t, head):
+// reads y (and r, k, v, g when given) once, writes N outputs.
+template <bool kBonus, bool kGate>
+__global__ void group_norm_kernel(const float* y, const float* w, const float* b, const float* r,
+                                  const float* k, const float* r_k, const float* v, const float* g,
+                                  float* out, __half* out_h, int T, int H, int N, float eps) {
+    const int warp = (blockIdx.x * blockDim.x + threadIdx.x) >> 5;
+    const int lane = threadIdx.x & 31;
+    if (warp >= T * H) return;
+    const int h = warp % H;
+    const std::size_t base = std::size_t(warp) * N; // rows are [T, H*N]: (t, h) is contiguous
+    float s = 0.0f;
+    for (int j = lane; j < N; j += 32) s += y[base + j];
+    const float mean = warp_sum(s) / float(N);
+    float q = 0.0f, bonus = 0.0f;
+    for (int j = lane; j < N; j += 32) {
+        float d = y[base + j] - mean;
+        q += d * d;
+        if (kBonus) bonus += r[base + j] * k[base + j] * r_k[h * N + j];
+    }
+    const float rstd = rsqrtf(warp_sum(q) / float(N) + eps);
+    if (kBonus) bonus = warp_sum(bonus);
+    for (int j = lane; j < N; j += 32) {
+        const int c = h * N + j;
+        float o = (y[base + j] - mean) * rstd * w[c] + b[c];
+        if (kBonus) o += bonus * v[base + j];
+        if (kGate) o *= g[base + j];
+        if (out) out[base + j] = o;
+        if (out_h) out_h[base + j] = to_half_sat(o);
+    }
+}
+
+int row_threads(int n) {
+    return n >= 2048 ? 512 : n >= 512 ? 256 : 128;
+}
+
+} // namespace
+
+cudaError_t layer_norm(const float* in, const std::int32_t* ids, const float* w, const float* b,
+                       float* out, __half* out_h, int T, int n, float eps, cudaStream_t stream) {
+    if (T <= 0) return cudaSuccess;
+    layer_norm_kernel<<<T, row_threads(n), 0, stream>>>(in, ids, w, b, out, out_h, n, eps);
+    return cudaGetLastError();
+}
+
+cudaError_t layer_norm(const __half* in, const std::int32_t* ids, const float* w, const float* b,
+                       float* out, __half* out_h, int T, int n, float eps, cudaStream_t stream) {
+    if (T <= 0) return cudaSuccess;
+    layer_norm_kernel<<<T, row_threads(n), 0, stream>>>(in, ids, w, b, out, out_h, n, eps);
+    return cudaGetLastError();
+}
+
+cudaError_t ln_shift_mix(const float* x, const float* w, const float* b, const float* prev_in,
+                         float* prev_out, const ShiftMix& mixes, int T, int C, float eps,
+                         cudaStream_t stream) {
+    if (T <= 0) return cudaSuccess;
+    if (mixes.n_mix < 1 || mixes.n_mix > kMaxMix || (T > 1 && prev_in == prev_out))
+        return cudaErrorInvalidValue;
+    ln_shift_mix_kernel<<<T, row_threads(C), 0, stream>>>(x, w, b, prev_in, prev_out, mixes, T, C,
+                                                          eps);
+    return cudaGetLastError();
+}
+
+cudaError_t group_norm(const float* y, const float* w, const float* b, const float* r,
+                       const float* k, const float* r_k, const float* v, const float* g, float* out,
+                       __half* out_h, int T, int H, int N, float eps, cudaStream_t stream) {
+    if (T <= 0) return cudaSuccess;
+    const int warps = T * H, per_block = 8;
+    const dim3 grid((warps + per_block - 1) / per_block), block(32 * per_block);
+    if (r && g)
+        group_norm_kernel<true, true>
+            <<<grid, block, 0, stream>>>(y, w, b, r, k, r_k, v, g, out, out_h, T, H, N, eps);
+    else if (r)
+        group_norm_kernel<true, false>
+            <<<grid, block, 0, stream>>>(y, w, b, r, k, r_k, v, g, out, out_h, T, H, N, eps);
+    else if (g)
+        group_norm_kernel<false, true>
+            <<<grid, block, 0, stream>>>(y, w, b, r, k, r_k, v, g, out, out_h, T, H, N, eps);
+    else
+        group_norm_kernel<false, false>
+            <<<grid, block, 0, stream>>>(y, w, b, r, k, r_k, v, g, out, out_h, T, H, N, eps);
+    return cudaGetLastError();
+}
+
+} // namespace gander::kernels

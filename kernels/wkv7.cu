@@ -1,0 +1,88 @@
+// The WKV-7 scan (see wkv7.h).
+#include "kernels/wkv7.h"
+
+namespace gander::kernels {
+namespace {
+
+// Layout: one block per head, N threads; thread i owns row i of the head's state in registers
+// (N floats), so both dot products of a step (S @ neg_kk and S @ r) stay inside the thread. The
+// step's five key-indexed vectors go through shared memory, double-buffered so that one barrier
+// per step suffices, and the next step's values are loaded while this one computes.
+// Bytes per launch: state read and written once (2 x H x N x N x 4), six [T, H*N] fp32 inputs read
+// once, y written once.
+template <int N>
+__global__ void __launch_bounds__(N)
+    wkv7_seq_kernel(float* state, const float* r, const float* decay, const float* k,
+                    const float* v, const float* neg_kk, const float* kka, float* y, int T, int C) {
+    const int h = blockIdx.x, i = threadIdx.x;
+    float* srow = state + (std::size_t(h) * N + i) * N;
+    float s[N];
+#pragma unroll
+    for (int j = 0; j < N; j += 4) {
+        float4 q = *reinterpret_cast<const float4*>(srow + j);
+        s[j] = q.x, s[j + 1] = q.y, s[j + 2] = q.z, s[j + 3] = q.w;
+    }
+    __shared__ __align__(16) float sh[2][5][N]; // r, decay, k, neg_kk, kka
+
+    const std::size_t col = std::size_t(h) * N + i;
+    float nr = 0, nw = 0, nk = 0, na = 0, nb = 0, nv = 0;
+    if (T > 0) {
+        nr = r[col], nw = decay[col], nk = k[col], na = neg_kk[col], nb = kka[col], nv = v[col];
+    }
+    for (int t = 0; t < T; ++t) {
+        const int buf = t & 1;
+        sh[buf][0][i] = nr, sh[buf][1][i] = nw, sh[buf][2][i] = nk, sh[buf][3][i] = na,
+        sh[buf][4][i] = nb;
+        const float vi = nv;
+        __syncthreads();
+        if (t + 1 < T) {
+            const std::size_t o = std::size_t(t + 1) * C + col;
+            nr = r[o], nw = decay[o], nk = k[o], na = neg_kk[o], nb = kka[o], nv = v[o];
+        }
+        const float* rr = sh[buf][0];
+        const float* ww = sh[buf][1];
+        const float* kk = sh[buf][2];
+        const float* aa = sh[buf][3];
+        const float* bb = sh[buf][4];
+        float sa0 = 0, sa1 = 0, sa2 = 0, sa3 = 0;
+#pragma unroll
+        for (int j = 0; j < N; j += 4) {
+            sa0 = fmaf(s[j], aa[j], sa0);
+            sa1 = fmaf(s[j + 1], aa[j + 1], sa1);
+            sa2 = fmaf(s[j + 2], aa[j + 2], sa2);
+            sa3 = fmaf(s[j + 3], aa[j + 3], sa3);
+        }
+        const float sa = (sa0 + sa1) + (sa2 + sa3);
+        float y0 = 0, y1 = 0, y2 = 0, y3 = 0;
+#pragma unroll
+        for (int j = 0; j < N; j += 4) {
+            s[j] = fmaf(s[j], ww[j], fmaf(sa, bb[j], vi * kk[j]));
+            s[j + 1] = fmaf(s[j + 1], ww[j + 1], fmaf(sa, bb[j + 1], vi * kk[j + 1]));
+            s[j + 2] = fmaf(s[j + 2], ww[j + 2], fmaf(sa, bb[j + 2], vi * kk[j + 2]));
+            s[j + 3] = fmaf(s[j + 3], ww[j + 3], fmaf(sa, bb[j + 3], vi * kk[j + 3]));
+            y0 = fmaf(s[j], rr[j], y0);
+            y1 = fmaf(s[j + 1], rr[j + 1], y1);
+            y2 = fmaf(s[j + 2], rr[j + 2], y2);
+            y3 = fmaf(s[j + 3], rr[j + 3], y3);
+        }
+        y[std::size_t(t) * C + col] = (y0 + y1) + (y2 + y3);
+        // No second barrier: the buffer written next step is the other one, and this one is
+        // rewritten only after every thread has passed the next step's barrier.
+    }
+#pragma unroll
+    for (int j = 0; j < N; j += 4)
+        *reinterpret_cast<float4*>(srow + j) = make_float4(s[j], s[j + 1], s[j + 2], s[j + 3]);
+}
+
+} // namespace
+
+cudaError_t wkv7_seq(float* state, const float* r, const float* decay, const float* k,
+                     const float* v, const float* neg_kk, const float* kka, float* y, int T, int H,
+                     int N, cudaStream_t stream) {
+    if (N != 64 || H < 1 || T < 0) return cudaErrorInvalidValue;
+    if (T == 0) return cudaSuccess;
+    wkv7_seq_kernel<64><<<H, 64, 0, stream>>>(state, r, decay, k, v, neg_kk, kka, y, T, H * N);
+    return cudaGetLastError();
+}
+
+} // namespace gander::kernels

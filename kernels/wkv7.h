@@ -1,0 +1,18 @@
+// The WKV-7 recurrence over T tokens (T == 1 is the decoding step), state in fp32.
+// For each head h and token t, with S = state[h] [N][N] (row i = value, column j = key):
+//   sa = S @ neg_kk ;  S = S * diag(decay) + sa kka^T + v k^T ;  y = S @ r
+// Inputs are [T, H*N] fp32 rows, already prepared by mix.h's wkv_prep: decay =
+// exp(-0.606531 * sigmoid(w)), neg_kk = -kk, kka = kk * a, k scaled by (1 + (a - 1) * k_a).
+#pragma once
+
+#include <cuda_runtime.h>
+
+namespace gander::kernels {
+
+// `C` is the row stride of the inputs and of y (H * N). Only N == 64 is built; other head sizes
+// return cudaErrorInvalidValue.
+cudaError_t wkv7_seq(float* state, const float* r, const float* decay, const float* k,
+                     const float* v, const float* neg_kk, const float* kka, float* y, int T, int H,
+                     int N, cudaStream_t stream);
+
+} // namespace gander::kernels
