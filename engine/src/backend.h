@@ -15,8 +15,9 @@ namespace gander::detail {
 // Fills the backend-independent fields of ModelInfo (shape, path, dtype, fingerprint, n_params).
 ModelInfo base_model_info(const model::Weights& weights);
 
+// `note` becomes ModelInfo::backend_note (why the CPU runs this model).
 std::unique_ptr<Model> make_cpu_model(std::shared_ptr<const model::Weights> weights,
-                                      const LoadOptions& options);
+                                      const LoadOptions& options, std::string note);
 
 #ifdef GANDER_HAVE_CUDA
 // "" if a usable NVIDIA card is present, else the reason ("no NVIDIA driver", "no CUDA device").

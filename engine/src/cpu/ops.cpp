@@ -1,0 +1,233 @@
+// The CPU reference operations (see ops.h). Everything is plain fp32 loops except the dot
+// products under matvec/matmul, which have an AVX2/F16C path picked at run time (the release
+// binary must run on any x86-64) and a portable path that the tests compare it with.
+#include "cpu/ops.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "cpu/thread_pool.h"
+#include "model/half.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#define GANDER_X86 1
+#endif
+
+namespace gander::cpu {
+
+void layer_norm(const float* x, const float* w, const float* b, float* out, int n, float eps) {
+    double mean = 0;
+    for (int i = 0; i < n; ++i) mean += x[i];
+    mean /= n;
+    double var = 0;
+    for (int i = 0; i < n; ++i) var += (x[i] - mean) * (x[i] - mean);
+    var /= n;
+    const float inv = float(1.0 / std::sqrt(var + eps));
+    const float m = float(mean);
+    for (int i = 0; i < n; ++i) out[i] = (x[i] - m) * inv * w[i] + b[i];
+}
+
+void group_norm(const float* x, const float* w, const float* b, float* out, int n_groups,
+                int group_size, float eps) {
+    for (int g = 0; g < n_groups; ++g) {
+        const int o = g * group_size;
+        double mean = 0;
+        for (int i = 0; i < group_size; ++i) mean += x[o + i];
+        mean /= group_size;
+        double var = 0;
+        for (int i = 0; i < group_size; ++i) var += (x[o + i] - mean) * (x[o + i] - mean);
+        var /= group_size;
+        const float inv = float(1.0 / std::sqrt(var + eps));
+        const float m = float(mean);
+        for (int i = 0; i < group_size; ++i)
+            out[o + i] = (x[o + i] - m) * inv * w[o + i] + b[o + i];
+    }
+}
+
+namespace {
+
+// Portable dot products: 8 independent partial sums so the compiler can vectorise them.
+float dot_f32_plain(const float* a, const float* x, std::int64_t n) {
+    float s[8] = {};
+    std::int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; ++j) s[j] += a[i + j] * x[i + j];
+    float t = 0;
+    for (; i < n; ++i) t += a[i] * x[i];
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + t;
+}
+
+float dot_bf16_plain(const std::uint16_t* a, const float* x, std::int64_t n) {
+    float s[8] = {};
+    std::int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; ++j) s[j] += model::bf16_to_f32(a[i + j]) * x[i + j];
+    float t = 0;
+    for (; i < n; ++i) t += model::bf16_to_f32(a[i]) * x[i];
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + t;
+}
+
+float dot_f16_plain(const std::uint16_t* a, const float* x, std::int64_t n) {
+    float t = 0;
+    for (std::int64_t i = 0; i < n; ++i) t += model::f16_to_f32(a[i]) * x[i];
+    return t;
+}
+
+#ifdef GANDER_X86
+__attribute__((target("avx2,fma"))) float hsum256(__m256 v) {
+    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+    lo = _mm_add_ps(lo, hi);
+    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+    lo = _mm_add_ss(lo, _mm_shuffle_ps(lo, lo, 1));
+    return _mm_cvtss_f32(lo);
+}
+
+__attribute__((target("avx2,fma"))) float dot_f32_avx2(const float* a, const float* x,
+                                                        std::int64_t n) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    std::int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(x + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(x + i + 8), s1);
+    }
+    float t = hsum256(_mm256_add_ps(s0, s1));
+    for (; i < n; ++i) t += a[i] * x[i];
+    return t;
+}
+
+__attribute__((target("avx2,fma"))) float dot_bf16_avx2(const std::uint16_t* a, const float* x,
+                                                         std::int64_t n) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    std::int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + i));
+        __m256i lo = _mm256_cvtepu16_epi32(_mm256_castsi256_si128(h));
+        __m256i hi = _mm256_cvtepu16_epi32(_mm256_extracti128_si256(h, 1));
+        __m256 f0 = _mm256_castsi256_ps(_mm256_slli_epi32(lo, 16));
+        __m256 f1 = _mm256_castsi256_ps(_mm256_slli_epi32(hi, 16));
+        s0 = _mm256_fmadd_ps(f0, _mm256_loadu_ps(x + i), s0);
+        s1 = _mm256_fmadd_ps(f1, _mm256_loadu_ps(x + i + 8), s1);
+    }
+    float t = hsum256(_mm256_add_ps(s0, s1));
+    for (; i < n; ++i) t += model::bf16_to_f32(a[i]) * x[i];
+    return t;
+}
+
+__attribute__((target("avx2,fma,f16c"))) float dot_f16_avx2(const std::uint16_t* a, const float* x,
+                                                             std::int64_t n) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    std::int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256 f0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i)));
+        __m256 f1 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i + 8)));
+        s0 = _mm256_fmadd_ps(f0, _mm256_loadu_ps(x + i), s0);
+        s1 = _mm256_fmadd_ps(f1, _mm256_loadu_ps(x + i + 8), s1);
+    }
+    float t = hsum256(_mm256_add_ps(s0, s1));
+    for (; i < n; ++i) t += model::f16_to_f32(a[i]) * x[i];
+    return t;
+}
+
+bool have_avx2() {
+    static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                            __builtin_cpu_supports("f16c") && !std::getenv("GANDER_NO_AVX2");
+    return yes;
+}
+#endif
+
+using DotFn = float (*)(const std::byte*, const float*, std::int64_t);
+
+DotFn dot_for(io::DType dtype) {
+#ifdef GANDER_X86
+    if (have_avx2()) {
+        switch (dtype) {
+        case io::DType::F32:
+            return [](const std::byte* a, const float* x, std::int64_t n) {
+                return dot_f32_avx2(reinterpret_cast<const float*>(a), x, n);
+            };
+        case io::DType::BF16:
+            return [](const std::byte* a, const float* x, std::int64_t n) {
+                return dot_bf16_avx2(reinterpret_cast<const std::uint16_t*>(a), x, n);
+            };
+        case io::DType::F16:
+            return [](const std::byte* a, const float* x, std::int64_t n) {
+                return dot_f16_avx2(reinterpret_cast<const std::uint16_t*>(a), x, n);
+            };
+        default: break;
+        }
+    }
+#endif
+    switch (dtype) {
+    case io::DType::F32:
+        return [](const std::byte* a, const float* x, std::int64_t n) {
+            return dot_f32_plain(reinterpret_cast<const float*>(a), x, n);
+        };
+    case io::DType::BF16:
+        return [](const std::byte* a, const float* x, std::int64_t n) {
+            return dot_bf16_plain(reinterpret_cast<const std::uint16_t*>(a), x, n);
+        };
+    case io::DType::F16:
+        return [](const std::byte* a, const float* x, std::int64_t n) {
+            return dot_f16_plain(reinterpret_cast<const std::uint16_t*>(a), x, n);
+        };
+    default: throw Error("matvec: unsupported weight dtype");
+    }
+}
+
+} // namespace
+
+void matvec(const model::Tensor& W, const float* x, float* y, ThreadPool* pool) {
+    const std::int64_t out = W.rows(), in = W.cols();
+    const std::size_t row_bytes = std::size_t(in) * io::dtype_size(W.dtype);
+    const DotFn dot = dot_for(W.dtype);
+    auto body = [&](std::int64_t b, std::int64_t e) {
+        for (std::int64_t o = b; o < e; ++o) y[o] = dot(W.data + std::size_t(o) * row_bytes, x, in);
+    };
+    if (pool) pool->parallel_for(out, 64, body);
+    else body(0, out);
+}
+
+void matmul(const model::Tensor& W, const float* X, float* Y, int T, ThreadPool* pool) {
+    const std::int64_t out = W.rows(), in = W.cols();
+    const std::size_t row_bytes = std::size_t(in) * io::dtype_size(W.dtype);
+    const DotFn dot_f32 = dot_for(io::DType::F32);
+    auto body = [&](std::int64_t b, std::int64_t e) {
+        // Each weight row is converted once and then meets every token of the chunk.
+        std::vector<float> row(static_cast<std::size_t>(in));
+        for (std::int64_t o = b; o < e; ++o) {
+            model::Tensor r{W.dtype, {1, in}, W.data + std::size_t(o) * row_bytes, row_bytes};
+            r.row_to_f32(0, row.data());
+            for (int t = 0; t < T; ++t) Y[std::size_t(t) * out + o] = dot_f32(
+                reinterpret_cast<const std::byte*>(row.data()), X + std::size_t(t) * in, in);
+        }
+    };
+    if (pool) pool->parallel_for(out, 16, body);
+    else body(0, out);
+}
+
+void wkv7_step(float* state, const float* r, const float* decay, const float* k, const float* v,
+               const float* kk, const float* a, float* out, int H, int N) {
+    std::vector<float> b(static_cast<std::size_t>(N));
+    for (int h = 0; h < H; ++h) {
+        const int o = h * N;
+        float* S = state + std::size_t(h) * N * N;
+        for (int j = 0; j < N; ++j) b[j] = kk[o + j] * a[o + j];
+        for (int i = 0; i < N; ++i) {
+            float* row = S + std::size_t(i) * N;
+            float sa = 0; // (S @ -kk)[i], from the state before this step
+            for (int j = 0; j < N; ++j) sa -= row[j] * kk[o + j];
+            float y = 0;
+            for (int j = 0; j < N; ++j) {
+                row[j] = row[j] * decay[o + j] + sa * b[j] + v[o + i] * k[o + j];
+                y += row[j] * r[o + j];
+            }
+            out[o + i] = y;
+        }
+    }
+}
+
+} // namespace gander::cpu

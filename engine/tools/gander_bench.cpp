@@ -1,0 +1,256 @@
+// gander-bench: decode and prefill speed of a random-weight model of a real RWKV-7 shape, made in
+// memory (no file), with the machine's memory bandwidth measured in the same run so that the
+// decode figure can be read as a fraction of its roofline (bytes of weights per token over
+// bandwidth). Prints a table; --json FILE writes the figures.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gander/gander.h"
+#ifdef GANDER_HAVE_CUDA
+#include "backend.h"
+#endif
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+struct Options {
+    gander::BackendKind backend = gander::BackendKind::Cpu;
+    std::string shape = "0.1b";
+    std::optional<gander::Precision> precision;
+    int decode_tokens = 256;
+    std::vector<int> prefill = {512};
+    int threads = 0;
+    std::string json;
+    std::uint64_t seed = 1;
+};
+
+[[noreturn]] void usage(const std::string& why) {
+    std::fprintf(stderr,
+                 "gander-bench: %s\nusage: gander-bench [--backend cpu|cuda] [--shape "
+                 "0.1b|0.4b|1.5b|2.9b|7.2b] [--precision fp16|bf16|fp32]\n"
+                 "                    [--decode-tokens N] [--prefill T1,T2,...] [--threads N] "
+                 "[--json FILE]\n",
+                 why.c_str());
+    std::exit(2);
+}
+
+Options parse(int argc, char** argv) {
+    Options o;
+    bool prefill_given = false;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc) usage(a + " needs a value");
+            return argv[++i];
+        };
+        try {
+            if (a == "--backend") {
+                auto b = gander::parse_backend(value());
+                if (!b) usage("unknown backend");
+                o.backend = *b;
+            } else if (a == "--shape") {
+                o.shape = value();
+            } else if (a == "--precision") {
+                o.precision = gander::parse_precision(value());
+                if (!o.precision) usage("unknown precision");
+            } else if (a == "--decode-tokens") {
+                o.decode_tokens = std::stoi(value());
+            } else if (a == "--prefill") {
+                o.prefill.clear();
+                prefill_given = true;
+                std::stringstream ss(value());
+                for (std::string t; std::getline(ss, t, ',');)
+                    if (!t.empty()) o.prefill.push_back(std::stoi(t));
+            } else if (a == "--threads") {
+                o.threads = std::stoi(value());
+            } else if (a == "--json") {
+                o.json = value();
+            } else if (a == "--seed") {
+                o.seed = std::stoull(value());
+            } else {
+                usage("unknown option " + a);
+            }
+        } catch (const std::logic_error&) {
+            usage("bad value for " + a);
+        }
+    }
+    if (!prefill_given && o.backend == gander::BackendKind::Cuda) o.prefill = {512, 4096, 65536};
+    return o;
+}
+
+// Read bandwidth of this machine's memory with `threads` threads: a sum over a buffer far larger
+// than the caches, the best of several passes (decoding reads weights, it does not copy them).
+double measure_host_read_bandwidth(int threads) {
+    const std::size_t n = std::size_t(1) << 30; // bytes: far beyond any cache
+    std::vector<float> buf(n / 4, 1.0f);
+    if (threads <= 0) threads = int(std::max(1u, std::thread::hardware_concurrency()));
+    double best = 0;
+    for (int pass = 0; pass < 5; ++pass) {
+        std::vector<double> sums(static_cast<std::size_t>(threads));
+        auto t0 = Clock::now();
+        std::vector<std::thread> ts;
+        for (int t = 0; t < threads; ++t)
+            ts.emplace_back([&, t] {
+                const std::size_t b = buf.size() * std::size_t(t) / std::size_t(threads);
+                const std::size_t e = buf.size() * std::size_t(t + 1) / std::size_t(threads);
+                float s[16] = {};
+                for (std::size_t i = b; i + 16 <= e; i += 16)
+                    for (int j = 0; j < 16; ++j) s[j] += buf[i + std::size_t(j)];
+                double total = 0;
+                for (float v : s) total += v;
+                sums[std::size_t(t)] = total;
+            });
+        for (auto& t : ts) t.join();
+        const double dt = seconds_since(t0);
+        if (sums[0] < 0) std::printf(" "); // keep the sums alive
+        best = std::max(best, double(buf.size() * 4) / dt);
+    }
+    return best;
+}
+
+long peak_rss_bytes() {
+    std::ifstream f("/proc/self/status");
+    for (std::string line; std::getline(f, line);)
+        if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6)) * 1024;
+    return 0;
+}
+
+// Bytes of weights one decoded token reads: every matrix and vector once, one embedding row.
+double decode_bytes_per_token(const gander::ModelShape& s, double bytes_per_weight) {
+    const double params = double(gander::parameter_count(s));
+    return bytes_per_weight * (params - double(s.vocab) * s.n_embd + s.n_embd);
+}
+
+double bytes_per_weight(gander::Precision p) {
+    switch (p) {
+    case gander::Precision::Fp32: return 4;
+    case gander::Precision::Int8: return 1;
+    case gander::Precision::Int4: return 0.5;
+    default: return 2;
+    }
+}
+
+std::int32_t argmax(std::span<const float> v) {
+    return std::int32_t(std::max_element(v.begin(), v.end()) - v.begin());
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    const Options opt = parse(argc, argv);
+    try {
+        const gander::ModelShape shape = gander::model_shape_named(opt.shape);
+        gander::LoadOptions lo;
+        lo.backend = opt.backend;
+        lo.precision = opt.precision;
+        lo.threads = opt.threads;
+
+        std::map<std::string, double> fig;
+        std::string device;
+        double bandwidth = 0, matrix_flops = 0;
+#ifdef GANDER_HAVE_CUDA
+        if (opt.backend == gander::BackendKind::Cuda) {
+            auto d = gander::detail::cuda_measure_device();
+            device = d.name;
+            bandwidth = d.copy_bytes_per_s;
+            matrix_flops = d.fp16_flops_per_s;
+            gander::detail::cuda_reset_peak_memory();
+        }
+#endif
+        auto t0 = Clock::now();
+        auto model = gander::make_random_model(shape, opt.seed, lo);
+        fig["load_s"] = seconds_since(t0);
+        const auto& info = model->info();
+        if (opt.backend != gander::BackendKind::Cuda) {
+            device = info.device;
+            bandwidth = measure_host_read_bandwidth(opt.threads);
+        }
+        auto session = model->new_session();
+        std::mt19937 rng(1234);
+        std::uniform_int_distribution<int> tok(1, shape.vocab - 1);
+
+        // Decode: warm up, then time greedy steps.
+        session->feed(tok(rng));
+        for (int i = 0; i < 8; ++i) session->feed(argmax(session->logits()));
+        t0 = Clock::now();
+        for (int i = 0; i < opt.decode_tokens; ++i) session->feed(argmax(session->logits()));
+        const double decode_tps = opt.decode_tokens / seconds_since(t0);
+        const double bpt = decode_bytes_per_token(shape, bytes_per_weight(info.precision));
+        fig["decode_tok_s"] = decode_tps;
+        fig["decode_bytes_per_token"] = bpt;
+        fig["bandwidth_bytes_s"] = bandwidth;
+        fig["decode_roofline_tok_s"] = bandwidth / bpt;
+        fig["decode_fraction_of_roofline"] = decode_tps * bpt / bandwidth;
+
+        std::vector<std::pair<int, double>> prefill;
+        for (int T : opt.prefill) {
+            std::vector<std::int32_t> ids(static_cast<std::size_t>(T));
+            for (auto& id : ids) id = tok(rng);
+            session->reset();
+            t0 = Clock::now();
+            session->prefill(ids);
+            const double tps = T / seconds_since(t0);
+            prefill.emplace_back(T, tps);
+            fig["prefill_tok_s_T" + std::to_string(T)] = tps;
+            if (matrix_flops > 0)
+                fig["prefill_fraction_of_matrix_T" + std::to_string(T)] =
+                    tps * 2.0 * double(info.n_params - std::int64_t(shape.vocab) * shape.n_embd) /
+                    matrix_flops;
+        }
+        double peak = double(peak_rss_bytes());
+#ifdef GANDER_HAVE_CUDA
+        if (opt.backend == gander::BackendKind::Cuda) peak = double(gander::detail::cuda_peak_memory());
+#endif
+        fig["peak_memory_bytes"] = peak;
+
+        std::printf("\ngander-bench  shape %s  backend %s  precision %s\n", opt.shape.c_str(),
+                    std::string(gander::to_string(info.backend)).c_str(),
+                    std::string(gander::to_string(info.precision)).c_str());
+        std::printf("device        %s\n", device.c_str());
+        std::printf("parameters    %.3f B, state %.1f MiB\n", double(info.n_params) / 1e9,
+                    double(gander::state_size_f32(shape)) / (1 << 20));
+        std::printf("bandwidth     %.1f GB/s (%s)\n", bandwidth / 1e9,
+                    opt.backend == gander::BackendKind::Cuda ? "device copy, read+write"
+                                                             : "host read, measured");
+        std::printf("%-28s %12s\n", "figure", "value");
+        std::printf("%-28s %12.2f\n", "decode tok/s", decode_tps);
+        std::printf("%-28s %12.1f\n", "weights MB per token", bpt / 1e6);
+        std::printf("%-28s %12.2f\n", "roofline tok/s", bandwidth / bpt);
+        std::printf("%-28s %11.1f%%\n", "decode / roofline", 100.0 * decode_tps * bpt / bandwidth);
+        for (auto [T, tps] : prefill) {
+            std::printf("%-28s %12.1f\n", ("prefill tok/s T=" + std::to_string(T)).c_str(), tps);
+            if (matrix_flops > 0)
+                std::printf("%-28s %11.1f%%\n", ("  of matrix peak T=" + std::to_string(T)).c_str(),
+                            100.0 * fig["prefill_fraction_of_matrix_T" + std::to_string(T)]);
+        }
+        std::printf("%-28s %12.1f\n", "peak memory MB", peak / 1e6);
+
+        if (!opt.json.empty()) {
+            std::ofstream f(opt.json);
+            f << "{\n  \"shape\": \"" << opt.shape << "\",\n  \"backend\": \""
+              << gander::to_string(info.backend) << "\",\n  \"precision\": \""
+              << gander::to_string(info.precision) << "\",\n  \"device\": \"" << device << "\"";
+            for (const auto& [k, v] : fig) f << ",\n  \"" << k << "\": " << v;
+            f << "\n}\n";
+            if (!f) throw gander::Error(opt.json + ": cannot write");
+        }
+        return 0;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "gander-bench: %s\n", e.what());
+        return 1;
+    }
+}
