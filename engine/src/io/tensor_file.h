@@ -12,8 +12,11 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace gander::io {
@@ -22,6 +25,7 @@ enum class DType : std::uint8_t { F32, F16, BF16, I8, U8, I32, I64, F64 };
 
 std::string_view dtype_name(DType dtype); // "F32", "F16", "BF16", ... (safetensors spelling)
 std::size_t dtype_size(DType dtype);
+std::optional<DType> dtype_from_name(std::string_view name); // inverse of dtype_name
 
 struct TensorView {
     std::string name;
@@ -32,13 +36,22 @@ struct TensorView {
 
     std::int64_t numel() const;
     std::string shape_string() const; // "[128,64]"
+    // `data` points where the bytes lie in the file: 64-byte aligned in torch .pth files, 8-byte
+    // aligned in files from write_safetensors, unaligned in general. Read through memcpy, or check.
 };
 
 class TensorFile {
 public:
+    TensorFile() = default;
+    TensorFile(const TensorFile&) = delete;
+    TensorFile& operator=(const TensorFile&) = delete;
     virtual ~TensorFile() = default;
     // Opens `path`, detecting the format by its first bytes.
     static std::unique_ptr<TensorFile> open(const std::string& path);
+    // Reads a file already in memory (tests, fuzzers); `bytes` must outlive the result, and
+    // `label` names it in errors.
+    static std::unique_ptr<TensorFile> open_memory(std::span<const std::byte> bytes,
+                                                   const std::string& label);
 
     const std::string& path() const { return m_path; }
     std::string_view format() const { return m_format; } // "pth" or "safetensors"
@@ -56,6 +69,10 @@ protected:
     std::vector<TensorView> m_tensors;
     std::map<std::string, std::string> m_metadata;
     std::size_t m_file_size = 0;
+
+    // Name -> index into m_tensors, built once m_tensors is final: the keys view its names (which
+    // is also why a TensorFile is not copyable).
+    std::unordered_map<std::string_view, std::size_t> m_index;
 };
 
 // Writes a .safetensors file (tensors in the given order, 8-byte aligned data, optional metadata).
