@@ -1,0 +1,118 @@
+#include "app_settings.h"
+
+#include <QCoreApplication>
+#include <QDir>
+#include <QStandardPaths>
+
+using namespace Qt::StringLiterals;
+
+namespace gander::app {
+
+AppSettings::AppSettings(const QString& file)
+    : m_settings(file.isEmpty() ? std::make_unique<QSettings>()
+                                : std::make_unique<QSettings>(file, QSettings::IniFormat)) {}
+
+QString AppSettings::modelPath() const {
+    return m_settings->value(u"model/path"_s).toString();
+}
+void AppSettings::setModelPath(const QString& path) {
+    m_settings->setValue(u"model/path"_s, path);
+}
+QString AppSettings::backend() const {
+    return m_settings->value(u"model/backend"_s, u"auto"_s).toString();
+}
+void AppSettings::setBackend(const QString& b) {
+    m_settings->setValue(u"model/backend"_s, b);
+}
+QString AppSettings::precision() const {
+    return m_settings->value(u"model/precision"_s).toString();
+}
+void AppSettings::setPrecision(const QString& p) {
+    m_settings->setValue(u"model/precision"_s, p);
+}
+QString AppSettings::vocabPath() const {
+    return m_settings->value(u"model/vocab"_s).toString();
+}
+void AppSettings::setVocabPath(const QString& p) {
+    m_settings->setValue(u"model/vocab"_s, p);
+}
+int AppSettings::threads() const {
+    return m_settings->value(u"model/threads"_s, 0).toInt();
+}
+void AppSettings::setThreads(int t) {
+    m_settings->setValue(u"model/threads"_s, t);
+}
+
+Sampling AppSettings::sampling() const {
+    const Sampling d; // the RWKV G1 chat defaults
+    Sampling s;
+    s.temperature = m_settings->value(u"sampling/temperature"_s, d.temperature).toDouble();
+    s.topP = m_settings->value(u"sampling/top_p"_s, d.topP).toDouble();
+    s.topK = m_settings->value(u"sampling/top_k"_s, d.topK).toInt();
+    s.presencePenalty = m_settings->value(u"sampling/presence"_s, d.presencePenalty).toDouble();
+    s.frequencyPenalty = m_settings->value(u"sampling/frequency"_s, d.frequencyPenalty).toDouble();
+    s.penaltyDecay = m_settings->value(u"sampling/decay"_s, d.penaltyDecay).toDouble();
+    s.seed = m_settings->value(u"sampling/seed"_s, d.seed).toULongLong();
+    return s;
+}
+
+void AppSettings::setSampling(const Sampling& s) {
+    m_settings->setValue(u"sampling/temperature"_s, s.temperature);
+    m_settings->setValue(u"sampling/top_p"_s, s.topP);
+    m_settings->setValue(u"sampling/top_k"_s, s.topK);
+    m_settings->setValue(u"sampling/presence"_s, s.presencePenalty);
+    m_settings->setValue(u"sampling/frequency"_s, s.frequencyPenalty);
+    m_settings->setValue(u"sampling/decay"_s, s.penaltyDecay);
+    m_settings->setValue(u"sampling/seed"_s, s.seed);
+}
+
+int AppSettings::maxReplyTokens() const {
+    return m_settings->value(u"sampling/max_tokens"_s, 1024).toInt();
+}
+void AppSettings::setMaxReplyTokens(int t) {
+    m_settings->setValue(u"sampling/max_tokens"_s, t);
+}
+QString AppSettings::systemPrompt() const {
+    return m_settings->value(u"chat/system_prompt"_s).toString();
+}
+void AppSettings::setSystemPrompt(const QString& p) {
+    m_settings->setValue(u"chat/system_prompt"_s, p);
+}
+
+Theme AppSettings::theme() const {
+    const QString t = m_settings->value(u"ui/theme"_s, u"system"_s).toString();
+    if (t == "light"_L1) return Theme::Light;
+    if (t == "dark"_L1) return Theme::Dark;
+    return Theme::System;
+}
+
+void AppSettings::setTheme(Theme theme) {
+    const char* names[] = {"system", "light", "dark"};
+    m_settings->setValue(u"ui/theme"_s, QString::fromLatin1(names[int(theme)]));
+}
+
+QString AppSettings::dataDir() const {
+    const QString dir = m_settings->value(u"data/dir"_s).toString();
+    if (!dir.isEmpty()) return dir;
+    return QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+}
+void AppSettings::setDataDir(const QString& dir) {
+    m_settings->setValue(u"data/dir"_s, dir);
+}
+QString AppSettings::databasePath() const {
+    return QDir(dataDir()).filePath(u"gander.db"_s);
+}
+
+ModelRequest AppSettings::modelRequest() const {
+    ModelRequest r;
+    r.path = modelPath();
+    r.backend = backend();
+    r.precision = precision();
+    r.threads = threads();
+    r.vocabPath = vocabPath();
+    r.vocabSearchDirs = {dataDir(), QCoreApplication::applicationDirPath(),
+                         QCoreApplication::applicationDirPath() + u"/../share/gander"_s};
+    return r;
+}
+
+} // namespace gander::app

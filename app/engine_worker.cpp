@@ -1,0 +1,333 @@
+// Engine worker: model loading, state restore/rebuild, the generation loop, state saving.
+#include "engine_worker.h"
+
+#include "chat_store.h"
+
+#include <gander/chat.h>
+#include <gander/gander.h>
+#include <gander/sampler.h>
+#include <gander/tokenizer.h>
+
+#include <QDir>
+#include <QFileInfo>
+#include <QRandomGenerator>
+
+#include <algorithm>
+#include <limits>
+#include <vector>
+
+using namespace Qt::StringLiterals;
+
+namespace gander::app {
+
+namespace {
+
+constexpr auto kWorldVocab = "rwkv_vocab_v20230424.txt";
+// Text goes to the GUI at most this often while a reply streams.
+constexpr qint64 kBatchMs = 33;
+
+std::string utf8(const QString& s) {
+    return s.toUtf8().toStdString();
+}
+QString qstr(std::string_view s) {
+    return QString::fromUtf8(s.data(), qsizetype(s.size()));
+}
+
+gander::ChatRole chatRole(Role role) {
+    switch (role) {
+    case Role::System:
+        return gander::ChatRole::System;
+    case Role::Assistant:
+        return gander::ChatRole::Assistant;
+    case Role::User:
+        break;
+    }
+    return gander::ChatRole::User;
+}
+
+// Calls `report` at most every 1 % of progress; returns false (cancel) once stop is requested.
+gander::Progress throttled(std::atomic<bool>& stop, std::function<void(double)> report) {
+    auto last = std::make_shared<double>(-1.0);
+    return [&stop, report = std::move(report), last](double done) {
+        if (done - *last >= 0.01 || done >= 1.0) {
+            *last = done;
+            report(done);
+        }
+        return !stop.load();
+    };
+}
+
+} // namespace
+
+EngineWorker::EngineWorker(const QString& databasePath, QObject* parent)
+    : QObject(parent), m_databasePath(databasePath) {}
+
+// Defined here, where the engine's types are complete.
+EngineWorker::~EngineWorker() = default;
+
+bool EngineWorker::ensureStore() {
+    if (m_store && m_store->isOpen()) return true;
+    m_store = std::make_unique<ChatStore>();
+    return m_store->open(m_databasePath);
+}
+
+void EngineWorker::loadModel(const ModelRequest& request) {
+    m_stop = false;
+    m_session.reset();
+    m_model.reset();
+    m_tokenizer.reset();
+    invalidate();
+    try {
+        gander::LoadOptions options;
+        if (auto b = gander::parse_backend(utf8(request.backend))) options.backend = *b;
+        if (!request.precision.isEmpty()) {
+            auto p = gander::parse_precision(utf8(request.precision));
+            if (!p) throw gander::Error("unknown precision " + utf8(request.precision));
+            options.precision = *p;
+        }
+        options.threads = request.threads;
+        options.progress = throttled(m_stop, [this](double d) { emit modelLoadProgress(d); });
+        auto model = gander::load_model(utf8(request.path), options);
+        const gander::ModelInfo& info = model->info();
+
+        // The tokenizer follows the vocabulary size: byte-level models (and small test models)
+        // read bytes; the 65536-entry RWKV World models need the World vocabulary file.
+        std::unique_ptr<gander::Tokenizer> tokenizer;
+        if (!request.vocabPath.isEmpty()) {
+            tokenizer = gander::load_tokenizer(utf8(request.vocabPath));
+        } else if (info.shape.vocab <= 512) {
+            tokenizer = gander::make_byte_tokenizer();
+        } else {
+            QStringList dirs{QFileInfo(request.path).absolutePath()};
+            dirs += request.vocabSearchDirs;
+            QString found;
+            for (const QString& dir : dirs) {
+                const QString candidate = QDir(dir).filePath(QLatin1StringView(kWorldVocab));
+                if (QFileInfo::exists(candidate)) {
+                    found = candidate;
+                    break;
+                }
+            }
+            if (found.isEmpty())
+                throw gander::Error(
+                    "this model uses the RWKV World vocabulary: put rwkv_vocab_v20230424.txt "
+                    "next to the model file, or choose it in Settings > Model");
+            tokenizer = gander::load_world_tokenizer(utf8(found));
+        }
+        if (tokenizer->vocab_size() > info.shape.vocab)
+            throw gander::Error("the tokenizer has " + std::to_string(tokenizer->vocab_size()) +
+                                " tokens but the model only " + std::to_string(info.shape.vocab));
+
+        m_session = model->new_session();
+        m_model = std::move(model);
+        m_tokenizer = std::move(tokenizer);
+
+        ModelStatus status;
+        status.path = request.path;
+        status.name = QFileInfo(request.path).completeBaseName();
+        status.fingerprint = qstr(info.fingerprint);
+        status.backend = qstr(gander::to_string(info.backend));
+        status.device = qstr(info.device);
+        status.note = qstr(info.backend_note);
+        status.precision = qstr(gander::to_string(info.precision));
+        status.tokenizer = qstr(m_tokenizer->name());
+        status.weightBytes = qint64(info.weight_bytes);
+        status.stateBytes = qint64(gander::state_size_f32(info.shape));
+        status.parameters = info.n_params;
+        status.vocab = info.shape.vocab;
+        emit modelLoaded(status);
+    } catch (const gander::Cancelled&) {
+        emit modelLoadFailed(tr("Loading was cancelled."));
+    } catch (const std::exception& e) {
+        m_session.reset();
+        m_model.reset();
+        emit modelLoadFailed(QString::fromUtf8(e.what()));
+    }
+}
+
+void EngineWorker::unloadModel() {
+    m_session.reset();
+    m_model.reset();
+    m_tokenizer.reset();
+    invalidate();
+    emit modelUnloaded();
+}
+
+void EngineWorker::forget(qint64 conversationId) {
+    if (m_conversation == conversationId) invalidate();
+}
+
+bool EngineWorker::ensureState(qint64 conversationId, qint64 leafId, bool* restored) {
+    *restored = false;
+    if (m_conversation == conversationId && m_leaf == leafId) return true;
+    const std::string fingerprint = m_model->info().fingerprint;
+
+    // The saved state is a cache: use it only if it ends at this message and came from this model.
+    if (auto saved = m_store->loadState(conversationId);
+        saved && saved->messageId == leafId && saved->fingerprint == qstr(fingerprint)) {
+        try {
+            const auto* data = reinterpret_cast<const std::uint8_t*>(saved->blob.constData());
+            m_session->load_state({data, std::size_t(saved->blob.size())});
+            m_conversation = conversationId;
+            m_leaf = leafId;
+            *restored = true;
+            return true;
+        } catch (const gander::Error& e) {
+            qWarning("conversation %lld: saved state unusable (%s); reading the text again",
+                     conversationId, e.what());
+        }
+    }
+
+    // Rebuild from the text: the system prompt and every turn of the branch, each closed by "\n\n".
+    invalidate();
+    const auto conversation = m_store->conversation(conversationId);
+    if (!conversation)
+        throw gander::Error("conversation " + std::to_string(conversationId) +
+                            " is not in the database");
+    std::string text;
+    if (!conversation->systemPrompt.trimmed().isEmpty())
+        text +=
+            gander::format_chat_turn({gander::ChatRole::System, utf8(conversation->systemPrompt)});
+    for (const Message& m : m_store->path(leafId))
+        text += gander::format_chat_turn({chatRole(m.role), utf8(m.text)});
+    m_session->reset();
+    if (!text.empty()) {
+        const auto tokens = m_tokenizer->encode(text);
+        emit rebuildProgress(conversationId, 0.0);
+        m_session->prefill(tokens, throttled(m_stop, [this, conversationId](double d) {
+                               emit rebuildProgress(conversationId, d);
+                           }));
+        emit rebuildProgress(conversationId, 1.0);
+    }
+    m_conversation = conversationId;
+    m_leaf = leafId;
+    return true;
+}
+
+void EngineWorker::prepare(qint64 conversationId, qint64 leafId) {
+    if (!m_model || !ensureStore()) return;
+    m_stop = false;
+    try {
+        bool restored = false;
+        ensureState(conversationId, leafId, &restored);
+        emit prepared(conversationId, leafId, m_session->tokens_absorbed(), restored);
+    } catch (const std::exception& e) {
+        invalidate();
+        emit replyFailed(conversationId, QString::fromUtf8(e.what()));
+    }
+}
+
+void EngineWorker::generate(const GenerateRequest& request) {
+    m_stop = false;
+    if (!ensureStore()) {
+        emit replyFailed(0, m_store->error());
+        return;
+    }
+    const auto user = m_store->message(request.userMessageId);
+    if (!user) {
+        emit replyFailed(0, tr("Message %1 is not in the database.").arg(request.userMessageId));
+        return;
+    }
+    const qint64 conversationId = user->conversationId;
+    if (!m_model) {
+        emit replyFailed(conversationId, tr("No model is loaded."));
+        return;
+    }
+    try {
+        bool restored = false;
+        ensureState(conversationId, user->parentId, &restored);
+        const auto prompt = m_tokenizer->encode(gander::format_chat_continuation(utf8(user->text)));
+        m_session->prefill(prompt, throttled(m_stop, [](double) {}));
+        invalidate(); // from here on the session is past any message boundary
+        emit replyStarted(conversationId, user->id, int(prompt.size()));
+
+        gander::SamplerParams params;
+        params.temperature = float(request.sampling.temperature);
+        params.top_p = float(request.sampling.topP);
+        params.top_k = request.sampling.topK;
+        params.presence_penalty = float(request.sampling.presencePenalty);
+        params.frequency_penalty = float(request.sampling.frequencyPenalty);
+        params.penalty_decay = float(request.sampling.penaltyDecay);
+        params.seed = request.sampling.seed ? request.sampling.seed
+                                            : QRandomGenerator::global()->generate64();
+        gander::Sampler sampler(params);
+        gander::TokenStream stream(*m_tokenizer);
+        gander::ReplyStop stop;
+        // Ids the tokenizer cannot decode (a model vocabulary padded past the tokenizer's) are
+        // never sampled.
+        const std::size_t usable = std::size_t(m_tokenizer->vocab_size());
+        std::vector<float> logits;
+
+        ReplyStats stats;
+        stats.prefillTokens = int(prompt.size());
+        stats.finish = FinishReason::Length;
+        QElapsedTimer clock, batch;
+        clock.start();
+        batch.start();
+        QString pending;
+        bool closed = false; // the state already ends with the turn separator
+        for (int i = 0; i < request.maxTokens; ++i) {
+            if (m_stop.load()) {
+                stats.finish = FinishReason::Stopped;
+                break;
+            }
+            auto out = m_session->logits();
+            logits.assign(out.begin(), out.end());
+            for (std::size_t t = usable; t < logits.size(); ++t)
+                logits[t] = -std::numeric_limits<float>::infinity();
+            const std::int32_t token = sampler.sample(logits);
+            if (stop.push_token(token)) {
+                stats.finish = FinishReason::Done;
+                break;
+            }
+            pending += qstr(stop.push(stream.push(token)));
+            m_session->feed(token);
+            ++stats.tokens;
+            if (stop.done()) {
+                stats.finish = FinishReason::Done;
+                closed = true;
+                break;
+            }
+            if (batch.elapsed() >= kBatchMs && !pending.isEmpty()) {
+                const double seconds = clock.nsecsElapsed() / 1e9;
+                emit replyText(conversationId, pending, stats.tokens, stats.tokens / seconds);
+                pending.clear();
+                batch.restart();
+            }
+        }
+        if (!stop.done()) pending += qstr(stop.push(stream.finish()));
+        const double seconds = clock.nsecsElapsed() / 1e9;
+        stats.tokensPerSecond = seconds > 0 ? stats.tokens / seconds : 0;
+        if (!pending.isEmpty())
+            emit replyText(conversationId, pending, stats.tokens, stats.tokensPerSecond);
+        // Close the turn in the state as the text will read: "...reply\n\n".
+        if (!closed) m_session->prefill(m_tokenizer->encode("\n\n"));
+
+        const QString reply = qstr(gander::clean_chat_text(stop.text()));
+        const qint64 replyId =
+            m_store->addMessage(conversationId, user->id, Role::Assistant, reply, stats);
+        if (replyId == 0) {
+            emit replyFailed(conversationId, m_store->error());
+            return;
+        }
+        emit replyFinished(conversationId, replyId, stats);
+
+        const auto blob = m_session->save_state(gander::StateDtype::F32);
+        SavedState state{
+            conversationId, replyId, qstr(m_model->info().fingerprint),
+            m_session->tokens_absorbed(),
+            QByteArray(reinterpret_cast<const char*>(blob.data()), qsizetype(blob.size()))};
+        m_conversation = conversationId;
+        m_leaf = replyId;
+        if (m_store->saveState(state))
+            emit stateSaved(conversationId, replyId, state.tokens, state.blob.size());
+    } catch (const gander::Cancelled&) {
+        invalidate();
+        emit replyFailed(conversationId, tr("Stopped before the reply began."));
+    } catch (const std::exception& e) {
+        invalidate();
+        emit replyFailed(conversationId, QString::fromUtf8(e.what()));
+    }
+}
+
+} // namespace gander::app

@@ -1,0 +1,129 @@
+// The engine on its own thread: loads the model, keeps one session for the conversation on
+// screen, streams replies and saves each conversation's state after every reply.
+//
+// Lives on the thread EngineHost owns. Requests arrive as queued calls to the public slots;
+// results leave as signals (queued to the GUI thread). Text is sent in batches (at most ~30 per
+// second), never per token. The worker opens its own ChatStore connection, so replies and the
+// large state blobs are written off the GUI thread. requestStop() is the one call made directly
+// from another thread.
+#pragma once
+
+#include "chat_types.h"
+
+#include <QElapsedTimer>
+#include <QObject>
+#include <QString>
+#include <QStringList>
+
+#include <atomic>
+#include <memory>
+
+namespace gander {
+class Model;
+class Session;
+class Tokenizer;
+} // namespace gander
+
+namespace gander::app {
+
+class ChatStore;
+
+struct ModelRequest {
+    QString path;
+    QString backend = QStringLiteral("auto"); // auto, cpu, cuda
+    QString precision;                        // empty: the backend's choice
+    int threads = 0;
+    QString vocabPath;           // empty: bytes for small vocabularies, else the World vocabulary
+    QStringList vocabSearchDirs; // where to look for rwkv_vocab_v20230424.txt
+};
+
+struct ModelStatus {
+    QString name; // file name without extension
+    QString path;
+    QString fingerprint;
+    QString backend; // "cpu" / "cuda"
+    QString device;
+    QString note; // why this backend
+    QString precision;
+    QString tokenizer;
+    qint64 weightBytes = 0;
+    qint64 stateBytes = 0;
+    qint64 parameters = 0;
+    int vocab = 0;
+};
+
+struct Sampling {
+    double temperature = 1.0;
+    double topP = 0.3;
+    int topK = 0;
+    double presencePenalty = 0.5;
+    double frequencyPenalty = 0.5;
+    double penaltyDecay = 0.996;
+    quint64 seed = 0; // 0: a fresh seed per reply
+};
+
+struct GenerateRequest {
+    qint64 userMessageId = 0; // the reply becomes this message's child
+    Sampling sampling;
+    int maxTokens = 1024;
+};
+
+class EngineWorker final : public QObject {
+    Q_OBJECT
+public:
+    explicit EngineWorker(const QString& databasePath, QObject* parent = nullptr);
+    ~EngineWorker() override;
+    Q_DISABLE_COPY_MOVE(EngineWorker)
+
+    // Thread-safe: stops the reply or rebuild in progress at the next token or chunk.
+    void requestStop() { m_stop.store(true); }
+
+public slots:
+    void loadModel(const gander::app::ModelRequest& request);
+    void unloadModel();
+    // Makes the session hold conversation `conversationId` up to message `leafId` (0: empty),
+    // from the saved state when it is valid, else by reading the text again.
+    void prepare(qint64 conversationId, qint64 leafId);
+    void generate(const gander::app::GenerateRequest& request);
+    // Forgets the session (e.g. after the conversation was deleted).
+    void forget(qint64 conversationId);
+
+signals:
+    void modelLoadProgress(double done);
+    void modelLoaded(const gander::app::ModelStatus& status);
+    void modelLoadFailed(const QString& message);
+    void modelUnloaded();
+    // Reading a conversation's text again because its state was missing, stale or damaged.
+    void rebuildProgress(qint64 conversationId, double done);
+    void prepared(qint64 conversationId, qint64 leafId, qint64 tokensAbsorbed, bool restored);
+    void replyStarted(qint64 conversationId, qint64 userMessageId, int prefillTokens);
+    void replyText(qint64 conversationId, const QString& text, int tokens, double tokensPerSecond);
+    void replyFinished(qint64 conversationId, qint64 assistantMessageId,
+                       const gander::app::ReplyStats& stats);
+    void replyFailed(qint64 conversationId, const QString& message);
+    void stateSaved(qint64 conversationId, qint64 messageId, qint64 tokensAbsorbed, qint64 bytes);
+
+private:
+    bool ensureStore();
+    bool ensureState(qint64 conversationId, qint64 leafId, bool* restored);
+    void invalidate() {
+        m_conversation = -1;
+        m_leaf = -1;
+    }
+
+    QString m_databasePath;
+    std::unique_ptr<ChatStore> m_store;
+    std::unique_ptr<gander::Model> m_model;
+    std::unique_ptr<gander::Tokenizer> m_tokenizer;
+    std::unique_ptr<gander::Session> m_session;
+    // What m_session holds: the text of this conversation up to this message.
+    qint64 m_conversation = -1;
+    qint64 m_leaf = -1;
+    std::atomic<bool> m_stop{false};
+};
+
+} // namespace gander::app
+
+Q_DECLARE_METATYPE(gander::app::ModelRequest)
+Q_DECLARE_METATYPE(gander::app::ModelStatus)
+Q_DECLARE_METATYPE(gander::app::GenerateRequest)
