@@ -2,7 +2,13 @@
 //
 // Penalties act on the logits before sampling: logit[t] -= presence + frequency * count[t], where
 // count[t] is the decayed number of times t was sampled (each step every count is multiplied by
-// `penalty_decay`, then the chosen token's count grows by 1). Temperature 0 is greedy.
+// `penalty_decay`, then the chosen token's count grows by 1). Then, as in ChatRWKV: top-p on the
+// softmax (every token at least as probable as the one where the descending cumulative sum reaches
+// top_p is kept), top-k (0 or >= V: off), and temperature applied to the kept tokens
+// (softmax(logits / T) over them). Temperature 0 is greedy: the argmax after penalties, the lowest
+// id on a tie. top_p >= 1 is off; top_p <= 0 keeps only the most probable token(s).
+// NaN logits count as -inf; if some logits are +inf, those tokens share all the probability; if
+// every logit is -inf or NaN, sample() throws Error.
 // Threads: a Sampler belongs to one thread at a time.
 #pragma once
 
@@ -27,20 +33,31 @@ struct SamplerParams {
 
 class Sampler {
 public:
+    // Throws Error on a negative or non-finite temperature, top_k < 0, NaN top_p, non-finite
+    // penalties or a decay outside [0, 1].
     explicit Sampler(const SamplerParams& params);
     // Picks a token and records it for the penalties. Throws Error on empty logits.
     std::int32_t sample(std::span<const float> logits);
-    // Records a token that was fed without being sampled (e.g. a forced token).
+    // Records a token that was fed without being sampled (e.g. a forced token), exactly as a
+    // sampled one: every count decays, then the token's count grows by 1.
     void accept(std::int32_t token);
     void reset(); // forget penalties; the random stream continues
     const SamplerParams& params() const { return m_params; }
 
 private:
+    std::int32_t draw(float max_logit); // temperature > 0: top-p, top-k, then one uniform draw
+    double exp_pass(float max_logit, float inv_temperature);
+    void keep_top(double total_mass, bool use_top_p, bool use_top_k);
+
     SamplerParams m_params;
     std::mt19937_64 m_rng;
     std::unordered_map<std::int32_t, float> m_counts;
-    std::vector<float> m_work;
-    std::vector<std::int32_t> m_order;
+    std::vector<float> m_work;                 // the logits after penalties
+    std::vector<float> m_probs;                // unnormalised probabilities, then sampling weights
+    std::vector<std::int32_t> m_order;         // candidate, then kept, token ids
+    std::vector<std::uint16_t> m_bucket;       // per token: bucket of max_logit - logit
+    std::vector<double> m_bucket_mass;         // per bucket: sum of unnormalised p
+    std::vector<std::uint32_t> m_bucket_count; // per bucket: number of tokens
 };
 
 } // namespace gander
