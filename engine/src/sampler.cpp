@@ -154,15 +154,25 @@ std::int32_t Sampler::draw(float max) {
     m_probs.resize(V);
     const double total = exp_pass(max, 1.0f);
     if (use_top_p || use_top_k) {
+        // Only the buckets the last call used are cleared: with a small vocabulary, clearing all
+        // 4096 would cost more than the rest of the call.
+        if (m_bucket_mass.size() != kBuckets) {
+            m_bucket_mass.assign(kBuckets, 0.0);
+            m_bucket_count.assign(kBuckets, 0);
+            m_buckets_used = 0;
+        }
+        std::fill_n(m_bucket_mass.begin(), m_buckets_used, 0.0);
+        std::fill_n(m_bucket_count.begin(), m_buckets_used, 0u);
         m_bucket.resize(V);
-        m_bucket_mass.assign(kBuckets, 0.0);
-        m_bucket_count.assign(kBuckets, 0);
+        std::uint16_t last = 0;
         for (std::size_t i = 0; i < V; ++i) {
             const std::uint16_t b = bucket_of(max - m_work[i]);
             m_bucket[i] = b;
             m_bucket_mass[b] += m_probs[i];
             ++m_bucket_count[b];
+            last = std::max(last, b);
         }
+        m_buckets_used = static_cast<std::size_t>(last) + 1;
         keep_top(total, use_top_p, use_top_k);
     } else {
         m_order.resize(V);
@@ -226,9 +236,8 @@ void Sampler::keep_top(double total, bool use_top_p, bool use_top_k) {
         double cum = 0.0;
         std::size_t before = 0;
         int b = 0;
-        // The last non-empty bucket, if rounding keeps the sum short of p_mass.
-        int last = kBuckets - 1;
-        while (last > 0 && m_bucket_count[last] == 0) --last;
+        // Stop at the last non-empty bucket, if rounding keeps the sum short of p_mass.
+        const int last = static_cast<int>(m_buckets_used) - 1;
         for (; b < last; ++b) {
             if (cum + m_bucket_mass[b] >= p_mass && m_bucket_count[b] > 0) break;
             cum += m_bucket_mass[b];

@@ -206,6 +206,9 @@ TEST_CASE("matches a full-sort reference on V = 65536, token for token") {
     const Setting settings[] = {{1.0f, 0.3f, 0, 3.0f},   {1.0f, 0.9f, 0, 1.0f},
                                 {0.7f, 0.5f, 40, 2.0f},  {1.3f, 1.0f, 0, 3.0f},
                                 {1.0f, 1.0f, 100, 0.3f}, {1.0f, 0.99f, 0, 0.2f}};
+    constexpr int kSteps = 15;
+    std::vector<std::vector<float>> base;
+    for (int step = 0; step < kSteps; ++step) base.push_back(random_logits(65536, 5000 + step, 1));
     int mismatches = 0;
     for (const auto& st : settings) {
         auto params = plain(st.temperature, 1234);
@@ -213,8 +216,9 @@ TEST_CASE("matches a full-sort reference on V = 65536, token for token") {
         params.top_k = st.top_k;
         gander::Sampler s(params);
         std::mt19937_64 ref_rng(1234);
-        for (int step = 0; step < 30; ++step) {
-            const auto logits = random_logits(65536, 5000 + step, st.scale);
+        for (int step = 0; step < kSteps; ++step) {
+            auto logits = base[static_cast<std::size_t>(step)];
+            for (float& l : logits) l *= st.scale;
             const auto got = s.sample(logits);
             const auto want = reference_sample(logits, params, ref_rng);
             if (got != want) {
@@ -223,6 +227,20 @@ TEST_CASE("matches a full-sort reference on V = 65536, token for token") {
                              st.temperature, st.top_p, st.top_k, step, got, want);
             }
         }
+    }
+    CHECK(mismatches == 0);
+
+    // One sampler on vocabularies of changing size: nothing of a call leaks into the next.
+    auto params = plain(1.0f, 99);
+    params.top_p = 0.8f;
+    params.top_k = 7;
+    gander::Sampler s(params);
+    std::mt19937_64 ref_rng(99);
+    mismatches = 0;
+    for (int step = 0; step < 40; ++step) {
+        const std::size_t V = step % 3 == 0 ? 65536 : step % 3 == 1 ? 10 : 300;
+        const auto logits = random_logits(V, 700 + step, step % 2 ? 4.0f : 0.5f);
+        if (s.sample(logits) != reference_sample(logits, params, ref_rng)) ++mismatches;
     }
     CHECK(mismatches == 0);
 }

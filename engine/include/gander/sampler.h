@@ -58,6 +58,7 @@ private:
     std::vector<std::uint16_t> m_bucket;       // per token: bucket of max_logit - logit
     std::vector<double> m_bucket_mass;         // per bucket: sum of unnormalised p
     std::vector<std::uint32_t> m_bucket_count; // per bucket: number of tokens
+    std::size_t m_buckets_used = 0;            // buckets [0, this) may be non-zero
 };
 
 } // namespace gander
