@@ -41,10 +41,10 @@ __global__ void layer_norm_kernel(const In* in, const std::int32_t* ids, const f
     const int t = blockIdx.x;
     const std::size_t src = ids ? std::size_t(ids[t]) : std::size_t(t);
     const In* row = in + src * n;
-    float mean, rstd;
-    row_stats(row, n, eps, scratch, mean, rstd);
+    float mean = 0.0f, rstd = 1.0f;
+    if (w) row_stats(row, n, eps, scratch, mean, rstd);
     for (int c = threadIdx.x; c < n; c += blockDim.x) {
-        float y = (load(row, c) - mean) * rstd * w[c] + b[c];
+        float y = w ? (load(row, c) - mean) * rstd * w[c] + b[c] : load(row, c);
         if (out) out[std::size_t(t) * n + c] = y;
         if (out_h) out_h[std::size_t(t) * n + c] = to_half_sat(y);
     }

@@ -10,7 +10,8 @@
 
 namespace gander::kernels {
 
-// out[t] = LayerNorm(in[row(t)]) * w + b, row(t) = ids ? ids[t] : t. Either output may be null.
+// out[t] = LayerNorm(in[row(t)]) * w + b, row(t) = ids ? ids[t] : t; with w == nullptr a plain
+// copy (a model without blocks.0.ln0). Either output may be null.
 cudaError_t layer_norm(const float* in, const std::int32_t* ids, const float* w, const float* b,
                        float* out, __half* out_h, int T, int n, float eps, cudaStream_t stream);
 cudaError_t layer_norm(const __half* in, const std::int32_t* ids, const float* w, const float* b,

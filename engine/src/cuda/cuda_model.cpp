@@ -1,0 +1,411 @@
+// The CUDA model: weight placement (upload with bf16/fp32 -> fp16 conversion, or generation on the
+// card), workspaces, and the forward pass. See cuda_model.h; docs/cuda.md has the data flow.
+#include "cuda/cuda_model.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "cuda/convert.h"
+#include "kernels/gemv.h"
+#include "kernels/mix.h"
+#include "kernels/norm.h"
+#include "kernels/wkv7.h"
+#include "model/random_init.h"
+
+namespace gander::cuda {
+
+namespace ri = gander::model::random_init;
+namespace k = gander::kernels;
+
+namespace {
+
+constexpr float kLayerNormEps = 1e-5f;
+constexpr float kGroupNormEps = 64e-5f;
+constexpr std::size_t kStagingBytes = std::size_t(64) << 20;
+constexpr std::size_t kCublasWorkspace = std::size_t(32) << 20;
+
+// One tensor to put on the card: its device shape [rows, cols], where it comes from (a file
+// tensor, or the random recipe), and the field that receives its address.
+struct Placement {
+    const model::Tensor* src = nullptr;
+    int layer = -1;
+    ri::Role role{};
+    std::int64_t rows = 1, cols = 1;
+    bool transpose = false; // the file holds [cols, rows]
+    int fan_in = 0;
+    const __half** dst_h = nullptr;
+    const float** dst_f = nullptr;
+};
+
+int max_rank(const ModelShape& s) {
+    int m = 1;
+    for (const auto& r : s.ranks) m = std::max({m, r.w, r.a, r.v, r.g});
+    return m;
+}
+
+// Carves a workspace out of `base` (nullptr: only measures). Returns the bytes used.
+std::size_t carve_workspace(const ModelShape& s, int rows, bool prefill, void* base,
+                            Workspace* ws) {
+    Workspace tmp;
+    Workspace& w = ws ? *ws : tmp;
+    Carver c(base);
+    const std::size_t T = std::size_t(rows), C = std::size_t(s.n_embd), F = std::size_t(s.ffn_dim),
+                      D = std::size_t(max_rank(s));
+    w.rows = rows;
+    w.ids = c.take<std::int32_t>(T);
+    for (float** p :
+         {&w.x, &w.r, &w.k, &w.v, &w.wl, &w.al, &w.vl, &w.gl, &w.neg_kk, &w.y, &w.v_first})
+        *p = c.take<float>(T * C);
+    w.prev = c.take<float>(C);
+    w.ffn_f = prefill ? c.take<float>(T * F) : nullptr;
+    w.logits = c.take<float>(std::size_t(s.vocab));
+    for (auto& p : w.xm) p = c.take<__half>(T * C);
+    w.yg = c.take<__half>(T * C);
+    for (__half** p : {&w.hw, &w.ha, &w.hv, &w.hg}) *p = c.take<__half>(T * D);
+    w.ffn_h = c.take<__half>(T * F);
+    w.xo = c.take<__half>(C);
+    return c.used();
+}
+
+std::vector<Placement> placements(const ModelShape& s, const model::Weights* W, const __half** emb,
+                                  const __half** head, const float** ln0_w, const float** ln0_b,
+                                  const float** ln_out_w, const float** ln_out_b,
+                                  std::vector<LayerDev>& layers) {
+    const std::int64_t C = s.n_embd, V = s.vocab, F = s.ffn_dim;
+    std::vector<Placement> out;
+    auto vec = [&](const model::Tensor* t, int layer, ri::Role role, const float** dst) {
+        if (W && t->empty()) return; // optional in the file (ln0; layer 0's v0/v1/v2)
+        out.push_back({t, layer, role, 1, C, false, 0, nullptr, dst});
+    };
+    auto mat = [&](const model::Tensor* t, int layer, ri::Role role, std::int64_t rows,
+                   std::int64_t cols, bool transpose, const __half** dst) {
+        if (W && t->empty()) return;
+        out.push_back({t, layer, role, rows, cols, transpose, int(cols), dst, nullptr});
+    };
+    static const model::Tensor none;
+    auto T = [&](const model::Tensor& t) { return W ? &t : &none; };
+    const model::Weights empty;
+    const model::Weights& w = W ? *W : empty;
+
+    mat(T(w.emb), -1, ri::Emb, V, C, false, emb);
+    out.back().fan_in = 0;
+    vec(T(w.ln0_w), -1, ri::Ln0W, ln0_w);
+    vec(T(w.ln0_b), -1, ri::Ln0B, ln0_b);
+    vec(T(w.ln_out_w), -1, ri::LnOutW, ln_out_w);
+    vec(T(w.ln_out_b), -1, ri::LnOutB, ln_out_b);
+    mat(T(w.head), -1, ri::Head, V, C, false, head);
+    layers.assign(std::size_t(s.n_layer), LayerDev{});
+    for (int i = 0; i < s.n_layer; ++i) {
+        static const model::LayerWeights no_layer;
+        const model::LayerWeights& l = W ? W->layers[std::size_t(i)] : no_layer;
+        LayerDev& d = layers[std::size_t(i)];
+        const LoraRanks r = s.ranks[std::size_t(i)];
+        d.ranks = r;
+        vec(T(l.ln1_w), i, ri::Ln1W, &d.ln1_w);
+        vec(T(l.ln1_b), i, ri::Ln1B, &d.ln1_b);
+        vec(T(l.ln2_w), i, ri::Ln2W, &d.ln2_w);
+        vec(T(l.ln2_b), i, ri::Ln2B, &d.ln2_b);
+        vec(T(l.x_r), i, ri::XR, &d.x_r);
+        vec(T(l.x_w), i, ri::XW, &d.x_w);
+        vec(T(l.x_k), i, ri::XK, &d.x_k);
+        vec(T(l.x_v), i, ri::XV, &d.x_v);
+        vec(T(l.x_a), i, ri::XA, &d.x_a);
+        vec(T(l.x_g), i, ri::XG, &d.x_g);
+        vec(T(l.w0), i, ri::W0, &d.w0);
+        // LoRA down [C, D] -> [D, C] (fan-in C), up [D, C] -> [C, D] (fan-in D).
+        mat(T(l.w1), i, ri::W1, r.w, C, true, &d.w1);
+        mat(T(l.w2), i, ri::W2, C, r.w, true, &d.w2);
+        vec(T(l.a0), i, ri::A0, &d.a0);
+        mat(T(l.a1), i, ri::A1, r.a, C, true, &d.a1);
+        mat(T(l.a2), i, ri::A2, C, r.a, true, &d.a2);
+        if (i > 0) {
+            vec(T(l.v0), i, ri::V0, &d.v0);
+            mat(T(l.v1), i, ri::V1, r.v, C, true, &d.v1);
+            mat(T(l.v2), i, ri::V2, C, r.v, true, &d.v2);
+        }
+        mat(T(l.g1), i, ri::G1, r.g, C, true, &d.g1);
+        mat(T(l.g2), i, ri::G2, C, r.g, true, &d.g2);
+        vec(T(l.k_k), i, ri::KK, &d.k_k);
+        vec(T(l.k_a), i, ri::KA, &d.k_a);
+        vec(T(l.r_k), i, ri::RK, &d.r_k);
+        mat(T(l.receptance), i, ri::Receptance, C, C, false, &d.Wr);
+        mat(T(l.key), i, ri::Key, C, C, false, &d.Wk);
+        mat(T(l.value), i, ri::Value, C, C, false, &d.Wv);
+        mat(T(l.output), i, ri::Output, C, C, false, &d.Wo);
+        vec(T(l.ln_x_w), i, ri::LnXW, &d.ln_x_w);
+        vec(T(l.ln_x_b), i, ri::LnXB, &d.ln_x_b);
+        vec(T(l.ffn_x_k), i, ri::FfnXK, &d.ffn_x_k);
+        mat(T(l.ffn_key), i, ri::FfnKey, F, C, false, &d.ffn_k);
+        mat(T(l.ffn_value), i, ri::FfnValue, C, F, false, &d.ffn_v);
+    }
+    return out;
+}
+
+std::size_t placed_bytes(const Placement& p) {
+    return std::size_t(p.rows * p.cols) * (p.dst_h ? 2 : 4);
+}
+
+SrcType src_type(const model::Tensor& t) {
+    switch (t.dtype) {
+    case io::DType::F32:
+        return SrcType::F32;
+    case io::DType::F16:
+        return SrcType::F16;
+    case io::DType::BF16:
+        return SrcType::BF16;
+    default:
+        throw Error("CUDA backend: tensor of unsupported dtype " +
+                    std::string(io::dtype_name(t.dtype)));
+    }
+}
+
+std::size_t weight_bytes(const ModelShape& s) {
+    const __half *e, *h;
+    const float *a, *b, *c, *d;
+    std::vector<LayerDev> layers;
+    Carver carver;
+    for (const Placement& p : placements(s, nullptr, &e, &h, &a, &b, &c, &d, layers))
+        carver.take<char>(placed_bytes(p));
+    return carver.used();
+}
+
+} // namespace
+
+struct CudaModel::Job {
+    const __half* W;
+    const __half* x;
+    void* y;
+    int rows, cols;
+    k::GemvIn in;
+    k::GemvOut out;
+};
+
+std::size_t CudaModel::bytes_needed(const ModelShape& s) {
+    return weight_bytes(s) + carve_workspace(s, 1, false, nullptr, nullptr) +
+           carve_workspace(s, kPrefillChunk, true, nullptr, nullptr) + kCublasWorkspace +
+           kStagingBytes;
+}
+
+CudaModel::CudaModel(const ModelShape& shape, const model::Weights* weights, std::uint64_t seed,
+                     ModelInfo info, const Progress& progress)
+    : m_info(std::move(info)), m_shape(shape) {
+    if (shape.head_size != 64)
+        throw Error("CUDA backend: head size " + std::to_string(shape.head_size) +
+                    " is not supported (64 only)");
+    GANDER_CUDA(cudaSetDevice(0));
+    try {
+        GANDER_CUDA(cudaStreamCreateWithFlags(&m_stream, cudaStreamNonBlocking));
+        GANDER_CUBLAS(cublasCreate(&m_cublas));
+        GANDER_CUBLAS(cublasSetStream(m_cublas, m_stream));
+        m_cublas_ws = DeviceBuffer(kCublasWorkspace, "the cuBLAS workspace");
+        GANDER_CUBLAS(cublasSetWorkspace(m_cublas, m_cublas_ws.get(), m_cublas_ws.bytes()));
+        place(weights, seed, progress);
+        m_decode.mem = DeviceBuffer(carve_workspace(shape, 1, false, nullptr, nullptr),
+                                    "the decoding workspace");
+        carve_workspace(shape, 1, false, m_decode.mem.get(), &m_decode);
+        m_pin_token = PinnedBuffer(sizeof(std::int32_t), "the token");
+        m_pin_logits = PinnedBuffer(std::size_t(shape.vocab) * 4, "the logits");
+        GANDER_CUDA(cudaStreamSynchronize(m_stream));
+    } catch (...) {
+        if (m_cublas) cublasDestroy(m_cublas);
+        if (m_stream) cudaStreamDestroy(m_stream);
+        throw;
+    }
+    m_info.weight_bytes = m_arena.bytes();
+}
+
+CudaModel::~CudaModel() {
+    if (m_stream) cudaStreamSynchronize(m_stream);
+    if (m_cublas) cublasDestroy(m_cublas);
+    if (m_stream) cudaStreamDestroy(m_stream);
+}
+
+void CudaModel::place(const model::Weights* W, std::uint64_t seed, const Progress& progress) {
+    std::vector<Placement> list = placements(m_shape, W, &m_emb, &m_head, &m_ln0_w, &m_ln0_b,
+                                             &m_ln_out_w, &m_ln_out_b, m_layers);
+    Carver sizing;
+    std::size_t largest_transposed = 0, total = 0;
+    for (const Placement& p : list) {
+        sizing.take<char>(placed_bytes(p));
+        total += placed_bytes(p);
+        if (p.transpose && W) largest_transposed = std::max(largest_transposed, p.src->nbytes);
+    }
+    m_arena = DeviceBuffer(sizing.used(), "the weights");
+    Carver carver(m_arena.get());
+    for (const Placement& p : list) {
+        char* d = carver.take<char>(placed_bytes(p));
+        if (p.dst_h)
+            *p.dst_h = reinterpret_cast<const __half*>(d);
+        else
+            *p.dst_f = reinterpret_cast<const float*>(d);
+    }
+    DeviceBuffer staging;
+    if (W) staging = DeviceBuffer(std::max(kStagingBytes, largest_transposed), "staging");
+    std::size_t done = 0;
+    for (const Placement& p : list) {
+        __half* dh = const_cast<__half*>(p.dst_h ? *p.dst_h : nullptr);
+        float* df = const_cast<float*>(p.dst_f ? *p.dst_f : nullptr);
+        if (!W) {
+            GANDER_CUDA(random_tensor(seed, p.layer, int(p.role), p.fan_in, dh, df, p.rows, p.cols,
+                                      p.transpose, m_stream));
+        } else {
+            const model::Tensor& t = *p.src;
+            if (t.numel() != p.rows * p.cols)
+                throw Error("CUDA backend: tensor of role " + std::to_string(int(p.role)) +
+                            " in layer " + std::to_string(p.layer) + " has " +
+                            std::to_string(t.numel()) + " values, expected " +
+                            std::to_string(p.rows * p.cols));
+            const SrcType type = src_type(t);
+            const std::size_t es = io::dtype_size(t.dtype);
+            // Whole rows per piece (a transposed tensor always fits in one piece).
+            const std::int64_t rows_per_piece =
+                p.transpose ? p.rows
+                            : std::max<std::int64_t>(
+                                  1, std::int64_t(staging.bytes() / (std::size_t(p.cols) * es)));
+            for (std::int64_t r0 = 0; r0 < p.rows; r0 += rows_per_piece) {
+                const std::int64_t n = std::min(rows_per_piece, p.rows - r0);
+                const std::size_t bytes = std::size_t(n * p.cols) * es;
+                GANDER_CUDA(cudaMemcpyAsync(staging.get(), t.data + std::size_t(r0 * p.cols) * es,
+                                            bytes, cudaMemcpyHostToDevice, m_stream));
+                GANDER_CUDA(convert_tensor(staging.get(), type, dh ? dh + r0 * p.cols : nullptr,
+                                           df ? df + r0 * p.cols : nullptr, n, p.cols, p.transpose,
+                                           m_stream));
+                GANDER_CUDA(cudaStreamSynchronize(m_stream)); // staging is reused next
+            }
+        }
+        done += placed_bytes(p);
+        if (progress && !progress(double(done) / double(total))) {
+            cudaStreamSynchronize(m_stream);
+            throw Cancelled();
+        }
+    }
+    GANDER_CUDA(cudaStreamSynchronize(m_stream));
+}
+
+Workspace& CudaModel::prefill_workspace() {
+    if (!m_prefill) {
+        auto ws = std::make_unique<Workspace>();
+        ws->mem = DeviceBuffer(carve_workspace(m_shape, kPrefillChunk, true, nullptr, nullptr),
+                               "the prefill workspace");
+        carve_workspace(m_shape, kPrefillChunk, true, ws->mem.get(), ws.get());
+        m_prefill = std::move(ws);
+    }
+    return *m_prefill;
+}
+
+void CudaModel::linear(const Job* jobs, int n_jobs, int T) {
+    if (T == 1) {
+        k::GemvBatch b;
+        for (int i = 0; i < n_jobs; ++i)
+            b.add({jobs[i].W, jobs[i].x, jobs[i].y, jobs[i].rows, jobs[i].cols, jobs[i].in,
+                   jobs[i].out});
+        GANDER_CUDA(k::gemv(b, m_stream));
+        return;
+    }
+    // Y [T, rows] = X [T, cols] W^T. cuBLAS is column-major: Y^T = W X^T with W read as the
+    // column-major [cols, rows] matrix (transposed), X^T as column-major [cols, T].
+    for (int i = 0; i < n_jobs; ++i) {
+        const Job& j = jobs[i];
+        if (j.in != k::GemvIn::Plain || j.out == k::GemvOut::Relu2F16)
+            throw Error("CUDA backend: internal error: epilogue not available for prefill");
+        const float one = 1.0f, zero = 0.0f;
+        const float* beta = j.out == k::GemvOut::AddF32 ? &one : &zero;
+        const cudaDataType_t ct = j.out == k::GemvOut::StoreF16 ? CUDA_R_16F : CUDA_R_32F;
+        GANDER_CUBLAS(cublasGemmEx(m_cublas, CUBLAS_OP_T, CUBLAS_OP_N, j.rows, T, j.cols, &one, j.W,
+                                   CUDA_R_16F, j.cols, j.x, CUDA_R_16F, j.cols, beta, j.y, ct,
+                                   j.rows, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+    }
+}
+
+void CudaModel::forward(int T, float* state, Workspace& ws, bool want_logits) {
+    using k::GemvIn;
+    using k::GemvOut;
+    const ModelShape& s = m_shape;
+    const int C = s.n_embd, H = s.n_head(), N = s.head_size, F = s.ffn_dim;
+    const bool step = T == 1;
+    const std::size_t per_layer = std::size_t(2 * C + H * N * N);
+    cudaStream_t st = m_stream;
+
+    GANDER_CUDA(
+        k::layer_norm(m_emb, ws.ids, m_ln0_w, m_ln0_b, ws.x, nullptr, T, C, kLayerNormEps, st));
+    for (int li = 0; li < s.n_layer; ++li) {
+        const LayerDev& L = m_layers[std::size_t(li)];
+        const LoraRanks& R = L.ranks;
+        float* att_prev = state + std::size_t(li) * per_layer;
+        float* kv = att_prev + C;
+        float* ffn_prev = kv + std::size_t(H) * N * N;
+
+        // Time mixing. xm: 0 r, 1 w, 2 k, 3 v, 4 a, 5 g.
+        const float* prev_in = att_prev;
+        if (!step) {
+            GANDER_CUDA(cudaMemcpyAsync(ws.prev, att_prev, std::size_t(C) * 4,
+                                        cudaMemcpyDeviceToDevice, st));
+            prev_in = ws.prev;
+        }
+        k::ShiftMix sm{{L.x_r, L.x_w, L.x_k, L.x_v, L.x_a, L.x_g},
+                       {ws.xm[0], ws.xm[1], ws.xm[2], ws.xm[3], ws.xm[4], ws.xm[5]},
+                       6};
+        GANDER_CUDA(k::ln_shift_mix(ws.x, L.ln1_w, L.ln1_b, prev_in, att_prev, sm, T, C,
+                                    kLayerNormEps, st));
+        const bool first = li == 0;
+        Job down[7] = {
+            {L.Wr, ws.xm[0], ws.r, C, C, GemvIn::Plain, GemvOut::StoreF32},
+            {L.Wk, ws.xm[2], ws.k, C, C, GemvIn::Plain, GemvOut::StoreF32},
+            {L.Wv, ws.xm[3], ws.v, C, C, GemvIn::Plain, GemvOut::StoreF32},
+            {L.w1, ws.xm[1], ws.hw, R.w, C, GemvIn::Plain, GemvOut::StoreF16},
+            {L.a1, ws.xm[4], ws.ha, R.a, C, GemvIn::Plain, GemvOut::StoreF16},
+            {L.g1, ws.xm[5], ws.hg, R.g, C, GemvIn::Plain, GemvOut::StoreF16},
+            {L.v1, ws.xm[3], ws.hv, R.v, C, GemvIn::Plain, GemvOut::StoreF16},
+        };
+        linear(down, first ? 6 : 7, T);
+        if (!step) {
+            GANDER_CUDA(k::lora_activation(ws.hw, std::int64_t(T) * R.w, k::Activation::Tanh, st));
+            GANDER_CUDA(
+                k::lora_activation(ws.hg, std::int64_t(T) * R.g, k::Activation::Sigmoid, st));
+        }
+        Job up[4] = {
+            {L.w2, ws.hw, ws.wl, C, R.w, step ? GemvIn::Tanh : GemvIn::Plain, GemvOut::StoreF32},
+            {L.a2, ws.ha, ws.al, C, R.a, GemvIn::Plain, GemvOut::StoreF32},
+            {L.g2, ws.hg, ws.gl, C, R.g, step ? GemvIn::Sigmoid : GemvIn::Plain, GemvOut::StoreF32},
+            {L.v2, ws.hv, ws.vl, C, R.v, GemvIn::Plain, GemvOut::StoreF32},
+        };
+        linear(up, first ? 3 : 4, T);
+        k::WkvPrep prep{ws.k, ws.v, ws.wl, ws.al, ws.vl, ws.v_first, ws.neg_kk,
+                        L.w0, L.a0, L.v0,  L.k_k, L.k_a, first};
+        GANDER_CUDA(k::wkv_prep(prep, T, H, N, st));
+        GANDER_CUDA(k::wkv7_seq(kv, ws.r, ws.wl, ws.k, ws.v, ws.neg_kk, ws.al, ws.y, T, H, N, st));
+        GANDER_CUDA(k::group_norm(ws.y, L.ln_x_w, L.ln_x_b, ws.r, ws.k, L.r_k, ws.v, ws.gl, nullptr,
+                                  ws.yg, T, H, N, kGroupNormEps, st));
+        Job out{L.Wo, ws.yg, ws.x, C, C, GemvIn::Plain, GemvOut::AddF32};
+        linear(&out, 1, T);
+
+        // Channel mixing.
+        prev_in = ffn_prev;
+        if (!step) {
+            GANDER_CUDA(cudaMemcpyAsync(ws.prev, ffn_prev, std::size_t(C) * 4,
+                                        cudaMemcpyDeviceToDevice, st));
+            prev_in = ws.prev;
+        }
+        k::ShiftMix fm{{L.ffn_x_k}, {ws.xm[0]}, 1};
+        GANDER_CUDA(k::ln_shift_mix(ws.x, L.ln2_w, L.ln2_b, prev_in, ffn_prev, fm, T, C,
+                                    kLayerNormEps, st));
+        if (step) {
+            Job key{L.ffn_k, ws.xm[0], ws.ffn_h, F, C, GemvIn::Plain, GemvOut::Relu2F16};
+            linear(&key, 1, T);
+        } else {
+            Job key{L.ffn_k, ws.xm[0], ws.ffn_f, F, C, GemvIn::Plain, GemvOut::StoreF32};
+            linear(&key, 1, T);
+            GANDER_CUDA(k::relu2(ws.ffn_f, ws.ffn_h, std::int64_t(T) * F, st));
+        }
+        Job val{L.ffn_v, ws.ffn_h, ws.x, C, F, GemvIn::Plain, GemvOut::AddF32};
+        linear(&val, 1, T);
+    }
+    if (want_logits) {
+        GANDER_CUDA(k::layer_norm(ws.x + std::size_t(T - 1) * C, nullptr, m_ln_out_w, m_ln_out_b,
+                                  nullptr, ws.xo, 1, C, kLayerNormEps, st));
+        Job head{m_head, ws.xo, ws.logits, s.vocab, C, GemvIn::Plain, GemvOut::StoreF32};
+        linear(&head, 1, 1);
+    }
+}
+
+} // namespace gander::cuda

@@ -1,0 +1,95 @@
+// The CUDA backend's model: fp16 weight matrices and fp32 vectors in one device allocation, the
+// forward pass over T tokens (T == 1: the decoding step, batched GEMVs, captured as a CUDA graph
+// by each session; T > 1: a prefill chunk, cuBLAS matrix products), and its fixed workspaces.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include <cuda_fp16.h>
+
+#include "cuda/cuda_common.h"
+#include "gander/gander.h"
+#include "model/weights.h"
+
+namespace gander::cuda {
+
+// Rows of a prefill chunk: the workspace holds this many tokens whatever the prompt length.
+constexpr int kPrefillChunk = 1024;
+
+struct LayerDev {
+    const float *ln1_w = nullptr, *ln1_b = nullptr, *ln2_w = nullptr, *ln2_b = nullptr;
+    const float *x_r = nullptr, *x_w = nullptr, *x_k = nullptr, *x_v = nullptr, *x_a = nullptr,
+                *x_g = nullptr;
+    const float *w0 = nullptr, *a0 = nullptr, *v0 = nullptr, *k_k = nullptr, *k_a = nullptr,
+                *r_k = nullptr;
+    const float *ln_x_w = nullptr, *ln_x_b = nullptr, *ffn_x_k = nullptr;
+    // [out, in] row-major; the LoRA matrices are stored transposed from the file's [in, out].
+    const __half *Wr = nullptr, *Wk = nullptr, *Wv = nullptr, *Wo = nullptr;
+    const __half *w1 = nullptr, *w2 = nullptr, *a1 = nullptr, *a2 = nullptr, *v1 = nullptr,
+                 *v2 = nullptr, *g1 = nullptr, *g2 = nullptr;
+    const __half *ffn_k = nullptr, *ffn_v = nullptr;
+    LoraRanks ranks;
+};
+
+// Activations for up to `rows` tokens.
+struct Workspace {
+    int rows = 0;
+    DeviceBuffer mem;
+    std::int32_t* ids = nullptr;
+    float *x = nullptr, *r = nullptr, *k = nullptr, *v = nullptr, *wl = nullptr, *al = nullptr,
+          *vl = nullptr, *gl = nullptr, *neg_kk = nullptr, *y = nullptr, *v_first = nullptr,
+          *prev = nullptr, *ffn_f = nullptr, *logits = nullptr;
+    __half *xm[6] = {}, *yg = nullptr, *hw = nullptr, *ha = nullptr, *hv = nullptr, *hg = nullptr,
+           *ffn_h = nullptr, *xo = nullptr;
+};
+
+class CudaModel final : public Model {
+public:
+    // Uploads `weights` (weights == nullptr: random weights of `shape` made on the card).
+    CudaModel(const ModelShape& shape, const model::Weights* weights, std::uint64_t seed,
+              ModelInfo info, const Progress& progress);
+    ~CudaModel() override;
+
+    const ModelInfo& info() const override { return m_info; }
+    std::unique_ptr<Session> new_session() override;
+
+    // Bytes the model needs on the card besides one session's state: weights and workspaces.
+    static std::size_t bytes_needed(const ModelShape& shape);
+
+    // --- used by CudaSession, under mutex() ---
+    std::mutex& mutex() { return m_mutex; }
+    cudaStream_t stream() const { return m_stream; }
+    Workspace& decode_workspace() { return m_decode; }
+    Workspace& prefill_workspace(); // allocated on first use; throws Error on OOM
+    std::int32_t* pinned_token() const { return m_pin_token.as<std::int32_t>(); }
+    float* pinned_logits() const { return m_pin_logits.as<float>(); }
+    // Runs T tokens (ids already in ws.ids) through the model, updating `state` (reference
+    // layout); leaves the last token's logits in ws.logits when `logits` is set. T == 1 uses only
+    // graph-capturable kernels (no cuBLAS).
+    void forward(int T, float* state, Workspace& ws, bool logits);
+
+private:
+    struct Job;
+    void place(const model::Weights* weights, std::uint64_t seed, const Progress& progress);
+    void linear(const Job* jobs, int n_jobs, int T);
+
+    ModelInfo m_info;
+    ModelShape m_shape;
+    std::mutex m_mutex;
+    cudaStream_t m_stream = nullptr;
+    cublasHandle_t m_cublas = nullptr;
+    DeviceBuffer m_cublas_ws;
+    DeviceBuffer m_arena;
+    const __half *m_emb = nullptr, *m_head = nullptr;
+    const float *m_ln0_w = nullptr, *m_ln0_b = nullptr, *m_ln_out_w = nullptr,
+                *m_ln_out_b = nullptr;
+    std::vector<LayerDev> m_layers;
+    Workspace m_decode;
+    std::unique_ptr<Workspace> m_prefill;
+    PinnedBuffer m_pin_token, m_pin_logits;
+};
+
+} // namespace gander::cuda

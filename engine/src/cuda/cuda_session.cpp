@@ -1,0 +1,236 @@
+// The CUDA backend's sessions (state on the card, decoding as a CUDA graph, chunked prefill with a
+// fixed workspace) and its entry points in backend.h.
+#include <algorithm>
+#include <cstring>
+
+#include "backend.h"
+#include "cuda/cuda_model.h"
+#include "model/half.h"
+#include "model/random_init.h"
+
+namespace gander::cuda {
+namespace {
+
+class CudaSession final : public Session {
+public:
+    explicit CudaSession(CudaModel& m)
+        : Session(m.info()), m_model(m), m_bytes(state_size_f32(m.info().shape)),
+          m_state(m_bytes, "a session's state"), m_backup(m_bytes, "a session's state backup") {
+        std::lock_guard lock(m_model.mutex());
+        GANDER_CUDA(cudaMemsetAsync(m_state.get(), 0, m_bytes, m_model.stream()));
+        GANDER_CUDA(cudaStreamSynchronize(m_model.stream()));
+    }
+    ~CudaSession() override {
+        if (m_exec) cudaGraphExecDestroy(m_exec);
+    }
+
+protected:
+    void do_feed(std::int32_t token, std::span<float> logits) override {
+        std::lock_guard lock(m_model.mutex());
+        if (!m_exec) capture();
+        *m_model.pinned_token() = token;
+        GANDER_CUDA(cudaGraphLaunch(m_exec, m_model.stream()));
+        GANDER_CUDA(cudaStreamSynchronize(m_model.stream()));
+        std::memcpy(logits.data(), m_model.pinned_logits(), logits.size_bytes());
+    }
+
+    void do_prefill(std::span<const std::int32_t> tokens, std::span<float> logits,
+                    const Progress& progress) override {
+        std::lock_guard lock(m_model.mutex());
+        Workspace& ws = m_model.prefill_workspace(); // may throw (out of memory): state untouched
+        cudaStream_t st = m_model.stream();
+        GANDER_CUDA(
+            cudaMemcpyAsync(m_backup.get(), m_state.get(), m_bytes, cudaMemcpyDeviceToDevice, st));
+        try {
+            for (std::size_t done = 0; done < tokens.size();) {
+                const int n =
+                    int(std::min<std::size_t>(std::size_t(ws.rows), tokens.size() - done));
+                const bool last = done + std::size_t(n) == tokens.size();
+                GANDER_CUDA(cudaMemcpyAsync(ws.ids, tokens.data() + done, std::size_t(n) * 4,
+                                            cudaMemcpyHostToDevice, st));
+                m_model.forward(n, m_state.as<float>(), ws, last);
+                if (last)
+                    GANDER_CUDA(cudaMemcpyAsync(logits.data(), ws.logits, logits.size_bytes(),
+                                                cudaMemcpyDeviceToHost, st));
+                GANDER_CUDA(cudaStreamSynchronize(st));
+                done += std::size_t(n);
+                if (progress && !progress(double(done) / double(tokens.size()))) throw Cancelled();
+            }
+        } catch (...) {
+            cudaStreamSynchronize(st);
+            cudaMemcpyAsync(m_state.get(), m_backup.get(), m_bytes, cudaMemcpyDeviceToDevice, st);
+            cudaStreamSynchronize(st);
+            throw;
+        }
+    }
+
+    void do_reset() override {
+        std::lock_guard lock(m_model.mutex());
+        GANDER_CUDA(cudaMemsetAsync(m_state.get(), 0, m_bytes, m_model.stream()));
+        GANDER_CUDA(cudaStreamSynchronize(m_model.stream()));
+    }
+
+    void do_read_state(std::span<float> out) const override {
+        std::lock_guard lock(m_model.mutex());
+        GANDER_CUDA(cudaMemcpyAsync(out.data(), m_state.get(), m_bytes, cudaMemcpyDeviceToHost,
+                                    m_model.stream()));
+        GANDER_CUDA(cudaStreamSynchronize(m_model.stream()));
+    }
+
+    void do_write_state(std::span<const float> in) override {
+        std::lock_guard lock(m_model.mutex());
+        GANDER_CUDA(cudaMemcpyAsync(m_state.get(), in.data(), m_bytes, cudaMemcpyHostToDevice,
+                                    m_model.stream()));
+        GANDER_CUDA(cudaStreamSynchronize(m_model.stream()));
+    }
+
+private:
+    // Records one decoding step (token in from pinned memory, logits out to pinned memory) as a
+    // graph bound to this session's state; each feed replays it.
+    void capture() {
+        cudaStream_t st = m_model.stream();
+        Workspace& ws = m_model.decode_workspace();
+        GANDER_CUDA(cudaStreamBeginCapture(st, cudaStreamCaptureModeThreadLocal));
+        cudaGraph_t graph = nullptr;
+        try {
+            GANDER_CUDA(
+                cudaMemcpyAsync(ws.ids, m_model.pinned_token(), 4, cudaMemcpyHostToDevice, st));
+            m_model.forward(1, m_state.as<float>(), ws, true);
+            GANDER_CUDA(cudaMemcpyAsync(m_model.pinned_logits(), ws.logits,
+                                        std::size_t(m_model.info().shape.vocab) * 4,
+                                        cudaMemcpyDeviceToHost, st));
+        } catch (...) {
+            cudaStreamEndCapture(st, &graph);
+            if (graph) cudaGraphDestroy(graph);
+            (void)cudaGetLastError();
+            throw;
+        }
+        GANDER_CUDA(cudaStreamEndCapture(st, &graph));
+        const cudaError_t err = cudaGraphInstantiate(&m_exec, graph, 0);
+        cudaGraphDestroy(graph);
+        GANDER_CUDA(err);
+    }
+
+    CudaModel& m_model;
+    std::size_t m_bytes;
+    DeviceBuffer m_state, m_backup;
+    cudaGraphExec_t m_exec = nullptr;
+};
+
+// The fingerprint model/weights.cpp gives the same random weights stored as fp16 (so that a state
+// saved from a CUDA random model loads into the CPU one made with precision fp16, and back):
+// FNV-1a over each fingerprinted tensor's dims and 64 sampled values. tests/gpu checks that the two
+// agree.
+std::string random_fingerprint(const ModelShape& s, std::uint64_t seed) {
+    namespace ri = gander::model::random_init;
+    std::uint64_t h = 0xcbf29ce484222325ull;
+    auto add = [&](const void* p, std::size_t n) {
+        auto* b = static_cast<const unsigned char*>(p);
+        for (std::size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 0x100000001b3ull;
+    };
+    auto tensor = [&](int layer, ri::Role role, std::vector<std::int64_t> dims, int fan_in) {
+        std::int64_t n = 1;
+        for (auto d : dims) {
+            add(&d, sizeof d);
+            n *= d;
+        }
+        const std::int64_t step = std::max<std::int64_t>(1, n / 64);
+        for (std::int64_t i = 0; i < n; i += step) {
+            float v = model::f16_to_f32(
+                model::f32_to_f16(ri::value(seed, layer, role, fan_in, std::uint64_t(i))));
+            add(&v, 4);
+        }
+    };
+    const std::int64_t C = s.n_embd, V = s.vocab, F = s.ffn_dim;
+    tensor(-1, ri::Emb, {V, C}, 0);
+    tensor(-1, ri::Ln0W, {C}, 0);
+    tensor(-1, ri::Head, {V, C}, int(C));
+    for (int i = 0; i < s.n_layer; ++i) {
+        const LoraRanks& r = s.ranks[std::size_t(i)];
+        tensor(i, ri::Receptance, {C, C}, int(C));
+        tensor(i, ri::Key, {C, C}, int(C));
+        tensor(i, ri::Value, {C, C}, int(C));
+        tensor(i, ri::Output, {C, C}, int(C));
+        tensor(i, ri::FfnKey, {F, C}, int(C));
+        tensor(i, ri::FfnValue, {C, F}, int(F));
+        tensor(i, ri::W1, {C, r.w}, int(C));
+        tensor(i, ri::A1, {C, r.a}, int(C));
+        tensor(i, ri::G1, {C, r.g}, int(C));
+        tensor(i, ri::RK, {C}, 0);
+        tensor(i, ri::XR, {C}, 0);
+        tensor(i, ri::LnXW, {C}, 0);
+    }
+    static const char* digits = "0123456789abcdef";
+    std::string out(16, '0');
+    for (int i = 15; i >= 0; --i, h >>= 4) out[std::size_t(i)] = digits[h & 15];
+    return out;
+}
+
+void check_options(const LoadOptions& options) {
+    if (options.precision && *options.precision != Precision::Fp16)
+        throw Error("CUDA backend: precision " + std::string(to_string(*options.precision)) +
+                    " is not available (weights are fp16 on the card)");
+}
+
+// Throws when the card cannot hold the model, one session and the workspaces.
+void check_fits(const ModelShape& shape, const std::string& device) {
+    const std::size_t need = CudaModel::bytes_needed(shape) + 2 * state_size_f32(shape) +
+                             (std::size_t(256) << 20); // context, cuBLAS kernels, graphs
+    std::size_t free_b = 0, total_b = 0;
+    GANDER_CUDA(cudaSetDevice(0));
+    GANDER_CUDA(cudaMemGetInfo(&free_b, &total_b));
+    if (need > free_b)
+        throw Error(device + " has " + format_gb(free_b) + " free, model needs " + format_gb(need));
+}
+
+ModelInfo cuda_info(ModelInfo info, const std::string& device) {
+    info.backend = BackendKind::Cuda;
+    info.precision = Precision::Fp16;
+    info.device = device;
+    info.backend_note = "CUDA: " + device;
+    return info;
+}
+
+} // namespace
+
+std::unique_ptr<Session> CudaModel::new_session() {
+    return std::make_unique<CudaSession>(*this);
+}
+
+} // namespace gander::cuda
+
+namespace gander::detail {
+
+std::unique_ptr<Model> make_cuda_model(std::shared_ptr<const model::Weights> weights,
+                                       const LoadOptions& options) {
+    cuda::check_options(options);
+    std::string device;
+    if (std::string why = cuda_probe(&device); !why.empty())
+        throw Error("CUDA backend unavailable: " + why);
+    cuda::check_fits(weights->shape, device);
+    return std::make_unique<cuda::CudaModel>(weights->shape, weights.get(), 0,
+                                             cuda::cuda_info(base_model_info(*weights), device),
+                                             options.progress);
+}
+
+std::unique_ptr<Model> make_cuda_random_model(const ModelShape& shape, std::uint64_t seed,
+                                              const LoadOptions& options) {
+    cuda::check_options(options);
+    if (shape.n_layer <= 0 || shape.n_embd <= 0 || shape.head_size <= 0 ||
+        shape.n_embd % shape.head_size != 0 || shape.vocab <= 0 || shape.ffn_dim <= 0 ||
+        int(shape.ranks.size()) != shape.n_layer)
+        throw Error("random weights: inconsistent shape");
+    std::string device;
+    if (std::string why = cuda_probe(&device); !why.empty())
+        throw Error("CUDA backend unavailable: " + why);
+    cuda::check_fits(shape, device);
+    ModelInfo info;
+    info.shape = shape;
+    info.file_dtype = "fp16";
+    info.fingerprint = cuda::random_fingerprint(shape, seed);
+    info.n_params = parameter_count(shape);
+    return std::make_unique<cuda::CudaModel>(shape, nullptr, seed, cuda::cuda_info(info, device),
+                                             options.progress);
+}
+
+} // namespace gander::detail

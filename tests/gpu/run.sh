@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# THE script for the GPU machine: configures and builds (Ninja, CUDA on, no GUI), runs the gpu tests
+# and the engine tests, then gander-bench on the 7.2B shape. Logs and bench.json go to $OUT (or
+# ./out-gpu); a short table is printed last. Fits in 10 minutes on an H100.
+#   GANDER_FIXTURES=/path/to/fixtures tests/gpu/run.sh [--no-bench] [--bench-only]
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+OUT=${OUT:-$PWD/out-gpu}
+mkdir -p "$OUT"
+BUILD=${BUILD:-build-gpu}
+ARCH=${CMAKE_CUDA_ARCHITECTURES:-90}
+bench=1
+tests=1
+for a in "$@"; do
+  case $a in
+    --no-bench) bench=0 ;;
+    --bench-only) tests=0 ;;
+  esac
+done
+
+t0=$(date +%s)
+nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm,clocks.max.mem \
+  --format=csv > "$OUT/gpu.txt" 2>&1
+cat "$OUT/gpu.txt"
+cmake -S . -B "$BUILD" -G Ninja -DGANDER_GUI=OFF -DGANDER_CUDA=ON -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_CUDA_ARCHITECTURES="$ARCH" > "$OUT/configure.log" 2>&1 || { tail -30 "$OUT/configure.log"; exit 1; }
+ninja -C "$BUILD" -j"$(nproc)" > "$OUT/build.log" 2>&1 || { grep -E "error|FAILED" -A3 "$OUT/build.log" | head -60; exit 1; }
+t_build=$(( $(date +%s) - t0 ))
+echo "build: ${t_build}s"
+
+gpu_rc=0
+eng_rc=0
+if [ $tests = 1 ]; then
+  (cd "$BUILD" && ctest -L gpu --output-on-failure --timeout 300 > "$OUT/ctest-gpu.log" 2>&1)
+  gpu_rc=$?
+  (cd "$BUILD" && ctest -L engine --output-on-failure --timeout 300 -j4 > "$OUT/ctest-engine.log" 2>&1)
+  eng_rc=$?
+  grep -E "^\s*[0-9]+/[0-9]+ Test|tests passed|FAILED|err |worst|after |device:|refusal" "$OUT/ctest-gpu.log" | head -60
+  [ $gpu_rc = 0 ] || grep -E "FAILED|Failed|\[ FAIL" -B2 "$OUT/ctest-gpu.log" | head -60
+  grep -E "tests passed|Failed|\*\*\*" "$OUT/ctest-engine.log" | head -20
+fi
+
+bench_rc=0
+if [ $bench = 1 ]; then
+  timeout 400 "$BUILD/bin/gander-bench" --backend cuda --shape 7.2b --json "$OUT/bench.json" \
+    > "$OUT/bench.log" 2>&1
+  bench_rc=$?
+fi
+
+echo
+echo "==== summary ($(head -2 "$OUT/gpu.txt" | tail -1 | cut -d, -f1), $(( $(date +%s) - t0 ))s) ===="
+[ $tests = 1 ] && echo "gpu tests: $(grep -E 'tests passed' "$OUT/ctest-gpu.log" || echo 'rc '$gpu_rc)"
+[ $tests = 1 ] && echo "engine tests: $(grep -E 'tests passed' "$OUT/ctest-engine.log" || echo 'rc '$eng_rc)"
+[ $bench = 1 ] && { echo "bench rc $bench_rc"; tail -20 "$OUT/bench.log"; }
+[ $gpu_rc = 0 ] && [ $bench_rc = 0 ]

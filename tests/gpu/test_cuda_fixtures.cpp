@@ -1,0 +1,152 @@
+// The CUDA backend on the fixture models against the float64 golden outputs
+// (shared/fixtures/README.md): every step, prefill == token by token, state restore, and state
+// blobs crossing between the CPU and CUDA backends.
+#include "gpu_test_util.h"
+
+using namespace gander;
+using namespace gander::gputest;
+
+namespace {
+
+constexpr double kBound = 2e-2; // fp16 bound of the README
+
+struct Fixture {
+    const char* model;
+    const char* golden;
+};
+const Fixture kFixtures[] = {{"rwkv7/rand-a.pth", "rwkv7/rand-a.golden.safetensors"},
+                             {"rwkv7/rand-b.pth", "rwkv7/rand-b.golden.safetensors"},
+                             {"rwkv7/trained-tiny.pth", "rwkv7/trained-tiny.golden.safetensors"}};
+
+std::unique_ptr<Model> load(const std::string& path, BackendKind b) {
+    LoadOptions o;
+    o.backend = b;
+    return load_model(path, o);
+}
+
+// max |state - ref| / std(ref) over the whole state.
+double state_err(const std::vector<float>& s, const std::vector<float>& ref) {
+    return rel_err(s, ref);
+}
+
+} // namespace
+
+TEST_CASE("fixtures: every step within 2e-2 of the golden logits, argmax on >= 95% of steps") {
+    for (const Fixture& f : kFixtures) {
+        auto m = load(test::fixture(f.model), BackendKind::Cuda);
+        REQUIRE(m->info().backend == BackendKind::Cuda);
+        const Golden g = load_golden(test::fixture(f.golden), m->info().shape.n_layer);
+        auto s = m->new_session();
+        int same = 0;
+        double worst = 0;
+        for (std::size_t t = 0; t < g.tokens.size(); ++t) {
+            s->feed(g.tokens[t]);
+            const float* ref = &g.logits[t * std::size_t(g.V)];
+            const double e = rel_err(s->logits().data(), ref, std::size_t(g.V));
+            worst = std::max(worst, e);
+            CHECK_MSG(e <= kBound, f.model << " step " << t << " err " << e);
+            same += argmax(s->logits().data(), std::size_t(g.V)) == argmax(ref, std::size_t(g.V));
+        }
+        std::fprintf(stderr, "  %s: worst step err %.2e, argmax %d/%zu\n", f.model, worst, same,
+                     g.tokens.size());
+        CHECK_MSG(same >= 0.95 * double(g.tokens.size()), f.model << " argmax " << same);
+        const double se = state_err(s->state_f32(), g.state_final);
+        CHECK_MSG(se <= kBound, f.model << " final state err " << se);
+    }
+}
+
+TEST_CASE("fixtures: prefill gives the same last logits and state as token by token") {
+    for (const Fixture& f : kFixtures) {
+        auto m = load(test::fixture(f.model), BackendKind::Cuda);
+        const Golden g = load_golden(test::fixture(f.golden), m->info().shape.n_layer);
+        auto a = m->new_session(), b = m->new_session();
+        for (auto t : g.tokens) a->feed(t);
+        b->prefill(g.tokens);
+        CHECK(b->tokens_absorbed() == std::int64_t(g.tokens.size()));
+        const float* last = &g.logits[(g.tokens.size() - 1) * std::size_t(g.V)];
+        const double e_gold = rel_err(b->logits().data(), last, std::size_t(g.V));
+        const double e_step = rel_err(b->logits().data(), a->logits().data(), std::size_t(g.V));
+        const double e_state = state_err(b->state_f32(), a->state_f32());
+        std::fprintf(stderr, "  %s: prefill vs golden %.2e, vs steps %.2e, state %.2e\n", f.model,
+                     e_gold, e_step, e_state);
+        CHECK_MSG(e_gold <= kBound, f.model << " " << e_gold);
+        CHECK_MSG(e_step <= kBound, f.model << " " << e_step);
+        CHECK_MSG(e_state <= kBound, f.model << " " << e_state);
+        CHECK(state_err(b->state_f32(), g.state_final) <= kBound);
+
+        // Prefill in two pieces, then decode: same as golden.
+        auto c = m->new_session();
+        c->prefill(std::span(g.tokens).first(std::size_t(g.split)));
+        CHECK(state_err(c->state_f32(), g.state_split) <= kBound);
+        c->prefill(std::span(g.tokens).subspan(std::size_t(g.split)));
+        CHECK(rel_err(c->logits().data(), last, std::size_t(g.V)) <= kBound);
+    }
+}
+
+TEST_CASE("fixtures: a state saved after the split restores and reproduces the rest") {
+    for (const Fixture& f : kFixtures) {
+        auto m = load(test::fixture(f.model), BackendKind::Cuda);
+        const Golden g = load_golden(test::fixture(f.golden), m->info().shape.n_layer);
+        auto a = m->new_session();
+        for (int t = 0; t < g.split; ++t) a->feed(g.tokens[std::size_t(t)]);
+        CHECK(state_err(a->state_f32(), g.state_split) <= kBound);
+        const auto blob = a->save_state();
+        const auto blob16 = a->save_state(StateDtype::F16);
+        for (const auto* bl : {&blob, &blob16}) {
+            auto b = m->new_session();
+            b->feed(5); // something to overwrite
+            b->load_state(*bl);
+            CHECK(b->tokens_absorbed() == g.split);
+            CHECK(b->logits().empty());
+            for (std::size_t t = std::size_t(g.split); t < g.tokens.size(); ++t) {
+                b->feed(g.tokens[t]);
+                const double e =
+                    rel_err(b->logits().data(), &g.logits[t * std::size_t(g.V)], std::size_t(g.V));
+                CHECK_MSG(e <= kBound, f.model << " restored step " << t << " err " << e);
+            }
+            CHECK(state_err(b->state_f32(), g.state_final) <= kBound);
+        }
+    }
+}
+
+TEST_CASE("fixtures: state blobs cross backends (GPU save -> CPU load, CPU save -> GPU load)") {
+    for (const Fixture& f : kFixtures) {
+        auto gpu = load(test::fixture(f.model), BackendKind::Cuda);
+        auto cpu = load(test::fixture(f.model), BackendKind::Cpu);
+        REQUIRE(cpu->info().fingerprint == gpu->info().fingerprint);
+        const Golden g = load_golden(test::fixture(f.golden), gpu->info().shape.n_layer);
+        auto head = std::span(g.tokens).first(std::size_t(g.split));
+        auto rest = std::span(g.tokens).subspan(std::size_t(g.split));
+        const float* last = &g.logits[(g.tokens.size() - 1) * std::size_t(g.V)];
+
+        auto gs = gpu->new_session();
+        gs->prefill(head);
+        auto cs = cpu->new_session();
+        cs->load_state(gs->save_state());
+        CHECK(cs->tokens_absorbed() == g.split);
+        cs->prefill(rest);
+        CHECK_MSG(rel_err(cs->logits().data(), last, std::size_t(g.V)) <= kBound,
+                  f.model << " GPU->CPU");
+
+        auto cs2 = cpu->new_session();
+        cs2->prefill(head);
+        auto gs2 = gpu->new_session();
+        gs2->load_state(cs2->save_state());
+        for (auto t : rest) gs2->feed(t);
+        CHECK_MSG(rel_err(gs2->logits().data(), last, std::size_t(g.V)) <= kBound,
+                  f.model << " CPU->GPU");
+        CHECK(state_err(gs2->state_f32(), g.state_final) <= kBound);
+    }
+}
+
+TEST_CASE("load_model with Auto picks the card and says so") {
+    auto m = load_model(test::fixture("rwkv7/rand-a.pth"));
+    CHECK(m->info().backend == BackendKind::Cuda);
+    CHECK(m->info().precision == Precision::Fp16);
+    CHECK(!m->info().device.empty());
+    CHECK(m->info().weight_bytes > 0);
+    std::fprintf(stderr, "  device: %s; note: %s\n", m->info().device.c_str(),
+                 m->info().backend_note.c_str());
+}
+
+GANDER_TEST_MAIN

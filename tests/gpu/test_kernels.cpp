@@ -1,0 +1,393 @@
+// Each kernel of kernels/ against the CPU reference (cpu/ops.h, or plain loops where the reference
+// has no such op), on fresh random inputs every run, including odd sizes.
+#include <cmath>
+
+#include "cpu/ops.h"
+#include "gpu_test_util.h"
+#include "kernels/gemv.h"
+#include "kernels/mix.h"
+#include "kernels/norm.h"
+#include "kernels/sample.h"
+#include "kernels/wkv7.h"
+#include "model/weights.h"
+
+using namespace gander;
+using namespace gander::gputest;
+namespace k = gander::kernels;
+
+namespace {
+
+float sigmoid(float x) {
+    return 1.0f / (1.0f + std::exp(-x));
+}
+
+model::Tensor f16_tensor(const std::vector<__half>& h, int rows, int cols) {
+    model::Tensor t;
+    t.dtype = io::DType::F16;
+    t.shape = {rows, cols};
+    t.data = reinterpret_cast<const std::byte*>(h.data());
+    t.nbytes = h.size() * 2;
+    return t;
+}
+
+} // namespace
+
+TEST_CASE("layer_norm matches cpu::layer_norm (fp32 and gathered fp16 rows)") {
+    for (int n : {64, 127, 333, 4096}) {
+        const int T = 3;
+        auto x = uniform(std::size_t(T) * n, -3.0f, 5.0f);
+        auto w = uniform(n, 0.5f, 1.5f), b = uniform(n, -0.5f, 0.5f);
+        Dev<float> dx(x), dw(w), db(b), dout(std::size_t(T) * n);
+        Dev<__half> dh(std::size_t(T) * n);
+        REQUIRE(k::layer_norm(dx.p, nullptr, dw.p, db.p, dout.p, dh.p, T, n, 1e-5f, 0) ==
+                cudaSuccess);
+        auto out = dout.get();
+        auto outh = to_float(dh.get());
+        std::vector<float> ref(std::size_t(T) * n);
+        for (int t = 0; t < T; ++t)
+            cpu::layer_norm(&x[std::size_t(t) * n], w.data(), b.data(), &ref[std::size_t(t) * n], n,
+                            1e-5f);
+        CHECK_MSG(max_rel(out, ref) < 1e-5, "n=" << n << " err " << max_rel(out, ref));
+        CHECK_MSG(max_rel(outh, ref) < 1e-3, "n=" << n << " fp16 err " << max_rel(outh, ref));
+
+        // Gathered rows of an fp16 table (the embedding).
+        const int V = 11;
+        auto table = round_half(uniform(std::size_t(V) * n, -1.0f, 1.0f));
+        std::vector<std::int32_t> ids = {7, 0, 10};
+        Dev<__half> dtab(to_half(table));
+        Dev<std::int32_t> dids(ids);
+        REQUIRE(k::layer_norm(dtab.p, dids.p, dw.p, db.p, dout.p, nullptr, T, n, 1e-5f, 0) ==
+                cudaSuccess);
+        out = dout.get();
+        for (int t = 0; t < T; ++t)
+            cpu::layer_norm(&table[std::size_t(ids[t]) * n], w.data(), b.data(),
+                            &ref[std::size_t(t) * n], n, 1e-5f);
+        CHECK_MSG(max_rel(out, ref) < 1e-5, "gather n=" << n << " err " << max_rel(out, ref));
+    }
+}
+
+TEST_CASE("group_norm matches cpu::group_norm; bonus and gate match plain loops") {
+    for (int H : {1, 3, 8}) {
+        for (int N : {64, 37}) {
+            const int T = 2, C = H * N;
+            auto y = uniform(std::size_t(T) * C, -2.0f, 3.0f);
+            auto w = uniform(C, 0.5f, 1.5f), b = uniform(C, -0.3f, 0.3f);
+            auto r = uniform(std::size_t(T) * C, -1, 1), kk = uniform(std::size_t(T) * C, -1, 1);
+            auto v = uniform(std::size_t(T) * C, -1, 1), g = uniform(std::size_t(T) * C, -2, 2);
+            auto rk = uniform(C, -0.5f, 0.5f);
+            Dev<float> dy(y), dw(w), db(b), dr(r), dk(kk), dv(v), dg(g), drk(rk);
+            Dev<float> dout(std::size_t(T) * C);
+            Dev<__half> dh(std::size_t(T) * C);
+            REQUIRE(k::group_norm(dy.p, dw.p, db.p, nullptr, nullptr, nullptr, nullptr, nullptr,
+                                  dout.p, nullptr, T, H, N, 64e-5f, 0) == cudaSuccess);
+            auto out = dout.get();
+            std::vector<float> ref(std::size_t(T) * C);
+            for (int t = 0; t < T; ++t)
+                cpu::group_norm(&y[std::size_t(t) * C], w.data(), b.data(),
+                                &ref[std::size_t(t) * C], H, N, 64e-5f);
+            CHECK_MSG(max_rel(out, ref) < 1e-5, "H=" << H << " N=" << N);
+
+            REQUIRE(k::group_norm(dy.p, dw.p, db.p, dr.p, dk.p, drk.p, dv.p, dg.p, nullptr, dh.p, T,
+                                  H, N, 64e-5f, 0) == cudaSuccess);
+            auto outh = to_float(dh.get());
+            for (int t = 0; t < T; ++t)
+                for (int h = 0; h < H; ++h) {
+                    float bonus = 0;
+                    const std::size_t base = std::size_t(t) * C + std::size_t(h) * N;
+                    for (int j = 0; j < N; ++j) bonus += r[base + j] * kk[base + j] * rk[h * N + j];
+                    for (int j = 0; j < N; ++j)
+                        ref[base + j] = (ref[base + j] + bonus * v[base + j]) * g[base + j];
+                }
+            CHECK_MSG(max_rel(outh, ref) < 2e-3,
+                      "bonus/gate H=" << H << " N=" << N << " err " << max_rel(outh, ref));
+        }
+    }
+}
+
+TEST_CASE("ln_shift_mix: LayerNorm, token shift and lerps over several rows") {
+    for (int C : {64, 200, 4096}) {
+        for (int T : {1, 5}) {
+            auto x = uniform(std::size_t(T) * C, -2.0f, 2.0f);
+            auto w = uniform(C, 0.5f, 1.5f), b = uniform(C, -0.3f, 0.3f);
+            auto prev = uniform(C, -1, 1);
+            std::vector<std::vector<float>> mix;
+            for (int m = 0; m < 6; ++m) mix.push_back(uniform(C, 0, 1));
+            Dev<float> dx(x), dw(w), db(b), dprev(prev), dout_prev(C);
+            std::vector<std::unique_ptr<Dev<float>>> dmix;
+            std::vector<std::unique_ptr<Dev<__half>>> dout;
+            k::ShiftMix sm{};
+            sm.n_mix = 6;
+            for (int m = 0; m < 6; ++m) {
+                dmix.push_back(std::make_unique<Dev<float>>(mix[std::size_t(m)]));
+                dout.push_back(std::make_unique<Dev<__half>>(std::size_t(T) * C));
+                sm.mix[m] = dmix.back()->p;
+                sm.out[m] = dout.back()->p;
+            }
+            // T == 1 updates the state in place, as decoding does.
+            float* pout = T == 1 ? dprev.p : dout_prev.p;
+            REQUIRE(k::ln_shift_mix(dx.p, dw.p, db.p, dprev.p, pout, sm, T, C, 1e-5f, 0) ==
+                    cudaSuccess);
+            std::vector<float> xn(std::size_t(T) * C);
+            for (int t = 0; t < T; ++t)
+                cpu::layer_norm(&x[std::size_t(t) * C], w.data(), b.data(), &xn[std::size_t(t) * C],
+                                C, 1e-5f);
+            for (int m = 0; m < 6; ++m) {
+                std::vector<float> ref(std::size_t(T) * C);
+                for (int t = 0; t < T; ++t)
+                    for (int c = 0; c < C; ++c) {
+                        const float cur = xn[std::size_t(t) * C + c];
+                        const float p = t == 0 ? prev[c] : xn[std::size_t(t - 1) * C + c];
+                        ref[std::size_t(t) * C + c] = cur + (p - cur) * mix[std::size_t(m)][c];
+                    }
+                auto got = to_float(dout[std::size_t(m)]->get());
+                CHECK_MSG(max_rel(got, ref) < 2e-3, "C=" << C << " T=" << T << " m=" << m);
+            }
+            std::vector<float> last(xn.end() - C, xn.end());
+            auto got_prev = T == 1 ? dprev.get() : dout_prev.get();
+            CHECK_MSG(max_rel(got_prev, last) < 1e-5, "prev_out C=" << C << " T=" << T);
+        }
+    }
+}
+
+TEST_CASE("gemv matches cpu::matvec, every output mode and input activation, odd sizes") {
+    struct Size {
+        int rows, cols;
+    };
+    for (Size s : {Size{1, 8}, Size{37, 129}, Size{300, 256}, Size{5, 7}, Size{4099, 1024},
+                   Size{64, 4096}}) {
+        auto W = round_half(uniform(std::size_t(s.rows) * s.cols, -1, 1));
+        auto x = round_half(uniform(std::size_t(s.cols), -2, 2));
+        auto Wh = to_half(W);
+        Dev<__half> dW(Wh), dx(to_half(x));
+        std::vector<float> ref(std::size_t(s.rows));
+        model::Tensor t = f16_tensor(Wh, s.rows, s.cols);
+        cpu::matvec(t, x.data(), ref.data(), nullptr);
+
+        Dev<float> dy(std::size_t(s.rows));
+        k::GemvBatch b;
+        b.add({dW.p, dx.p, dy.p, s.rows, s.cols, k::GemvIn::Plain, k::GemvOut::StoreF32});
+        REQUIRE(k::gemv(b, 0) == cudaSuccess);
+        auto y = dy.get();
+        CHECK_MSG(rel_err(y, ref) < 1e-4, s.rows << "x" << s.cols << " err " << rel_err(y, ref));
+
+        // AddF32: y += W x on top of the previous result.
+        b.jobs[0].out = k::GemvOut::AddF32;
+        REQUIRE(k::gemv(b, 0) == cudaSuccess);
+        auto y2 = dy.get();
+        std::vector<float> ref2(ref);
+        for (auto& v : ref2) v *= 2;
+        CHECK_MSG(rel_err(y2, ref2) < 1e-4, "add " << s.rows << "x" << s.cols);
+
+        // fp16 output, ReLU^2, and the activations on the input, against plain loops.
+        for (auto in : {k::GemvIn::Tanh, k::GemvIn::Sigmoid}) {
+            std::vector<float> xa(x);
+            for (auto& v : xa) v = in == k::GemvIn::Tanh ? std::tanh(v) : sigmoid(v);
+            std::vector<float> r(std::size_t(s.rows));
+            cpu::matvec(t, xa.data(), r.data(), nullptr);
+            Dev<__half> dyh(std::size_t(s.rows));
+            k::GemvBatch bh;
+            bh.add({dW.p, dx.p, dyh.p, s.rows, s.cols, in, k::GemvOut::StoreF16});
+            REQUIRE(k::gemv(bh, 0) == cudaSuccess);
+            auto yh = to_float(dyh.get());
+            CHECK_MSG(rel_err(yh, r) < 2e-3, "act " << int(in) << " " << s.rows << "x" << s.cols
+                                                    << " err " << rel_err(yh, r));
+        }
+        Dev<__half> dyr(std::size_t(s.rows));
+        k::GemvBatch br;
+        br.add({dW.p, dx.p, dyr.p, s.rows, s.cols, k::GemvIn::Plain, k::GemvOut::Relu2F16});
+        REQUIRE(k::gemv(br, 0) == cudaSuccess);
+        auto yr = to_float(dyr.get());
+        std::vector<float> rr(ref);
+        for (auto& v : rr) v = std::max(v, 0.0f) * std::max(v, 0.0f);
+        CHECK_MSG(max_rel(yr, rr) < 2e-3, "relu2 " << s.rows << "x" << s.cols);
+    }
+}
+
+TEST_CASE("gemv batches several products of different shapes in one launch") {
+    const int C = 256, D = 24;
+    auto A = round_half(uniform(std::size_t(C) * C, -1, 1));
+    auto B = round_half(uniform(std::size_t(D) * C, -1, 1));
+    auto x = round_half(uniform(C, -1, 1));
+    Dev<__half> dA(to_half(A)), dB(to_half(B)), dx(to_half(x));
+    Dev<float> ya(C);
+    Dev<__half> yb(D);
+    k::GemvBatch b;
+    b.add({dA.p, dx.p, ya.p, C, C, k::GemvIn::Plain, k::GemvOut::StoreF32});
+    b.add({dB.p, dx.p, yb.p, D, C, k::GemvIn::Plain, k::GemvOut::StoreF16});
+    REQUIRE(k::gemv(b, 0) == cudaSuccess);
+    std::vector<float> ra(C), rb(D);
+    auto Ah = to_half(A), Bh = to_half(B);
+    cpu::matvec(f16_tensor(Ah, C, C), x.data(), ra.data(), nullptr);
+    cpu::matvec(f16_tensor(Bh, D, C), x.data(), rb.data(), nullptr);
+    CHECK(rel_err(ya.get(), ra) < 1e-4);
+    CHECK(rel_err(to_float(yb.get()), rb) < 2e-3);
+}
+
+TEST_CASE("wkv7_seq over T steps matches cpu::wkv7_step applied T times") {
+    for (int H : {1, 3}) {
+        for (int T : {1, 2, 17}) {
+            const int N = 64, C = H * N;
+            auto state = uniform(std::size_t(H) * N * N, -1, 1);
+            auto r = uniform(std::size_t(T) * C, -1, 1), k_ = uniform(std::size_t(T) * C, -1, 1);
+            auto v = uniform(std::size_t(T) * C, -1, 1), a = uniform(std::size_t(T) * C, 0, 1);
+            auto w = uniform(std::size_t(T) * C, -3, 3), kk = uniform(std::size_t(T) * C, -1, 1);
+            std::vector<float> decay(w.size()), neg_kk(w.size()), kka(w.size());
+            for (int t = 0; t < T; ++t)
+                for (int h = 0; h < H; ++h) { // per-head normalised kk, as the model makes it
+                    float ss = 0;
+                    const std::size_t base = std::size_t(t) * C + std::size_t(h) * N;
+                    for (int j = 0; j < N; ++j) ss += kk[base + j] * kk[base + j];
+                    for (int j = 0; j < N; ++j) kk[base + j] /= std::sqrt(ss);
+                }
+            for (std::size_t i = 0; i < w.size(); ++i) {
+                decay[i] = std::exp(-0.606531f * sigmoid(w[i]));
+                neg_kk[i] = -kk[i];
+                kka[i] = kk[i] * a[i];
+            }
+            Dev<float> ds(state), dr(r), dd(decay), dk(k_), dv(v), dn(neg_kk), dka(kka);
+            Dev<float> dy(std::size_t(T) * C);
+            REQUIRE(k::wkv7_seq(ds.p, dr.p, dd.p, dk.p, dv.p, dn.p, dka.p, dy.p, T, H, N, 0) ==
+                    cudaSuccess);
+            std::vector<float> ref_s(state), ref_y(std::size_t(T) * C);
+            for (int t = 0; t < T; ++t) {
+                const std::size_t o = std::size_t(t) * C;
+                cpu::wkv7_step(ref_s.data(), &r[o], &decay[o], &k_[o], &v[o], &kk[o], &a[o],
+                               &ref_y[o], H, N);
+            }
+            auto gs = ds.get(), gy = dy.get();
+            CHECK_MSG(max_rel(gs, ref_s) < 1e-5,
+                      "state H=" << H << " T=" << T << " err " << max_rel(gs, ref_s));
+            CHECK_MSG(max_rel(gy, ref_y) < 1e-5,
+                      "y H=" << H << " T=" << T << " err " << max_rel(gy, ref_y));
+        }
+    }
+}
+
+TEST_CASE("wkv_prep: decay, in-context rate, normalised key, value residual") {
+    for (bool first : {true, false}) {
+        const int H = 3, N = 64, C = H * N, T = 4;
+        const std::size_t n = std::size_t(T) * C;
+        auto k_ = uniform(n, -2, 2), v = uniform(n, -2, 2), wl = uniform(n, -2, 2),
+             al = uniform(n, -2, 2), vl = uniform(n, -2, 2), vf = uniform(n, -2, 2);
+        auto w0 = uniform(C, -2, 0), a0 = uniform(C, -1, 1), v0 = uniform(C, -1, 1),
+             kkp = uniform(C, 0.7f, 1.0f), ka = uniform(C, 0.9f, 1.1f);
+        Dev<float> dk(k_), dv(v), dwl(wl), dal(al), dvl(vl), dvf(vf), dnkk(n);
+        Dev<float> dw0(w0), da0(a0), dv0(v0), dkk(kkp), dka(ka);
+        k::WkvPrep p{dk.p,  dv.p,  dwl.p, dal.p, dvl.p, dvf.p, dnkk.p,
+                     dw0.p, da0.p, dv0.p, dkk.p, dka.p, first};
+        REQUIRE(k::wkv_prep(p, T, H, N, 0) == cudaSuccess);
+        std::vector<float> rk(n), rv(n), rd(n), rkka(n), rnkk(n), rvf(vf);
+        for (int t = 0; t < T; ++t)
+            for (int h = 0; h < H; ++h) {
+                const std::size_t base = std::size_t(t) * C + std::size_t(h) * N;
+                float ss = 0;
+                for (int j = 0; j < N; ++j) {
+                    const float q = k_[base + j] * kkp[h * N + j];
+                    ss += q * q;
+                }
+                const float norm = std::max(std::sqrt(ss), 1e-12f);
+                for (int j = 0; j < N; ++j) {
+                    const std::size_t e = base + j;
+                    const int c = h * N + j;
+                    const float kk = k_[e] * kkp[c] / norm;
+                    const float a = sigmoid(a0[c] + al[e]);
+                    rnkk[e] = -kk;
+                    rkka[e] = kk * a;
+                    rk[e] = k_[e] * (1 + (a - 1) * ka[c]);
+                    rd[e] = std::exp(-0.606531f * sigmoid(w0[c] + wl[e]));
+                    if (first) {
+                        rv[e] = v[e];
+                        rvf[e] = v[e];
+                    } else {
+                        rv[e] = v[e] + (vf[e] - v[e]) * sigmoid(v0[c] + vl[e]);
+                    }
+                }
+            }
+        CHECK(max_rel(dk.get(), rk) < 1e-5);
+        CHECK(max_rel(dv.get(), rv) < 1e-5);
+        CHECK(max_rel(dwl.get(), rd) < 1e-5);
+        CHECK(max_rel(dal.get(), rkka) < 1e-5);
+        CHECK(max_rel(dnkk.get(), rnkk) < 1e-5);
+        CHECK(max_rel(dvf.get(), rvf) < 1e-6);
+    }
+}
+
+TEST_CASE("lora_activation and relu2") {
+    const long long n = 1001;
+    auto x = round_half(uniform(std::size_t(n), -4, 4));
+    for (auto act : {k::Activation::Tanh, k::Activation::Sigmoid}) {
+        Dev<__half> d(to_half(x));
+        REQUIRE(k::lora_activation(d.p, n, act, 0) == cudaSuccess);
+        std::vector<float> ref(x);
+        for (auto& v : ref) v = act == k::Activation::Tanh ? std::tanh(v) : sigmoid(v);
+        CHECK(max_rel(to_float(d.get()), ref) < 1e-3);
+    }
+    Dev<float> df(x);
+    Dev<__half> dh{std::size_t(n)};
+    REQUIRE(k::relu2(df.p, dh.p, n, 0) == cudaSuccess);
+    std::vector<float> ref(x);
+    for (auto& v : ref) v = std::max(v, 0.0f) * std::max(v, 0.0f);
+    CHECK(max_rel(to_float(dh.get()), ref) < 1e-3);
+}
+
+TEST_CASE("sample: greedy is the argmax; draws follow the kept distribution") {
+    for (int V : {1, 777, 65536}) {
+        auto l = uniform(std::size_t(V), -10, 10);
+        Dev<float> dl(l);
+        Dev<std::int32_t> id(1);
+        k::SampleParams p;
+        p.temperature = 0;
+        REQUIRE(k::sample(dl.p, V, nullptr, p, 0.5f, id.p, 0) == cudaSuccess);
+        CHECK_MSG(id.get()[0] == argmax(l.data(), l.size()), "V=" << V);
+        p.temperature = 1.0f;
+        p.top_k = 1;
+        REQUIRE(k::sample(dl.p, V, nullptr, p, 0.99f, id.p, 0) == cudaSuccess);
+        CHECK_MSG(id.get()[0] == argmax(l.data(), l.size()), "top_k=1 V=" << V);
+    }
+    // Probabilities 0.5, 0.3, 0.15, 0.05 (and padding of tiny ones): stratified u gives the
+    // frequencies exactly, up to 1/draws.
+    std::vector<float> probs = {0.5f, 0.3f, 0.15f, 0.05f};
+    std::vector<float> l;
+    for (float q : probs) l.push_back(std::log(q));
+    Dev<float> dl(l);
+    Dev<std::int32_t> id(1);
+    auto freq = [&](const k::SampleParams& p) {
+        const int draws = 2000;
+        std::vector<double> f(4, 0.0);
+        for (int i = 0; i < draws; ++i) {
+            REQUIRE(k::sample(dl.p, 4, nullptr, p, (float(i) + 0.5f) / draws, id.p, 0) ==
+                    cudaSuccess);
+            f[std::size_t(id.get()[0])] += 1.0 / draws;
+        }
+        return f;
+    };
+    k::SampleParams p;
+    auto f = freq(p);
+    for (int i = 0; i < 4; ++i) CHECK_MSG(std::fabs(f[i] - probs[i]) < 2e-3, "plain " << i);
+    p.top_p = 0.7f; // keeps {0, 1}: 0.5 alone is short of 0.7
+    f = freq(p);
+    CHECK(std::fabs(f[0] - 0.625) < 2e-3 && std::fabs(f[1] - 0.375) < 2e-3 && f[2] == 0 &&
+          f[3] == 0);
+    p.top_p = 1.0f;
+    p.top_k = 3;
+    p.temperature = 2.0f; // weights q^(1/2) over the top 3
+    f = freq(p);
+    const double s = std::sqrt(0.5) + std::sqrt(0.3) + std::sqrt(0.15);
+    CHECK(std::fabs(f[0] - std::sqrt(0.5) / s) < 2e-3 &&
+          std::fabs(f[2] - std::sqrt(0.15) / s) < 2e-3 && f[3] == 0);
+
+    // Penalties: a token seen often loses to the runner-up; counts decay and grow on the card.
+    std::vector<float> counts = {3.0f, 0.0f, 0.0f, 0.0f};
+    Dev<float> dc(counts);
+    k::SampleParams g;
+    g.temperature = 0;
+    g.presence_penalty = 0.5f;
+    g.frequency_penalty = 0.5f;
+    g.penalty_decay = 0.5f;
+    REQUIRE(k::sample(dl.p, 4, dc.p, g, 0.0f, id.p, 0) == cudaSuccess);
+    CHECK(id.get()[0] == 1); // log 0.5 - 2 < log 0.3
+    auto c = dc.get();
+    CHECK(c[0] == 1.5f && c[1] == 1.0f && c[2] == 0.0f);
+}
+
+GANDER_TEST_MAIN
