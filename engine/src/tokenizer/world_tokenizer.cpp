@@ -8,7 +8,8 @@
 // Encoding walks a byte trie from each position and takes the longest token that matches, exactly
 // like ChatRWKV's TRIE_TOKENIZER. The first two bytes are looked up in a 65,536-entry table, since
 // nearly every token is that long or longer and the first two levels are where nodes are widest;
-// deeper nodes keep their edges as a sorted byte list, scanned linearly when short.
+// every node is packed with its edges' bytes and children's offsets, so a step down touches one
+// place in memory, and short edge lists (nearly all of them) are scanned linearly.
 #include "gander/gander.h"
 #include "gander/tokenizer.h"
 #include "tokenizer/utf8.h"
@@ -141,23 +142,22 @@ public:
     std::string_view name() const override { return "rwkv-world"; }
 
 private:
-    struct Node {
-        std::int32_t token = -1;      // the token whose bytes end here, or -1
-        std::uint32_t first_edge = 0; // edges of this node: [first_edge, first_edge + n_edges)
-        std::uint32_t n_edges = 0;
-    };
-
     std::uint32_t build(const std::vector<const Entry*>& sorted, std::size_t lo, std::size_t hi,
                         std::size_t depth);
     std::uint32_t child(std::uint32_t node, unsigned char byte) const;
+    std::int32_t token_at(std::uint32_t node) const {
+        return static_cast<std::int32_t>(m_trie[node]);
+    }
 
     std::int32_t m_vocab_size = 0;
     std::string m_token_bytes;            // every token's bytes, back to back
     std::vector<std::uint32_t> m_offsets; // token t is [m_offsets[t], m_offsets[t + 1])
-    std::vector<bool> m_known;            // ids that the file defines (and 0)
-    std::vector<Node> m_nodes;
-    std::vector<unsigned char> m_edge_bytes; // sorted within each node
-    std::vector<std::uint32_t> m_edge_nodes;
+    std::vector<std::uint8_t> m_known;    // 1 for ids that the file defines (and 0)
+    // The trie, packed in one array so that a step down touches one place in memory. The node at
+    // offset o: m_trie[o] = its token or -1; m_trie[o + 1] = its number of edges n; then
+    // ceil(n / 4) words holding the edges' bytes (sorted ascending, 4 to a word); then n words,
+    // the children's offsets in the same order. The root is at offset 0.
+    std::vector<std::uint32_t> m_trie;
     std::int32_t m_single[256] = {};   // the token of each single byte
     std::vector<std::uint32_t> m_pair; // node reached by two bytes (b0 << 8 | b1), or kNoNode
 };
@@ -168,15 +168,15 @@ WorldTokenizer::WorldTokenizer(const std::string& path, std::vector<Entry> entri
     m_vocab_size = max_id + 1;
 
     m_offsets.assign(static_cast<std::size_t>(m_vocab_size) + 1, 0);
-    m_known.assign(static_cast<std::size_t>(m_vocab_size), false);
-    m_known[0] = true;
+    m_known.assign(static_cast<std::size_t>(m_vocab_size), 0);
+    m_known[0] = 1;
     std::vector<const Entry*> by_id(static_cast<std::size_t>(m_vocab_size), nullptr);
     for (const auto& e : entries) by_id[static_cast<std::size_t>(e.id)] = &e;
     for (std::int32_t t = 0; t < m_vocab_size; ++t) {
         m_offsets[static_cast<std::size_t>(t)] = static_cast<std::uint32_t>(m_token_bytes.size());
         if (const Entry* e = by_id[static_cast<std::size_t>(t)]) {
             m_token_bytes += e->bytes;
-            m_known[static_cast<std::size_t>(t)] = true;
+            m_known[static_cast<std::size_t>(t)] = 1;
         }
     }
     m_offsets.back() = static_cast<std::uint32_t>(m_token_bytes.size());
@@ -191,37 +191,34 @@ WorldTokenizer::WorldTokenizer(const std::string& path, std::vector<Entry> entri
             throw Error(path + ": tokens " + std::to_string(sorted[i - 1]->id) + " and " +
                         std::to_string(sorted[i]->id) + " have the same bytes");
 
-    m_nodes.reserve(m_token_bytes.size() + 1);
-    m_nodes.emplace_back();
-    // The root's token stays -1: a key of length 0 cannot occur (literals are never empty here).
+    m_trie.reserve(4 * m_token_bytes.size());
     build(sorted, 0, sorted.size(), 0);
 
     // Every byte needs a token of its own, or encoding could get stuck on it.
     for (unsigned b = 0; b < 256; ++b) {
         const std::uint32_t n = child(0, static_cast<unsigned char>(b));
-        if (n == kNoNode || m_nodes[n].token < 0) {
+        if (n == kNoNode || token_at(n) < 0) {
             char hex[8];
             std::snprintf(hex, sizeof hex, "0x%02X", b);
             throw Error(path + ": no token for the single byte " + hex);
         }
-        m_single[b] = m_nodes[n].token;
+        m_single[b] = token_at(n);
     }
     m_pair.assign(65536, kNoNode);
     for (unsigned b0 = 0; b0 < 256; ++b0) {
         const std::uint32_t n0 = child(0, static_cast<unsigned char>(b0));
-        const Node& node = m_nodes[n0];
-        for (std::uint32_t e = node.first_edge; e < node.first_edge + node.n_edges; ++e)
-            m_pair[b0 << 8 | m_edge_bytes[e]] = m_edge_nodes[e];
+        for (unsigned b1 = 0; b1 < 256; ++b1)
+            m_pair[b0 << 8 | b1] = child(n0, static_cast<unsigned char>(b1));
     }
 }
 
-// Builds the node for the keys sorted[lo, hi), which share their first `depth` bytes. Edges of a
-// node are allocated together before its children are built, so they stay contiguous.
+// Builds the node for the keys sorted[lo, hi), which share their first `depth` bytes, and returns
+// its offset. Nodes are laid out depth first, a node before its children.
 std::uint32_t WorldTokenizer::build(const std::vector<const Entry*>& sorted, std::size_t lo,
                                     std::size_t hi, std::size_t depth) {
-    const auto self = static_cast<std::uint32_t>(m_nodes.size() - 1);
+    std::int32_t token = -1;
     if (lo < hi && sorted[lo]->bytes.size() == depth) {
-        m_nodes[self].token = sorted[lo]->id;
+        token = sorted[lo]->id;
         ++lo; // a shorter key sorts first, and keys are unique
     }
     struct Group {
@@ -236,34 +233,35 @@ std::uint32_t WorldTokenizer::build(const std::vector<const Entry*>& sorted, std
         groups.push_back({byte, i, j});
         i = j;
     }
-    m_nodes[self].first_edge = static_cast<std::uint32_t>(m_edge_bytes.size());
-    m_nodes[self].n_edges = static_cast<std::uint32_t>(groups.size());
-    m_edge_bytes.resize(m_edge_bytes.size() + groups.size());
-    m_edge_nodes.resize(m_edge_nodes.size() + groups.size());
-    for (std::size_t g = 0; g < groups.size(); ++g) {
-        m_nodes.emplace_back();
-        const auto node = static_cast<std::uint32_t>(m_nodes.size() - 1);
-        const std::size_t edge = m_nodes[self].first_edge + g;
-        m_edge_bytes[edge] = groups[g].byte;
-        m_edge_nodes[edge] = node;
-        build(sorted, groups[g].lo, groups[g].hi, depth + 1);
+    const auto self = static_cast<std::uint32_t>(m_trie.size());
+    const std::size_t n = groups.size();
+    const std::size_t byte_words = (n + 3) / 4;
+    m_trie.resize(self + 2 + byte_words + n, 0);
+    m_trie[self] = static_cast<std::uint32_t>(token);
+    m_trie[self + 1] = static_cast<std::uint32_t>(n);
+    auto* bytes = reinterpret_cast<unsigned char*>(m_trie.data() + self + 2);
+    for (std::size_t g = 0; g < n; ++g) bytes[g] = groups[g].byte;
+    for (std::size_t g = 0; g < n; ++g) {
+        const std::uint32_t kid = build(sorted, groups[g].lo, groups[g].hi, depth + 1);
+        m_trie[self + 2 + byte_words + g] = kid; // after the call: it may have moved m_trie
     }
     return self;
 }
 
-std::uint32_t WorldTokenizer::child(std::uint32_t node, unsigned char byte) const {
-    const Node& n = m_nodes[node];
-    const unsigned char* begin = m_edge_bytes.data() + n.first_edge;
-    const unsigned char* end = begin + n.n_edges;
-    const unsigned char* it;
-    if (n.n_edges <= 16) {
-        it = begin;
-        while (it != end && *it < byte) ++it;
-    } else {
-        it = std::lower_bound(begin, end, byte);
+inline std::uint32_t WorldTokenizer::child(std::uint32_t node, unsigned char byte) const {
+    const std::uint32_t* t = m_trie.data() + node;
+    const std::uint32_t n = t[1];
+    const auto* bytes = reinterpret_cast<const unsigned char*>(t + 2);
+    const std::uint32_t* kids = t + 2 + (n + 3) / 4;
+    if (n <= 16) {
+        for (std::uint32_t j = 0; j < n; ++j) {
+            if (bytes[j] == byte) return kids[j];
+            if (bytes[j] > byte) break;
+        }
+        return kNoNode;
     }
-    if (it == end || *it != byte) return kNoNode;
-    return m_edge_nodes[static_cast<std::size_t>(it - m_edge_bytes.data())];
+    const unsigned char* it = std::lower_bound(bytes, bytes + n, byte);
+    return it != bytes + n && *it == byte ? kids[it - bytes] : kNoNode;
 }
 
 std::vector<std::int32_t> WorldTokenizer::encode(std::string_view text) const {
@@ -279,8 +277,8 @@ std::vector<std::int32_t> WorldTokenizer::encode(std::string_view text) const {
             std::uint32_t node = m_pair[static_cast<std::size_t>(s[pos]) << 8 | s[pos + 1]];
             std::size_t i = pos + 2;
             while (node != kNoNode) {
-                if (m_nodes[node].token >= 0) {
-                    best = m_nodes[node].token;
+                if (const std::int32_t t = token_at(node); t >= 0) {
+                    best = t;
                     best_len = i - pos;
                 }
                 if (i >= n) break;
@@ -294,12 +292,22 @@ std::vector<std::int32_t> WorldTokenizer::encode(std::string_view text) const {
 }
 
 std::string WorldTokenizer::decode(std::span<const std::int32_t> ids) const {
-    std::string out;
+    // Sized first, then copied: appending token by token made decoding slower than encoding.
+    std::size_t size = 0;
     for (const std::int32_t id : ids) {
         if (id < 0 || id >= m_vocab_size || !m_known[static_cast<std::size_t>(id)])
             throw Error("rwkv-world tokenizer: unknown token id " + std::to_string(id));
         const auto t = static_cast<std::size_t>(id);
-        out.append(m_token_bytes, m_offsets[t], m_offsets[t + 1] - m_offsets[t]);
+        size += m_offsets[t + 1] - m_offsets[t];
+    }
+    std::string out(size, '\0');
+    char* dst = out.data();
+    const char* src = m_token_bytes.data();
+    for (const std::int32_t id : ids) {
+        const auto t = static_cast<std::size_t>(id);
+        const std::size_t n = m_offsets[t + 1] - m_offsets[t];
+        std::memcpy(dst, src + m_offsets[t], n);
+        dst += n;
     }
     return out;
 }
