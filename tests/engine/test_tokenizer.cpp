@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <unordered_map>
 
 namespace {
 
@@ -154,6 +155,52 @@ TEST_CASE("world: round trip of every single token and of arbitrary bytes") {
     CHECK(tok.encode("").empty());
 }
 
+TEST_CASE("world: the trie agrees with a brute-force greedy longest match") {
+    const auto& tok = world();
+    std::unordered_map<std::string, std::int32_t> by_bytes;
+    std::size_t longest = 0;
+    for (std::int32_t id = 1; id < tok.vocab_size(); ++id) {
+        const std::int32_t one[] = {id};
+        const std::string bytes = tok.decode(one);
+        by_bytes.emplace(bytes, id);
+        longest = std::max(longest, bytes.size());
+    }
+    const auto brute = [&](std::string_view text) {
+        std::vector<std::int32_t> ids;
+        for (std::size_t pos = 0; pos < text.size();) {
+            for (std::size_t len = std::min(longest, text.size() - pos); len > 0; --len) {
+                const auto it = by_bytes.find(std::string(text.substr(pos, len)));
+                if (it != by_bytes.end()) {
+                    ids.push_back(it->second);
+                    pos += len;
+                    break;
+                }
+            }
+        }
+        return ids;
+    };
+    // Text stitched from random pieces of the vocabulary itself (so that long tokens and their
+    // near misses occur), cut at random places, plus raw random bytes.
+    std::uint64_t x = 0x9E3779B97F4A7C15ull;
+    const auto next = [&x] {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        return x;
+    };
+    for (int round = 0; round < 20; ++round) {
+        std::string text;
+        while (text.size() < 3000) {
+            const std::int32_t id[] = {static_cast<std::int32_t>(1 + next() % 65529)};
+            std::string piece = tok.decode(id);
+            if (next() % 3 == 0) piece.resize(next() % piece.size());
+            text += piece;
+            if (next() % 10 == 0) text.push_back(static_cast<char>(next()));
+        }
+        CHECK_MSG(tok.encode(text) == brute(text), "round " << round);
+    }
+}
+
 TEST_CASE("world: vocabulary errors name the file and the line") {
     const std::string good = single_bytes();
     const std::string ok_path = write_vocab("ok.txt", good + "257 'ab' 2\n258 \"it's\" 4\n"
@@ -190,6 +237,12 @@ TEST_CASE("world: vocabulary errors name the file and the line") {
         CHECK_THROWS_WITH(gander::load_world_tokenizer(path), gander::Error, path + ":258: ");
         CHECK_THROWS_WITH(gander::load_world_tokenizer(path), gander::Error, b.message);
     }
+
+    const auto bom = write_vocab("bom.txt", "\xEF\xBB\xBF" + good);
+    CHECK(gander::load_world_tokenizer(bom)->vocab_size() == 257);
+    const auto crlf =
+        write_vocab("crlf.txt", good.substr(0, good.size() - 1) + "\r\n257 'ab' 2\r\n");
+    CHECK(gander::load_world_tokenizer(crlf)->encode("ab") == std::vector<std::int32_t>{257});
 
     const auto dup = write_vocab("dup.txt", good + "257 'ab' 2\n258 b'ab' 2\n");
     CHECK_THROWS_WITH(gander::load_world_tokenizer(dup), gander::Error, "have the same bytes");

@@ -326,6 +326,7 @@ std::unique_ptr<Tokenizer> load_world_tokenizer(const std::string& vocab_path) {
     while (std::getline(in, line)) {
         ++line_no;
         if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line_no == 1 && line.starts_with("\xEF\xBB\xBF")) line.erase(0, 3); // an editor's BOM
         if (line.empty()) continue;
         const auto where = [&] { return vocab_path + ":" + std::to_string(line_no) + ": "; };
         try {
