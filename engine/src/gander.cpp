@@ -6,6 +6,7 @@
 
 #include "backend.h"
 #include "gander/gander.h"
+#include "model/quantize.h"
 
 namespace gander {
 
@@ -112,16 +113,44 @@ ModelInfo base_model_info(const model::Weights& w) {
 
 namespace {
 
+bool is_quantized(Precision p) { return p == Precision::Int8 || p == Precision::Int4; }
+
+// The weights at the requested precision: as stored when none is asked for, from the cache when
+// a valid one exists, else converted now (and cached when the caller gave a cache folder).
+std::shared_ptr<const model::Weights> at_precision(std::shared_ptr<const model::Weights> w,
+                                                   const LoadOptions& o, const Progress& progress) {
+    if (!o.precision || w->file_dtype == to_string(*o.precision)) return w;
+    const Precision p = *o.precision;
+    if (w->file_dtype == "int8" || w->file_dtype == "int4")
+        throw Error(w->path + ": holds " + w->file_dtype + " weights; open the original model to use " +
+                    std::string(to_string(p)));
+    if (is_quantized(p) && !o.cache_dir.empty()) {
+        const std::string path = model::weight_cache_path(o.cache_dir, *w, p);
+        if (auto cached = model::load_weight_cache(path, *w, p)) return cached;
+        auto q = model::convert_weights(w, p, progress);
+        std::error_code ec;
+        std::filesystem::create_directories(o.cache_dir, ec);
+        model::write_weight_cache(*q, p, path, *w); // throws with the path if the disk refuses
+        return q;
+    }
+    return model::convert_weights(std::move(w), p, progress);
+}
+
+std::unique_ptr<Model> on_cpu(std::shared_ptr<const model::Weights> w, const LoadOptions& o,
+                              std::string note) {
+    return detail::make_cpu_model(at_precision(std::move(w), o, o.progress), o, std::move(note));
+}
+
+// The CUDA backend takes the weights as stored and converts them on the card itself.
 std::unique_ptr<Model> on_backend(std::shared_ptr<const model::Weights> w,
                                   const LoadOptions& options) {
-    if (options.precision &&
-        (*options.precision == Precision::Int8 || *options.precision == Precision::Int4))
-        throw Error(std::string("precision ") + std::string(to_string(*options.precision)) +
-                    " is not available yet; use fp16, bf16 or fp32");
 #ifdef GANDER_HAVE_CUDA
     if (options.backend != BackendKind::Cpu) {
         std::string device;
         std::string why = detail::cuda_probe(&device);
+        if (why.empty() && options.precision && is_quantized(*options.precision))
+            why = "the CUDA backend does not run " +
+                  std::string(to_string(*options.precision)) + " weights yet";
         if (why.empty()) {
             try {
                 return detail::make_cuda_model(w, options);
@@ -134,16 +163,15 @@ std::unique_ptr<Model> on_backend(std::shared_ptr<const model::Weights> w,
         } else if (options.backend == BackendKind::Cuda) {
             throw Error("CUDA backend unavailable: " + why);
         }
-        return detail::make_cpu_model(std::move(w), options, "CPU: " + why);
+        return on_cpu(std::move(w), options, "CPU: " + why);
     }
-    return detail::make_cpu_model(std::move(w), options, "CPU: chosen in settings");
+    return on_cpu(std::move(w), options, "CPU: chosen in settings");
 #else
     if (options.backend == BackendKind::Cuda)
         throw Error("CUDA backend unavailable: this build of Gander has no CUDA support");
-    return detail::make_cpu_model(std::move(w), options,
-                                  options.backend == BackendKind::Cpu
-                                      ? "CPU: chosen in settings"
-                                      : "CPU: this build has no CUDA support");
+    return on_cpu(std::move(w), options,
+                  options.backend == BackendKind::Cpu ? "CPU: chosen in settings"
+                                                      : "CPU: this build has no CUDA support");
 #endif
 }
 
@@ -172,8 +200,10 @@ std::unique_ptr<Model> make_random_model(const ModelShape& shape, std::uint64_t 
     io::DType dt = io::DType::BF16;
     if (options.precision == Precision::Fp32) dt = io::DType::F32;
     if (options.precision == Precision::Fp16) dt = io::DType::F16;
-    return detail::make_cpu_model(model::make_random_weights(shape, seed, dt), options,
-                                  "CPU: random weights");
+    auto w = model::make_random_weights(shape, seed, dt);
+    if (options.precision && is_quantized(*options.precision))
+        w = model::convert_weights(std::move(w), *options.precision);
+    return detail::make_cpu_model(std::move(w), options, "CPU: random weights");
 }
 
 } // namespace gander

@@ -95,6 +95,9 @@ struct LoadOptions {
     // the file; CUDA: fp16).
     std::optional<Precision> precision;
     int threads = 0; // CPU worker threads; 0 = one per core
+    // Where int8/int4 conversions of a model are cached (made on first load, with progress, then
+    // reused; a stale or foreign cache is rebuilt). Empty: convert in memory on every load.
+    std::string cache_dir;
     Progress progress;
 };
 

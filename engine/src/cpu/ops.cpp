@@ -181,31 +181,31 @@ DotFn dot_for(io::DType dtype) {
 } // namespace
 
 void matvec(const model::Tensor& W, const float* x, float* y, ThreadPool* pool) {
+    if (W.quantized()) return matmul(W, x, y, 1, pool); // dequantise a row, then dot
     const std::int64_t out = W.rows(), in = W.cols();
-    const std::size_t row_bytes = std::size_t(in) * io::dtype_size(W.dtype);
+    const std::size_t row_bytes = W.row_bytes();
     const DotFn dot = dot_for(W.dtype);
     auto body = [&](std::int64_t b, std::int64_t e) {
         for (std::int64_t o = b; o < e; ++o) y[o] = dot(W.data + std::size_t(o) * row_bytes, x, in);
     };
-    if (pool) pool->parallel_for(out, 64, body);
+    // Waking threads costs microseconds: only split work of at least ~64K multiply-adds a part.
+    if (pool) pool->parallel_for(out, std::max<std::int64_t>(1, 65536 / std::max<std::int64_t>(in, 1)), body);
     else body(0, out);
 }
 
 void matmul(const model::Tensor& W, const float* X, float* Y, int T, ThreadPool* pool) {
     const std::int64_t out = W.rows(), in = W.cols();
-    const std::size_t row_bytes = std::size_t(in) * io::dtype_size(W.dtype);
     const DotFn dot_f32 = dot_for(io::DType::F32);
     auto body = [&](std::int64_t b, std::int64_t e) {
         // Each weight row is converted once and then meets every token of the chunk.
         std::vector<float> row(static_cast<std::size_t>(in));
         for (std::int64_t o = b; o < e; ++o) {
-            model::Tensor r{W.dtype, {1, in}, W.data + std::size_t(o) * row_bytes, row_bytes};
-            r.row_to_f32(0, row.data());
+            W.row_to_f32(o, row.data());
             for (int t = 0; t < T; ++t) Y[std::size_t(t) * out + o] = dot_f32(
                 reinterpret_cast<const std::byte*>(row.data()), X + std::size_t(t) * in, in);
         }
     };
-    if (pool) pool->parallel_for(out, 16, body);
+    if (pool) pool->parallel_for(out, std::max<std::int64_t>(1, 65536 / std::max<std::int64_t>(in * T, 1)), body);
     else body(0, out);
 }
 

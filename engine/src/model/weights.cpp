@@ -19,50 +19,76 @@ std::int64_t Tensor::numel() const {
     return n;
 }
 
-float Tensor::at(std::int64_t i) const {
-    switch (dtype) {
-    case io::DType::F32: {
-        float f;
-        std::memcpy(&f, data + i * 4, 4);
-        return f;
-    }
-    case io::DType::F16: {
-        std::uint16_t h;
-        std::memcpy(&h, data + i * 2, 2);
-        return f16_to_f32(h);
-    }
-    case io::DType::BF16: {
-        std::uint16_t h;
-        std::memcpy(&h, data + i * 2, 2);
-        return bf16_to_f32(h);
-    }
-    default: throw Error("tensor element read: unsupported dtype");
-    }
+std::size_t Tensor::row_bytes() const {
+    const std::size_t c = std::size_t(cols());
+    if (dtype == io::DType::U8) return (c + 1) / 2;
+    return c * io::dtype_size(dtype);
 }
 
-static void convert_span(io::DType dtype, const std::byte* src, std::int64_t n, float* out) {
-    switch (dtype) {
-    case io::DType::F32: std::memcpy(out, src, std::size_t(n) * 4); return;
-    case io::DType::F16: {
-        auto* h = reinterpret_cast<const std::uint16_t*>(src);
-        for (std::int64_t i = 0; i < n; ++i) out[i] = f16_to_f32(h[i]);
+namespace {
+
+float scale_at(const std::byte* scales, std::int64_t i) {
+    std::uint16_t h;
+    std::memcpy(&h, scales + i * 2, 2);
+    return f16_to_f32(h);
+}
+
+// Converts n values of a stored row starting at column `first` to fp32.
+void convert_row(const Tensor& t, std::int64_t row, std::int64_t first, std::int64_t n, float* out) {
+    const std::byte* base = t.data + std::size_t(row) * t.row_bytes();
+    switch (t.dtype) {
+    case io::DType::F32: std::memcpy(out, base + first * 4, std::size_t(n) * 4); return;
+    case io::DType::F16:
+        for (std::int64_t i = 0; i < n; ++i) {
+            std::uint16_t h;
+            std::memcpy(&h, base + (first + i) * 2, 2);
+            out[i] = f16_to_f32(h);
+        }
+        return;
+    case io::DType::BF16:
+        for (std::int64_t i = 0; i < n; ++i) {
+            std::uint16_t h;
+            std::memcpy(&h, base + (first + i) * 2, 2);
+            out[i] = bf16_to_f32(h);
+        }
+        return;
+    case io::DType::I8: {
+        const float s = scale_at(t.scales, row);
+        for (std::int64_t i = 0; i < n; ++i) out[i] = float(std::int8_t(base[first + i])) * s;
         return;
     }
-    case io::DType::BF16: {
-        auto* h = reinterpret_cast<const std::uint16_t*>(src);
-        for (std::int64_t i = 0; i < n; ++i) out[i] = bf16_to_f32(h[i]);
+    case io::DType::U8: {
+        const std::int64_t groups = (t.cols() + t.group - 1) / t.group;
+        std::int64_t g = -1;
+        float s = 0;
+        for (std::int64_t i = 0; i < n; ++i) {
+            const std::int64_t c = first + i;
+            if (c / t.group != g) s = scale_at(t.scales, row * groups + (g = c / t.group));
+            const auto byte = std::uint8_t(base[c / 2]);
+            const int q = (c & 1 ? byte >> 4 : byte & 15) - 8;
+            out[i] = float(q) * s;
+        }
         return;
     }
     default: throw Error("tensor conversion: unsupported dtype");
     }
 }
 
-void Tensor::to_f32(float* out) const { convert_span(dtype, data, numel(), out); }
+} // namespace
 
-void Tensor::row_to_f32(std::int64_t row, float* out) const {
-    const std::int64_t n = cols();
-    convert_span(dtype, data + std::size_t(row * n) * io::dtype_size(dtype), n, out);
+float Tensor::at(std::int64_t i) const {
+    const std::int64_t c = cols();
+    float v;
+    convert_row(*this, shape.size() < 2 ? 0 : i / c, shape.size() < 2 ? i : i % c, 1, &v);
+    return v;
 }
+
+void Tensor::to_f32(float* out) const {
+    if (shape.size() < 2) return convert_row(*this, 0, 0, numel(), out);
+    for (std::int64_t r = 0; r < rows(); ++r) convert_row(*this, r, 0, cols(), out + r * cols());
+}
+
+void Tensor::row_to_f32(std::int64_t row, float* out) const { convert_row(*this, row, 0, cols(), out); }
 
 namespace {
 
@@ -130,10 +156,12 @@ public:
         return m_file->find(file_name(official)) != nullptr;
     }
 
-    const io::TensorView& raw(const std::string& official) const {
+    const io::TensorView& raw(const std::string& official, bool allow_quantized = false) const {
         const std::string name = file_name(official);
         const io::TensorView* t = m_file->find(name);
         if (!t) fail(name, "missing (is this an RWKV-7 model?)");
+        const bool quantized = t->dtype == io::DType::I8 || t->dtype == io::DType::U8;
+        if (quantized && allow_quantized && m_file->find(name + ".scales")) return *t;
         if (t->dtype != io::DType::F32 && t->dtype != io::DType::F16 &&
             t->dtype != io::DType::BF16)
             fail(name, "unsupported dtype " + std::string(io::dtype_name(t->dtype)) +
@@ -158,7 +186,8 @@ public:
     // transposed (nn.Linear weights): they are transposed once, here, into owned memory.
     Tensor mat(const std::string& official, std::int64_t rows, std::int64_t cols,
                bool fla_transposed = false) {
-        const auto& t = raw(official);
+        const auto& t = raw(official, !fla_transposed);
+        if (t.dtype == io::DType::I8 || t.dtype == io::DType::U8) return quantized(t, rows, cols);
         const bool transpose = m_fla && fla_transposed;
         std::vector<std::int64_t> want =
             transpose ? std::vector<std::int64_t>{cols, rows} : std::vector<std::int64_t>{rows, cols};
@@ -173,9 +202,32 @@ public:
         return Tensor{t.dtype, {rows, cols}, buf.data(), buf.size()};
     }
 
+    // A quantized matrix of a Gander weight cache: int8 [rows, cols] or packed int4
+    // [rows, ceil(cols/2)], with fp16 scales in "<name>.scales" [rows, groups].
+    Tensor quantized(const io::TensorView& t, std::int64_t rows, std::int64_t cols) const {
+        int group = int(cols);
+        std::int64_t stored = cols;
+        if (t.dtype == io::DType::U8) {
+            auto it = m_file->metadata().find("gander.int4_group");
+            group = it == m_file->metadata().end() ? 64 : std::atoi(it->second.c_str());
+            if (group <= 0 || group % 2) fail(t.name, "bad int4 group size in the metadata");
+            stored = (cols + 1) / 2;
+        }
+        if (t.shape != std::vector<std::int64_t>{rows, stored})
+            fail(t.name, "expected " + shape_str({rows, stored}) + " got " + shape_str(t.shape));
+        const io::TensorView* s = m_file->find(t.name + ".scales");
+        const std::int64_t groups = (cols + group - 1) / group;
+        if (!s || s->dtype != io::DType::F16 || s->shape != std::vector<std::int64_t>{rows, groups})
+            fail(t.name + ".scales", "expected F16 " + shape_str({rows, groups}));
+        Tensor q{t.dtype, {rows, cols}, t.data, t.nbytes};
+        q.scales = s->data;
+        q.group = group;
+        return q;
+    }
+
     // Reads dimension `dim` of a tensor, for deriving hyperparameters.
     std::int64_t dim(const std::string& official, std::size_t dim, std::size_t rank) const {
-        const auto& t = raw(official);
+        const auto& t = raw(official, true); // callers read rows only of quantized matrices
         if (t.shape.size() != rank)
             fail(t.name, "expected " + std::to_string(rank) + " dimensions, got " +
                              shape_str(t.shape));
@@ -250,6 +302,8 @@ std::string dtype_label(const Weights& w) {
     case io::DType::F32: return "fp32";
     case io::DType::F16: return "fp16";
     case io::DType::BF16: return "bf16";
+    case io::DType::I8: return "int8";
+    case io::DType::U8: return "int4";
     default: return "other";
     }
 }
@@ -348,6 +402,17 @@ std::shared_ptr<const Weights> load_weights(const std::string& path, const Progr
     }
     w->file_dtype = dtype_label(*w);
     w->fingerprint = fingerprint_of(*w);
+    // A Gander weight cache carries its source's fingerprint: saved states stay valid across
+    // precisions of the same model.
+    const auto& md = file->metadata();
+    if (auto it = md.find("gander.format"); it != md.end() && it->second == "gander-weights") {
+        auto fp = md.find("gander.source_fingerprint");
+        auto scheme = md.find("gander.scheme");
+        if (fp == md.end() || fp->second.size() != 16 || scheme == md.end())
+            throw Error(ld.name() + ": Gander weight cache without source fingerprint or scheme");
+        w->fingerprint = fp->second;
+        w->file_dtype = scheme->second.substr(0, scheme->second.find('-'));
+    }
     if (progress && !progress(1.0)) throw Cancelled();
     return w;
 }

@@ -16,11 +16,20 @@
 
 namespace gander::model {
 
+// A matrix or vector. Floating tensors are F32/F16/BF16. Quantized matrices (quantize.h) are
+// I8 (int8, one fp16 scale per row) or U8 (int4, two per byte, low nibble first, one fp16 scale
+// per `group` values of a row); `shape` is always the logical [rows, cols].
 struct Tensor {
     io::DType dtype = io::DType::F32;
     std::vector<std::int64_t> shape;
     const std::byte* data = nullptr;
     std::size_t nbytes = 0;
+    const std::byte* scales = nullptr; // fp16, quantized tensors only
+    int group = 0;                     // values per scale along a row (quantized only)
+
+    bool quantized() const { return dtype == io::DType::I8 || dtype == io::DType::U8; }
+    // Bytes of one stored row (packed for int4).
+    std::size_t row_bytes() const;
 
     bool empty() const { return data == nullptr; }
     std::int64_t numel() const;
@@ -60,6 +69,7 @@ struct Weights {
 
     std::shared_ptr<const io::TensorFile> file;    // keeps the mapping alive
     std::vector<std::vector<std::byte>> owned;     // storage of converted tensors
+    std::shared_ptr<const Weights> keep_alive;     // weights this one has views into
 };
 
 // Reads an official .pth or a .safetensors (official or fla-hub names), checks every shape and
