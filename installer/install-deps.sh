@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libsqlite3-dev sqlite3
   libsentencepiece-dev sentencepiece
-  qt6-base-dev qt6-base-dev-tools libqt6sql6-sqlite qt6-svg-dev
+  qt6-base-dev qt6-base-dev-tools libqt6sql6-sqlite qt6-svg-dev qt6-pdf-dev
   libgl-dev libxkbcommon-dev
   clang libclang-rt-14-dev
   xvfb xauth
