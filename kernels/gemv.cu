@@ -1,5 +1,6 @@
 // Batched fp16 matrix-vector products (see gemv.h). Bandwidth-bound: the target is to stream W at
 // the card's copy bandwidth.
+#include <algorithm>
 #include <cstdint>
 
 #include "kernels/common.cuh"
@@ -31,35 +32,28 @@ __device__ __forceinline__ uint4 load_stream(const __half* p) {
     return __ldcs(reinterpret_cast<const uint4*>(p));
 }
 
-// Layout: one warp per output row over all jobs (row_start maps a warp to its job); with cols a
-// multiple of 8 each lane reads 16 bytes of W and of x per step, 4 steps unrolled so that several
-// loads are in flight; other widths take a scalar loop. x is small and read through L1/L2.
-// Bytes per launch: sum over jobs of rows x cols x 2 (W, once) + x per warp from cache + the
-// outputs (4 or 2 bytes a row).
-__global__ void __launch_bounds__(32 * kWarpsPerBlock) gemv_kernel(Params p) {
-    const int gw = blockIdx.x * kWarpsPerBlock + (threadIdx.x >> 5);
-    const int lane = threadIdx.x & 31;
-    if (gw >= p.row_start[p.n_jobs]) return;
-    int j = 0;
-    while (gw >= p.row_start[j + 1]) ++j;
-    const GemvJob& job = p.jobs[j];
-    const int row = gw - p.row_start[j];
-    const int cols = job.cols;
-    const __half* w = job.W + std::size_t(row) * cols;
-    float acc = 0.0f;
-    if ((cols & 7) == 0) {
-        float a0 = 0.0f, a1 = 0.0f;
-        int c = lane * 8;
-#pragma unroll 4
-        for (; c < cols; c += 256) {
-            uint4 wv = load_stream(w + c);
-            uint4 xv = __ldg(reinterpret_cast<const uint4*>(job.x + c));
-            float wf[8], xf[8];
-            unpack8(wv, wf);
-            unpack8(xv, xf);
-            if (job.in != GemvIn::Plain) {
+// Dot product of one fp16 row with x, the lane's share: 16-byte loads, kBatch of them issued
+// before any is used so that enough bytes are in flight to cover the memory latency.
+template <int kBatch>
+__device__ __forceinline__ float row_dot(const __half* w, const __half* x, int cols, int lane,
+                                         GemvIn in) {
+    float a0 = 0.0f, a1 = 0.0f;
+    int c = lane * 8;
+    for (; c + (kBatch - 1) * 256 < cols; c += kBatch * 256) {
+        uint4 wv[kBatch], xv[kBatch];
 #pragma unroll
-                for (int i = 0; i < 8; ++i) xf[i] = act(xf[i], job.in);
+        for (int u = 0; u < kBatch; ++u) wv[u] = load_stream(w + c + u * 256);
+#pragma unroll
+        for (int u = 0; u < kBatch; ++u)
+            xv[u] = __ldg(reinterpret_cast<const uint4*>(x + c + u * 256));
+#pragma unroll
+        for (int u = 0; u < kBatch; ++u) {
+            float wf[8], xf[8];
+            unpack8(wv[u], wf);
+            unpack8(xv[u], xf);
+            if (in != GemvIn::Plain) {
+#pragma unroll
+                for (int i = 0; i < 8; ++i) xf[i] = act(xf[i], in);
             }
 #pragma unroll
             for (int i = 0; i < 8; i += 2) {
@@ -67,30 +61,81 @@ __global__ void __launch_bounds__(32 * kWarpsPerBlock) gemv_kernel(Params p) {
                 a1 = fmaf(wf[i + 1], xf[i + 1], a1);
             }
         }
-        acc = a0 + a1;
-    } else {
-        for (int c = lane; c < cols; c += 32)
-            acc = fmaf(__half2float(w[c]), act(__half2float(job.x[c]), job.in), acc);
     }
-    acc = warp_sum(acc);
-    if (lane == 0) {
-        switch (job.out) {
-        case GemvOut::StoreF32:
-            static_cast<float*>(job.y)[row] = acc;
-            break;
-        case GemvOut::AddF32:
-            static_cast<float*>(job.y)[row] += acc;
-            break;
-        case GemvOut::StoreF16:
-            static_cast<__half*>(job.y)[row] = detail::to_half_sat(acc);
-            break;
-        case GemvOut::Relu2F16: {
-            float r = fmaxf(acc, 0.0f);
-            static_cast<__half*>(job.y)[row] = detail::to_half_sat(r * r);
-            break;
-        }
+    for (; c < cols; c += 256) {
+        float wf[8], xf[8];
+        unpack8(load_stream(w + c), wf);
+        unpack8(__ldg(reinterpret_cast<const uint4*>(x + c)), xf);
+#pragma unroll
+        for (int i = 0; i < 8; i += 2) {
+            a0 = fmaf(wf[i], act(xf[i], in), a0);
+            a1 = fmaf(wf[i + 1], act(xf[i + 1], in), a1);
         }
     }
+    return a0 + a1;
+}
+
+// Layout: a persistent grid (as many blocks as fit on the card at once); each warp takes output
+// rows gw, gw + n_warps, ... over all jobs (row_start maps a row to its job), so no wave of
+// blocks ends half-empty. With cols a multiple of 8 a lane reads 16 bytes of W and of x per
+// step, 8 steps issued together; other widths take a scalar loop. x is small and read through
+// L1/L2. Bytes per launch: sum over jobs of rows x cols x 2 (W, once) + the outputs (4 or 2 bytes
+// a row); x comes from cache.
+__global__ void __launch_bounds__(32 * kWarpsPerBlock) gemv_kernel(Params p) {
+    const int lane = threadIdx.x & 31;
+    const int total = p.row_start[p.n_jobs];
+    const int n_warps = gridDim.x * kWarpsPerBlock;
+    for (int gw = blockIdx.x * kWarpsPerBlock + (threadIdx.x >> 5); gw < total; gw += n_warps) {
+        int j = 0;
+        while (gw >= p.row_start[j + 1]) ++j;
+        const GemvJob& job = p.jobs[j];
+        const int row = gw - p.row_start[j];
+        const int cols = job.cols;
+        const __half* w = job.W + std::size_t(row) * cols;
+        float acc = 0.0f;
+        if ((cols & 7) == 0) {
+            acc = cols >= 2048 ? row_dot<8>(w, job.x, cols, lane, job.in)
+                               : row_dot<2>(w, job.x, cols, lane, job.in);
+        } else {
+            for (int c = lane; c < cols; c += 32)
+                acc = fmaf(__half2float(w[c]), act(__half2float(job.x[c]), job.in), acc);
+        }
+        acc = warp_sum(acc);
+        if (lane == 0) {
+            switch (job.out) {
+            case GemvOut::StoreF32:
+                static_cast<float*>(job.y)[row] = acc;
+                break;
+            case GemvOut::AddF32:
+                static_cast<float*>(job.y)[row] += acc;
+                break;
+            case GemvOut::StoreF16:
+                static_cast<__half*>(job.y)[row] = detail::to_half_sat(acc);
+                break;
+            case GemvOut::Relu2F16: {
+                float r = fmaxf(acc, 0.0f);
+                static_cast<__half*>(job.y)[row] = detail::to_half_sat(r * r);
+                break;
+            }
+            }
+        }
+    }
+}
+
+// Blocks that fit on the card at once (computed once per process for device 0's kernel).
+int resident_blocks() {
+    static const int n = [] {
+        int dev = 0, sms = 0, per_sm = 0;
+        if (cudaGetDevice(&dev) != cudaSuccess ||
+            cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess ||
+            cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, gemv_kernel, 32 * kWarpsPerBlock,
+                                                          0) != cudaSuccess) {
+            (void)cudaGetLastError();
+            return 1024;
+        }
+        return std::max(1, sms * per_sm);
+    }();
+    return n;
 }
 
 } // namespace
@@ -114,7 +159,7 @@ cudaError_t gemv(const GemvBatch& batch, cudaStream_t stream) {
     }
     const int rows = p.row_start[batch.n_jobs];
     if (rows == 0) return cudaSuccess;
-    const int blocks = (rows + kWarpsPerBlock - 1) / kWarpsPerBlock;
+    const int blocks = std::min(resident_blocks(), (rows + kWarpsPerBlock - 1) / kWarpsPerBlock);
     gemv_kernel<<<blocks, 32 * kWarpsPerBlock, 0, stream>>>(p);
     return cudaGetLastError();
 }

@@ -133,8 +133,9 @@ cudaError_t ln_shift_mix(const float* x, const float* w, const float* b, const f
     if (T <= 0) return cudaSuccess;
     if (mixes.n_mix < 1 || mixes.n_mix > kMaxMix || (T > 1 && prev_in == prev_out))
         return cudaErrorInvalidValue;
-    ln_shift_mix_kernel<<<T, row_threads(C), 0, stream>>>(x, w, b, prev_in, prev_out, mixes, T, C,
-                                                          eps);
+    // A decoding step has one row: give it a whole block of 1024 threads.
+    const int threads = T == 1 && C >= 1024 ? 1024 : row_threads(C);
+    ln_shift_mix_kernel<<<T, threads, 0, stream>>>(x, w, b, prev_in, prev_out, mixes, T, C, eps);
     return cudaGetLastError();
 }
 

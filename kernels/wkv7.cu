@@ -1,4 +1,5 @@
 // The WKV-7 scan (see wkv7.h).
+#include "kernels/common.cuh"
 #include "kernels/wkv7.h"
 
 namespace gander::kernels {
@@ -74,7 +75,85 @@ __global__ void __launch_bounds__(N)
         *reinterpret_cast<float4*>(srow + j) = make_float4(s[j], s[j + 1], s[j + 2], s[j + 3]);
 }
 
+// Sum over the 64 threads of a block (two warps); every thread gets it.
+__device__ __forceinline__ float sum64(float v, float* buf) {
+    v = detail::warp_sum(v);
+    if ((threadIdx.x & 31) == 0) buf[threadIdx.x >> 5] = v;
+    __syncthreads();
+    const float r = buf[0] + buf[1];
+    __syncthreads();
+    return r;
+}
+
+// Layout: one block per head, 64 threads; thread i owns element i of the head's vectors and row i
+// of its state (in registers, loaded first so that its latency hides behind the element-wise
+// work). Reductions over the head (key norm, GroupNorm statistics, bonus) go through shared
+// memory. Bytes per launch: the state read and written once (2 x H x 16 KB), eight [C] fp32
+// inputs and the [C] parameters read once, C halves written.
+__global__ void __launch_bounds__(64) wkv7_step_kernel(Wkv7Step p) {
+    constexpr int N = 64;
+    const int h = blockIdx.x, i = threadIdx.x, c = h * N + i;
+    __shared__ float buf[2];
+    __shared__ __align__(16) float sh[5][N];
+    float* srow = p.state + (std::size_t(h) * N + i) * N;
+    float s[N];
+#pragma unroll
+    for (int j = 0; j < N; j += 4) {
+        float4 q = *reinterpret_cast<const float4*>(srow + j);
+        s[j] = q.x, s[j + 1] = q.y, s[j + 2] = q.z, s[j + 3] = q.w;
+    }
+    const float k = p.k[c], r = p.r[c];
+    const float kraw = k * p.k_k[c];
+    const float kk = kraw / fmaxf(sqrtf(sum64(kraw * kraw, buf)), 1e-12f);
+    const float a = detail::sigmoidf_(p.a0[c] + p.a_lora[c]);
+    const float kp = k * (1.0f + (a - 1.0f) * p.k_a[c]);
+    const float decay = expf(-0.606531f * detail::sigmoidf_(p.w0[c] + p.w_lora[c]));
+    float v = p.v[c];
+    if (p.first_layer)
+        p.v_first[c] = v;
+    else
+        v = v + (p.v_first[c] - v) * detail::sigmoidf_(p.v0[c] + p.v_lora[c]);
+    sh[0][i] = r, sh[1][i] = decay, sh[2][i] = kp, sh[3][i] = -kk, sh[4][i] = kk * a;
+    __syncthreads();
+    float sa0 = 0, sa1 = 0, sa2 = 0, sa3 = 0;
+#pragma unroll
+    for (int j = 0; j < N; j += 4) {
+        sa0 = fmaf(s[j], sh[3][j], sa0);
+        sa1 = fmaf(s[j + 1], sh[3][j + 1], sa1);
+        sa2 = fmaf(s[j + 2], sh[3][j + 2], sa2);
+        sa3 = fmaf(s[j + 3], sh[3][j + 3], sa3);
+    }
+    const float sa = (sa0 + sa1) + (sa2 + sa3);
+    float y0 = 0, y1 = 0, y2 = 0, y3 = 0;
+#pragma unroll
+    for (int j = 0; j < N; j += 4) {
+#pragma unroll
+        for (int u = 0; u < 4; ++u)
+            s[j + u] = fmaf(s[j + u], sh[1][j + u], fmaf(sa, sh[4][j + u], v * sh[2][j + u]));
+        y0 = fmaf(s[j], sh[0][j], y0);
+        y1 = fmaf(s[j + 1], sh[0][j + 1], y1);
+        y2 = fmaf(s[j + 2], sh[0][j + 2], y2);
+        y3 = fmaf(s[j + 3], sh[0][j + 3], y3);
+    }
+    const float y = (y0 + y1) + (y2 + y3);
+#pragma unroll
+    for (int j = 0; j < N; j += 4)
+        *reinterpret_cast<float4*>(srow + j) = make_float4(s[j], s[j + 1], s[j + 2], s[j + 3]);
+    const float mean = sum64(y, buf) / float(N);
+    const float d = y - mean;
+    const float rstd = rsqrtf(sum64(d * d, buf) / float(N) + p.eps);
+    const float bonus = sum64(r * kp * p.r_k[c], buf);
+    const float o = (d * rstd * p.ln_w[c] + p.ln_b[c] + bonus * v) * p.g[c];
+    p.out[c] = detail::to_half_sat(o);
+}
+
 } // namespace
+
+cudaError_t wkv7_step(const Wkv7Step& p, int H, int N, cudaStream_t stream) {
+    if (N != 64 || H < 1) return cudaErrorInvalidValue;
+    wkv7_step_kernel<<<H, 64, 0, stream>>>(p);
+    return cudaGetLastError();
+}
 
 cudaError_t wkv7_seq(float* state, const float* r, const float* decay, const float* k,
                      const float* v, const float* neg_kk, const float* kka, float* y, int T, int H,

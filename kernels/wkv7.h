@@ -5,6 +5,7 @@
 // exp(-0.606531 * sigmoid(w)), neg_kk = -kk, kka = kk * a, k scaled by (1 + (a - 1) * k_a).
 #pragma once
 
+#include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
 namespace gander::kernels {
@@ -14,5 +15,19 @@ namespace gander::kernels {
 cudaError_t wkv7_seq(float* state, const float* r, const float* decay, const float* k,
                      const float* v, const float* neg_kk, const float* kka, float* y, int T, int H,
                      int N, cudaStream_t stream);
+
+// The whole attention core of one decoding step (T == 1) in one launch: what mix.h's wkv_prep,
+// wkv7_seq and norm.h's group_norm (with bonus and gate) do one after the other, from the raw
+// projections to the fp16 input of the output projection. Same math, same order per element.
+struct Wkv7Step {
+    float* state;                                              // [H][N][N]
+    const float *r, *k, *v, *w_lora, *a_lora, *v_lora, *g;     // [C]; v_lora unused in layer 0
+    float* v_first;                                            // written in layer 0, read after
+    const float *w0, *a0, *v0, *k_k, *k_a, *r_k, *ln_w, *ln_b; // [C]
+    __half* out;                                               // [C]
+    bool first_layer;
+    float eps; // GroupNorm eps (64e-5)
+};
+cudaError_t wkv7_step(const Wkv7Step& p, int H, int N, cudaStream_t stream);
 
 } // namespace gander::kernels

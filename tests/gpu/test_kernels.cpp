@@ -312,6 +312,44 @@ TEST_CASE("wkv_prep: decay, in-context rate, normalised key, value residual") {
     }
 }
 
+TEST_CASE("wkv7_step (fused decoding step) equals wkv_prep + wkv7_seq + group_norm") {
+    for (bool first : {true, false}) {
+        for (int H : {1, 5}) {
+            const int N = 64, C = H * N;
+            auto state = uniform(std::size_t(H) * N * N, -1, 1);
+            auto r = uniform(C, -1, 1), k_ = uniform(C, -2, 2), v = uniform(C, -2, 2);
+            auto wl = uniform(C, -2, 2), al = uniform(C, -2, 2), vl = uniform(C, -2, 2);
+            auto g = uniform(C, -2, 2), vf = uniform(C, -2, 2);
+            auto w0 = uniform(C, -2, 0), a0 = uniform(C, -1, 1), v0 = uniform(C, -1, 1);
+            auto kkp = uniform(C, 0.7f, 1.0f), ka = uniform(C, 0.9f, 1.1f);
+            auto rk = uniform(C, -0.5f, 0.5f), lw = uniform(C, 0.5f, 1.5f),
+                 lb = uniform(C, -0.3f, 0.3f);
+            Dev<float> dr(r), dw0(w0), da0(a0), dv0(v0), dkk(kkp), dka(ka), drk(rk), dlw(lw),
+                dlb(lb), dg(g), dvl(vl);
+            // Reference: the three prefill kernels, T = 1.
+            Dev<float> s1(state), k1(k_), v1(v), wl1(wl), al1(al), vf1(vf), nkk(C), y(C);
+            Dev<__half> o1(C);
+            k::WkvPrep prep{k1.p,  v1.p,  wl1.p, al1.p, dvl.p, vf1.p, nkk.p,
+                            dw0.p, da0.p, dv0.p, dkk.p, dka.p, first};
+            REQUIRE(k::wkv_prep(prep, 1, H, N, 0) == cudaSuccess);
+            REQUIRE(k::wkv7_seq(s1.p, dr.p, wl1.p, k1.p, v1.p, nkk.p, al1.p, y.p, 1, H, N, 0) ==
+                    cudaSuccess);
+            REQUIRE(k::group_norm(y.p, dlw.p, dlb.p, dr.p, k1.p, drk.p, v1.p, dg.p, nullptr, o1.p,
+                                  1, H, N, 64e-5f, 0) == cudaSuccess);
+            // Fused.
+            Dev<float> s2(state), k2(k_), v2(v), wl2(wl), al2(al), vf2(vf);
+            Dev<__half> o2(C);
+            k::Wkv7Step st{s2.p,  dr.p,  k2.p,  v2.p,  wl2.p, al2.p, dvl.p, dg.p, vf2.p, dw0.p,
+                           da0.p, dv0.p, dkk.p, dka.p, drk.p, dlw.p, dlb.p, o2.p, first, 64e-5f};
+            REQUIRE(k::wkv7_step(st, H, N, 0) == cudaSuccess);
+            CHECK_MSG(max_rel(s2.get(), s1.get()) < 1e-5, "state H=" << H << " first=" << first);
+            CHECK_MSG(max_rel(to_float(o2.get()), to_float(o1.get())) < 2e-3,
+                      "out H=" << H << " first=" << first);
+            CHECK(max_rel(vf2.get(), vf1.get()) < 1e-6);
+        }
+    }
+}
+
 TEST_CASE("lora_activation and relu2") {
     const long long n = 1001;
     auto x = round_half(uniform(std::size_t(n), -4, 4));

@@ -370,12 +370,20 @@ void CudaModel::forward(int T, float* state, Workspace& ws, bool want_logits) {
             {L.v2, ws.hv, ws.vl, C, R.v, GemvIn::Plain, GemvOut::StoreF32},
         };
         linear(up, first ? 3 : 4, T);
-        k::WkvPrep prep{ws.k, ws.v, ws.wl, ws.al, ws.vl, ws.v_first, ws.neg_kk,
-                        L.w0, L.a0, L.v0,  L.k_k, L.k_a, first};
-        GANDER_CUDA(k::wkv_prep(prep, T, H, N, st));
-        GANDER_CUDA(k::wkv7_seq(kv, ws.r, ws.wl, ws.k, ws.v, ws.neg_kk, ws.al, ws.y, T, H, N, st));
-        GANDER_CUDA(k::group_norm(ws.y, L.ln_x_w, L.ln_x_b, ws.r, ws.k, L.r_k, ws.v, ws.gl, nullptr,
-                                  ws.yg, T, H, N, kGroupNormEps, st));
+        if (step) { // one launch for the whole attention core of a decoding step
+            k::Wkv7Step ws1{kv,    ws.r,       ws.k,     ws.v,  ws.wl, ws.al,        ws.vl,
+                            ws.gl, ws.v_first, L.w0,     L.a0,  L.v0,  L.k_k,        L.k_a,
+                            L.r_k, L.ln_x_w,   L.ln_x_b, ws.yg, first, kGroupNormEps};
+            GANDER_CUDA(k::wkv7_step(ws1, H, N, st));
+        } else {
+            k::WkvPrep prep{ws.k, ws.v, ws.wl, ws.al, ws.vl, ws.v_first, ws.neg_kk,
+                            L.w0, L.a0, L.v0,  L.k_k, L.k_a, first};
+            GANDER_CUDA(k::wkv_prep(prep, T, H, N, st));
+            GANDER_CUDA(
+                k::wkv7_seq(kv, ws.r, ws.wl, ws.k, ws.v, ws.neg_kk, ws.al, ws.y, T, H, N, st));
+            GANDER_CUDA(k::group_norm(ws.y, L.ln_x_w, L.ln_x_b, ws.r, ws.k, L.r_k, ws.v, ws.gl,
+                                      nullptr, ws.yg, T, H, N, kGroupNormEps, st));
+        }
         Job out{L.Wo, ws.yg, ws.x, C, C, GemvIn::Plain, GemvOut::AddF32};
         linear(&out, 1, T);
 
