@@ -41,9 +41,7 @@ public:
         m_info = detail::base_model_info(*m_w);
         m_info.backend_note = std::move(note);
         m_info.backend = BackendKind::Cpu;
-        m_info.precision = m_w->file_dtype == "fp16" ? Precision::Fp16
-                           : m_w->file_dtype == "bf16" ? Precision::Bf16
-                                                       : Precision::Fp32;
+        m_info.precision = parse_precision(m_w->file_dtype).value_or(Precision::Fp32);
         m_info.device = "CPU, " + std::to_string(m_pool.size()) + " threads";
         m_info.weight_bytes = 0;
         auto add = [&](const model::Tensor& t) { m_info.weight_bytes += t.nbytes; };
