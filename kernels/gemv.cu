@@ -81,7 +81,10 @@ __device__ __forceinline__ float row_dot(const __half* w, const __half* x, int c
 // step, 8 steps issued together; other widths take a scalar loop. x is small and read through
 // L1/L2. Bytes per launch: sum over jobs of rows x cols x 2 (W, once) + the outputs (4 or 2 bytes
 // a row); x comes from cache.
-__global__ void __launch_bounds__(32 * kWarpsPerBlock) gemv_kernel(Params p) {
+// kBatch: 16-byte loads in flight per lane on rows of 2048+ columns. Batches whose rows are all
+// shorter use kBatch 2, whose smaller register footprint lets three times more warps stay
+// resident (short rows are latency-bound, not bandwidth-bound).
+template <int kBatch> __global__ void __launch_bounds__(32 * kWarpsPerBlock) gemv_kernel(Params p) {
     const int lane = threadIdx.x & 31;
     const int total = p.row_start[p.n_jobs];
     const int n_warps = gridDim.x * kWarpsPerBlock;
@@ -94,8 +97,8 @@ __global__ void __launch_bounds__(32 * kWarpsPerBlock) gemv_kernel(Params p) {
         const __half* w = job.W + std::size_t(row) * cols;
         float acc = 0.0f;
         if ((cols & 7) == 0) {
-            acc = cols >= 2048 ? row_dot<8>(w, job.x, cols, lane, job.in)
-                               : row_dot<2>(w, job.x, cols, lane, job.in);
+            acc = kBatch > 2 && cols >= 2048 ? row_dot<kBatch>(w, job.x, cols, lane, job.in)
+                                             : row_dot<2>(w, job.x, cols, lane, job.in);
         } else {
             for (int c = lane; c < cols; c += 32)
                 acc = fmaf(__half2float(w[c]), act(__half2float(job.x[c]), job.in), acc);
@@ -122,14 +125,14 @@ __global__ void __launch_bounds__(32 * kWarpsPerBlock) gemv_kernel(Params p) {
     }
 }
 
-// Blocks that fit on the card at once (computed once per process for device 0's kernel).
-int resident_blocks() {
+// Blocks of gemv_kernel<kBatch> that fit on the card at once (computed once per process).
+template <int kBatch> int resident_blocks() {
     static const int n = [] {
         int dev = 0, sms = 0, per_sm = 0;
         if (cudaGetDevice(&dev) != cudaSuccess ||
             cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess ||
-            cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, gemv_kernel, 32 * kWarpsPerBlock,
-                                                          0) != cudaSuccess) {
+            cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, gemv_kernel<kBatch>,
+                                                          32 * kWarpsPerBlock, 0) != cudaSuccess) {
             (void)cudaGetLastError();
             return 1024;
         }
@@ -159,8 +162,15 @@ cudaError_t gemv(const GemvBatch& batch, cudaStream_t stream) {
     }
     const int rows = p.row_start[batch.n_jobs];
     if (rows == 0) return cudaSuccess;
-    const int blocks = std::min(resident_blocks(), (rows + kWarpsPerBlock - 1) / kWarpsPerBlock);
-    gemv_kernel<<<blocks, 32 * kWarpsPerBlock, 0, stream>>>(p);
+    int max_cols = 0;
+    for (int j = 0; j < batch.n_jobs; ++j) max_cols = std::max(max_cols, batch.jobs[j].cols);
+    const int wanted = (rows + kWarpsPerBlock - 1) / kWarpsPerBlock;
+    if (max_cols >= 2048)
+        gemv_kernel<8>
+            <<<std::min(resident_blocks<8>(), wanted), 32 * kWarpsPerBlock, 0, stream>>>(p);
+    else
+        gemv_kernel<2>
+            <<<std::min(resident_blocks<2>(), wanted), 32 * kWarpsPerBlock, 0, stream>>>(p);
     return cudaGetLastError();
 }
 

@@ -32,38 +32,44 @@ __device__ void row_stats(const In* row, int n, float eps, float* scratch, float
     rstd = rsqrtf(block_sum(q, scratch) / float(n) + eps);
 }
 
-// Layout: one block per output row t; threads stride over the n columns. Bytes: reads the row
+// Layout: blocks (slice, t): every block computes the statistics of row t, then writes its slice
+// of the columns (one slice per row when there are many rows; decoding's single row is cut into
+// slices of 256 columns so that several SMs share it). Bytes: reads the row
 // twice (the second pass hits L1) plus w and b, writes n floats and/or halves.
 template <typename In>
 __global__ void layer_norm_kernel(const In* in, const std::int32_t* ids, const float* w,
                                   const float* b, float* out, __half* out_h, int n, float eps) {
     __shared__ float scratch[32];
-    const int t = blockIdx.x;
+    const int t = blockIdx.y;
     const std::size_t src = ids ? std::size_t(ids[t]) : std::size_t(t);
     const In* row = in + src * n;
     float mean = 0.0f, rstd = 1.0f;
     if (w) row_stats(row, n, eps, scratch, mean, rstd);
-    for (int c = threadIdx.x; c < n; c += blockDim.x) {
+    const int per = (n + gridDim.x - 1) / gridDim.x, c_end = min(n, (blockIdx.x + 1) * per);
+    for (int c = blockIdx.x * per + threadIdx.x; c < c_end; c += blockDim.x) {
         float y = w ? (load(row, c) - mean) * rstd * w[c] + b[c] : load(row, c);
         if (out) out[std::size_t(t) * n + c] = y;
         if (out_h) out_h[std::size_t(t) * n + c] = to_half_sat(y);
     }
 }
 
-// Layout: one block per row t. The block normalises row t and row t-1 (recomputing the latter's
-// statistics is cheaper than a second launch), then writes the n_mix lerps of each column.
-// Bytes per row: reads x[t] and x[t-1] (2 x 4C, twice each, mostly L1), w, b and the mixes;
-// writes n_mix x 2C.
+// Layout: blocks (slice, t), as layer_norm_kernel. A block normalises row t and row t-1
+// (recomputing the latter's statistics is cheaper than a second launch), then writes the n_mix
+// lerps of each column. Bytes per row: reads x[t] and x[t-1] (2 x 4C, twice each, mostly L1), w, b
+// and the mixes; writes n_mix x 2C.
 __global__ void ln_shift_mix_kernel(const float* x, const float* w, const float* b,
                                     const float* prev_in, float* prev_out, ShiftMix mixes, int T,
                                     int C, float eps) {
     __shared__ float scratch[32];
-    const int t = blockIdx.x;
+    const int t = blockIdx.y;
     const float* row = x + std::size_t(t) * C;
     float mean, rstd, pmean = 0.0f, prstd = 0.0f;
     row_stats(row, C, eps, scratch, mean, rstd);
     if (t > 0) row_stats(row - C, C, eps, scratch, pmean, prstd);
-    for (int c = threadIdx.x; c < C; c += blockDim.x) {
+    // This block writes the columns of its slice (blockIdx.x); every block computes the row's
+    // statistics itself (the row is in L2 after the first).
+    const int per = (C + gridDim.x - 1) / gridDim.x, c_end = min(C, (blockIdx.x + 1) * per);
+    for (int c = blockIdx.x * per + threadIdx.x; c < c_end; c += blockDim.x) {
         const float xn = (row[c] - mean) * rstd * w[c] + b[c];
         const float prev = t > 0 ? (row[c - C] - pmean) * prstd * w[c] + b[c] : prev_in[c];
         const float d = prev - xn;
@@ -111,19 +117,29 @@ int row_threads(int n) {
     return n >= 2048 ? 512 : n >= 512 ? 256 : 128;
 }
 
+// Rows of T: one block per row; a single row (decoding) is split into slices of 256 columns.
+dim3 row_grid(int T, int n) {
+    return dim3(T == 1 ? unsigned((n + 255) / 256) : 1u, unsigned(T));
+}
+int row_block(int T, int n) {
+    return T == 1 ? 256 : row_threads(n);
+}
+
 } // namespace
 
 cudaError_t layer_norm(const float* in, const std::int32_t* ids, const float* w, const float* b,
                        float* out, __half* out_h, int T, int n, float eps, cudaStream_t stream) {
     if (T <= 0) return cudaSuccess;
-    layer_norm_kernel<<<T, row_threads(n), 0, stream>>>(in, ids, w, b, out, out_h, n, eps);
+    layer_norm_kernel<<<row_grid(T, n), row_block(T, n), 0, stream>>>(in, ids, w, b, out, out_h, n,
+                                                                      eps);
     return cudaGetLastError();
 }
 
 cudaError_t layer_norm(const __half* in, const std::int32_t* ids, const float* w, const float* b,
                        float* out, __half* out_h, int T, int n, float eps, cudaStream_t stream) {
     if (T <= 0) return cudaSuccess;
-    layer_norm_kernel<<<T, row_threads(n), 0, stream>>>(in, ids, w, b, out, out_h, n, eps);
+    layer_norm_kernel<<<row_grid(T, n), row_block(T, n), 0, stream>>>(in, ids, w, b, out, out_h, n,
+                                                                      eps);
     return cudaGetLastError();
 }
 
@@ -133,9 +149,8 @@ cudaError_t ln_shift_mix(const float* x, const float* w, const float* b, const f
     if (T <= 0) return cudaSuccess;
     if (mixes.n_mix < 1 || mixes.n_mix > kMaxMix || (T > 1 && prev_in == prev_out))
         return cudaErrorInvalidValue;
-    // A decoding step has one row: give it a whole block of 1024 threads.
-    const int threads = T == 1 && C >= 1024 ? 1024 : row_threads(C);
-    ln_shift_mix_kernel<<<T, threads, 0, stream>>>(x, w, b, prev_in, prev_out, mixes, T, C, eps);
+    ln_shift_mix_kernel<<<row_grid(T, C), row_block(T, C), 0, stream>>>(x, w, b, prev_in, prev_out,
+                                                                        mixes, T, C, eps);
     return cudaGetLastError();
 }
 

@@ -5,73 +5,79 @@
 namespace gander::kernels {
 namespace {
 
-// Layout: one block per head, N threads; thread i owns row i of the head's state in registers
-// (N floats), so both dot products of a step (S @ neg_kk and S @ r) stay inside the thread. The
-// step's five key-indexed vectors go through shared memory, double-buffered so that one barrier
-// per step suffices, and the next step's values are loaded while this one computes.
-// Bytes per launch: state read and written once (2 x H x N x N x 4), six [T, H*N] fp32 inputs read
-// once, y written once.
+// Layout: one block per head, 4 threads per state row: thread (i, q) holds the 16 columns
+// [16q, 16q + 16) of row i in registers; the two dot products of a step (S @ neg_kk, S @ r) are
+// 16-term partial sums finished by two shuffles among the row's 4 lanes. The step's key-indexed
+// vectors and v go through shared memory, double-buffered (one barrier per step); the first 64
+// threads load the next step's values while this one computes. The scan is sequential in t, so
+// what matters is the latency of one step: 4 threads per row cut each thread's shared-memory
+// reads and dependent FMAs by 4 against one thread per row.
+// Bytes per launch: state read and written once (2 x H x N x N x 4), six [T, H*N] fp32 inputs
+// read once, y written once.
 template <int N>
-__global__ void __launch_bounds__(N)
+__global__ void __launch_bounds__(4 * N)
     wkv7_seq_kernel(float* state, const float* r, const float* decay, const float* k,
                     const float* v, const float* neg_kk, const float* kka, float* y, int T, int C) {
-    const int h = blockIdx.x, i = threadIdx.x;
-    float* srow = state + (std::size_t(h) * N + i) * N;
-    float s[N];
+    constexpr int Q = N / 4; // columns per thread
+    const int h = blockIdx.x, tid = threadIdx.x;
+    const int i = tid >> 2, q = tid & 3;
+    float* srow = state + (std::size_t(h) * N + i) * N + q * Q;
+    float s[Q];
 #pragma unroll
-    for (int j = 0; j < N; j += 4) {
-        float4 q = *reinterpret_cast<const float4*>(srow + j);
-        s[j] = q.x, s[j + 1] = q.y, s[j + 2] = q.z, s[j + 3] = q.w;
+    for (int j = 0; j < Q; j += 4) {
+        float4 f = *reinterpret_cast<const float4*>(srow + j);
+        s[j] = f.x, s[j + 1] = f.y, s[j + 2] = f.z, s[j + 3] = f.w;
     }
-    __shared__ __align__(16) float sh[2][5][N]; // r, decay, k, neg_kk, kka
+    __shared__ __align__(16) float sh[2][6][N]; // r, decay, k, neg_kk, kka, v
 
-    const std::size_t col = std::size_t(h) * N + i;
+    const bool loader = tid < N;
+    const std::size_t col = std::size_t(h) * N + (tid & (N - 1));
     float nr = 0, nw = 0, nk = 0, na = 0, nb = 0, nv = 0;
-    if (T > 0) {
+    if (loader && T > 0)
         nr = r[col], nw = decay[col], nk = k[col], na = neg_kk[col], nb = kka[col], nv = v[col];
-    }
     for (int t = 0; t < T; ++t) {
         const int buf = t & 1;
-        sh[buf][0][i] = nr, sh[buf][1][i] = nw, sh[buf][2][i] = nk, sh[buf][3][i] = na,
-        sh[buf][4][i] = nb;
-        const float vi = nv;
+        if (loader) {
+            sh[buf][0][tid] = nr, sh[buf][1][tid] = nw, sh[buf][2][tid] = nk;
+            sh[buf][3][tid] = na, sh[buf][4][tid] = nb, sh[buf][5][tid] = nv;
+        }
         __syncthreads();
-        if (t + 1 < T) {
+        if (loader && t + 1 < T) {
             const std::size_t o = std::size_t(t + 1) * C + col;
             nr = r[o], nw = decay[o], nk = k[o], na = neg_kk[o], nb = kka[o], nv = v[o];
         }
-        const float* rr = sh[buf][0];
-        const float* ww = sh[buf][1];
-        const float* kk = sh[buf][2];
-        const float* aa = sh[buf][3];
-        const float* bb = sh[buf][4];
-        float sa0 = 0, sa1 = 0, sa2 = 0, sa3 = 0;
+        const float* rr = sh[buf][0] + q * Q;
+        const float* ww = sh[buf][1] + q * Q;
+        const float* kk = sh[buf][2] + q * Q;
+        const float* aa = sh[buf][3] + q * Q;
+        const float* bb = sh[buf][4] + q * Q;
+        const float vi = sh[buf][5][i];
+        float sa0 = 0, sa1 = 0;
 #pragma unroll
-        for (int j = 0; j < N; j += 4) {
+        for (int j = 0; j < Q; j += 2) {
             sa0 = fmaf(s[j], aa[j], sa0);
             sa1 = fmaf(s[j + 1], aa[j + 1], sa1);
-            sa2 = fmaf(s[j + 2], aa[j + 2], sa2);
-            sa3 = fmaf(s[j + 3], aa[j + 3], sa3);
         }
-        const float sa = (sa0 + sa1) + (sa2 + sa3);
-        float y0 = 0, y1 = 0, y2 = 0, y3 = 0;
+        float sa = sa0 + sa1;
+        sa += __shfl_xor_sync(0xffffffffu, sa, 1);
+        sa += __shfl_xor_sync(0xffffffffu, sa, 2);
+        float y0 = 0, y1 = 0;
 #pragma unroll
-        for (int j = 0; j < N; j += 4) {
+        for (int j = 0; j < Q; j += 2) {
             s[j] = fmaf(s[j], ww[j], fmaf(sa, bb[j], vi * kk[j]));
             s[j + 1] = fmaf(s[j + 1], ww[j + 1], fmaf(sa, bb[j + 1], vi * kk[j + 1]));
-            s[j + 2] = fmaf(s[j + 2], ww[j + 2], fmaf(sa, bb[j + 2], vi * kk[j + 2]));
-            s[j + 3] = fmaf(s[j + 3], ww[j + 3], fmaf(sa, bb[j + 3], vi * kk[j + 3]));
             y0 = fmaf(s[j], rr[j], y0);
             y1 = fmaf(s[j + 1], rr[j + 1], y1);
-            y2 = fmaf(s[j + 2], rr[j + 2], y2);
-            y3 = fmaf(s[j + 3], rr[j + 3], y3);
         }
-        y[std::size_t(t) * C + col] = (y0 + y1) + (y2 + y3);
+        float yy = y0 + y1;
+        yy += __shfl_xor_sync(0xffffffffu, yy, 1);
+        yy += __shfl_xor_sync(0xffffffffu, yy, 2);
+        if (q == 0) y[std::size_t(t) * C + std::size_t(h) * N + i] = yy;
         // No second barrier: the buffer written next step is the other one, and this one is
         // rewritten only after every thread has passed the next step's barrier.
     }
 #pragma unroll
-    for (int j = 0; j < N; j += 4)
+    for (int j = 0; j < Q; j += 4)
         *reinterpret_cast<float4*>(srow + j) = make_float4(s[j], s[j + 1], s[j + 2], s[j + 3]);
 }
 
@@ -95,6 +101,14 @@ __global__ void __launch_bounds__(64) wkv7_step_kernel(Wkv7Step p) {
     const int h = blockIdx.x, i = threadIdx.x, c = h * N + i;
     __shared__ float buf[2];
     __shared__ __align__(16) float sh[5][N];
+    // Every global load is issued here, before the first barrier (loads do not move across
+    // barriers, and each would otherwise be a round trip of its own).
+    const float k = p.k[c], r = p.r[c], k_k = p.k_k[c], a0 = p.a0[c], a_lora = p.a_lora[c],
+                k_a = p.k_a[c], w0 = p.w0[c], w_lora = p.w_lora[c], v_in = p.v[c], r_k = p.r_k[c],
+                ln_w = p.ln_w[c], ln_b = p.ln_b[c], g = p.g[c];
+    const float vf = p.first_layer ? 0.0f : p.v_first[c];
+    const float v0 = p.first_layer ? 0.0f : p.v0[c];
+    const float v_lora = p.first_layer ? 0.0f : p.v_lora[c];
     float* srow = p.state + (std::size_t(h) * N + i) * N;
     float s[N];
 #pragma unroll
@@ -102,17 +116,16 @@ __global__ void __launch_bounds__(64) wkv7_step_kernel(Wkv7Step p) {
         float4 q = *reinterpret_cast<const float4*>(srow + j);
         s[j] = q.x, s[j + 1] = q.y, s[j + 2] = q.z, s[j + 3] = q.w;
     }
-    const float k = p.k[c], r = p.r[c];
-    const float kraw = k * p.k_k[c];
+    const float kraw = k * k_k;
     const float kk = kraw / fmaxf(sqrtf(sum64(kraw * kraw, buf)), 1e-12f);
-    const float a = detail::sigmoidf_(p.a0[c] + p.a_lora[c]);
-    const float kp = k * (1.0f + (a - 1.0f) * p.k_a[c]);
-    const float decay = expf(-0.606531f * detail::sigmoidf_(p.w0[c] + p.w_lora[c]));
-    float v = p.v[c];
+    const float a = detail::sigmoidf_(a0 + a_lora);
+    const float kp = k * (1.0f + (a - 1.0f) * k_a);
+    const float decay = expf(-0.606531f * detail::sigmoidf_(w0 + w_lora));
+    float v = v_in;
     if (p.first_layer)
         p.v_first[c] = v;
     else
-        v = v + (p.v_first[c] - v) * detail::sigmoidf_(p.v0[c] + p.v_lora[c]);
+        v = v + (vf - v) * detail::sigmoidf_(v0 + v_lora);
     sh[0][i] = r, sh[1][i] = decay, sh[2][i] = kp, sh[3][i] = -kk, sh[4][i] = kk * a;
     __syncthreads();
     float sa0 = 0, sa1 = 0, sa2 = 0, sa3 = 0;
@@ -142,8 +155,8 @@ __global__ void __launch_bounds__(64) wkv7_step_kernel(Wkv7Step p) {
     const float mean = sum64(y, buf) / float(N);
     const float d = y - mean;
     const float rstd = rsqrtf(sum64(d * d, buf) / float(N) + p.eps);
-    const float bonus = sum64(r * kp * p.r_k[c], buf);
-    const float o = (d * rstd * p.ln_w[c] + p.ln_b[c] + bonus * v) * p.g[c];
+    const float bonus = sum64(r * kp * r_k, buf);
+    const float o = (d * rstd * ln_w + ln_b + bonus * v) * g;
     p.out[c] = detail::to_half_sat(o);
 }
 
@@ -160,7 +173,7 @@ cudaError_t wkv7_seq(float* state, const float* r, const float* decay, const flo
                      int N, cudaStream_t stream) {
     if (N != 64 || H < 1 || T < 0) return cudaErrorInvalidValue;
     if (T == 0) return cudaSuccess;
-    wkv7_seq_kernel<64><<<H, 64, 0, stream>>>(state, r, decay, k, v, neg_kk, kka, y, T, H * N);
+    wkv7_seq_kernel<64><<<H, 4 * 64, 0, stream>>>(state, r, decay, k, v, neg_kk, kka, y, T, H * N);
     return cudaGetLastError();
 }
 

@@ -33,13 +33,14 @@ echo "build: ${t_build}s"
 gpu_rc=0
 eng_rc=0
 if [ $tests = 1 ]; then
-  (cd "$BUILD" && ctest -L gpu --output-on-failure --timeout 300 > "$OUT/ctest-gpu.log" 2>&1)
+  (cd "$BUILD" && ctest -L gpu -V --timeout 300 > "$OUT/ctest-gpu.log" 2>&1)
   gpu_rc=$?
   # engine_test_quantize (CPU only, ~190 s on 16 cores) runs in CI; here it would eat device time.
   (cd "$BUILD" && ctest -L engine -E "${ENGINE_EXCLUDE:-quantize}" --output-on-failure --timeout 300 \
      -j8 > "$OUT/ctest-engine.log" 2>&1)
   eng_rc=$?
-  grep -E "^\s*[0-9]+/[0-9]+ Test|tests passed|FAILED|err |worst|after |device:|refusal" "$OUT/ctest-gpu.log" | head -60
+  grep -E "^\s*[0-9]+/[0-9]+ Test|tests passed|FAILED|err |worst|after |device:|refusal|SEED" \
+    "$OUT/ctest-gpu.log" | head -60
   [ $gpu_rc = 0 ] || grep -E "FAILED|Failed|\[ FAIL" -B2 "$OUT/ctest-gpu.log" | head -60
   grep -E "tests passed|Failed|\*\*\*" "$OUT/ctest-engine.log" | head -20
 fi

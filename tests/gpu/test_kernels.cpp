@@ -34,35 +34,38 @@ model::Tensor f16_tensor(const std::vector<__half>& h, int rows, int cols) {
 
 TEST_CASE("layer_norm matches cpu::layer_norm (fp32 and gathered fp16 rows)") {
     for (int n : {64, 127, 333, 4096}) {
-        const int T = 3;
-        auto x = uniform(std::size_t(T) * n, -3.0f, 5.0f);
-        auto w = uniform(n, 0.5f, 1.5f), b = uniform(n, -0.5f, 0.5f);
-        Dev<float> dx(x), dw(w), db(b), dout(std::size_t(T) * n);
-        Dev<__half> dh(std::size_t(T) * n);
-        REQUIRE(k::layer_norm(dx.p, nullptr, dw.p, db.p, dout.p, dh.p, T, n, 1e-5f, 0) ==
-                cudaSuccess);
-        auto out = dout.get();
-        auto outh = to_float(dh.get());
-        std::vector<float> ref(std::size_t(T) * n);
-        for (int t = 0; t < T; ++t)
-            cpu::layer_norm(&x[std::size_t(t) * n], w.data(), b.data(), &ref[std::size_t(t) * n], n,
-                            1e-5f);
-        CHECK_MSG(max_rel(out, ref) < 1e-5, "n=" << n << " err " << max_rel(out, ref));
-        CHECK_MSG(max_rel(outh, ref) < 1e-3, "n=" << n << " fp16 err " << max_rel(outh, ref));
+        for (int T : {1, 3}) { // one row (decoding: split over several blocks) and several
+            std::fprintf(stderr, "  n=%d T=%d\n", n, T);
+            auto x = uniform(std::size_t(T) * n, -3.0f, 5.0f);
+            auto w = uniform(n, 0.5f, 1.5f), b = uniform(n, -0.5f, 0.5f);
+            Dev<float> dx(x), dw(w), db(b), dout(std::size_t(T) * n);
+            Dev<__half> dh(std::size_t(T) * n);
+            REQUIRE(k::layer_norm(dx.p, nullptr, dw.p, db.p, dout.p, dh.p, T, n, 1e-5f, 0) ==
+                    cudaSuccess);
+            auto out = dout.get();
+            auto outh = to_float(dh.get());
+            std::vector<float> ref(std::size_t(T) * n);
+            for (int t = 0; t < T; ++t)
+                cpu::layer_norm(&x[std::size_t(t) * n], w.data(), b.data(),
+                                &ref[std::size_t(t) * n], n, 1e-5f);
+            CHECK_MSG(max_rel(out, ref) < 1e-5, "n=" << n << " err " << max_rel(out, ref));
+            CHECK_MSG(max_rel(outh, ref) < 1e-3, "n=" << n << " fp16 err " << max_rel(outh, ref));
 
-        // Gathered rows of an fp16 table (the embedding).
-        const int V = 11;
-        auto table = round_half(uniform(std::size_t(V) * n, -1.0f, 1.0f));
-        std::vector<std::int32_t> ids = {7, 0, 10};
-        Dev<__half> dtab(to_half(table));
-        Dev<std::int32_t> dids(ids);
-        REQUIRE(k::layer_norm(dtab.p, dids.p, dw.p, db.p, dout.p, nullptr, T, n, 1e-5f, 0) ==
-                cudaSuccess);
-        out = dout.get();
-        for (int t = 0; t < T; ++t)
-            cpu::layer_norm(&table[std::size_t(ids[t]) * n], w.data(), b.data(),
-                            &ref[std::size_t(t) * n], n, 1e-5f);
-        CHECK_MSG(max_rel(out, ref) < 1e-5, "gather n=" << n << " err " << max_rel(out, ref));
+            // Gathered rows of an fp16 table (the embedding).
+            const int V = 11;
+            auto table = round_half(uniform(std::size_t(V) * n, -1.0f, 1.0f));
+            std::vector<std::int32_t> ids = {7, 0, 10};
+            ids.resize(std::size_t(T));
+            Dev<__half> dtab(to_half(table));
+            Dev<std::int32_t> dids(ids);
+            REQUIRE(k::layer_norm(dtab.p, dids.p, dw.p, db.p, dout.p, nullptr, T, n, 1e-5f, 0) ==
+                    cudaSuccess);
+            out = dout.get();
+            for (int t = 0; t < T; ++t)
+                cpu::layer_norm(&table[std::size_t(ids[t]) * n], w.data(), b.data(),
+                                &ref[std::size_t(t) * n], n, 1e-5f);
+            CHECK_MSG(max_rel(out, ref) < 1e-5, "gather n=" << n << " err " << max_rel(out, ref));
+        }
     }
 }
 
