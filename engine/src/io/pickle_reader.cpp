@@ -21,7 +21,12 @@ namespace {
 // enough that a hostile pickle cannot make the reader hold more than a few hundred MB.
 constexpr std::size_t kMaxObjects = std::size_t{1} << 20;
 constexpr std::size_t kMaxStack = std::size_t{1} << 20;
+// Items held by all tuples, lists and dicts together: a pickle can re-push one object many times
+// (BINGET, DUP) and append it to a list, so this is bounded separately from the object count.
+constexpr std::size_t kMaxContained = std::size_t{1} << 24;
 constexpr std::size_t kMaxDims = 32;
+// A 7B model's pickle is ~80 KB; strings are copied out of it, so its size bounds their memory.
+constexpr std::size_t kMaxPickle = std::size_t{64} << 20;
 
 enum class Kind : std::uint8_t {
     None,
@@ -236,7 +241,13 @@ private:
         o->text2.assign(name);
         push(o);
     }
+    void contain(std::size_t n) {
+        m_contained += n;
+        if (m_contained > kMaxContained)
+            fail_at("pickle containers hold more than " + std::to_string(kMaxContained) + " items");
+    }
     void push_tuple(std::vector<Obj*> items) {
+        contain(items.size());
         Obj* o = make(Kind::Tuple);
         o->items = std::move(items);
         push(o);
@@ -255,6 +266,7 @@ private:
     std::vector<Obj*> m_stack;
     std::vector<std::size_t> m_marks;
     std::unordered_map<std::uint64_t, Obj*> m_memo;
+    std::size_t m_contained = 0;
 };
 
 void Machine::read_long(std::uint64_t n) {
@@ -466,6 +478,7 @@ Obj* Machine::run() {
         case LIST: {
             Obj* o = make(Kind::List);
             o->items = pop_mark();
+            contain(o->items.size());
             push(o);
             break;
         }
@@ -474,6 +487,7 @@ Obj* Machine::run() {
             Obj* list = top();
             if (list->kind != Kind::List)
                 fail_at("APPEND to a " + std::string(kind_name(list->kind)));
+            contain(1);
             list->items.push_back(v);
             break;
         }
@@ -482,6 +496,7 @@ Obj* Machine::run() {
             Obj* list = top();
             if (list->kind != Kind::List)
                 fail_at("APPENDS to a " + std::string(kind_name(list->kind)));
+            contain(items.size());
             list->items.insert(list->items.end(), items.begin(), items.end());
             break;
         }
@@ -492,6 +507,7 @@ Obj* Machine::run() {
             auto items = pop_mark();
             if (items.size() % 2) fail_at("DICT with an odd number of items");
             Obj* o = make(Kind::Dict);
+            contain(items.size());
             o->items = std::move(items);
             push(o);
             break;
@@ -502,6 +518,7 @@ Obj* Machine::run() {
             Obj* dict = top();
             if (dict->kind != Kind::Dict)
                 fail_at("SETITEM on a " + std::string(kind_name(dict->kind)));
+            contain(2);
             dict->items.push_back(k);
             dict->items.push_back(v);
             break;
@@ -512,6 +529,7 @@ Obj* Machine::run() {
             Obj* dict = top();
             if (dict->kind != Kind::Dict)
                 fail_at("SETITEMS on a " + std::string(kind_name(dict->kind)));
+            contain(items.size());
             dict->items.insert(dict->items.end(), items.begin(), items.end());
             break;
         }
@@ -594,6 +612,10 @@ bool dtype_from_storage_type(std::string_view storage_type, DType& dtype) {
 std::vector<PickledTensor> read_torch_pickle(std::span<const std::byte> pickle,
                                              const std::string& label) {
     Machine vm(pickle, label);
+    if (pickle.size() > kMaxPickle)
+        vm.fail("pickle of " + std::to_string(pickle.size()) +
+                " bytes is larger than any state dict's (limit " + std::to_string(kMaxPickle) +
+                ")");
     const Obj* root = vm.run();
     if (root->kind != Kind::Dict)
         vm.fail("the pickle holds a " + std::string(kind_name(root->kind)) + ", not a state dict");

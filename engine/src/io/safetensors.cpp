@@ -27,9 +27,10 @@ namespace gander::io {
 
 namespace {
 
-// Far larger than any real header (a 7B model's is ~100 KB) and small enough that a hostile length
-// cannot make the parser build a huge document.
-constexpr std::uint64_t kMaxHeader = std::uint64_t{100} << 20;
+// Far larger than any real header (a 7B model's is ~20 KB, a shard of a large mixture-of-experts
+// model's ~2 MB), and small enough that a hostile length cannot make the parser build a huge
+// document: a JSON value takes ~100 bytes in memory, so 16 MiB of "[]," stays under 600 MB.
+constexpr std::uint64_t kMaxHeader = std::uint64_t{16} << 20;
 constexpr std::size_t kMaxDims = 32;
 
 std::string join(const std::vector<std::int64_t>& v) {
