@@ -1,26 +1,30 @@
 // The WKV-7 scan (see wkv7.h).
+#include <cstdlib>
+
 #include "kernels/common.cuh"
 #include "kernels/wkv7.h"
 
 namespace gander::kernels {
 namespace {
 
-// Layout: one block per head, 4 threads per state row: thread (i, q) holds the 16 columns
-// [16q, 16q + 16) of row i in registers; the two dot products of a step (S @ neg_kk, S @ r) are
-// 16-term partial sums finished by two shuffles among the row's 4 lanes. The step's key-indexed
-// vectors and v go through shared memory, double-buffered (one barrier per step); the first 64
-// threads load the next step's values while this one computes. The scan is sequential in t, so
-// what matters is the latency of one step: 4 threads per row cut each thread's shared-memory
-// reads and dependent FMAs by 4 against one thread per row.
+// Layout: one block per head, R threads per state row (R = 1, 2, 4): thread (i, q) holds the
+// N/R columns [q N/R, (q + 1) N/R) of row i in registers; with R > 1 the two dot products of a
+// step (S @ neg_kk, S @ r) are partial sums finished by shuffles among the row's R lanes. The
+// step's key-indexed vectors and v go through shared memory, double-buffered (one barrier per
+// step), each part of a vector padded by 4 floats so that the R addresses a warp reads at once
+// fall in different banks; the first N threads load the next step's values while this one
+// computes. The scan is sequential in t: what matters is the latency of one step.
 // Bytes per launch: state read and written once (2 x H x N x N x 4), six [T, H*N] fp32 inputs
 // read once, y written once.
-template <int N>
-__global__ void __launch_bounds__(4 * N)
+template <int N, int R>
+__global__ void __launch_bounds__(R* N)
     wkv7_seq_kernel(float* state, const float* r, const float* decay, const float* k,
                     const float* v, const float* neg_kk, const float* kka, float* y, int T, int C) {
-    constexpr int Q = N / 4; // columns per thread
+    constexpr int Q = N / R;              // columns per thread
+    constexpr int P = R == 1 ? Q : Q + 4; // padded part
+    constexpr int L = R * P;              // padded vector
     const int h = blockIdx.x, tid = threadIdx.x;
-    const int i = tid >> 2, q = tid & 3;
+    const int i = tid / R, q = tid % R;
     float* srow = state + (std::size_t(h) * N + i) * N + q * Q;
     float s[Q];
 #pragma unroll
@@ -28,50 +32,58 @@ __global__ void __launch_bounds__(4 * N)
         float4 f = *reinterpret_cast<const float4*>(srow + j);
         s[j] = f.x, s[j + 1] = f.y, s[j + 2] = f.z, s[j + 3] = f.w;
     }
-    __shared__ __align__(16) float sh[2][6][N]; // r, decay, k, neg_kk, kka, v
+    __shared__ __align__(16) float sh[2][5][L];
+    __shared__ float shv[2][N];
 
     const bool loader = tid < N;
-    const std::size_t col = std::size_t(h) * N + (tid & (N - 1));
+    const int le = tid % N;                  // element a loader thread carries
+    const int lslot = (le / Q) * P + le % Q; // its padded position
+    const std::size_t col = std::size_t(h) * N + le;
     float nr = 0, nw = 0, nk = 0, na = 0, nb = 0, nv = 0;
     if (loader && T > 0)
         nr = r[col], nw = decay[col], nk = k[col], na = neg_kk[col], nb = kka[col], nv = v[col];
     for (int t = 0; t < T; ++t) {
         const int buf = t & 1;
         if (loader) {
-            sh[buf][0][tid] = nr, sh[buf][1][tid] = nw, sh[buf][2][tid] = nk;
-            sh[buf][3][tid] = na, sh[buf][4][tid] = nb, sh[buf][5][tid] = nv;
+            sh[buf][0][lslot] = nr, sh[buf][1][lslot] = nw, sh[buf][2][lslot] = nk;
+            sh[buf][3][lslot] = na, sh[buf][4][lslot] = nb, shv[buf][le] = nv;
         }
         __syncthreads();
         if (loader && t + 1 < T) {
             const std::size_t o = std::size_t(t + 1) * C + col;
             nr = r[o], nw = decay[o], nk = k[o], na = neg_kk[o], nb = kka[o], nv = v[o];
         }
-        const float* rr = sh[buf][0] + q * Q;
-        const float* ww = sh[buf][1] + q * Q;
-        const float* kk = sh[buf][2] + q * Q;
-        const float* aa = sh[buf][3] + q * Q;
-        const float* bb = sh[buf][4] + q * Q;
-        const float vi = sh[buf][5][i];
-        float sa0 = 0, sa1 = 0;
+        const float* rr = sh[buf][0] + q * P;
+        const float* ww = sh[buf][1] + q * P;
+        const float* kk = sh[buf][2] + q * P;
+        const float* aa = sh[buf][3] + q * P;
+        const float* bb = sh[buf][4] + q * P;
+        const float vi = shv[buf][i];
+        float sa0 = 0, sa1 = 0, sa2 = 0, sa3 = 0;
 #pragma unroll
-        for (int j = 0; j < Q; j += 2) {
+        for (int j = 0; j < Q; j += 4) {
             sa0 = fmaf(s[j], aa[j], sa0);
             sa1 = fmaf(s[j + 1], aa[j + 1], sa1);
+            sa2 = fmaf(s[j + 2], aa[j + 2], sa2);
+            sa3 = fmaf(s[j + 3], aa[j + 3], sa3);
         }
-        float sa = sa0 + sa1;
-        sa += __shfl_xor_sync(0xffffffffu, sa, 1);
-        sa += __shfl_xor_sync(0xffffffffu, sa, 2);
-        float y0 = 0, y1 = 0;
+        float sa = (sa0 + sa1) + (sa2 + sa3);
 #pragma unroll
-        for (int j = 0; j < Q; j += 2) {
-            s[j] = fmaf(s[j], ww[j], fmaf(sa, bb[j], vi * kk[j]));
-            s[j + 1] = fmaf(s[j + 1], ww[j + 1], fmaf(sa, bb[j + 1], vi * kk[j + 1]));
+        for (int o = 1; o < R; o <<= 1) sa += __shfl_xor_sync(0xffffffffu, sa, o);
+        float y0 = 0, y1 = 0, y2 = 0, y3 = 0;
+#pragma unroll
+        for (int j = 0; j < Q; j += 4) {
+#pragma unroll
+            for (int u = 0; u < 4; ++u)
+                s[j + u] = fmaf(s[j + u], ww[j + u], fmaf(sa, bb[j + u], vi * kk[j + u]));
             y0 = fmaf(s[j], rr[j], y0);
             y1 = fmaf(s[j + 1], rr[j + 1], y1);
+            y2 = fmaf(s[j + 2], rr[j + 2], y2);
+            y3 = fmaf(s[j + 3], rr[j + 3], y3);
         }
-        float yy = y0 + y1;
-        yy += __shfl_xor_sync(0xffffffffu, yy, 1);
-        yy += __shfl_xor_sync(0xffffffffu, yy, 2);
+        float yy = (y0 + y1) + (y2 + y3);
+#pragma unroll
+        for (int o = 1; o < R; o <<= 1) yy += __shfl_xor_sync(0xffffffffu, yy, o);
         if (q == 0) y[std::size_t(t) * C + std::size_t(h) * N + i] = yy;
         // No second barrier: the buffer written next step is the other one, and this one is
         // rewritten only after every thread has passed the next step's barrier.
@@ -79,6 +91,16 @@ __global__ void __launch_bounds__(4 * N)
 #pragma unroll
     for (int j = 0; j < Q; j += 4)
         *reinterpret_cast<float4*>(srow + j) = make_float4(s[j], s[j + 1], s[j + 2], s[j + 3]);
+}
+
+// Threads per state row of wkv7_seq; GANDER_WKV_SPLIT (1, 2 or 4) overrides it for measurements.
+int wkv_split() {
+    static const int r = [] {
+        const char* e = std::getenv("GANDER_WKV_SPLIT");
+        const int v = e ? std::atoi(e) : 1;
+        return v == 2 || v == 4 ? v : 1;
+    }();
+    return r;
 }
 
 // Sum over the 64 threads of a block (two warps); every thread gets it.
@@ -173,7 +195,19 @@ cudaError_t wkv7_seq(float* state, const float* r, const float* decay, const flo
                      int N, cudaStream_t stream) {
     if (N != 64 || H < 1 || T < 0) return cudaErrorInvalidValue;
     if (T == 0) return cudaSuccess;
-    wkv7_seq_kernel<64><<<H, 4 * 64, 0, stream>>>(state, r, decay, k, v, neg_kk, kka, y, T, H * N);
+    switch (wkv_split()) {
+    case 4:
+        wkv7_seq_kernel<64, 4>
+            <<<H, 4 * 64, 0, stream>>>(state, r, decay, k, v, neg_kk, kka, y, T, H * N);
+        break;
+    case 2:
+        wkv7_seq_kernel<64, 2>
+            <<<H, 2 * 64, 0, stream>>>(state, r, decay, k, v, neg_kk, kka, y, T, H * N);
+        break;
+    default:
+        wkv7_seq_kernel<64, 1>
+            <<<H, 64, 0, stream>>>(state, r, decay, k, v, neg_kk, kka, y, T, H * N);
+    }
     return cudaGetLastError();
 }
 
