@@ -93,12 +93,13 @@ __global__ void __launch_bounds__(R* N)
         *reinterpret_cast<float4*>(srow + j) = make_float4(s[j], s[j + 1], s[j + 2], s[j + 3]);
 }
 
-// Threads per state row of wkv7_seq; GANDER_WKV_SPLIT (1, 2 or 4) overrides it for measurements.
+// Threads per state row of wkv7_seq: 4 (measured fastest on an H100, docs/performance.md);
+// GANDER_WKV_SPLIT=1 or 2 selects the others for measurements.
 int wkv_split() {
     static const int r = [] {
         const char* e = std::getenv("GANDER_WKV_SPLIT");
-        const int v = e ? std::atoi(e) : 1;
-        return v == 2 || v == 4 ? v : 1;
+        const int v = e ? std::atoi(e) : 4;
+        return v == 1 || v == 2 ? v : 4;
     }();
     return r;
 }

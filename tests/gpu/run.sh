@@ -75,6 +75,28 @@ print(f"one decoding step: {sum(n.values())} kernels, {tot/1e3:.1f} us of kernel
 for k in sorted(t, key=t.get, reverse=True):
     print(f"{k:28s} n={n[k]:4d} {t[k]/1e3:9.1f} us  {b[k]/t[k]:8.1f} GB/s" if t[k] else k)
 PY
+  # Prefill: every kernel of the bench's warm-up prefill (1,024 + 512 tokens) and of a 1,024-token
+  # prefill, after the 6 matrix products of the device figures and the 9 decoding steps
+  # (9 x 259 kernels) that come first; random-weight generation is filtered out by name.
+  timeout 300 ncu --metrics gpu__time_duration.sum,dram__bytes_read.sum \
+    -k regex:'gemm|nvjet|cutlass|xmma|gemv|wkv|ln_shift|layer_norm|group_norm|relu2|lora|splitK|reduce' \
+    --launch-skip 2337 \
+    --launch-count 2200 --clock-control none --csv --print-units base "$BUILD/bin/gander-bench" \
+    --backend cuda --shape 7.2b --decode-tokens 0 --prefill 1024 > "$OUT/ncu-prefill.csv" 2> "$OUT/ncu.err"
+  python3 - "$OUT/ncu-prefill.csv" <<'PY' | tee "$OUT/ncu-prefill-summary.txt"
+import csv, sys, collections
+rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 10]
+h = rows[0]; rows = rows[1:]
+ki, mi, vi = h.index("Kernel Name"), h.index("Metric Name"), h.index("Metric Value")
+t = collections.defaultdict(float); n = collections.Counter()
+for r in rows:
+    name = r[ki].split("(")[0].split("<")[0].split("::")[-1][:40]
+    if r[mi] == "gpu__time_duration.sum": t[name] += float(r[vi].replace(",", "")); n[name] += 1
+tot = sum(t.values())
+print(f"prefill, 2560 tokens: {sum(n.values())} kernels, {tot/1e6:.2f} ms of kernel time, {tot/2560/1e3:.2f} us/token")
+for k in sorted(t, key=t.get, reverse=True)[:14]:
+    print(f"{k:40s} n={n[k]:5d} {t[k]/1e6:8.2f} ms {100*t[k]/tot:5.1f}%")
+PY
 fi
 
 echo

@@ -145,4 +145,34 @@ TEST_CASE("sessions of one model are independent, also interleaved") {
     CHECK(std::vector<float>(a->logits().begin(), a->logits().end()) == ref);
 }
 
+TEST_CASE("out of memory at a session's first prefill: an Error, the session and process go on") {
+    LoadOptions o;
+    o.backend = BackendKind::Cuda;
+    auto m = make_random_model(small_shape(2, 256, 500), 9, o); // no prefill workspace yet
+    auto s = m->new_session();
+    s->feed(1);
+    const auto state0 = s->state_f32();
+    const auto toks = random_tokens(100, 500);
+    {
+        // Fill the card until less than the workspace (~25 MB here) is left.
+        std::vector<cuda::DeviceBuffer> fill;
+        for (std::size_t piece : {std::size_t(1) << 30, std::size_t(64) << 20, std::size_t(4) << 20,
+                                  std::size_t(1) << 20}) {
+            try {
+                for (;;) fill.emplace_back(piece, "filler");
+            } catch (const Error&) {
+            }
+        }
+        std::fprintf(stderr, "  card filled with %zu buffers\n", fill.size());
+        CHECK_THROWS_WITH(s->prefill(toks), Error,
+                          "out of device memory for the prefill workspace");
+        CHECK(s->state_f32() == state0);
+        CHECK(s->tokens_absorbed() == 1);
+        s->feed(2); // decoding still works (its workspace exists)
+    }
+    s->prefill(toks); // memory back: the same call now succeeds
+    CHECK(s->tokens_absorbed() == 102);
+    CHECK(all_finite(std::vector<float>(s->logits().begin(), s->logits().end())));
+}
+
 GANDER_TEST_MAIN
