@@ -1,0 +1,47 @@
+// How a document becomes prompt text: one user turn of the chat format, headed by the file's name
+// and kind, e.g.
+//
+//   User: Attached document: report.pdf (PDF, 12 pages)
+//   <the text, blank lines removed as the chat format requires>
+//
+// A document whose turn is longer than the budget (64K tokens by default: what the 7.2B model was
+// measured on) is cut into parts of at most `partBudget` tokens at paragraph, then line
+// boundaries; each part is summarised on its own and the summaries combined (map, then reduce).
+#pragma once
+
+#include "ingest_types.h"
+#include "token_counter.h"
+
+#include <string>
+
+namespace gander::ingest {
+
+constexpr int kDefaultDocumentBudget = 64 * 1024;
+constexpr int kDefaultPartBudget = 16 * 1024;
+
+// "Attached document: report.pdf (PDF, 12 pages)"; with parts: "... part 2 of 5".
+QString documentHeader(const Document& document, int part = 0, int parts = 0);
+// The exact text fed to the model for the document: "User: <header>\n<text>\n\n".
+std::string documentTurn(const Document& document);
+
+struct DocumentPlan {
+    int tokens = 0; // of documentTurn(), exact when the counter is
+    int budget = 0;
+    bool inParts = false;
+    // With inParts: each part's full turn ("User: <header, part i of n>\n<text>\n\n"), each at
+    // most partBudget tokens, in order, together covering the whole text.
+    std::vector<std::string> parts;
+    QString notice; // for the user when inParts, else empty
+};
+
+DocumentPlan planDocument(const Document& document, const TokenCounter& counter,
+                          int budget = kDefaultDocumentBudget, int partBudget = kDefaultPartBudget);
+
+// The question behind the one-click "Summarise" action.
+QString summariseRequest();
+// The request that follows part `part` (1-based) of `parts`.
+QString partSummaryRequest(int part, int parts);
+// The last user turn of a summary in parts: the part summaries, then what to do with them.
+QString combineRequest(const QString& documentName, const QStringList& partSummaries);
+
+} // namespace gander::ingest

@@ -1,0 +1,85 @@
+// Long ingestion work off the GUI thread: reading and measuring attached documents, scanning and
+// indexing a codebase, building the context for a question. (Prefilling a document is the
+// engine's work: EngineWorker calls DocumentPrefill on its own thread.)
+//
+// IngestHost owns a QThread and the IngestWorker on it, as EngineHost does for the engine: calls
+// return at once, results arrive as the worker's signals, queued to the caller's thread. cancel()
+// is thread-safe and stops the scan or indexing in progress at the next file.
+#pragma once
+
+#include "code_index.h"
+#include "document_prompt.h"
+#include "ingest_types.h"
+#include "token_counter.h"
+
+#include <QObject>
+#include <QThread>
+
+#include <atomic>
+#include <memory>
+
+namespace gander::ingest {
+
+class IngestWorker final : public QObject {
+    Q_OBJECT
+public:
+    explicit IngestWorker(QObject* parent = nullptr);
+    ~IngestWorker() override;
+    Q_DISABLE_COPY_MOVE(IngestWorker)
+
+    void requestCancel() { m_cancel.store(true); }
+    // Call on the worker's thread (IngestHost::setTokenizer queues it).
+    void setTokenizer(std::shared_ptr<const gander::Tokenizer> tokenizer);
+
+public slots:
+    // Reads and measures a document; plans parts when it is over `budget` tokens.
+    void loadDocument(const QString& path, int budget);
+    void loadText(const QString& name, const QString& text, int budget);
+    // Scans `root`, then updates the index in `indexPath` (created if needed).
+    void indexCodebase(const QString& root, const QString& indexPath);
+    // The context for `question` from the last indexed codebase.
+    void buildContext(qint64 requestId, const QString& question, int budget);
+
+signals:
+    void documentLoaded(const gander::ingest::Document& document, int tokens, bool exact,
+                        const QString& notice);
+    void documentFailed(const QString& path, const QString& message);
+    void scanFinished(const gander::ingest::FileSetResult& files);
+    void indexProgress(int done, int total, double filesPerSecond);
+    void indexFinished(const gander::ingest::IndexReport& report);
+    void contextReady(qint64 requestId, const gander::ingest::CodeContext& context);
+    void contextFailed(qint64 requestId, const QString& message);
+
+private:
+    void measure(const Document& document, int budget);
+
+    TokenCounter m_counter;
+    std::unique_ptr<CodeIndex> m_index;
+    QString m_root;
+    std::atomic<bool> m_cancel{false};
+};
+
+class IngestHost final : public QObject {
+    Q_OBJECT
+public:
+    explicit IngestHost(QObject* parent = nullptr);
+    ~IngestHost() override;
+    Q_DISABLE_COPY_MOVE(IngestHost)
+
+    IngestWorker* worker() const { return m_worker; }
+    void setTokenizer(std::shared_ptr<const gander::Tokenizer> tokenizer);
+    void loadDocument(const QString& path, int budget = kDefaultDocumentBudget);
+    void loadText(const QString& name, const QString& text, int budget = kDefaultDocumentBudget);
+    void indexCodebase(const QString& root, const QString& indexPath);
+    void buildContext(qint64 requestId, const QString& question, int budget);
+    void cancel() { m_worker->requestCancel(); }
+
+    // Where the index of `root` lives under the app's data folder: one SQLite file per folder.
+    static QString indexPathFor(const QString& dataDir, const QString& root);
+
+private:
+    QThread m_thread;
+    IngestWorker* m_worker; // lives on m_thread; deleted there when it finishes
+};
+
+} // namespace gander::ingest
