@@ -80,6 +80,38 @@ void Session::feed(std::int32_t token) {
     ++m_tokens;
 }
 
+void Session::feed_batch(std::span<Session* const> sessions, std::span<const std::int32_t> tokens) {
+    if (sessions.size() != tokens.size())
+        throw Error("feed_batch: " + std::to_string(sessions.size()) + " sessions but " +
+                    std::to_string(tokens.size()) + " tokens");
+    if (sessions.empty()) return;
+    for (std::size_t i = 0; i < sessions.size(); ++i) {
+        if (!sessions[i] || &sessions[i]->m_info != &sessions[0]->m_info)
+            throw Error("feed_batch: session " + std::to_string(i) +
+                        " is missing or belongs to another model");
+        for (std::size_t j = 0; j < i; ++j)
+            if (sessions[j] == sessions[i])
+                throw Error("feed_batch: session " + std::to_string(i) + " appears twice");
+        sessions[i]->check_tokens(tokens.subspan(i, 1));
+    }
+    const std::size_t V = std::size_t(sessions[0]->m_info.shape.vocab);
+    std::vector<float> logits(V * sessions.size());
+    sessions[0]->do_feed_batch(sessions, tokens, logits);
+    for (std::size_t i = 0; i < sessions.size(); ++i) {
+        Session& s = *sessions[i];
+        s.m_logits.assign(logits.begin() + std::ptrdiff_t(i * V), logits.begin() + std::ptrdiff_t((i + 1) * V));
+        s.m_have_logits = true;
+        ++s.m_tokens;
+    }
+}
+
+void Session::do_feed_batch(std::span<Session* const> sessions, std::span<const std::int32_t> tokens,
+                            std::span<float> logits) {
+    const std::size_t V = std::size_t(m_info.shape.vocab);
+    for (std::size_t i = 0; i < sessions.size(); ++i)
+        sessions[i]->do_feed(tokens[i], logits.subspan(i * V, V));
+}
+
 void Session::prefill(std::span<const std::int32_t> tokens, const Progress& progress) {
     if (tokens.empty()) return;
     check_tokens(tokens);

@@ -277,4 +277,38 @@ TEST_CASE("trained-tiny: bits per byte on GPL-3 match the float64 reference (5.5
     std::fprintf(stderr, "  trained-tiny: %.4f bits/byte over 1,499 predictions\n", bpb);
     CHECK(std::fabs(bpb - 5.54) < 0.006);
 }
+TEST_CASE("a batched step over sessions at different positions equals feeding each") {
+    const Golden g = golden("rand-a");
+    auto model = load_model(test::fixture("rwkv7/rand-a.pth"), {BackendKind::Cpu});
+    // 70 sessions (more than one internal chunk of 64): session i has absorbed i % 23 tokens.
+    std::vector<std::unique_ptr<Session>> owned;
+    std::vector<Session*> batch;
+    std::vector<std::int32_t> next;
+    for (int i = 0; i < 70; ++i) {
+        auto s = model->new_session();
+        const std::size_t n = std::size_t(i % 23);
+        if (n) s->prefill(std::span(g.tokens).first(n));
+        next.push_back(g.tokens[n]);
+        batch.push_back(s.get());
+        owned.push_back(std::move(s));
+    }
+    Session::feed_batch(batch, next);
+    for (int i = 0; i < 70; ++i) {
+        const std::size_t n = std::size_t(i % 23);
+        const double e = rel_err(batch[std::size_t(i)]->logits(), row(g, n));
+        CHECK_MSG(e <= kTol, "batch row " << i << ": rel err " << e);
+        CHECK(batch[std::size_t(i)]->tokens_absorbed() == std::int64_t(n + 1));
+        if (n + 1 == std::size_t(g.split))
+            CHECK(rel_err(batch[std::size_t(i)]->state_f32(), g.state_split) <= kTol);
+    }
+    CHECK_THROWS_WITH(Session::feed_batch(std::vector<Session*>{batch[0], batch[0]},
+                                          std::vector<std::int32_t>{1, 2}),
+                      Error, "appears twice");
+    auto other = load_model(test::fixture("rwkv7/rand-b.pth"), {BackendKind::Cpu});
+    auto os = other->new_session();
+    CHECK_THROWS_WITH(Session::feed_batch(std::vector<Session*>{batch[0], os.get()},
+                                          std::vector<std::int32_t>{1, 2}),
+                      Error, "another model");
+}
+
 GANDER_TEST_MAIN

@@ -135,6 +135,10 @@ public:
 
     // Absorbs one token; logits() then holds the output for it. Throws on an id out of range.
     void feed(std::int32_t token);
+    // Absorbs one token in each of several sessions of one model in a single batched step (the
+    // weights are read once for all of them); afterwards each session's logits() holds its output.
+    // The sessions must be distinct and come from the same Model. Equivalent to feed() on each.
+    static void feed_batch(std::span<Session* const> sessions, std::span<const std::int32_t> tokens);
     // Absorbs a sequence in chunks with a fixed workspace; logits() then holds the output after the
     // last token. On cancel or error the state is as before the call.
     void prefill(std::span<const std::int32_t> tokens, const Progress& progress = {});
@@ -165,6 +169,10 @@ protected:
     virtual void do_feed(std::int32_t token, std::span<float> logits) = 0;
     virtual void do_prefill(std::span<const std::int32_t> tokens, std::span<float> logits,
                             const Progress& progress) = 0;
+    // Batched step for `sessions` (this one among them); logits is [B, V]. The default feeds
+    // them one by one.
+    virtual void do_feed_batch(std::span<Session* const> sessions,
+                               std::span<const std::int32_t> tokens, std::span<float> logits);
     virtual void do_reset() = 0;
     virtual void do_read_state(std::span<float> out) const = 0;
     virtual void do_write_state(std::span<const float> in) = 0;

@@ -129,6 +129,26 @@ protected:
         }
     }
 
+    void do_feed_batch(std::span<Session* const> sessions, std::span<const std::int32_t> tokens,
+                       std::span<float> logits) override {
+        std::lock_guard lock(m_model.mutex());
+        const std::size_t V = std::size_t(m_model.w().shape.vocab);
+        for (std::size_t done = 0; done < sessions.size();) {
+            const std::size_t n = std::min<std::size_t>(kChunk, sessions.size() - done);
+            m_batch.clear();
+            for (std::size_t i = 0; i < n; ++i)
+                m_batch.push_back(static_cast<CpuSession*>(sessions[done + i]));
+            try {
+                run_chunk(tokens.data() + done, int(n), logits.data() + done * V);
+            } catch (...) {
+                m_batch.clear();
+                throw;
+            }
+            m_batch.clear();
+            done += n;
+        }
+    }
+
     void do_reset() override { std::fill(m_state.begin(), m_state.end(), 0.0f); }
     void do_read_state(std::span<float> out) const override {
         std::copy(m_state.begin(), m_state.end(), out.begin());
@@ -138,6 +158,7 @@ protected:
     }
 
 private:
+    float* shift_state(int part, int l) { return part == 0 ? att_x_prev(l) : ffn_x_prev(l); }
     float* att_x_prev(int l) { return m_state.data() + m_layer_floats * std::size_t(l); }
     float* att_kv(int l) { return att_x_prev(l) + m_C; }
     float* ffn_x_prev(int l) { return att_kv(l) + std::size_t(m_H) * m_N * m_N; }
@@ -161,15 +182,31 @@ private:
         }
     }
 
-    // Token shift: D[t] = Xn[t] + (prev(t) - Xn[t]) * mix, prev(0) = saved, prev(t) = Xn[t-1].
-    void shift_mix(const float* Xn, const float* saved, const std::vector<float>& mix, float* D,
-                   int T) {
+    // The previous token's normalised input of row t for layer li (part 0: attention, 1: FFN):
+    // the row before in a sequence, or the row's own session state in a batch.
+    const float* prev_row(const float* Xn, int part, int li, int t) {
+        if (!m_batch.empty()) return m_batch[std::size_t(t)]->shift_state(part, li);
+        return t == 0 ? shift_state(part, li) : Xn + std::size_t(t - 1) * m_C;
+    }
+
+    // Token shift: D[t] = Xn[t] + (prev(t) - Xn[t]) * mix.
+    void shift_mix(const float* Xn, int part, int li, const std::vector<float>& mix, float* D, int T) {
         for (int t = 0; t < T; ++t) {
             const float* x = Xn + std::size_t(t) * m_C;
-            const float* p = t == 0 ? saved : x - m_C;
+            const float* p = prev_row(Xn, part, li, t);
             float* d = D + std::size_t(t) * m_C;
             for (int c = 0; c < m_C; ++c) d[c] = x[c] + (p[c] - x[c]) * mix[std::size_t(c)];
         }
+    }
+
+    // After a pass the shift state holds the last normalised input (each row's, in a batch).
+    void save_shift(const float* Xn, int part, int li, int T) {
+        if (m_batch.empty()) {
+            std::copy_n(Xn + std::size_t(T - 1) * m_C, m_C, shift_state(part, li));
+            return;
+        }
+        for (int t = 0; t < T; ++t)
+            std::copy_n(Xn + std::size_t(t) * m_C, m_C, m_batch[std::size_t(t)]->shift_state(part, li));
     }
 
     void time_mix(int li, int T) {
@@ -179,14 +216,13 @@ private:
         for (int t = 0; t < T; ++t)
             layer_norm(&m_x[t * C], v.ln1_w.data(), v.ln1_b.data(), &m_xa[t * C], m_C,
                        kLayerNormEps);
-        float* prev = att_x_prev(li);
-        shift_mix(m_xa.data(), prev, v.x_r, m_xr.data(), T);
-        shift_mix(m_xa.data(), prev, v.x_w, m_xw.data(), T);
-        shift_mix(m_xa.data(), prev, v.x_k, m_xk.data(), T);
-        shift_mix(m_xa.data(), prev, v.x_v, m_xv.data(), T);
-        shift_mix(m_xa.data(), prev, v.x_a, m_xaa.data(), T);
-        shift_mix(m_xa.data(), prev, v.x_g, m_xg.data(), T);
-        std::copy_n(&m_xa[(T - 1) * C], C, prev);
+        shift_mix(m_xa.data(), 0, li, v.x_r, m_xr.data(), T);
+        shift_mix(m_xa.data(), 0, li, v.x_w, m_xw.data(), T);
+        shift_mix(m_xa.data(), 0, li, v.x_k, m_xk.data(), T);
+        shift_mix(m_xa.data(), 0, li, v.x_v, m_xv.data(), T);
+        shift_mix(m_xa.data(), 0, li, v.x_a, m_xaa.data(), T);
+        shift_mix(m_xa.data(), 0, li, v.x_g, m_xg.data(), T);
+        save_shift(m_xa.data(), 0, li, T);
 
         project(L.receptance, m_xr.data(), m_r.data(), T);
         project(L.key, m_xk.data(), m_k.data(), T);
@@ -243,9 +279,9 @@ private:
         }
 
         // The recurrence, token by token; heads are independent.
-        float* S = att_kv(li);
         for (int t = 0; t < T; ++t) {
             const std::size_t o = t * C;
+            float* S = m_batch.empty() ? att_kv(li) : m_batch[std::size_t(t)]->att_kv(li);
             m_model.pool().parallel_for(m_H, 1, [&](std::int64_t b, std::int64_t e) {
                 for (std::int64_t h = b; h < e; ++h) {
                     const std::size_t ho = o + std::size_t(h) * m_N;
@@ -278,9 +314,8 @@ private:
         for (int t = 0; t < T; ++t)
             layer_norm(&m_x[t * C], v.ln2_w.data(), v.ln2_b.data(), &m_xa[t * C], m_C,
                        kLayerNormEps);
-        float* prev = ffn_x_prev(li);
-        shift_mix(m_xa.data(), prev, v.ffn_x_k, m_xk.data(), T);
-        std::copy_n(&m_xa[(T - 1) * C], C, prev);
+        shift_mix(m_xa.data(), 1, li, v.ffn_x_k, m_xk.data(), T);
+        save_shift(m_xa.data(), 1, li, T);
         project(L.ffn_key, m_xk.data(), m_ffn.data(), T);
         for (std::size_t i = 0; i < std::size_t(T) * m_F; ++i) {
             const float r = std::max(m_ffn[i], 0.0f);
@@ -307,15 +342,19 @@ private:
             channel_mix(li, T);
         }
         if (!logits) return;
-        layer_norm(&m_x[(T - 1) * C], m_model.ln_out_w().data(), m_model.ln_out_b().data(),
-                   m_xa.data(), m_C, kLayerNormEps);
-        matvec(W.head, m_xa.data(), logits, &m_model.pool());
+        // A sequence needs the last row's logits; a batch needs every row's ([T, V]).
+        const int first = m_batch.empty() ? T - 1 : 0;
+        for (int t = first; t < T; ++t)
+            layer_norm(&m_x[t * C], m_model.ln_out_w().data(), m_model.ln_out_b().data(),
+                       &m_xa[(t - first) * C], m_C, kLayerNormEps);
+        project(W.head, m_xa.data(), logits, T - first);
     }
 
     CpuModel& m_model;
     int m_C = 0, m_N = 0, m_H = 0, m_F = 0;
     std::size_t m_layer_floats = 0;
     std::vector<float> m_state;
+    std::vector<CpuSession*> m_batch; // the sessions of the rows during a batched step
     // Workspace for one chunk: its size depends on kChunk, never on the prompt length.
     std::vector<float> m_x, m_xa, m_xr, m_xw, m_xk, m_xv, m_xaa, m_xg, m_r, m_k, m_v, m_vfirst,
         m_decay, m_a, m_g, m_kk, m_y, m_tmpc, m_lora, m_ffn, m_row;
