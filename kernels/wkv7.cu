@@ -1,21 +1,23 @@
 // The WKV-7 scan (see wkv7.h).
-#include <cstdlib>
-
 #include "kernels/common.cuh"
 #include "kernels/wkv7.h"
 
 namespace gander::kernels {
 namespace {
 
-// Layout: one block per head, R threads per state row (R = 1, 2, 4): thread (i, q) holds the
+// Layout: one block per head, R threads per state row (R = 4 is built): thread (i, q) holds the
 // N/R columns [q N/R, (q + 1) N/R) of row i in registers; with R > 1 the two dot products of a
-// step (S @ neg_kk, S @ r) are partial sums finished by shuffles among the row's R lanes. The
-// step's key-indexed vectors and v go through shared memory, double-buffered (one barrier per
-// step), each part of a vector padded by 4 floats so that the R addresses a warp reads at once
-// fall in different banks; the first N threads load the next step's values while this one
-// computes. The scan is sequential in t: what matters is the latency of one step.
+// step (S @ neg_kk, S @ r) are partial sums finished by shuffles among the row's R lanes.
+// The inputs go through shared memory in blocks of kSteps tokens, double-buffered: while the
+// block computes steps [t, t + kSteps) from one buffer, every thread holds its share of the next
+// kSteps tokens' loads in registers, so the global-memory latency (about a microsecond, longer
+// than a step) is paid once per kSteps steps and hidden behind them; there is one barrier per
+// kSteps steps and none inside. Each part of a shared vector is padded by 4 floats so that the R
+// addresses a warp reads at once fall in different banks.
 // Bytes per launch: state read and written once (2 x H x N x N x 4), six [T, H*N] fp32 inputs
 // read once, y written once.
+constexpr int kSteps = 8;
+
 template <int N, int R>
 __global__ void __launch_bounds__(R* N)
     wkv7_seq_kernel(float* state, const float* r, const float* decay, const float* k,
@@ -23,6 +25,8 @@ __global__ void __launch_bounds__(R* N)
     constexpr int Q = N / R;              // columns per thread
     constexpr int P = R == 1 ? Q : Q + 4; // padded part
     constexpr int L = R * P;              // padded vector
+    constexpr int kThreads = R * N;
+    constexpr int kLoads = 6 * kSteps * N / kThreads; // values each thread carries per block
     const int h = blockIdx.x, tid = threadIdx.x;
     const int i = tid / R, q = tid % R;
     float* srow = state + (std::size_t(h) * N + i) * N + q * Q;
@@ -32,76 +36,85 @@ __global__ void __launch_bounds__(R* N)
         float4 f = *reinterpret_cast<const float4*>(srow + j);
         s[j] = f.x, s[j + 1] = f.y, s[j + 2] = f.z, s[j + 3] = f.w;
     }
-    __shared__ __align__(16) float sh[2][5][L];
-    __shared__ float shv[2][N];
+    // [buffer][step][r, decay, k, neg_kk, kka, v][padded element]
+    __shared__ __align__(16) float sh[2][kSteps][6][L];
 
-    const bool loader = tid < N;
-    const int le = tid % N;                  // element a loader thread carries
-    const int lslot = (le / Q) * P + le % Q; // its padded position
-    const std::size_t col = std::size_t(h) * N + le;
-    float nr = 0, nw = 0, nk = 0, na = 0, nb = 0, nv = 0;
-    if (loader && T > 0)
-        nr = r[col], nw = decay[col], nk = k[col], na = neg_kk[col], nb = kka[col], nv = v[col];
-    for (int t = 0; t < T; ++t) {
-        const int buf = t & 1;
-        if (loader) {
-            sh[buf][0][lslot] = nr, sh[buf][1][lslot] = nw, sh[buf][2][lslot] = nk;
-            sh[buf][3][lslot] = na, sh[buf][4][lslot] = nb, shv[buf][le] = nv;
+    // Value m of this thread in a block: flat f = tid + kThreads * m -> (array, step, element).
+    auto load_block = [&](int t0, float(&regs)[kLoads]) {
+#pragma unroll
+        for (int m = 0; m < kLoads; ++m) {
+            const int f = tid + kThreads * m;
+            const int a = f / (kSteps * N), st = (f / N) % kSteps, e = f % N;
+            const int t = t0 + st;
+            // (a select chain, not an array of pointers: a dynamic index would go to the stack)
+            const float* src = a == 0   ? r
+                               : a == 1 ? decay
+                               : a == 2 ? k
+                               : a == 3 ? neg_kk
+                               : a == 4 ? kka
+                                        : v;
+            regs[m] = t < T ? src[std::size_t(t) * C + std::size_t(h) * N + e] : 0.0f;
         }
+    };
+    auto store_block = [&](int buf, const float(&regs)[kLoads]) {
+#pragma unroll
+        for (int m = 0; m < kLoads; ++m) {
+            const int f = tid + kThreads * m;
+            const int a = f / (kSteps * N), st = (f / N) % kSteps, e = f % N;
+            sh[buf][st][a][(e / Q) * P + e % Q] = regs[m];
+        }
+    };
+    float regs[kLoads];
+    load_block(0, regs);
+    store_block(0, regs);
+    __syncthreads();
+    const int vslot = (i / Q) * P + i % Q;
+    for (int t0 = 0; t0 < T; t0 += kSteps) {
+        const int buf = (t0 / kSteps) & 1;
+        const bool more = t0 + kSteps < T;
+        if (more) load_block(t0 + kSteps, regs); // in flight during the steps below
+        const int steps = min(kSteps, T - t0);
+        for (int st = 0; st < steps; ++st) {
+            const float* rr = sh[buf][st][0] + q * P;
+            const float* ww = sh[buf][st][1] + q * P;
+            const float* kk = sh[buf][st][2] + q * P;
+            const float* aa = sh[buf][st][3] + q * P;
+            const float* bb = sh[buf][st][4] + q * P;
+            const float vi = sh[buf][st][5][vslot];
+            float sa0 = 0, sa1 = 0, sa2 = 0, sa3 = 0;
+#pragma unroll
+            for (int j = 0; j < Q; j += 4) {
+                sa0 = fmaf(s[j], aa[j], sa0);
+                sa1 = fmaf(s[j + 1], aa[j + 1], sa1);
+                sa2 = fmaf(s[j + 2], aa[j + 2], sa2);
+                sa3 = fmaf(s[j + 3], aa[j + 3], sa3);
+            }
+            float sa = (sa0 + sa1) + (sa2 + sa3);
+#pragma unroll
+            for (int o = 1; o < R; o <<= 1) sa += __shfl_xor_sync(0xffffffffu, sa, o);
+            float y0 = 0, y1 = 0, y2 = 0, y3 = 0;
+#pragma unroll
+            for (int j = 0; j < Q; j += 4) {
+#pragma unroll
+                for (int u = 0; u < 4; ++u)
+                    s[j + u] = fmaf(s[j + u], ww[j + u], fmaf(sa, bb[j + u], vi * kk[j + u]));
+                y0 = fmaf(s[j], rr[j], y0);
+                y1 = fmaf(s[j + 1], rr[j + 1], y1);
+                y2 = fmaf(s[j + 2], rr[j + 2], y2);
+                y3 = fmaf(s[j + 3], rr[j + 3], y3);
+            }
+            float yy = (y0 + y1) + (y2 + y3);
+#pragma unroll
+            for (int o = 1; o < R; o <<= 1) yy += __shfl_xor_sync(0xffffffffu, yy, o);
+            if (q == 0) y[std::size_t(t0 + st) * C + std::size_t(h) * N + i] = yy;
+        }
+        // The other buffer was last read in the previous block, before the previous barrier.
+        if (more) store_block(buf ^ 1, regs);
         __syncthreads();
-        if (loader && t + 1 < T) {
-            const std::size_t o = std::size_t(t + 1) * C + col;
-            nr = r[o], nw = decay[o], nk = k[o], na = neg_kk[o], nb = kka[o], nv = v[o];
-        }
-        const float* rr = sh[buf][0] + q * P;
-        const float* ww = sh[buf][1] + q * P;
-        const float* kk = sh[buf][2] + q * P;
-        const float* aa = sh[buf][3] + q * P;
-        const float* bb = sh[buf][4] + q * P;
-        const float vi = shv[buf][i];
-        float sa0 = 0, sa1 = 0, sa2 = 0, sa3 = 0;
-#pragma unroll
-        for (int j = 0; j < Q; j += 4) {
-            sa0 = fmaf(s[j], aa[j], sa0);
-            sa1 = fmaf(s[j + 1], aa[j + 1], sa1);
-            sa2 = fmaf(s[j + 2], aa[j + 2], sa2);
-            sa3 = fmaf(s[j + 3], aa[j + 3], sa3);
-        }
-        float sa = (sa0 + sa1) + (sa2 + sa3);
-#pragma unroll
-        for (int o = 1; o < R; o <<= 1) sa += __shfl_xor_sync(0xffffffffu, sa, o);
-        float y0 = 0, y1 = 0, y2 = 0, y3 = 0;
-#pragma unroll
-        for (int j = 0; j < Q; j += 4) {
-#pragma unroll
-            for (int u = 0; u < 4; ++u)
-                s[j + u] = fmaf(s[j + u], ww[j + u], fmaf(sa, bb[j + u], vi * kk[j + u]));
-            y0 = fmaf(s[j], rr[j], y0);
-            y1 = fmaf(s[j + 1], rr[j + 1], y1);
-            y2 = fmaf(s[j + 2], rr[j + 2], y2);
-            y3 = fmaf(s[j + 3], rr[j + 3], y3);
-        }
-        float yy = (y0 + y1) + (y2 + y3);
-#pragma unroll
-        for (int o = 1; o < R; o <<= 1) yy += __shfl_xor_sync(0xffffffffu, yy, o);
-        if (q == 0) y[std::size_t(t) * C + std::size_t(h) * N + i] = yy;
-        // No second barrier: the buffer written next step is the other one, and this one is
-        // rewritten only after every thread has passed the next step's barrier.
     }
 #pragma unroll
     for (int j = 0; j < Q; j += 4)
         *reinterpret_cast<float4*>(srow + j) = make_float4(s[j], s[j + 1], s[j + 2], s[j + 3]);
-}
-
-// Threads per state row of wkv7_seq: 4 (measured fastest on an H100, docs/performance.md);
-// GANDER_WKV_SPLIT=1 or 2 selects the others for measurements.
-int wkv_split() {
-    static const int r = [] {
-        const char* e = std::getenv("GANDER_WKV_SPLIT");
-        const int v = e ? std::atoi(e) : 4;
-        return v == 1 || v == 2 ? v : 4;
-    }();
-    return r;
 }
 
 // Sum over the 64 threads of a block (two warps); every thread gets it.
@@ -196,19 +209,9 @@ cudaError_t wkv7_seq(float* state, const float* r, const float* decay, const flo
                      int N, cudaStream_t stream) {
     if (N != 64 || H < 1 || T < 0) return cudaErrorInvalidValue;
     if (T == 0) return cudaSuccess;
-    switch (wkv_split()) {
-    case 4:
-        wkv7_seq_kernel<64, 4>
-            <<<H, 4 * 64, 0, stream>>>(state, r, decay, k, v, neg_kk, kka, y, T, H * N);
-        break;
-    case 2:
-        wkv7_seq_kernel<64, 2>
-            <<<H, 2 * 64, 0, stream>>>(state, r, decay, k, v, neg_kk, kka, y, T, H * N);
-        break;
-    default:
-        wkv7_seq_kernel<64, 1>
-            <<<H, 64, 0, stream>>>(state, r, decay, k, v, neg_kk, kka, y, T, H * N);
-    }
+    // 4 threads per state row: measured fastest on an H100 (docs/performance.md, notes 5-7).
+    wkv7_seq_kernel<64, 4>
+        <<<H, 4 * 64, 0, stream>>>(state, r, decay, k, v, neg_kk, kka, y, T, H * N);
     return cudaGetLastError();
 }
 
