@@ -11,7 +11,10 @@ packages=(
   libgl-dev libxkbcommon-dev
   clang libclang-rt-14-dev
   xvfb xauth
+  qt6-httpserver-dev qt6-websockets-dev nodejs
 )
+# Debian's npm conflicts with NodeSource's nodejs, which bundles npm: ask for it only when absent.
+command -v npm >/dev/null || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do
