@@ -66,7 +66,7 @@ h = rows[0]; rows = rows[1:]
 ki, mi, vi = h.index("Kernel Name"), h.index("Metric Name"), h.index("Metric Value")
 t = collections.defaultdict(float); b = collections.defaultdict(float); n = collections.Counter()
 for r in rows:
-    name = r[ki].replace("(anonymous namespace)::", "").split("(")[0].split("<")[0].split("::")[-1]
+    name = r[ki].replace("(anonymous namespace)::", "").replace("<unnamed>::", "").replace("void ", "").split("(")[0].split("<")[0].split("::")[-1]
     v = float(r[vi].replace(",", ""))
     if r[mi] == "gpu__time_duration.sum": t[name] += v; n[name] += 1
     else: b[name] += v
@@ -90,7 +90,7 @@ h = rows[0]; rows = rows[1:]
 ki, mi, vi = h.index("Kernel Name"), h.index("Metric Name"), h.index("Metric Value")
 t = collections.defaultdict(float); n = collections.Counter()
 for r in rows:
-    name = r[ki].replace("(anonymous namespace)::", "").split("(")[0].split("<")[0].split("::")[-1][:40]
+    name = r[ki].replace("(anonymous namespace)::", "").replace("<unnamed>::", "").replace("void ", "").split("(")[0].split("<")[0].split("::")[-1][:40]
     if r[mi] == "gpu__time_duration.sum": t[name] += float(r[vi].replace(",", "")); n[name] += 1
 tot = sum(t.values())
 print(f"prefill, 2560 tokens: {sum(n.values())} kernels, {tot/1e6:.2f} ms of kernel time, {tot/2560/1e3:.2f} us/token")
