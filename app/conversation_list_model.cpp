@@ -44,6 +44,24 @@ QHash<int, QByteArray> ConversationListModel::roleNames() const {
     return names;
 }
 
+Qt::ItemFlags ConversationListModel::flags(const QModelIndex& index) const {
+    if (!index.isValid()) return Qt::NoItemFlags;
+    return QAbstractListModel::flags(index) | Qt::ItemIsEditable | Qt::ItemNeverHasChildren;
+}
+
+bool ConversationListModel::setData(const QModelIndex& index, const QVariant& value, int role) {
+    if (role != Qt::EditRole ||
+        !checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
+        return false;
+    const QString title = value.toString().simplified();
+    Row& r = m_rows[index.row()];
+    if (title.isEmpty() || title == r.title) return false;
+    if (!m_store->renameConversation(r.id, title)) return false;
+    r.title = title;
+    emit dataChanged(index, index, {Qt::DisplayRole, Qt::EditRole, Qt::ToolTipRole});
+    return true;
+}
+
 QList<ConversationListModel::Row> ConversationListModel::fetch() const {
     QList<Row> rows;
     if (!m_store || !m_store->isOpen()) return rows;
@@ -64,8 +82,24 @@ void ConversationListModel::setSearch(const QString& query) {
 }
 
 void ConversationListModel::reload() {
+    QList<Row> rows = fetch();
+    // Same conversations in the same order (the usual case after a reply): update in place, so
+    // that the selection and an open rename editor survive.
+    bool sameOrder = rows.size() == m_rows.size();
+    for (qsizetype i = 0; sameOrder && i < rows.size(); ++i) sameOrder = rows[i].id == m_rows[i].id;
+    if (sameOrder) {
+        for (qsizetype i = 0; i < rows.size(); ++i) {
+            const Row& r = rows[i];
+            const Row& old = m_rows[i];
+            if (r.title == old.title && r.snippet == old.snippet && r.updated == old.updated)
+                continue;
+            m_rows[i] = r;
+            emit dataChanged(index(int(i)), index(int(i)));
+        }
+        return;
+    }
     beginResetModel();
-    m_rows = fetch();
+    m_rows = std::move(rows);
     endResetModel();
 }
 

@@ -43,6 +43,7 @@ QVariant ContextFilesModel::data(const QModelIndex& index, int role) const {
     const Row& row = m_rows[index.row()];
     switch (role) {
     case Qt::DisplayRole:
+        return u"%1  ·  %2"_s.arg(row.path, row.ranges);
     case PathRole:
         return row.path;
     case Qt::ToolTipRole:

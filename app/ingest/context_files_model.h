@@ -1,5 +1,5 @@
-// The files a reply was given, as a list model for the codebase panel: one row per file, with the
-// line ranges it was given ("whole file" or "lines 10-42, 80-120"). Lives on the GUI thread.
+// The files a reply was given, as a list model for the codebase panel: one row per file ("path  ·
+// lines 10-42, 80-120" or "... · whole file"), with the path and ranges also as roles. GUI thread.
 #pragma once
 
 #include "ingest_types.h"

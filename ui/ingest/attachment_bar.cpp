@@ -1,0 +1,173 @@
+// Attachment chips and the bar that holds them.
+#include "attachment_bar.h"
+
+#include <token_counter.h>
+
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QFileInfo>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QMimeData>
+#include <QPushButton>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+using namespace Qt::StringLiterals;
+
+namespace gander::ui {
+
+AttachmentChip::AttachmentChip(const QString& name, const QString& detail, const QString& tooltip,
+                               bool failed, QWidget* parent)
+    : QFrame(parent), m_name(name) {
+    setObjectName(u"attachmentChip"_s);
+    setProperty("failed", failed);
+    // Rounded, tinted with the palette so that it follows light and dark themes; red when failed.
+    setStyleSheet(failed ? u"#attachmentChip { border: 1px solid #c0392b; border-radius: 10px;"
+                           " background: rgba(192,57,43,0.12); }"_s
+                         : u"#attachmentChip { border: 1px solid palette(mid); border-radius: 10px;"
+                           " background: palette(alternate-base); }"_s);
+    auto* layout = new QHBoxLayout(this);
+    layout->setContentsMargins(8, 2, 2, 2);
+    layout->setSpacing(6);
+    auto* title = new QLabel(name, this);
+    title->setObjectName(u"chipName"_s);
+    QFont bold = title->font();
+    bold.setBold(true);
+    title->setFont(bold);
+    auto* info = new QLabel(detail, this);
+    info->setObjectName(u"chipDetail"_s);
+    info->setForegroundRole(failed ? QPalette::Text : QPalette::PlaceholderText);
+    auto* remove = new QToolButton(this);
+    remove->setObjectName(u"chipRemove"_s);
+    remove->setText(u"\u2715"_s);
+    remove->setAutoRaise(true);
+    remove->setToolTip(tr("Remove %1").arg(name));
+    remove->setAccessibleName(tr("Remove %1").arg(name));
+    layout->addWidget(title);
+    layout->addWidget(info);
+    layout->addWidget(remove);
+    setToolTip(tooltip);
+    connect(remove, &QToolButton::clicked, this, &AttachmentChip::removeRequested);
+}
+
+AttachmentBar::AttachmentBar(QWidget* parent) : QWidget(parent) {
+    setAcceptDrops(true);
+    auto* outer = new QVBoxLayout(this);
+    outer->setContentsMargins(0, 0, 0, 0);
+    outer->setSpacing(4);
+    auto* row = new QHBoxLayout;
+    row->setSpacing(6);
+    m_chips = new QHBoxLayout;
+    m_chips->setSpacing(6);
+    row->addLayout(m_chips);
+    row->addStretch(1);
+    m_summarise = new QPushButton(tr("Summarise"), this);
+    m_summarise->setObjectName(u"summarise"_s);
+    m_summarise->setToolTip(tr("Ask for a summary of the attached documents"));
+    row->addWidget(m_summarise);
+    outer->addLayout(row);
+    m_notice = new QLabel(this);
+    m_notice->setObjectName(u"partsNotice"_s);
+    m_notice->setWordWrap(true);
+    m_notice->setForegroundRole(QPalette::PlaceholderText);
+    outer->addWidget(m_notice);
+    connect(m_summarise, &QPushButton::clicked, this, &AttachmentBar::summariseRequested);
+    refresh();
+}
+
+void AttachmentBar::addChip(AttachmentChip* chip) {
+    m_chips->addWidget(chip);
+}
+
+void AttachmentBar::addDocument(const gander::ingest::Document& document, int tokens, bool exact,
+                                const QString& notice) {
+    m_documents += document;
+    m_tokens += tokens;
+    m_notices += notice;
+    const QString count = (exact ? QString() : u"~"_s) +
+                          tr("%1 tokens").arg(gander::ingest::formatTokenCount(tokens));
+    QString tooltip = document.path.isEmpty() ? document.name : document.path;
+    if (!notice.isEmpty()) tooltip += u"\n"_s + notice;
+    auto* chip = new AttachmentChip(document.name, count, tooltip, false, this);
+    const QString key = document.path.isEmpty() ? document.name : document.path;
+    connect(chip, &AttachmentChip::removeRequested, this, [this, chip, key] {
+        for (qsizetype i = 0; i < m_documents.size(); ++i) {
+            const auto& d = m_documents[i];
+            if ((d.path.isEmpty() ? d.name : d.path) != key) continue;
+            m_documents.removeAt(i);
+            m_tokens.removeAt(i);
+            m_notices.removeAt(i);
+            break;
+        }
+        chip->setProperty("removing", true);
+        chip->hide();
+        chip->deleteLater();
+        emit documentRemoved(key);
+        refresh();
+    });
+    addChip(chip);
+    refresh();
+}
+
+void AttachmentBar::addFailure(const QString& path, const QString& message) {
+    auto* chip =
+        new AttachmentChip(QFileInfo(path).fileName(), tr("cannot be read"), message, true, this);
+    connect(chip, &AttachmentChip::removeRequested, this, [this, chip] {
+        chip->setProperty("removing", true);
+        chip->hide();
+        chip->deleteLater();
+        refresh();
+    });
+    addChip(chip);
+    refresh();
+}
+
+void AttachmentBar::clear() {
+    while (QLayoutItem* item = m_chips->takeAt(0)) {
+        delete item->widget();
+        delete item;
+    }
+    m_documents.clear();
+    m_tokens.clear();
+    m_notices.clear();
+    refresh();
+}
+
+int AttachmentBar::totalTokens() const {
+    int total = 0;
+    for (int t : m_tokens) total += t;
+    return total;
+}
+
+void AttachmentBar::refresh() {
+    m_summarise->setEnabled(!m_documents.isEmpty());
+    QStringList notices;
+    for (const QString& n : m_notices)
+        if (!n.isEmpty()) notices += n;
+    m_notice->setText(notices.join(u"\n"_s));
+    m_notice->setVisible(!notices.isEmpty());
+    // Hidden when empty, so the composer does not carry an empty row.
+    int chips = 0;
+    for (int i = 0; i < m_chips->count(); ++i) {
+        QWidget* w = m_chips->itemAt(i)->widget();
+        if (w && !w->property("removing").toBool()) ++chips;
+    }
+    setVisible(chips > 0 || !m_documents.isEmpty());
+    emit changed();
+}
+
+void AttachmentBar::dragEnterEvent(QDragEnterEvent* event) {
+    if (event->mimeData()->hasUrls()) event->acceptProposedAction();
+}
+
+void AttachmentBar::dropEvent(QDropEvent* event) {
+    QStringList paths;
+    for (const QUrl& url : event->mimeData()->urls())
+        if (url.isLocalFile()) paths += url.toLocalFile();
+    if (paths.isEmpty()) return;
+    event->acceptProposedAction();
+    emit filesDropped(paths);
+}
+
+} // namespace gander::ui

@@ -1,0 +1,70 @@
+// The documents attached to the message being written: one chip per document (name, token count,
+// remove), a chip in red for a file that could not be read (with the reason as its tooltip), the
+// note when a document will be summarised in parts, and a one-click "Summarise" action.
+// Files dropped on the bar are offered through filesDropped(); the owner loads them
+// (IngestHost::loadDocument) and calls addDocument()/addFailure() with the results.
+#pragma once
+
+#include <ingest_types.h>
+
+#include <QFrame>
+#include <QWidget>
+
+class QHBoxLayout;
+class QLabel;
+class QPushButton;
+
+namespace gander::ui {
+
+class AttachmentChip final : public QFrame {
+    Q_OBJECT
+public:
+    // `tokens` < 0: a failed document, `text` is the message.
+    AttachmentChip(const QString& name, const QString& detail, const QString& tooltip, bool failed,
+                   QWidget* parent = nullptr);
+    Q_DISABLE_COPY_MOVE(AttachmentChip)
+    QString name() const { return m_name; }
+
+signals:
+    void removeRequested();
+
+private:
+    QString m_name;
+};
+
+class AttachmentBar final : public QWidget {
+    Q_OBJECT
+public:
+    explicit AttachmentBar(QWidget* parent = nullptr);
+    Q_DISABLE_COPY_MOVE(AttachmentBar)
+
+    void addDocument(const gander::ingest::Document& document, int tokens, bool exact,
+                     const QString& notice);
+    void addFailure(const QString& path, const QString& message);
+    void clear();
+    QList<gander::ingest::Document> documents() const { return m_documents; }
+    int totalTokens() const;
+
+signals:
+    void summariseRequested();
+    void documentRemoved(const QString& path);
+    void filesDropped(const QStringList& paths);
+    void changed();
+
+protected:
+    void dragEnterEvent(QDragEnterEvent* event) override;
+    void dropEvent(QDropEvent* event) override;
+
+private:
+    void addChip(AttachmentChip* chip);
+    void refresh();
+
+    QHBoxLayout* m_chips;
+    QLabel* m_notice;
+    QPushButton* m_summarise;
+    QList<gander::ingest::Document> m_documents;
+    QList<int> m_tokens;
+    QStringList m_notices;
+};
+
+} // namespace gander::ui

@@ -1,0 +1,331 @@
+// Main window: layout, actions and shortcuts, status bar, and the engine's signals.
+#include "main_window.h"
+
+#include "composer.h"
+#include "conversation_list_model.h"
+#include "conversation_sidebar.h"
+#include "engine_host.h"
+#include "latency_probe.h"
+#include "model_files.h"
+#include "model_setup_panel.h"
+#include "transcript_model.h"
+#include "transcript_view.h"
+
+#include <QAction>
+#include <QCloseEvent>
+#include <QDir>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMenuBar>
+#include <QProgressBar>
+#include <QSplitter>
+#include <QStackedWidget>
+#include <QStatusBar>
+#include <QVBoxLayout>
+
+#include <cstdio>
+
+using namespace Qt::StringLiterals;
+using namespace gander::app;
+
+static void initResources() {
+    Q_INIT_RESOURCE(gander);
+}
+
+namespace gander::ui {
+
+MainWindow::MainWindow(AppSettings* settings, QWidget* parent)
+    : QMainWindow(parent), m_settings(settings), m_store(std::make_unique<ChatStore>()) {
+    initResources();
+    setWindowIcon(QIcon(u":/gander/icons/gander.svg"_s));
+    QDir().mkpath(m_settings->dataDir());
+    const bool storeOk = m_store->open(m_settings->databasePath());
+    if (storeOk) m_store->purgeDeleted(); // deletions not undone last time
+    m_engine = std::make_unique<EngineHost>(m_settings->databasePath());
+    m_listModel = new ConversationListModel(m_store.get(), this);
+    m_transcriptModel = new TranscriptModel(m_store.get(), this);
+
+    m_sidebar = new ConversationSidebar(m_listModel, this);
+    m_transcript = new TranscriptView(this);
+    m_transcript->setModel(m_transcriptModel);
+    m_transcript->setEmptyText(tr("Write a message below to start a conversation."));
+    m_composer = new Composer(this);
+    m_setup = new ModelSetupPanel(this);
+    m_banner = new QLabel(this);
+    m_banner->setWordWrap(true);
+    m_banner->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_banner->setStyleSheet(u"background: #fdecea; color: #611a15; padding: 8px;"_s);
+    m_banner->hide();
+
+    m_chatPage = new QWidget(this);
+    auto* chatLayout = new QVBoxLayout(m_chatPage);
+    chatLayout->setContentsMargins(0, 0, 0, 0);
+    chatLayout->setSpacing(0);
+    chatLayout->addWidget(m_transcript, 1);
+    chatLayout->addWidget(m_composer);
+    m_pages = new QStackedWidget(this);
+    m_pages->addWidget(m_chatPage);
+    m_pages->addWidget(m_setup);
+
+    auto* right = new QWidget(this);
+    auto* rightLayout = new QVBoxLayout(right);
+    rightLayout->setContentsMargins(0, 0, 0, 0);
+    rightLayout->setSpacing(0);
+    rightLayout->addWidget(m_banner);
+    rightLayout->addWidget(m_pages, 1);
+    auto* splitter = new QSplitter(this);
+    splitter->addWidget(m_sidebar);
+    splitter->addWidget(right);
+    splitter->setStretchFactor(1, 1);
+    splitter->setSizes({260, 740});
+    splitter->setChildrenCollapsible(false);
+    setCentralWidget(splitter);
+
+    m_modelLabel = new QLabel(this);
+    m_deviceLabel = new QLabel(this);
+    m_memoryLabel = new QLabel(this);
+    m_tokensLabel = new QLabel(this);
+    m_progress = new QProgressBar(this);
+    m_progress->setRange(0, 1000);
+    m_progress->setMaximumWidth(160);
+    m_progress->hide();
+    statusBar()->addWidget(m_modelLabel);
+    statusBar()->addWidget(m_deviceLabel);
+    statusBar()->addPermanentWidget(m_progress);
+    statusBar()->addPermanentWidget(m_memoryLabel);
+    statusBar()->addPermanentWidget(m_tokensLabel);
+
+    buildActions();
+    connectEngine();
+    connect(m_sidebar, &ConversationSidebar::conversationActivated, this,
+            &MainWindow::selectConversation);
+    connect(m_sidebar, &ConversationSidebar::newRequested, this, &MainWindow::newConversation);
+    connect(m_sidebar, &ConversationSidebar::deleteRequested, this,
+            &MainWindow::deleteConversation);
+    connect(m_sidebar, &ConversationSidebar::undoRequested, this, &MainWindow::undoDelete);
+    connect(m_composer, &Composer::sendRequested, this, &MainWindow::send);
+    connect(m_composer, &Composer::stopRequested, this, &MainWindow::stopReply);
+    connect(m_composer, &Composer::editCancelled, this, &MainWindow::cancelEdit);
+    connect(m_transcript, &TranscriptView::regenerateRequested, this, &MainWindow::regenerate);
+    connect(m_transcript, &TranscriptView::editRequested, this, &MainWindow::editMessage);
+    connect(m_transcript, &TranscriptView::versionRequested, this, &MainWindow::switchVersion);
+    connect(m_setup, &ModelSetupPanel::loadRequested, this,
+            [this](const QString& path, const QString& precision, const QString& backend) {
+                m_settings->setModelPath(path);
+                m_settings->setPrecision(precision);
+                m_settings->setBackend(backend);
+                loadModel(m_settings->modelRequest());
+            });
+
+    if (!storeOk) {
+        m_banner->setText(m_store->error());
+        m_banner->show();
+        m_sidebar->setEnabled(false);
+    }
+    setModelStatus(nullptr);
+    m_setup->setModelPath(m_settings->modelPath());
+    if (!m_settings->modelPath().isEmpty()) loadModel(m_settings->modelRequest());
+    updatePage();
+    updateTitle();
+    resize(1100, 720);
+
+    if (qEnvironmentVariableIsSet("GANDER_LATENCY")) {
+        m_probe = new LatencyProbe(this);
+        m_probe->start();
+    }
+}
+
+MainWindow::~MainWindow() {
+    if (m_probe) std::fprintf(stderr, "%s\n", qPrintable(m_probe->summary()));
+    // Stop the engine (it writes to the same file) before the last deletions are purged.
+    m_engine.reset();
+    if (m_store->isOpen()) m_store->purgeDeleted();
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+    m_engine->stop();
+    event->accept();
+}
+
+void MainWindow::buildActions() {
+    struct Def {
+        QString name, text;
+        QKeySequence keys;
+        std::function<void()> run;
+    };
+    const QList<Def> defs = {
+        {u"new"_s, tr("&New Conversation"), QKeySequence::New, [this] { newConversation(); }},
+        {u"search"_s, tr("&Search Conversations"), QKeySequence(u"Ctrl+K"_s),
+         [this] {
+             m_sidebar->searchBox()->setFocus();
+             m_sidebar->searchBox()->selectAll();
+         }},
+        {u"rename"_s, tr("&Rename Conversation"), QKeySequence(Qt::Key_F2),
+         [this] { m_sidebar->renameCurrent(); }},
+        {u"delete"_s, tr("&Delete Conversation"), QKeySequence(u"Ctrl+Shift+Del"_s),
+         [this] {
+             if (m_current) deleteConversation(m_current);
+         }},
+        {u"undo-delete"_s, tr("&Undo Delete"), QKeySequence(u"Ctrl+Shift+Z"_s),
+         [this] { undoDelete(); }},
+        {u"export"_s, tr("&Export Conversation…"), QKeySequence(u"Ctrl+E"_s),
+         [this] { exportDialog(); }},
+        {u"regenerate"_s, tr("Re&generate Reply"), QKeySequence(u"Ctrl+R"_s),
+         [this] { regenerateLast(); }},
+        {u"stop"_s, tr("S&top Reply"), QKeySequence(u"Ctrl+."_s), [this] { stopReply(); }},
+        {u"copy-reply"_s, tr("&Copy Last Reply"), QKeySequence(u"Ctrl+Shift+C"_s),
+         [this] { copyLastReply(); }},
+        {u"focus-composer"_s, tr("&Write a Message"), QKeySequence(u"Ctrl+L"_s),
+         [this] { m_composer->edit()->setFocus(); }},
+        {u"setup-model"_s, tr("Set Up &Model…"), QKeySequence(u"Ctrl+M"_s),
+         [this] {
+             m_wantSetup = true;
+             updatePage();
+         }},
+        {u"settings"_s, tr("&Settings…"), QKeySequence(u"Ctrl+,"_s), [this] { openSettings(); }},
+        {u"shortcuts"_s, tr("&Keyboard Shortcuts"), QKeySequence(Qt::Key_F1),
+         [this] { showShortcuts(); }},
+        {u"quit"_s, tr("&Quit"), QKeySequence::Quit, [this] { close(); }},
+    };
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    QMenu* conversation = menuBar()->addMenu(tr("&Conversation"));
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    for (const Def& d : defs) {
+        auto* a = new QAction(d.text, this);
+        a->setObjectName(d.name);
+        a->setShortcut(d.keys);
+        a->setShortcutContext(Qt::WindowShortcut);
+        connect(a, &QAction::triggered, this, d.run);
+        QMenu* menu =
+            d.name == "shortcuts"_L1 ? help
+            : (d.name == "new"_L1 || d.name == "export"_L1 || d.name == "setup-model"_L1 ||
+               d.name == "settings"_L1 || d.name == "quit"_L1)
+                ? file
+                : conversation;
+        menu->addAction(a);
+        QString shown = d.text;
+        m_shortcuts.append({shown.remove(u'&').remove(u"…"_s), d.keys});
+    }
+    m_shortcuts.append({tr("Send the message"), QKeySequence(Qt::Key_Return)});
+    m_shortcuts.append({tr("New line in the message"), QKeySequence(Qt::SHIFT | Qt::Key_Return)});
+    m_shortcuts.append({tr("Stop the reply / cancel an edit"), QKeySequence(Qt::Key_Escape)});
+}
+
+QAction* MainWindow::action(const QString& name) const {
+    return findChild<QAction*>(name);
+}
+
+QString MainWindow::statusText() const {
+    return QStringList{m_modelLabel->text(), m_deviceLabel->text(), m_memoryLabel->text(),
+                       m_tokensLabel->text()}
+        .join(u" | "_s);
+}
+
+void MainWindow::loadModel(const ModelRequest& request) {
+    m_modelReady = false;
+    m_composer->setModelReady(false);
+    m_setup->setModelPath(request.path);
+    m_setup->setLoading(true);
+    m_setup->setError({});
+    m_modelLabel->setText(tr("Loading %1…").arg(QFileInfo(request.path).fileName()));
+    showBusy(tr("Loading the model"), 0);
+    m_engine->loadModel(request);
+}
+
+void MainWindow::connectEngine() {
+    EngineWorker* w = m_engine->worker();
+    connect(w, &EngineWorker::modelLoadProgress, this, [this](double done) {
+        m_setup->setProgress(done);
+        showBusy(tr("Loading the model"), done);
+    });
+    connect(w, &EngineWorker::modelLoaded, this, [this](const ModelStatus& status) {
+        m_status = status;
+        m_modelReady = true;
+        m_wantSetup = false;
+        m_setup->setLoading(false);
+        showBusy({}, 1);
+        setModelStatus(&m_status);
+        m_composer->setModelReady(true);
+        updatePage();
+        if (m_current) m_engine->prepare(m_current, m_transcriptModel->leafId());
+    });
+    connect(w, &EngineWorker::modelLoadFailed, this, [this](const QString& message) {
+        m_setup->setLoading(false);
+        m_setup->setError(message);
+        showBusy({}, 1);
+        setModelStatus(nullptr);
+        m_wantSetup = true;
+        updatePage();
+    });
+    connect(w, &EngineWorker::rebuildProgress, this, [this](qint64 c, double done) {
+        if (c == m_current) showBusy(tr("Reading the conversation again"), done);
+    });
+    connect(w, &EngineWorker::prepared, this, [this](qint64 c, qint64, qint64 tokens, bool) {
+        if (c != m_current) return;
+        showBusy({}, 1);
+        setStateTokens(tokens);
+    });
+    connect(w, &EngineWorker::replyText, this,
+            [this](qint64 c, const QString& text, int tokens, double tps) {
+                if (c == m_current) m_transcriptModel->appendReply(text, tokens, tps);
+            });
+    connect(w, &EngineWorker::replyFinished, this,
+            [this](qint64 c, qint64, const ReplyStats&) { replyEnded(c); });
+    connect(w, &EngineWorker::replyFailed, this, [this](qint64 c, const QString& message) {
+        statusBar()->showMessage(message, 15000);
+        replyEnded(c);
+    });
+    connect(w, &EngineWorker::stateSaved, this, [this](qint64 c, qint64, qint64 tokens, qint64) {
+        if (c == m_current) setStateTokens(tokens);
+    });
+}
+
+void MainWindow::setModelStatus(const ModelStatus* s) {
+    if (!s) {
+        m_modelLabel->setText(tr("No model"));
+        m_deviceLabel->clear();
+        m_memoryLabel->clear();
+        m_tokensLabel->clear();
+        return;
+    }
+    m_modelLabel->setText(u"%1 · %2"_s.arg(s->name, s->precision));
+    m_modelLabel->setToolTip(u"%1\n%2 parameters, fingerprint %3, tokenizer %4"_s.arg(
+        s->path, QLocale().toString(s->parameters), s->fingerprint, s->tokenizer));
+    const QString where = s->backend == "cuda"_L1 ? s->device : u"CPU"_s;
+    m_deviceLabel->setText(s->note.isEmpty() ? where : u"%1 — %2"_s.arg(where, s->note));
+    m_deviceLabel->setToolTip(s->device);
+    // The engine reports what it holds (weights, one state); on a card that is the VRAM Gander
+    // uses, and the device name carries the card's total.
+    const QString used = formatBytes(s->weightBytes + s->stateBytes);
+    m_memoryLabel->setText(s->backend == "cuda"_L1 ? tr("VRAM %1 used").arg(used)
+                                                   : tr("RAM %1 for the model").arg(used));
+}
+
+void MainWindow::setStateTokens(qint64 tokens) {
+    m_tokensLabel->setText(tr("%1 tokens in state").arg(QLocale().toString(tokens)));
+}
+
+void MainWindow::showBusy(const QString& what, double done) {
+    if (what.isEmpty() || done >= 1.0) {
+        m_progress->hide();
+        return;
+    }
+    m_progress->setFormat(u"%1 %p%"_s.arg(what));
+    m_progress->setToolTip(what);
+    m_progress->setValue(int(done * 1000));
+    m_progress->show();
+}
+
+void MainWindow::updatePage() {
+    // Without a model the history stays readable; the set-up panel comes first only when there
+    // is nothing to read or the user asked for it.
+    const bool setup = !m_modelReady && (m_wantSetup || m_current == 0);
+    m_pages->setCurrentWidget(setup ? static_cast<QWidget*>(m_setup) : m_chatPage);
+}
+
+void MainWindow::updateTitle() {
+    const auto c = m_current ? m_store->conversation(m_current) : std::nullopt;
+    setWindowTitle(c ? tr("%1 — Gander").arg(c->title) : tr("Gander"));
+}
+
+} // namespace gander::ui

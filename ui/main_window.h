@@ -1,0 +1,124 @@
+// The main window: sidebar of conversations, the transcript, the composer, the model set-up
+// panel and the status bar (model, backend and card, memory, tokens in the state).
+//
+// It owns the GUI thread's ChatStore, the item models and the EngineHost; widgets only show the
+// models and turn the user's actions into store writes and engine requests.
+#pragma once
+
+#include "app_settings.h"
+#include "chat_store.h"
+#include "engine_worker.h"
+#include "shortcuts_dialog.h"
+
+#include <QMainWindow>
+
+#include <memory>
+
+class QAction;
+class QLabel;
+class QProgressBar;
+class QStackedWidget;
+
+namespace gander::app {
+class ConversationListModel;
+class EngineHost;
+class LatencyProbe;
+class TranscriptModel;
+} // namespace gander::app
+
+namespace gander::ui {
+
+class Composer;
+class ConversationSidebar;
+class ModelSetupPanel;
+class TranscriptView;
+
+class MainWindow final : public QMainWindow {
+    Q_OBJECT
+public:
+    explicit MainWindow(gander::app::AppSettings* settings, QWidget* parent = nullptr);
+    ~MainWindow() override;
+    Q_DISABLE_COPY_MOVE(MainWindow)
+
+    // For tests and scripted use: the parts a user sees and acts on.
+    ConversationSidebar* sidebar() const { return m_sidebar; }
+    TranscriptView* transcript() const { return m_transcript; }
+    Composer* composer() const { return m_composer; }
+    ModelSetupPanel* setupPanel() const { return m_setup; }
+    QStackedWidget* pages() const { return m_pages; }
+    gander::app::EngineHost* engine() const { return m_engine.get(); }
+    gander::app::ChatStore* store() const { return m_store.get(); }
+    gander::app::TranscriptModel* transcriptModel() const { return m_transcriptModel; }
+    gander::app::ConversationListModel* conversationModel() const { return m_listModel; }
+    QLabel* errorBanner() const { return m_banner; }
+    QString statusText() const; // the status bar's labels, joined
+    qint64 currentConversation() const { return m_current; }
+    bool modelReady() const { return m_modelReady; }
+    QAction* action(const QString& name) const;
+
+    void loadModel(const gander::app::ModelRequest& request);
+    bool exportCurrent(const QString& path, QString* error);
+
+protected:
+    void closeEvent(QCloseEvent* event) override;
+
+private:
+    // main_window.cpp: layout, status, engine signals.
+    void buildActions();
+    void connectEngine();
+    void setModelStatus(const gander::app::ModelStatus* status);
+    void setStateTokens(qint64 tokens);
+    void showBusy(const QString& what, double done);
+    void updatePage();
+    void updateTitle();
+
+    // main_window_actions.cpp: what the user does.
+    void selectConversation(qint64 id);
+    void newConversation();
+    void send(const QString& text);
+    void startReply(qint64 userMessageId);
+    void stopReply();
+    void regenerate(int row);
+    void regenerateLast();
+    void editMessage(int row);
+    void cancelEdit();
+    void switchVersion(int row, int delta);
+    void deleteConversation(qint64 id);
+    void undoDelete();
+    void exportDialog();
+    void openSettings();
+    void showShortcuts();
+    void copyLastReply();
+    void replyEnded(qint64 conversationId);
+
+    gander::app::AppSettings* m_settings;
+    std::unique_ptr<gander::app::ChatStore> m_store;
+    std::unique_ptr<gander::app::EngineHost> m_engine;
+    gander::app::ConversationListModel* m_listModel;
+    gander::app::TranscriptModel* m_transcriptModel;
+    gander::app::LatencyProbe* m_probe = nullptr;
+
+    ConversationSidebar* m_sidebar;
+    TranscriptView* m_transcript;
+    Composer* m_composer;
+    ModelSetupPanel* m_setup;
+    QStackedWidget* m_pages;
+    QWidget* m_chatPage;
+    QLabel* m_banner;
+    QLabel* m_modelLabel;
+    QLabel* m_deviceLabel;
+    QLabel* m_memoryLabel;
+    QLabel* m_tokensLabel;
+    QProgressBar* m_progress;
+    QList<ShortcutInfo> m_shortcuts;
+
+    gander::app::ModelStatus m_status;
+    bool m_modelReady = false;
+    bool m_wantSetup = false;
+    qint64 m_current = 0;
+    qint64 m_replyConversation = 0;
+    qint64 m_editing = 0; // message being edited, 0: none
+    qint64 m_lastDeleted = 0;
+};
+
+} // namespace gander::ui

@@ -1,0 +1,236 @@
+// Main window: what the user does — choose, start, rename, delete and export conversations;
+// send, stop, edit and regenerate messages; switch between versions.
+#include "main_window.h"
+
+#include "composer.h"
+#include "conversation_list_model.h"
+#include "conversation_sidebar.h"
+#include "engine_host.h"
+#include "exporter.h"
+#include "settings_dialog.h"
+#include "shortcuts_dialog.h"
+#include "theme.h"
+#include "transcript_model.h"
+#include "transcript_view.h"
+
+#include <QClipboard>
+#include <QFileDialog>
+#include <QGuiApplication>
+#include <QLabel>
+#include <QMessageBox>
+#include <QRegularExpression>
+#include <QStatusBar>
+
+using namespace Qt::StringLiterals;
+using namespace gander::app;
+
+namespace gander::ui {
+
+namespace {
+
+// A title from the first line of the first message, short enough for the sidebar.
+QString titleFrom(const QString& text) {
+    QString line = text.section(u'\n', 0, 0).simplified();
+    if (line.size() > 48) line = line.left(47) + u"…"_s;
+    return line.isEmpty() ? QObject::tr("New conversation") : line;
+}
+
+} // namespace
+
+void MainWindow::selectConversation(qint64 id) {
+    if (id == m_current) return;
+    if (m_engine->busy()) m_engine->stop(); // a reply does not go on in a conversation not shown
+    cancelEdit();
+    m_current = id;
+    m_transcriptModel->setConversation(id);
+    m_tokensLabel->clear();
+    if (m_modelReady && id) m_engine->prepare(id, m_transcriptModel->leafId());
+    m_wantSetup = false;
+    updatePage();
+    updateTitle();
+}
+
+void MainWindow::newConversation() {
+    if (m_engine->busy()) m_engine->stop();
+    cancelEdit();
+    m_current = 0;
+    m_transcriptModel->setConversation(0);
+    m_sidebar->select(0);
+    m_tokensLabel->clear();
+    updatePage();
+    updateTitle();
+    m_composer->edit()->setFocus();
+}
+
+void MainWindow::send(const QString& text) {
+    if (!m_modelReady || m_engine->busy() || !m_store->isOpen()) return;
+    qint64 parent = m_transcriptModel->leafId();
+    if (m_editing) {
+        // An edit is a new version of the message: a sibling under the same parent.
+        parent = m_store->message(m_editing).value_or(Message{}).parentId;
+    }
+    if (!m_current) {
+        m_current = m_store->createConversation(titleFrom(text), m_settings->systemPrompt());
+        if (!m_current) {
+            statusBar()->showMessage(m_store->error(), 15000);
+            return;
+        }
+        m_transcriptModel->setConversation(m_current);
+        parent = 0;
+    }
+    const qint64 user = m_store->addMessage(m_current, parent, Role::User, text);
+    if (!user) {
+        statusBar()->showMessage(m_store->error(), 15000);
+        return;
+    }
+    cancelEdit();
+    startReply(user);
+}
+
+void MainWindow::startReply(qint64 userMessageId) {
+    m_store->setLeaf(m_current, userMessageId);
+    m_transcriptModel->reload();
+    m_transcriptModel->beginReply();
+    m_replyConversation = m_current;
+    m_composer->setReplying(true);
+    GenerateRequest request;
+    request.userMessageId = userMessageId;
+    request.sampling = m_settings->sampling();
+    request.maxTokens = m_settings->maxReplyTokens();
+    m_engine->generate(request);
+    m_listModel->reload();
+    m_sidebar->select(m_current);
+    updateTitle();
+}
+
+void MainWindow::stopReply() {
+    if (m_engine->busy()) m_engine->stop();
+}
+
+void MainWindow::replyEnded(qint64 conversationId) {
+    if (conversationId == m_current || conversationId == 0) {
+        m_transcriptModel->endReply();
+        m_transcriptModel->reload();
+    }
+    m_composer->setReplying(false);
+    m_replyConversation = 0;
+    const qint64 keep = m_current;
+    m_listModel->reload();
+    m_sidebar->select(keep);
+}
+
+void MainWindow::regenerate(int row) {
+    if (!m_modelReady || m_engine->busy()) return;
+    const Message m = m_transcriptModel->messageAt(row);
+    const qint64 user = m.role == Role::Assistant ? m.parentId : m.id;
+    if (user) startReply(user);
+}
+
+void MainWindow::regenerateLast() {
+    for (int row = m_transcriptModel->rowCount() - 1; row >= 0; --row) {
+        if (m_transcriptModel->messageAt(row).role == Role::Assistant) {
+            regenerate(row);
+            return;
+        }
+    }
+}
+
+void MainWindow::editMessage(int row) {
+    const Message m = m_transcriptModel->messageAt(row);
+    if (m.role != Role::User || m_engine->busy()) return;
+    m_editing = m.id;
+    m_composer->edit()->setPlainText(m.text);
+    m_composer->setEditing(true);
+    m_composer->edit()->setFocus();
+}
+
+void MainWindow::cancelEdit() {
+    if (!m_editing) return;
+    m_editing = 0;
+    m_composer->setEditing(false);
+    m_composer->edit()->clear();
+}
+
+void MainWindow::switchVersion(int row, int delta) {
+    if (m_engine->busy()) return;
+    const qint64 leaf = m_transcriptModel->switchVersion(row, delta);
+    if (leaf && m_modelReady) m_engine->prepare(m_current, leaf);
+}
+
+void MainWindow::deleteConversation(qint64 id) {
+    const auto c = m_store->conversation(id);
+    if (!c || !m_store->setConversationDeleted(id, true)) return;
+    m_engine->forget(id);
+    if (id == m_current) newConversation();
+    m_lastDeleted = id;
+    m_listModel->reload();
+    m_sidebar->select(m_current);
+    m_sidebar->offerUndo(c->title);
+}
+
+void MainWindow::undoDelete() {
+    if (!m_lastDeleted || !m_store->setConversationDeleted(m_lastDeleted, false)) return;
+    const qint64 id = std::exchange(m_lastDeleted, 0);
+    m_sidebar->hideUndo();
+    m_listModel->reload();
+    m_sidebar->select(id);
+    selectConversation(id);
+}
+
+bool MainWindow::exportCurrent(const QString& path, QString* error) {
+    const auto c = m_store->conversation(m_current);
+    if (!c) {
+        *error = tr("No conversation is open.");
+        return false;
+    }
+    return exportToFile(path, *c, m_transcriptModel->messages(), error);
+}
+
+void MainWindow::exportDialog() {
+    const auto c = m_store->conversation(m_current);
+    if (!c) return;
+    QString filter;
+    QString name = c->title;
+    name.replace(QRegularExpression(u"[^\\w\\- ]+"_s), u"_"_s);
+    const QString path = QFileDialog::getSaveFileName(
+        this, tr("Export Conversation"), QDir::home().filePath(name + u".md"_s),
+        tr("Markdown (*.md);;JSON (*.json)"), &filter);
+    if (path.isEmpty()) return;
+    QString error;
+    if (exportCurrent(path, &error))
+        statusBar()->showMessage(tr("Exported to %1").arg(path), 8000);
+    else
+        QMessageBox::warning(this, tr("Export failed"), error);
+}
+
+void MainWindow::openSettings() {
+    SettingsDialog dialog(m_settings, this);
+    const ModelRequest before = m_settings->modelRequest();
+    if (dialog.exec() != QDialog::Accepted) return;
+    applyTheme(m_settings->theme());
+    m_transcriptModel->reload(); // message colours follow the theme
+    const ModelRequest after = m_settings->modelRequest();
+    if (after.path != before.path || after.backend != before.backend ||
+        after.precision != before.precision || after.vocabPath != before.vocabPath ||
+        after.threads != before.threads) {
+        if (!after.path.isEmpty()) loadModel(after);
+    }
+}
+
+void MainWindow::showShortcuts() {
+    ShortcutsDialog dialog(m_shortcuts, this);
+    dialog.exec();
+}
+
+void MainWindow::copyLastReply() {
+    for (int row = m_transcriptModel->rowCount() - 1; row >= 0; --row) {
+        const Message m = m_transcriptModel->messageAt(row);
+        if (m.role == Role::Assistant && m.id) {
+            QGuiApplication::clipboard()->setText(m.text);
+            statusBar()->showMessage(tr("Reply copied"), 3000);
+            return;
+        }
+    }
+}
+
+} // namespace gander::ui

@@ -1,0 +1,65 @@
+// One message of the transcript: who wrote it, its text rendered as Markdown, its versions
+// ("< 2/3 >"), copy / edit / regenerate buttons, and for replies the token count and speed.
+#pragma once
+
+#include "chat_types.h"
+
+#include <QFrame>
+#include <QTextBrowser>
+
+class QLabel;
+class QToolButton;
+
+namespace gander::ui {
+
+// A read-only Markdown view as tall as its text (the transcript scrolls, not each message).
+class MarkdownView final : public QTextBrowser {
+    Q_OBJECT
+public:
+    explicit MarkdownView(QWidget* parent = nullptr);
+    Q_DISABLE_COPY_MOVE(MarkdownView)
+    void setMarkdownText(const QString& markdown);
+    QSize sizeHint() const override;
+    QSize minimumSizeHint() const override { return sizeHint(); }
+
+protected:
+    void resizeEvent(QResizeEvent* event) override;
+
+private:
+    void styleCodeBlocks();
+    void fitHeight();
+};
+
+class MessageWidget final : public QFrame {
+    Q_OBJECT
+public:
+    explicit MessageWidget(QWidget* parent = nullptr);
+    Q_DISABLE_COPY_MOVE(MessageWidget)
+
+    void setMessage(gander::app::Role role, const QString& text, const QString& stats,
+                    int versionIndex, int versionCount, bool streaming);
+    void setText(const QString& text, const QString& stats);
+    QString text() const { return m_text; }
+    MarkdownView* view() const { return m_view; }
+
+signals:
+    void copyRequested();
+    void editRequested();
+    void regenerateRequested();
+    void versionRequested(int delta);
+
+private:
+    QLabel* m_who;
+    QToolButton* m_previous;
+    QLabel* m_version;
+    QToolButton* m_next;
+    QToolButton* m_copy;
+    QToolButton* m_edit;
+    QToolButton* m_regenerate;
+    MarkdownView* m_view;
+    QLabel* m_stats;
+    QString m_text;
+    gander::app::Role m_role = gander::app::Role::User;
+};
+
+} // namespace gander::ui
