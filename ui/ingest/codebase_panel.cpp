@@ -164,22 +164,23 @@ void CodebasePanel::setIndexReport(const gander::ingest::IndexReport& report) {
 
 void CodebasePanel::setContext(const gander::ingest::CodeContext& context) {
     m_model->setContext(m_folder, context);
-    m_filesTitle->setText(
-        context.whole
-            ? tr("The last reply was given the whole codebase (%1 tokens)")
-                  .arg(gander::ingest::formatTokenCount(context.tokens))
-            : tr("The last reply was given parts of %1 (%2 of %3 tokens)")
-                  .arg(context.files.size() == 1 ? tr("1 file")
-                                                 : tr("%1 files").arg(context.files.size()),
-                       gander::ingest::formatTokenCount(context.tokens),
-                       gander::ingest::formatTokenCount(context.budget)));
+    m_filesTitle->setText(context.whole
+                              ? tr("The last reply was given the whole codebase (%1 tokens)")
+                                    .arg(gander::ingest::formatTokenCount(context.tokens))
+                              : tr("The last reply was given parts of %1 (%2 of %3 tokens)")
+                                    .arg(context.files.size() == 1
+                                             ? tr("1 file")
+                                             : tr("%1 files").arg(context.files.size()),
+                                         gander::ingest::formatTokenCount(context.tokens),
+                                         gander::ingest::formatTokenCount(context.budget)));
     m_filesTitle->show();
     m_files->show();
 }
 
 void CodebasePanel::dragEnterEvent(QDragEnterEvent* event) {
     const auto urls = event->mimeData()->urls();
-    if (urls.size() == 1 && urls.first().isLocalFile() && QFileInfo(urls.first().toLocalFile()).isDir())
+    if (urls.size() == 1 && urls.first().isLocalFile() &&
+        QFileInfo(urls.first().toLocalFile()).isDir())
         event->acceptProposedAction();
 }
 
