@@ -6,6 +6,7 @@
 #include "document_loader.h"
 #include "document_prefill.h"
 #include "document_prompt.h"
+#include "part_summariser.h"
 
 #include "fixtures.h"
 #include "ingest_test_util.h"
@@ -226,6 +227,44 @@ private slots:
         QVERIFY(plan.notice.contains(QString::number(n)));
         const QString combine = combineRequest(doc.name, {u"a"_s, u"b"_s});
         QVERIFY(combine.contains(u"Part 2: b"_s));
+    }
+
+    void summariseInParts() {
+        const Document doc = documentOfTokens(6000);
+        const auto tokenizer = gander::make_byte_tokenizer();
+        const DocumentPlan plan =
+            planDocument(doc, TokenCounter(gander::make_byte_tokenizer()), 4096, 2048);
+        QVERIFY(plan.inParts);
+        const int parts = int(plan.parts.size());
+        StateCache cache(m_dir.filePath(u"parts"_s));
+        auto session = m_model->new_session();
+        PartSummaryOptions options;
+        options.maxTokensPerPart = 12;
+        options.systemTurn = gander::format_chat_turn({gander::ChatRole::System, "Be brief."});
+        QList<int> done;
+        const QStringList summaries = summariseParts(*session, *tokenizer, plan, &cache, options,
+                                                     {}, [&](int part, int n, const QString&) {
+                                                         QCOMPARE(n, parts);
+                                                         done += part;
+                                                     });
+        QCOMPARE(summaries.size(), parts);
+        QCOMPARE(done.size(), parts);
+        QCOMPARE(done.last(), parts);
+        // The system state and every part's state are cached.
+        QCOMPARE(QDir(cache.folder()).entryList({u"*.state"_s}).size(), parts + 1);
+        // Greedy sampling and cached states: the same summaries the second time.
+        QCOMPARE(summariseParts(*session, *tokenizer, plan, &cache, options), summaries);
+        const QString combine = combineRequest(doc.name, summaries);
+        QVERIFY(combine.contains(u"Part %1: "_s.arg(parts)));
+
+        bool cancelled = false;
+        try {
+            summariseParts(*session, *tokenizer, plan, &cache, options,
+                           [](int part, int, double) { return part < 2; });
+        } catch (const gander::Cancelled&) {
+            cancelled = true;
+        }
+        QVERIFY(cancelled);
     }
 
 private:
