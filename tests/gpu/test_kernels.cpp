@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "cpu/ops.h"
+#include "cuda/gemm.h"
 #include "gpu_test_util.h"
 #include "kernels/gemv.h"
 #include "kernels/mix.h"
@@ -204,6 +205,37 @@ TEST_CASE("gemv matches cpu::matvec, every output mode and input activation, odd
         for (auto& v : rr) v = std::max(v, 0.0f) * std::max(v, 0.0f);
         CHECK_MSG(max_rel(yr, rr) < 2e-3, "relu2 " << s.rows << "x" << s.cols);
     }
+}
+
+TEST_CASE("prefill matrix products (cuBLAS) match cpu::matmul, odd sizes, every output mode") {
+    cublasHandle_t h = nullptr;
+    REQUIRE(cublasCreate(&h) == CUBLAS_STATUS_SUCCESS);
+    struct Size {
+        int rows, cols, T;
+    };
+    for (Size s : {Size{37, 129, 2}, Size{300, 256, 7}, Size{1000, 64, 33}, Size{5, 7, 3},
+                   Size{512, 1024, 100}}) {
+        auto W = round_half(uniform(std::size_t(s.rows) * s.cols, -1, 1));
+        auto X = round_half(uniform(std::size_t(s.T) * s.cols, -2, 2));
+        auto Wh = to_half(W);
+        Dev<__half> dW(Wh), dX(to_half(X));
+        std::vector<float> ref(std::size_t(s.T) * s.rows);
+        cpu::matmul(f16_tensor(Wh, s.rows, s.cols), X.data(), ref.data(), s.T, nullptr);
+        Dev<float> dY(ref.size());
+        cuda::gemm_rows(h, dW.p, s.rows, s.cols, dX.p, s.T, dY.p, cuda::GemmOut::StoreF32);
+        auto y = dY.get();
+        CHECK_MSG(rel_err(y, ref) < 1e-4,
+                  s.rows << "x" << s.cols << " T=" << s.T << " err " << rel_err(y, ref));
+        cuda::gemm_rows(h, dW.p, s.rows, s.cols, dX.p, s.T, dY.p, cuda::GemmOut::AddF32);
+        auto y2 = dY.get();
+        std::vector<float> ref2(ref);
+        for (auto& v : ref2) v *= 2;
+        CHECK_MSG(rel_err(y2, ref2) < 1e-4, "add " << s.rows << "x" << s.cols);
+        Dev<__half> dH(ref.size());
+        cuda::gemm_rows(h, dW.p, s.rows, s.cols, dX.p, s.T, dH.p, cuda::GemmOut::StoreF16);
+        CHECK_MSG(rel_err(to_float(dH.get()), ref) < 2e-3, "fp16 " << s.rows << "x" << s.cols);
+    }
+    cublasDestroy(h);
 }
 
 TEST_CASE("gemv batches several products of different shapes in one launch") {

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "cuda/convert.h"
+#include "cuda/gemm.h"
 #include "kernels/gemv.h"
 #include "kernels/mix.h"
 #include "kernels/norm.h"
@@ -302,18 +303,14 @@ void CudaModel::linear(const Job* jobs, int n_jobs, int T) {
         GANDER_CUDA(k::gemv(b, m_stream));
         return;
     }
-    // Y [T, rows] = X [T, cols] W^T. cuBLAS is column-major: Y^T = W X^T with W read as the
-    // column-major [cols, rows] matrix (transposed), X^T as column-major [cols, T].
     for (int i = 0; i < n_jobs; ++i) {
         const Job& j = jobs[i];
         if (j.in != k::GemvIn::Plain || j.out == k::GemvOut::Relu2F16)
             throw Error("CUDA backend: internal error: epilogue not available for prefill");
-        const float one = 1.0f, zero = 0.0f;
-        const float* beta = j.out == k::GemvOut::AddF32 ? &one : &zero;
-        const cudaDataType_t ct = j.out == k::GemvOut::StoreF16 ? CUDA_R_16F : CUDA_R_32F;
-        GANDER_CUBLAS(cublasGemmEx(m_cublas, CUBLAS_OP_T, CUBLAS_OP_N, j.rows, T, j.cols, &one, j.W,
-                                   CUDA_R_16F, j.cols, j.x, CUDA_R_16F, j.cols, beta, j.y, ct,
-                                   j.rows, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+        const GemmOut out = j.out == k::GemvOut::AddF32     ? GemmOut::AddF32
+                            : j.out == k::GemvOut::StoreF16 ? GemmOut::StoreF16
+                                                            : GemmOut::StoreF32;
+        gemm_rows(m_cublas, j.W, j.rows, j.cols, j.x, T, j.y, out);
     }
 }
 

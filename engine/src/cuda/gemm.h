@@ -1,0 +1,16 @@
+// The matrix products of prefill through cuBLAS: Y [T, rows] = X [T, cols] W^T (or Y +=, the
+// residual), W [rows, cols] fp16 row-major as the backend stores it, X fp16, fp32 accumulation,
+// Y fp32 or fp16. Throws Error on a cuBLAS failure.
+#pragma once
+
+#include <cublas_v2.h>
+#include <cuda_fp16.h>
+
+namespace gander::cuda {
+
+enum class GemmOut { StoreF32, AddF32, StoreF16 };
+
+void gemm_rows(cublasHandle_t handle, const __half* W, int rows, int cols, const __half* X, int T,
+               void* Y, GemmOut out);
+
+} // namespace gander::cuda
