@@ -1,0 +1,49 @@
+# CPack: `cpack -G DEB` and `cpack -G TGZ` from the build folder (or `ninja package`).
+# The .deb's dependencies are computed by dpkg-shlibdeps from the installed binaries; only what
+# Qt loads at run time as a plugin (the SQLite driver) is named by hand, since no binary links it.
+set(CPACK_PACKAGE_NAME gander)
+set(CPACK_PACKAGE_VENDOR "The Gander developers")
+set(CPACK_PACKAGE_CONTACT "The Gander developers <gander@localhost>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "offline assistant running RWKV-7 language models")
+set(CPACK_PACKAGE_DESCRIPTION
+    "Gander is a private, offline assistant: a Qt desktop application that runs RWKV-7
+language models on the computer's own NVIDIA card (CUDA), or on the processor when
+no card is usable, and keeps the conversations, and the model's state of each, in
+SQLite on the computer. The package also carries gander-cli, gander-quantize and
+gander-bench, the engine's command-line tools.")
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGE_INSTALL_DIRECTORY Gander)
+set(CPACK_STRIP_FILES ON)
+set(CPACK_GENERATOR DEB TGZ)
+# The .deb installs under /usr; the .tar.gz is relocatable (RPATH $ORIGIN/../lib/gander).
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_PROJECT_CONFIG_FILE ${CMAKE_CURRENT_SOURCE_DIR}/cpack_options.cmake)
+set(CPACK_SOURCE_IGNORE_FILES "/build[^/]*/" "/\\\\.git/")
+
+# A native package (no Debian revision): its changelog is installer/linux/changelog.
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT) # gander_0.1.0_amd64.deb
+set(CPACK_DEBIAN_PACKAGE_SECTION utils)
+set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+if(GANDER_HAVE_CUDA)
+  # cuBLAS is in the package itself: dpkg-shlibdeps (run in the staging folder) finds it there,
+  # by this path or by the programs' RPATH, and asks no other package for it.
+  set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS "usr/${GANDER_PRIVATE_LIBDIR}")
+endif()
+if(TARGET gander)
+  set(CPACK_DEBIAN_PACKAGE_DEPENDS "libqt6sql6-sqlite")
+  set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "hicolor-icon-theme")
+endif()
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS "nvidia-driver")
+
+# Debian wants a copyright file and a changelog in /usr/share/doc/gander (lintian checks both).
+set(doc_dir ${CMAKE_CURRENT_BINARY_DIR}/doc)
+add_custom_command(OUTPUT ${doc_dir}/changelog.gz
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${doc_dir}
+  COMMAND gzip -9n -c ${CMAKE_CURRENT_SOURCE_DIR}/linux/changelog > ${doc_dir}/changelog.gz
+  DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/linux/changelog)
+add_custom_target(gander_package_docs ALL DEPENDS ${doc_dir}/changelog.gz)
+install(FILES ${CMAKE_CURRENT_SOURCE_DIR}/linux/copyright ${doc_dir}/changelog.gz
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/gander)
+
+include(CPack)
