@@ -12,11 +12,13 @@ ARCH=${CMAKE_CUDA_ARCHITECTURES:-90}
 bench=1
 tests=1
 profile=0
+sanitize=0
 for a in "$@"; do
   case $a in
     --no-bench) bench=0 ;;
     --bench-only) tests=0 ;;
     --profile) profile=1 ;;
+    --sanitize) sanitize=1 ;;
   esac
 done
 
@@ -50,6 +52,24 @@ if [ $bench = 1 ]; then
   timeout 400 "$BUILD/bin/gander-bench" --backend cuda --shape 7.2b --json "$OUT/bench.json" \
     > "$OUT/bench.log" 2>&1
   bench_rc=$?
+fi
+
+# compute-sanitizer: out-of-bounds and uninitialised accesses over the kernel and model tests,
+# shared-memory races over the kernels that use shared memory.
+if [ $sanitize = 1 ]; then
+  san_rc=0
+  for t in gpu_test_kernels gpu_test_cuda_fixtures; do
+    GANDER_FIXTURES=${GANDER_FIXTURES:-} timeout 200 compute-sanitizer --tool memcheck \
+      --error-exitcode 9 "$BUILD/bin/$t" > "$OUT/memcheck-$t.log" 2>&1 || san_rc=1
+    tail -3 "$OUT/memcheck-$t.log"
+  done
+  timeout 200 compute-sanitizer --tool racecheck --error-exitcode 9 "$BUILD/bin/gpu_test_kernels" \
+    "wkv7" > "$OUT/racecheck.log" 2>&1 || san_rc=1
+  tail -3 "$OUT/racecheck.log"
+  timeout 100 compute-sanitizer --tool racecheck --error-exitcode 9 "$BUILD/bin/gpu_test_kernels" \
+    "norm" > "$OUT/racecheck-norm.log" 2>&1 || san_rc=1
+  tail -3 "$OUT/racecheck-norm.log"
+  echo "sanitizer rc $san_rc"
 fi
 
 # Per-kernel durations of one decoding step (ncu, graph nodes profiled one by one; the sum
