@@ -19,9 +19,10 @@ bool startsUnindented(const QString& line) {
     return !line.isEmpty() && !line[0].isSpace() && line[0] != u'}' && line[0] != u')';
 }
 
-} // namespace
-
-QStringList definedNames(const QString& line) {
+// Names defined on line i; for C-like signatures the next lines tell a definition ('{' comes
+// first) from a declaration (';' comes first), since signatures often span several lines.
+QStringList namesAt(const QStringList& lines, int i) {
+    const QString& line = lines[i];
     // Keyword definitions in most languages people keep in a repository.
     static const QRegularExpression keyword(
         uR"(^\s*(?:export\s+|pub(?:\([\w:]+\))?\s+|public\s+|private\s+|protected\s+|static\s+|)"
@@ -48,13 +49,29 @@ QStringList definedNames(const QString& line) {
         if (m.hasMatch()) {
             const QString full = m.captured(1);
             const QString last = full.section(u"::"_s, -1);
-            if (!notNames.contains(last)) {
+            bool declaration = false;
+            for (int k = i; k < int(lines.size()) && k < i + 6; ++k) {
+                // "{}" is a default argument or an empty initialiser, not a body.
+                const QString rest = lines[k].mid(k == i ? m.capturedEnd(1) : 0).remove(u"{}"_s);
+                const qsizetype brace = rest.indexOf(u'{');
+                const qsizetype semi = rest.indexOf(u';');
+                if (brace < 0 && semi < 0) continue;
+                declaration = semi >= 0 && (brace < 0 || semi < brace);
+                break;
+            }
+            if (!notNames.contains(last) && !declaration) {
                 names += last;
                 if (full != last) names += full.section(u"::"_s, 0, 0); // the class, too
             }
         }
     }
     return names;
+}
+
+} // namespace
+
+QStringList definedNames(const QString& line) {
+    return namesAt({line}, 0);
 }
 
 QStringList splitIdentifier(const QString& identifier) {
@@ -93,9 +110,11 @@ QList<Chunk> chunkText(const QString& text, const ChunkOptions& options) {
 
     // Where a piece may start: a definition line, or an unindented line after a blank one.
     std::vector<bool> boundary(std::size_t(n) + 1, false);
+    std::vector<QStringList> names(std::size_t(n) + 1);
     for (int i = 0; i < n; ++i) {
+        names[std::size_t(i)] = namesAt(lines, i);
         const bool afterBlank = i > 0 && isBlank(lines[i - 1]) && startsUnindented(lines[i]);
-        const bool definition = startsUnindented(lines[i]) && !definedNames(lines[i]).isEmpty();
+        const bool definition = startsUnindented(lines[i]) && !names[std::size_t(i)].isEmpty();
         boundary[std::size_t(i)] = i == 0 || afterBlank || definition;
     }
     // A definition's comment or decorators belong with it: move its boundary up over them.
@@ -125,7 +144,7 @@ QList<Chunk> chunkText(const QString& text, const ChunkOptions& options) {
         c.startLine = from + 1;
         c.endLine = to;
         c.text = lines.mid(from, to - from).join(u'\n');
-        for (int i = from; i < to; ++i) c.defines += definedNames(lines[i]);
+        for (int i = from; i < to; ++i) c.defines += names[std::size_t(i)];
         c.defines.removeDuplicates();
         chunks += c;
     };
