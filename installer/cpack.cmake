@@ -3,14 +3,19 @@
 # Qt loads at run time as a plugin (the SQLite driver) is named by hand, since no binary links it.
 set(CPACK_PACKAGE_NAME gander)
 set(CPACK_PACKAGE_VENDOR "The Gander developers")
-set(CPACK_PACKAGE_CONTACT "The Gander developers <gander@localhost>")
+# The address the project's commits carry; a release sets its own with -DGANDER_PACKAGE_CONTACT.
+set(GANDER_PACKAGE_CONTACT
+    "Gander maintainers <maintainers@users.noreply.r-seed-0713ca64.example>" CACHE STRING
+    "Maintainer of the .deb (name <address>), also the changelog's signer")
+set(CPACK_PACKAGE_CONTACT "${GANDER_PACKAGE_CONTACT}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "offline assistant running RWKV-7 language models")
+# Lines under 80 characters (lintian): CPack indents each by one space in the control file.
 set(CPACK_PACKAGE_DESCRIPTION
-    "Gander is a private, offline assistant: a Qt desktop application that runs RWKV-7
-language models on the computer's own NVIDIA card (CUDA), or on the processor when
-no card is usable, and keeps the conversations, and the model's state of each, in
-SQLite on the computer. The package also carries gander-cli, gander-quantize and
-gander-bench, the engine's command-line tools.")
+    "Gander is a private, offline assistant: a Qt desktop application that runs
+RWKV-7 language models on the computer's own NVIDIA card (CUDA), or on the
+processor when no card is usable, and keeps the conversations, and the
+model's state of each, in SQLite on the computer. The package also carries
+gander-cli, gander-quantize and gander-bench, the engine's terminal tools.")
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_INSTALL_DIRECTORY Gander)
 set(CPACK_STRIP_FILES ON)
@@ -38,10 +43,10 @@ set(CPACK_DEBIAN_PACKAGE_SUGGESTS "nvidia-driver")
 
 # Debian wants a copyright file and a changelog in /usr/share/doc/gander (lintian checks both).
 set(doc_dir ${CMAKE_CURRENT_BINARY_DIR}/doc)
+configure_file(${CMAKE_CURRENT_SOURCE_DIR}/linux/changelog.in ${doc_dir}/changelog @ONLY)
 add_custom_command(OUTPUT ${doc_dir}/changelog.gz
-  COMMAND ${CMAKE_COMMAND} -E make_directory ${doc_dir}
-  COMMAND gzip -9n -c ${CMAKE_CURRENT_SOURCE_DIR}/linux/changelog > ${doc_dir}/changelog.gz
-  DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/linux/changelog)
+  COMMAND gzip -9n -c ${doc_dir}/changelog > ${doc_dir}/changelog.gz
+  DEPENDS ${doc_dir}/changelog)
 add_custom_target(gander_package_docs ALL DEPENDS ${doc_dir}/changelog.gz)
 install(FILES ${CMAKE_CURRENT_SOURCE_DIR}/linux/copyright ${doc_dir}/changelog.gz
         DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/gander)
