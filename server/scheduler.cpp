@@ -1,0 +1,373 @@
+// The scheduler loop: admit, prefill one chunk, one batched decode step, repeat.
+#include "scheduler.h"
+
+#include "gander/chat.h"
+
+#include <algorithm>
+#include <optional>
+
+namespace gander::server {
+
+namespace {
+
+// Cuts the output at the first of the client's stop strings. Text that could be the beginning of a
+// stop string is held back until the next piece shows whether it is one.
+class StopMatcher {
+public:
+    explicit StopMatcher(std::vector<std::string> stops) : m_stops(std::move(stops)) {
+        std::erase_if(m_stops, [](const std::string& s) { return s.empty(); });
+    }
+    std::string push(std::string_view piece) {
+        if (m_done) return {};
+        m_held += piece;
+        std::size_t cut = std::string::npos;
+        for (const auto& s : m_stops) cut = std::min(cut, m_held.find(s));
+        if (cut != std::string::npos) {
+            m_done = true;
+            std::string out = m_held.substr(0, cut);
+            m_held.clear();
+            return out;
+        }
+        // Keep the longest tail of m_held that is a proper prefix of some stop string.
+        std::size_t keep = 0;
+        for (const auto& s : m_stops)
+            for (std::size_t n = std::min(s.size() - 1, m_held.size()); n > keep; --n)
+                if (m_held.compare(m_held.size() - n, n, s, 0, n) == 0) {
+                    keep = n;
+                    break;
+                }
+        std::string out = m_held.substr(0, m_held.size() - keep);
+        m_held.erase(0, m_held.size() - keep);
+        return out;
+    }
+    std::string flush() {
+        std::string out;
+        out.swap(m_held);
+        return m_done ? std::string() : out;
+    }
+    bool done() const { return m_done; }
+
+private:
+    std::vector<std::string> m_stops;
+    std::string m_held;
+    bool m_done = false;
+};
+
+} // namespace
+
+struct Scheduler::Active {
+    std::shared_ptr<Job> job;
+    std::unique_ptr<Session> session;
+    std::optional<Sampler> sampler;
+    std::optional<TokenStream> stream;
+    std::optional<StopMatcher> stops;
+    ReplyStop reply;
+    std::vector<std::int32_t> to_prefill;
+    std::size_t prefilled = 0;
+    std::string absorbed; // text the state holds (prompt, then fed tokens)
+    int prompt_tokens = 0, cached_tokens = 0, generated = 0;
+    std::int32_t next = -1; // sampled, sent, not yet fed
+    bool done = false;
+};
+
+Scheduler::Scheduler(Model& model, const Tokenizer& tokenizer, const SchedulerLimits& limits)
+    : m_model(model), m_tokenizer(tokenizer), m_limits(limits) {
+    m_thread = std::thread([this] { run(); });
+}
+
+Scheduler::~Scheduler() {
+    stop();
+}
+
+void Scheduler::stop() {
+    {
+        std::lock_guard lock(m_mutex);
+        m_stopping = true;
+    }
+    m_wake.notify_all();
+    if (m_thread.joinable()) m_thread.join();
+}
+
+Scheduler::Submit Scheduler::submit(std::shared_ptr<Job> job) {
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_stopping) return Submit::Stopped;
+        if (!job->session.empty() && m_busy_sessions.count(job->session))
+            return Submit::SessionBusy;
+        if (int(m_queue.size()) >= m_limits.max_queued) return Submit::Full;
+        if (!job->session.empty()) m_busy_sessions.insert(job->session);
+        m_queue.push_back(std::move(job));
+    }
+    m_wake.notify_all();
+    return Submit::Accepted;
+}
+
+SchedulerStats Scheduler::stats() const {
+    std::lock_guard lock(m_mutex);
+    SchedulerStats s = m_counters;
+    s.active = m_active_count;
+    s.queued = int(m_queue.size());
+    s.sessions = int(m_cache.size());
+    s.session_bytes = m_cache_bytes;
+    return s;
+}
+
+void Scheduler::run() {
+    for (;;) {
+        std::vector<std::shared_ptr<Job>> admitted;
+        {
+            std::unique_lock lock(m_mutex);
+            m_wake.wait(lock, [&] { return m_stopping || !m_queue.empty() || !m_active.empty(); });
+            if (m_stopping) break;
+            while (!m_queue.empty() &&
+                   int(m_active.size() + admitted.size()) < m_limits.max_active) {
+                admitted.push_back(std::move(m_queue.front()));
+                m_queue.pop_front();
+            }
+        }
+        for (auto& job : admitted) {
+            auto slot = std::make_unique<Active>();
+            admit(slot, std::move(job));
+            if (!slot->done) m_active.push_back(std::move(slot));
+        }
+        for (auto& a : m_active)
+            if (!a->done && a->job->cancelled.load()) {
+                a->done = true;
+                release(*a);
+            }
+        std::erase_if(m_active, [](const auto& a) { return a->done; });
+        {
+            std::lock_guard lock(m_mutex);
+            m_active_count = int(m_active.size());
+        }
+        if (m_active.empty()) continue;
+        const bool prefilled = prefill_one();
+        decode_step();
+        (void)prefilled;
+        std::erase_if(m_active, [](const auto& a) { return a->done; });
+    }
+    // Shutting down: whoever still waits hears why.
+    std::deque<std::shared_ptr<Job>> queued;
+    {
+        std::lock_guard lock(m_mutex);
+        queued.swap(m_queue);
+    }
+    JobEvent ev;
+    ev.kind = JobEvent::Kind::Failed;
+    ev.text = "the server is shutting down";
+    for (auto& job : queued)
+        if (job->sink) job->sink(ev);
+    for (auto& a : m_active)
+        if (!a->done && a->job->sink) a->job->sink(ev);
+    m_active.clear();
+}
+
+void Scheduler::admit(std::unique_ptr<Active>& slot, std::shared_ptr<Job> job) {
+    Active& a = *slot;
+    a.job = std::move(job);
+    try {
+        a.session = m_model.new_session();
+        a.sampler.emplace(a.job->sampler);
+        a.stream.emplace(m_tokenizer);
+        a.stops.emplace(a.job->stop);
+        std::string_view rest = a.job->prompt;
+        if (!a.job->session.empty()) {
+            std::lock_guard lock(m_mutex);
+            auto it = m_cache.find(a.job->session);
+            // A hit needs at least one new token: a restored state has no logits to sample from.
+            if (it != m_cache.end() && rest.size() > it->second.first.text.size() &&
+                rest.starts_with(it->second.first.text)) {
+                a.session->load_state(it->second.first.blob);
+                a.absorbed = it->second.first.text;
+                a.cached_tokens = it->second.first.tokens;
+                rest.remove_prefix(a.absorbed.size());
+                m_lru.splice(m_lru.begin(), m_lru, it->second.second);
+            }
+        }
+        a.to_prefill = m_tokenizer.encode(rest);
+        a.absorbed += rest;
+        a.prompt_tokens = a.cached_tokens + int(a.to_prefill.size());
+        if (a.to_prefill.empty()) throw Error("the prompt is empty");
+    } catch (const std::exception& e) {
+        fail(a, e.what());
+    }
+}
+
+bool Scheduler::prefill_one() {
+    for (auto& slot : m_active) {
+        Active& a = *slot;
+        if (a.done || a.prefilled >= a.to_prefill.size()) continue;
+        const std::size_t n = std::min<std::size_t>(
+            std::size_t(std::max(1, m_limits.prefill_chunk)), a.to_prefill.size() - a.prefilled);
+        try {
+            a.session->prefill(std::span(a.to_prefill).subspan(a.prefilled, n));
+            a.prefilled += n;
+            if (a.prefilled == a.to_prefill.size()) {
+                a.to_prefill = {};
+                a.prefilled = 0;
+                accept_token(a, a.sampler->sample(a.session->logits()));
+            }
+        } catch (const std::exception& e) {
+            fail(a, e.what());
+        }
+        return true;
+    }
+    return false;
+}
+
+void Scheduler::decode_step() {
+    std::vector<Active*> batch;
+    std::vector<Session*> sessions;
+    std::vector<std::int32_t> tokens;
+    for (auto& a : m_active)
+        if (!a->done && a->next >= 0 && a->to_prefill.empty()) {
+            batch.push_back(a.get());
+            sessions.push_back(a->session.get());
+            tokens.push_back(a->next);
+        }
+    if (batch.empty()) return;
+    try {
+        Session::feed_batch(sessions, tokens);
+    } catch (const std::exception& e) {
+        for (Active* a : batch) fail(*a, e.what());
+        return;
+    }
+    {
+        std::lock_guard lock(m_mutex);
+        m_counters.batched_steps += 1;
+        m_counters.batched_tokens += std::int64_t(batch.size());
+    }
+    for (Active* a : batch) {
+        a->absorbed += m_tokenizer.decode(std::span(&a->next, 1));
+        a->next = -1;
+        try {
+            accept_token(*a, a->sampler->sample(a->session->logits()));
+        } catch (const std::exception& e) {
+            fail(*a, e.what());
+        }
+    }
+}
+
+void Scheduler::accept_token(Active& a, std::int32_t token) {
+    a.generated += 1;
+    a.next = token;
+    bool ended = false;
+    std::string piece;
+    if (token == 0) {
+        // End of document: never fed, never shown.
+        a.next = -1;
+        ended = true;
+        piece = a.stream->finish();
+    } else {
+        piece = a.stream->push(token);
+    }
+    if (a.job->chat) {
+        piece = a.reply.push(piece);
+        ended = ended || a.reply.done();
+    }
+    std::string out = a.stops->push(piece);
+    ended = ended || a.stops->done();
+    const bool length = !ended && a.generated >= a.job->max_tokens;
+    if (length) {
+        std::string tail = a.stream->finish();
+        if (a.job->chat) tail = a.reply.push(tail);
+        out += a.stops->push(tail);
+        out += a.stops->flush();
+    } else if (ended) {
+        out += a.stops->flush();
+    }
+    if (!out.empty() && a.job->sink) {
+        JobEvent ev;
+        ev.text = std::move(out);
+        a.job->sink(ev);
+    }
+    if (ended || a.stops->done())
+        finish(a, "stop");
+    else if (length)
+        finish(a, "length");
+}
+
+void Scheduler::finish(Active& a, const std::string& reason) {
+    if (a.done) return;
+    if (!a.job->session.empty() && !a.job->cancelled.load()) {
+        try {
+            save_session(a);
+        } catch (const std::exception&) {
+            // The reply is complete; only the cache is lost, and the next request re-prefills.
+        }
+    }
+    JobEvent ev;
+    ev.kind = JobEvent::Kind::Done;
+    ev.finish_reason = reason;
+    ev.prompt_tokens = a.prompt_tokens;
+    ev.cached_tokens = a.cached_tokens;
+    ev.completion_tokens = a.generated;
+    a.done = true;
+    release(a);
+    if (a.job->sink) a.job->sink(ev);
+}
+
+void Scheduler::fail(Active& a, const std::string& why) {
+    if (a.done) return;
+    a.done = true;
+    release(a);
+    JobEvent ev;
+    ev.kind = JobEvent::Kind::Failed;
+    ev.text = why;
+    if (a.job->sink) a.job->sink(ev);
+}
+
+// Brings the state to a clean boundary and caches it. The token sent last was not fed yet; a chat
+// state must end behind the reply's "\n\n", which is how the client's next prompt will show it.
+void Scheduler::save_session(Active& a) {
+    if (a.next > 0) {
+        a.session->feed(a.next);
+        a.absorbed += m_tokenizer.decode(std::span(&a.next, 1));
+        a.next = -1;
+    }
+    if (a.job->chat) {
+        std::string tail = a.absorbed.ends_with("\n\n") ? ""
+                           : a.absorbed.ends_with("\n") ? "\n"
+                                                        : "\n\n";
+        if (!tail.empty()) {
+            a.session->prefill(m_tokenizer.encode(tail));
+            a.absorbed += tail;
+        }
+    }
+    CachedState entry;
+    entry.blob = a.session->save_state();
+    entry.text = std::move(a.absorbed);
+    entry.tokens = int(a.session->tokens_absorbed());
+    std::lock_guard lock(m_mutex);
+    auto it = m_cache.find(a.job->session);
+    if (it != m_cache.end()) {
+        m_cache_bytes -= it->second.first.bytes();
+        m_lru.erase(it->second.second);
+        m_cache.erase(it);
+    }
+    if (entry.bytes() > m_limits.session_budget) return;
+    m_cache_bytes += entry.bytes();
+    m_lru.push_front(a.job->session);
+    m_cache.emplace(a.job->session, std::make_pair(std::move(entry), m_lru.begin()));
+    evict_to_budget();
+}
+
+// Caller holds m_mutex. Least recently used first; a session in use keeps its entry.
+void Scheduler::evict_to_budget() {
+    for (auto it = m_lru.end(); m_cache_bytes > m_limits.session_budget && it != m_lru.begin();) {
+        --it;
+        if (m_busy_sessions.count(*it)) continue;
+        auto entry = m_cache.find(*it);
+        m_cache_bytes -= entry->second.first.bytes();
+        m_cache.erase(entry);
+        it = m_lru.erase(it);
+    }
+}
+
+void Scheduler::release(Active& a) {
+    a.session.reset();
+    std::lock_guard lock(m_mutex);
+    if (!a.job->session.empty()) m_busy_sessions.erase(a.job->session);
+}
+
+} // namespace gander::server
