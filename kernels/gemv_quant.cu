@@ -40,7 +40,8 @@ __device__ __forceinline__ float dot16_i8(const uint4& w, const __half* x) {
 #pragma unroll
     for (int k = 0; k < 4; ++k)
 #pragma unroll
-        for (int b = 0; b < 4; ++b) a = fmaf(float(std::int8_t(words[k] >> (8 * b))), xf[4 * k + b], a);
+        for (int b = 0; b < 4; ++b)
+            a = fmaf(float(std::int8_t(words[k] >> (8 * b))), xf[4 * k + b], a);
     return a;
 }
 
@@ -102,19 +103,27 @@ __global__ void __launch_bounds__(32 * kWarps) gemv_quant_kernel(Params p) {
                 for (int u = 0; u < kInFlight; ++u) wv[u] = load_stream(w + (c + u * 1024) / 2);
 #pragma unroll
                 for (int u = 0; u < kInFlight; ++u)
-                    acc += dot32_i4(wv[u], job.x + c + u * 1024) * __half2float(s[(c + u * 1024) / 64]);
+                    acc += dot32_i4(wv[u], job.x + c + u * 1024) *
+                           __half2float(s[(c + u * 1024) / 64]);
             }
             for (; c < cols; c += 1024)
                 acc += dot32_i4(load_stream(w + c / 2), job.x + c) * __half2float(s[c / 64]);
         } else {
-            for (int c = lane; c < cols; c += 32) acc = fmaf(weight_at(job, row, c), __half2float(job.x[c]), acc);
+            for (int c = lane; c < cols; c += 32)
+                acc = fmaf(weight_at(job, row, c), __half2float(job.x[c]), acc);
         }
         acc = warp_sum(acc);
         if (lane == 0) {
             switch (job.out) {
-            case GemvOut::StoreF32: static_cast<float*>(job.y)[row] = acc; break;
-            case GemvOut::AddF32: static_cast<float*>(job.y)[row] += acc; break;
-            case GemvOut::StoreF16: static_cast<__half*>(job.y)[row] = detail::to_half_sat(acc); break;
+            case GemvOut::StoreF32:
+                static_cast<float*>(job.y)[row] = acc;
+                break;
+            case GemvOut::AddF32:
+                static_cast<float*>(job.y)[row] += acc;
+                break;
+            case GemvOut::StoreF16:
+                static_cast<__half*>(job.y)[row] = detail::to_half_sat(acc);
+                break;
             case GemvOut::Relu2F16: {
                 const float r = fmaxf(acc, 0.0f);
                 static_cast<__half*>(job.y)[row] = detail::to_half_sat(r * r);
@@ -155,7 +164,8 @@ cudaError_t gemv_quant(const QGemvBatch& batch, cudaStream_t stream) {
         if (!job.W || !job.scales || !job.x || !job.y || job.rows < 0 || job.cols < 1)
             return cudaErrorInvalidValue;
         if ((job.cols & 31) == 0 &&
-            ((reinterpret_cast<std::uintptr_t>(job.W) | reinterpret_cast<std::uintptr_t>(job.x)) & 15))
+            ((reinterpret_cast<std::uintptr_t>(job.W) | reinterpret_cast<std::uintptr_t>(job.x)) &
+             15))
             return cudaErrorMisalignedAddress;
         p.jobs[j] = job;
         p.row_start[j + 1] = p.row_start[j] + job.rows;
@@ -166,14 +176,15 @@ cudaError_t gemv_quant(const QGemvBatch& batch, cudaStream_t stream) {
         int dev = 0, sms = 0, per_sm = 0;
         if (cudaGetDevice(&dev) != cudaSuccess ||
             cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess ||
-            cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, gemv_quant_kernel, 32 * kWarps, 0) !=
-                cudaSuccess) {
+            cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, gemv_quant_kernel, 32 * kWarps,
+                                                          0) != cudaSuccess) {
             (void)cudaGetLastError();
             return 1024;
         }
         return std::max(1, sms * per_sm);
     }();
-    gemv_quant_kernel<<<std::min(resident, (rows + kWarps - 1) / kWarps), 32 * kWarps, 0, stream>>>(p);
+    gemv_quant_kernel<<<std::min(resident, (rows + kWarps - 1) / kWarps), 32 * kWarps, 0, stream>>>(
+        p);
     return cudaGetLastError();
 }
 

@@ -66,22 +66,24 @@ TEST_CASE("gemv_quant int8/int4 equals the CPU reference dot products, odd and a
             for (int r = 0; r < rows; ++r) {
                 double want = 0, mag = 0;
                 for (int c = 0; c < cols; ++c) {
-                    const double t = double(q.deq[std::size_t(r) * cols + c]) * __half2float(xh[std::size_t(c)]);
+                    const double t =
+                        double(q.deq[std::size_t(r) * cols + c]) * __half2float(xh[std::size_t(c)]);
                     want += t;
                     mag += std::fabs(t);
                 }
                 const double e = std::fabs(y[std::size_t(r)] - want) / (mag + 1e-6);
                 worst = std::max(worst, e);
                 CHECK_MSG(std::isfinite(y[std::size_t(r)]) && e < 1e-4,
-                          to_string(p) << " " << rows << "x" << cols << " row " << r << ": " << y[std::size_t(r)]
-                                       << " vs " << want);
+                          to_string(p) << " " << rows << "x" << cols << " row " << r << ": "
+                                       << y[std::size_t(r)] << " vs " << want);
             }
             std::fprintf(stderr, "  %s %dx%d: worst error / sum|terms| %.2e\n",
                          std::string(to_string(p)).c_str(), rows, cols, worst);
 
             // Dequantisation for prefill: the exact CPU values, rounded to fp16.
             Dev<__half> D{static_cast<std::size_t>(rows) * cols};
-            cuda_ok(kernels::dequantize(b.jobs[0].kind, W.p, S.p, rows, cols, D.p, nullptr), "dequantize");
+            cuda_ok(kernels::dequantize(b.jobs[0].kind, W.p, S.p, rows, cols, D.p, nullptr),
+                    "dequantize");
             const auto d = D.get();
             for (std::size_t i = 0; i < d.size(); ++i)
                 REQUIRE(__half2float(d[i]) == __half2float(__float2half_rn(q.deq[i])));
