@@ -11,6 +11,7 @@ packages=(
   libgl-dev libxkbcommon-dev
   clang libclang-rt-14-dev
   xvfb xauth
+  lintian librsvg2-bin desktop-file-utils appstream
   qt6-httpserver-dev qt6-websockets-dev nodejs
 )
 # Debian's npm conflicts with NodeSource's nodejs, which bundles npm: ask for it only when absent.
