@@ -291,8 +291,13 @@ void MainWindow::setModelStatus(const ModelStatus* s) {
     m_modelLabel->setText(u"%1 · %2"_s.arg(s->name, s->precision));
     m_modelLabel->setToolTip(u"%1\n%2 parameters, fingerprint %3, tokenizer %4"_s.arg(
         s->path, QLocale().toString(s->parameters), s->fingerprint, s->tokenizer));
-    const QString where = s->backend == "cuda"_L1 ? s->device : u"CPU"_s;
-    m_deviceLabel->setText(s->note.isEmpty() ? where : u"%1 — %2"_s.arg(where, s->note));
+    // "NVIDIA GeForce RTX 4090 (24 GB)", or "CPU, 8 threads (no NVIDIA driver)": on the CPU
+    // the engine's note says why.
+    QString note = s->note;
+    if (note.startsWith(u"CPU: "_s)) note = note.mid(5);
+    const QString where = s->device.isEmpty() ? s->backend.toUpper() : s->device;
+    m_deviceLabel->setText(
+        s->backend == "cuda"_L1 || note.isEmpty() ? where : u"%1 (%2)"_s.arg(where, note));
     m_deviceLabel->setToolTip(s->device);
     // The engine reports what it holds (weights, one state); on a card that is the VRAM Gander
     // uses, and the device name carries the card's total.

@@ -57,6 +57,7 @@ public:
     QAction* action(const QString& name) const;
 
     void loadModel(const gander::app::ModelRequest& request);
+    void setTheme(gander::app::Theme theme);
     bool exportCurrent(const QString& path, QString* error);
 
 protected:

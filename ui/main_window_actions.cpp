@@ -207,14 +207,18 @@ void MainWindow::openSettings() {
     SettingsDialog dialog(m_settings, this);
     const ModelRequest before = m_settings->modelRequest();
     if (dialog.exec() != QDialog::Accepted) return;
-    applyTheme(m_settings->theme());
-    m_transcriptModel->reload(); // message colours follow the theme
+    setTheme(m_settings->theme());
     const ModelRequest after = m_settings->modelRequest();
     if (after.path != before.path || after.backend != before.backend ||
         after.precision != before.precision || after.vocabPath != before.vocabPath ||
         after.threads != before.threads) {
         if (!after.path.isEmpty()) loadModel(after);
     }
+}
+
+void MainWindow::setTheme(Theme theme) {
+    applyTheme(theme);
+    m_transcript->restyle();
 }
 
 void MainWindow::showShortcuts() {

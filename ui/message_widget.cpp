@@ -3,10 +3,13 @@
 #include "theme.h"
 
 #include <QAbstractTextDocumentLayout>
+#include <QApplication>
 #include <QFontDatabase>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QTextBlock>
+#include <QTextFrame>
+#include <QTextTable>
 #include <QToolButton>
 #include <QVBoxLayout>
 
@@ -51,6 +54,25 @@ void MarkdownView::styleCodeBlocks() {
         QTextCharFormat c;
         c.setFont(mono);
         cursor.mergeCharFormat(c);
+    }
+    // Tables: collapsed thin borders in the palette's mid tone, some padding, header on top.
+    for (QTextFrame* frame : document()->rootFrame()->childFrames()) {
+        auto* table = qobject_cast<QTextTable*>(frame);
+        if (!table) continue;
+        QTextTableFormat f = table->format();
+        f.setBorder(1);
+        f.setBorderStyle(QTextFrameFormat::BorderStyle_Solid);
+        f.setBorderBrush(palette().color(QPalette::Mid));
+        f.setCellPadding(4);
+        f.setCellSpacing(0);
+        table->setFormat(f);
+        // The Markdown reader leaves an empty paragraph at the start of some header cells.
+        for (int col = 0; col < table->columns(); ++col) {
+            QTextCursor c = table->cellAt(0, col).firstCursorPosition();
+            if (c.block().text().isEmpty() &&
+                c.position() < table->cellAt(0, col).lastCursorPosition().position())
+                c.deleteChar();
+        }
     }
     for (QTextBlock b = document()->begin(); b.isValid(); b = b.next()) {
         for (auto it = b.begin(); !it.atEnd(); ++it) {
@@ -160,14 +182,25 @@ void MessageWidget::setMessage(Role role, const QString& text, const QString& st
     m_edit->setVisible(role == Role::User && !streaming);
     m_regenerate->setVisible(role == Role::Assistant && !streaming);
     m_copy->setVisible(!streaming);
-    setProperty("role", role == Role::User ? u"user"_s : u"assistant"_s);
-    const QColor tint =
-        role == Role::User ? (isDarkPalette() ? QColor(0x2d, 0x3a, 0x33) : QColor(0xe9, 0xf3, 0xed))
-                           : palette().color(QPalette::Base);
-    setStyleSheet(
-        u"QFrame#message { background: %1; border: 1px solid %2; border-radius: 8px; }"_s.arg(
-            tint.name(), palette().color(QPalette::Mid).name()));
+    applyColours();
     setText(text, stats);
+}
+
+// From the application palette: a widget with a style sheet does not follow palette changes.
+void MessageWidget::applyColours() {
+    const QPalette p = QApplication::palette();
+    const QColor tint = m_role == Role::User ? (isDarkPalette() ? QColor(0x2d, 0x3a, 0x33)
+                                                                : QColor(0xe9, 0xf3, 0xed))
+                                             : p.color(QPalette::Base);
+    const QString sheet =
+        u"QFrame#message { background: %1; border: 1px solid %2; border-radius: 8px; }"_s.arg(
+            tint.name(), p.color(QPalette::Mid).name());
+    if (sheet != styleSheet()) setStyleSheet(sheet);
+}
+
+void MessageWidget::restyle() {
+    applyColours();
+    m_view->setMarkdownText(m_text);
 }
 
 void MessageWidget::setText(const QString& text, const QString& stats) {

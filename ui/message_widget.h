@@ -41,6 +41,8 @@ public:
     void setText(const QString& text, const QString& stats);
     QString text() const { return m_text; }
     MarkdownView* view() const { return m_view; }
+    // Colours again after a theme change (frame, code blocks, tables).
+    void restyle();
 
 signals:
     void copyRequested();
@@ -49,6 +51,8 @@ signals:
     void versionRequested(int delta);
 
 private:
+    void applyColours();
+
     QLabel* m_who;
     QToolButton* m_previous;
     QLabel* m_version;

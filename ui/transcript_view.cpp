@@ -61,6 +61,10 @@ void TranscriptView::setModel(QAbstractItemModel* model) {
     rebuild();
 }
 
+void TranscriptView::restyle() {
+    for (MessageWidget* w : std::as_const(m_widgets)) w->restyle();
+}
+
 MessageWidget* TranscriptView::messageWidget(int row) const {
     return row >= 0 && row < m_widgets.size() ? m_widgets[row] : nullptr;
 }

@@ -25,6 +25,7 @@ public:
     MessageWidget* messageWidget(int row) const;
     int count() const { return int(m_widgets.size()); }
     void setEmptyText(const QString& text);
+    void restyle();
 
 signals:
     void editRequested(int row);

@@ -51,6 +51,12 @@ QString tinyModel() {
     return gander::testing::fixturePath(u"rwkv7/trained-tiny.pth"_s);
 }
 
+// With GANDER_GRAB_DIR set, the test also saves views that are not in the README (to look at).
+void grabFor(QWidget* w, const QString& name) {
+    const QString dir = qEnvironmentVariable("GANDER_GRAB_DIR");
+    if (!dir.isEmpty()) w->grab().save(QDir(dir).filePath(name + u".png"_s));
+}
+
 template <typename T> T* child(QWidget* w, const QString& name) {
     return w ? w->findChild<T*>(name) : nullptr;
 }
@@ -85,6 +91,7 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT((error = findVisibleError(window.setupPanel())) != nullptr,
                                  kTimeout);
         QVERIFY2(error->text().contains(u"not-a-model.pth"_s), qPrintable(error->text()));
+        grabFor(&window, u"first-run-error"_s);
         QVERIFY(!window.modelReady());
 
         window.setupPanel()->setModelPath(tinyModel());
@@ -299,6 +306,9 @@ private slots:
     void screenshot() {
         auto settings = makeSettings(u"screenshot"_s, tinyModel());
         settings->setMaxReplyTokens(40);
+        Sampling greedy; // the tiny model's most likely words read better than sampled bytes
+        greedy.temperature = 0;
+        settings->setSampling(greedy);
         {
             ChatStore store;
             QDir().mkpath(settings->dataDir());
@@ -343,6 +353,10 @@ private slots:
         QVERIFY(!shot.isNull());
         QDir().mkpath(QFileInfo(QStringLiteral(GANDER_SCREENSHOT)).absolutePath());
         QVERIFY(shot.save(QStringLiteral(GANDER_SCREENSHOT)));
+        window.setTheme(Theme::Dark);
+        QTest::qWait(50);
+        grabFor(&window, u"dark"_s);
+        window.setTheme(Theme::Light);
     }
 
     void newerDatabaseIsRefusedWithAMessage() {
