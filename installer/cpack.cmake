@@ -19,11 +19,16 @@ gander-cli, gander-quantize and gander-bench, the engine's terminal tools.")
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_INSTALL_DIRECTORY Gander)
 set(CPACK_STRIP_FILES ON)
+set(CPACK_SOURCE_IGNORE_FILES "/build[^/]*/" "/\\\\.git/")
+if(WIN32)
+  include(${CMAKE_CURRENT_SOURCE_DIR}/windows/nsis.cmake) # written, not built: see the file
+  include(CPack)
+  return()
+endif()
 set(CPACK_GENERATOR DEB TGZ)
 # The .deb installs under /usr; the .tar.gz is relocatable (RPATH $ORIGIN/../lib/gander).
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_PROJECT_CONFIG_FILE ${CMAKE_CURRENT_SOURCE_DIR}/cpack_options.cmake)
-set(CPACK_SOURCE_IGNORE_FILES "/build[^/]*/" "/\\\\.git/")
 
 # A native package (no Debian revision): its changelog is installer/linux/changelog.
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT) # gander_0.1.0_amd64.deb

@@ -5,12 +5,12 @@
 # the AppStream metainfo, checks the .tar.gz runs from where it is unpacked, runs lintian, then
 # removes the package and checks nothing is left.
 #
-#   test_package.sh BUILD_DIR VERSION GUI(ON|OFF) CUDA(ON|OFF)
+#   test_package.sh BUILD_DIR VERSION GUI(ON|OFF) CUDA(ON|OFF) [SERVER(ON|OFF)]
 #
 # Everything it writes is under BUILD_DIR/package-test (made afresh each run).
 set -euo pipefail
 
-build=$(cd "$1" && pwd) version=$2 gui=$3 cuda=$4
+build=$(cd "$1" && pwd) version=$2 gui=$3 cuda=$4 server=${5:-OFF}
 fixtures=${GANDER_FIXTURES:-${GANDER_FIXTURES_DEFAULT:-}}
 work=$build/package-test
 root=$work/root
@@ -49,6 +49,7 @@ dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|' >"$work/contents"
 wanted=(/usr/bin/gander-cli /usr/bin/gander-quantize /usr/bin/gander-bench
         /usr/share/man/man1/gander-cli.1.gz /usr/share/man/man1/gander-quantize.1.gz
         /usr/share/doc/gander/copyright /usr/share/doc/gander/changelog.gz)
+[ "$server" = ON ] && wanted+=(/usr/bin/gander-server /usr/share/man/man1/gander-server.1.gz)
 [ "$gui" = ON ] && wanted+=(/usr/bin/gander /usr/share/man/man1/gander.1.gz
   /usr/share/applications/gander.desktop /usr/share/metainfo/app.gander.Gander.metainfo.xml
   /usr/share/icons/hicolor/scalable/apps/gander.svg /usr/share/icons/hicolor/48x48/apps/gander.png
@@ -98,6 +99,9 @@ else
   fail "no fixture model at $model (set GANDER_FIXTURES)"
 fi
 "$root/usr/bin/gander-quantize" --help >/dev/null || fail "gander-quantize --help"
+if [ "$server" = ON ]; then
+  QT_QPA_PLATFORM=offscreen "$root/usr/bin/gander-server" --help >/dev/null || fail "gander-server --help"
+fi
 
 if [ "$gui" = ON ]; then
   step "gander offscreen"
