@@ -19,7 +19,6 @@ void LocalServer::start(const ServerOptions& options) {
     m_thread->setObjectName(QStringLiteral("gander-server"));
     m_core = new ServerCore;
     m_core->moveToThread(m_thread);
-    connect(m_thread, &QThread::finished, m_core, &QObject::deleteLater);
     connect(m_core, &ServerCore::started, this, [this](quint16 port, const QString& model_id) {
         m_port = port;
         m_model_id = model_id;
@@ -40,7 +39,7 @@ void LocalServer::stop() {
     QMetaObject::invokeMethod(m_core, &ServerCore::shutdown, Qt::BlockingQueuedConnection);
     m_thread->quit();
     m_thread->wait();
-    delete m_core; // finished() queued its deleteLater, which no loop will run now
+    delete m_core; // its thread has ended: nothing else can touch it
     delete m_thread;
     m_core = nullptr;
     m_thread = nullptr;

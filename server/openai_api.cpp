@@ -208,6 +208,29 @@ Result parse_object(Endpoint endpoint, const QJsonObject& o, const QString& mode
     job.max_tokens = max_tokens ? int(*max_tokens) : std::min(512, limits.max_tokens);
     if (auto e = read_stop(o, job.stop)) return *e;
 
+    const QJsonValue bias = o.value(u"logit_bias");
+    if (!bias.isUndefined() && !bias.isNull()) {
+        if (!bias.isObject()) return wrong_type(QStringLiteral("logit_bias"), "an object");
+        const QJsonObject b = bias.toObject();
+        if (b.size() > 300)
+            return bad(QStringLiteral("'logit_bias' takes at most 300 tokens."),
+                       QStringLiteral("logit_bias"));
+        for (auto it = b.begin(); it != b.end(); ++it) {
+            bool ok = false;
+            const int token = it.key().toInt(&ok);
+            if (!ok || token < 0 || token >= tokenizer.vocab_size())
+                return bad(QStringLiteral("'logit_bias' key '%1' is not a token id.").arg(it.key()),
+                           QStringLiteral("logit_bias"));
+            if (!it.value().isDouble())
+                return wrong_type(QStringLiteral("logit_bias"), "an object of numbers");
+            const double v = it.value().toDouble();
+            if (v < -100 || v > 100)
+                return bad(QStringLiteral("'logit_bias' values must be between -100 and 100."),
+                           QStringLiteral("logit_bias"));
+            job.logit_bias.emplace_back(token, float(v));
+        }
+    }
+
     const QJsonValue session = o.value(u"session");
     if (!session.isUndefined() && !session.isNull()) {
         if (!session.isString()) return wrong_type(QStringLiteral("session"), "a string");

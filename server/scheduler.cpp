@@ -64,7 +64,10 @@ struct Scheduler::Active {
     ReplyStop reply;
     std::vector<std::int32_t> to_prefill;
     std::size_t prefilled = 0;
-    std::string absorbed; // text the state holds (prompt, then fed tokens)
+    std::string absorbed;                   // text the state holds (prompt, then fed tokens)
+    std::string sent;                       // text sent to the client
+    std::vector<std::uint8_t> prompt_state; // session jobs: the state right after the prompt
+    std::vector<float> biased;              // logits plus the job's logit_bias
     int prompt_tokens = 0, cached_tokens = 0, generated = 0;
     std::int32_t next = -1; // sampled, sent, not yet fed
     bool done = false;
@@ -205,7 +208,8 @@ bool Scheduler::prefill_one() {
             if (a.prefilled == a.to_prefill.size()) {
                 a.to_prefill = {};
                 a.prefilled = 0;
-                accept_token(a, a.sampler->sample(a.session->logits()));
+                if (!a.job->session.empty()) a.prompt_state = a.session->save_state();
+                accept_token(a, sample(a));
             }
         } catch (const std::exception& e) {
             fail(a, e.what());
@@ -241,11 +245,21 @@ void Scheduler::decode_step() {
         a->absorbed += m_tokenizer.decode(std::span(&a->next, 1));
         a->next = -1;
         try {
-            accept_token(*a, a->sampler->sample(a->session->logits()));
+            accept_token(*a, sample(*a));
         } catch (const std::exception& e) {
             fail(*a, e.what());
         }
     }
+}
+
+std::int32_t Scheduler::sample(Active& a) {
+    const std::span<const float> logits = a.session->logits();
+    if (a.job->logit_bias.empty()) return a.sampler->sample(logits);
+    a.biased.assign(logits.begin(), logits.end());
+    for (const auto& [token, bias] : a.job->logit_bias)
+        if (token >= 0 && std::size_t(token) < a.biased.size())
+            a.biased[std::size_t(token)] += bias;
+    return a.sampler->sample(a.biased);
 }
 
 void Scheduler::accept_token(Active& a, std::int32_t token) {
@@ -277,6 +291,7 @@ void Scheduler::accept_token(Active& a, std::int32_t token) {
         out += a.stops->flush();
     }
     if (!out.empty() && a.job->sink) {
+        a.sent += out;
         JobEvent ev;
         ev.text = std::move(out);
         a.job->sink(ev);
@@ -317,22 +332,33 @@ void Scheduler::fail(Active& a, const std::string& why) {
     if (a.job->sink) a.job->sink(ev);
 }
 
-// Brings the state to a clean boundary and caches it. The token sent last was not fed yet; a chat
-// state must end behind the reply's "\n\n", which is how the client's next prompt will show it.
+// Caches the state for the session's next request, which will show this exchange as the client
+// saw it: for a chat, the prompt then "Assistant: <clean reply>\n\n"; for a completion, the prompt
+// then the text sent. When the state after the reply absorbed exactly that (the usual case), it is
+// kept; otherwise (stop string, reply trimmed by the chat cleaning, invalid UTF-8) the state right
+// after the prompt is kept, and the next request prefills only this reply again.
 void Scheduler::save_session(Active& a) {
+    const std::string prompt = a.job->prompt;
+    std::string expected =
+        a.job->chat ? prompt + " " + clean_chat_text(a.sent) + "\n\n" : prompt + a.sent;
     if (a.next > 0) {
         a.session->feed(a.next);
         a.absorbed += m_tokenizer.decode(std::span(&a.next, 1));
         a.next = -1;
     }
-    if (a.job->chat) {
+    if (a.job->chat && a.absorbed.starts_with(prompt)) {
         std::string tail = a.absorbed.ends_with("\n\n") ? ""
                            : a.absorbed.ends_with("\n") ? "\n"
                                                         : "\n\n";
-        if (!tail.empty()) {
+        if (!tail.empty() && a.absorbed + tail == expected) {
             a.session->prefill(m_tokenizer.encode(tail));
             a.absorbed += tail;
         }
+    }
+    if (a.absorbed != expected) {
+        if (a.prompt_state.empty()) return;
+        a.session->load_state(a.prompt_state);
+        a.absorbed = prompt;
     }
     CachedState entry;
     entry.blob = a.session->save_state();

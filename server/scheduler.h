@@ -51,6 +51,7 @@ struct Job {
     SamplerParams sampler;
     int max_tokens = 16;
     std::vector<std::string> stop; // up to 4 stop strings, excluded from the output
+    std::vector<std::pair<std::int32_t, float>> logit_bias; // added to the logits before sampling
     // Set from any thread when the client is gone; the scheduler then drops the job silently.
     std::atomic<bool> cancelled{false};
     // Called on the scheduler thread: Text events, then exactly one Done or Failed.
@@ -98,6 +99,7 @@ private:
     void decode_step();
     // Takes a sampled token through the UTF-8 stream, reply end and stop strings.
     void accept_token(Active& a, std::int32_t token);
+    std::int32_t sample(Active& a);
     void finish(Active& a, const std::string& reason);
     void fail(Active& a, const std::string& why);
     void save_session(Active& a);

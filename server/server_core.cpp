@@ -242,16 +242,24 @@ void ServerCore::generate(HttpConnection* c, Endpoint endpoint, const QByteArray
     if (auto* e = std::get_if<ApiError>(&parsed)) return respond_error(c, *e);
     ParsedRequest& req = std::get<ParsedRequest>(parsed);
 
+    const quint64 key = m_next_id++;
     const QString id = (endpoint == Endpoint::Chat ? u"chatcmpl-"_s : u"cmpl-"_s) +
-                       QString::number(m_created, 16) + u'-' + QString::number(m_next_id++);
+                       QString::number(m_created, 16) + u'-' + QString::number(key);
     auto* exchange = new Exchange(c, endpoint, req.stream, req.include_usage, id, req.model,
                                   QDateTime::currentSecsSinceEpoch());
-    QPointer<Exchange> target(exchange);
-    req.job->sink = [target_obj = exchange](const JobEvent& ev) {
-        // Scheduler thread -> core thread. If the exchange is gone (client left), the queued call
-        // is dropped with it.
+    // Scheduler thread -> core thread, through the core (alive as long as the scheduler): the
+    // exchange may be deleted at any moment on this thread when its client leaves, so it is
+    // looked up here, never posted to from the scheduler's thread.
+    m_exchanges.insert(key, exchange);
+    connect(exchange, &QObject::destroyed, this, [this, key] { m_exchanges.remove(key); });
+    req.job->sink = [this, key](const JobEvent& ev) {
         QMetaObject::invokeMethod(
-            target_obj, [target_obj, ev] { target_obj->onEvent(ev); }, Qt::QueuedConnection);
+            this,
+            [this, key, ev] {
+                if (QObject* target = m_exchanges.value(key))
+                    static_cast<Exchange*>(target)->onEvent(ev);
+            },
+            Qt::QueuedConnection);
     };
     std::weak_ptr<Job> weak = req.job;
     connect(c, &HttpConnection::closed, exchange, [weak] {

@@ -6,7 +6,9 @@
 
 #include "gander/tokenizer.h"
 
+#include <QHash>
 #include <QObject>
+#include <QPointer>
 
 #include <memory>
 
@@ -44,6 +46,7 @@ private:
     std::unique_ptr<Scheduler> m_scheduler; // after model and tokenizer: destroyed first
     QTcpServer* m_listener = nullptr;
     quint64 m_next_id = 1;
+    QHash<quint64, QPointer<QObject>> m_exchanges; // requests being answered, by id
 };
 
 } // namespace gander::server
