@@ -1,6 +1,8 @@
 # CPack: `cpack -G DEB` and `cpack -G TGZ` from the build folder (or `ninja package`).
 # The .deb's dependencies are computed by dpkg-shlibdeps from the installed binaries; only what
-# Qt loads at run time as a plugin (the SQLite driver) is named by hand, since no binary links it.
+# Qt loads at run time as a plugin is named by hand, since no binary links it: the SQLite driver
+# (libqt6sql6-sqlite) and the SVG icon engine and image format (libqt6svg6; the window's icon
+# is an SVG).
 set(CPACK_PACKAGE_NAME gander)
 set(CPACK_PACKAGE_VENDOR "The Gander developers")
 # The address the project's commits carry; a release sets its own with -DGANDER_PACKAGE_CONTACT.
@@ -41,8 +43,9 @@ if(GANDER_HAVE_CUDA)
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS "usr/${GANDER_PRIVATE_LIBDIR}")
 endif()
 if(TARGET gander)
-  set(CPACK_DEBIAN_PACKAGE_DEPENDS "libqt6sql6-sqlite")
-  set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "hicolor-icon-theme")
+  set(CPACK_DEBIAN_PACKAGE_DEPENDS "libqt6sql6-sqlite, libqt6svg6")
+  # qt6-wayland: a native window on Wayland (without it Qt runs through XWayland).
+  set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "hicolor-icon-theme, qt6-wayland")
 endif()
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "nvidia-driver")
 

@@ -37,7 +37,7 @@ dpkg-deb -f "$deb" Package Version Architecture Depends Recommends | tee "$work/
 dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed 's/^ *//; s/ .*//' >"$work/depends"
 # libstdc++6 is not among them in every build: a CUDA build may link it statically.
 expected=(libc6)
-[ "$gui" = ON ] && expected+=(libqt6core6 libqt6gui6 libqt6widgets6 libqt6sql6 libqt6sql6-sqlite)
+[ "$gui" = ON ] && expected+=(libqt6core6 libqt6gui6 libqt6widgets6 libqt6sql6 libqt6sql6-sqlite libqt6svg6)
 for dep in "${expected[@]}"; do
   grep -Fqx "$dep" "$work/depends" || fail "Depends lacks $dep"
 done
