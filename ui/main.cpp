@@ -5,6 +5,7 @@
 // --data-dir and --model override the saved settings for this run (and are remembered);
 // --settings uses another settings file (for a portable or a test set-up).
 #include "app_settings.h"
+#include "build_info.h"
 #include "main_window.h"
 #include "theme.h"
 
@@ -17,7 +18,9 @@ int main(int argc, char** argv) {
     QApplication app(argc, argv);
     QApplication::setOrganizationName(u"Gander"_s);
     QApplication::setApplicationName(u"Gander"_s);
-    QApplication::setApplicationVersion(QStringLiteral(GANDER_VERSION));
+    // "0.1.0, CUDA kernels for sm_75 ... sm_120, PTX for compute_120 (CUDA 13.0.88)": --version
+    // says which cards this build has kernels for (installer/build_info.h).
+    QApplication::setApplicationVersion(QString::fromLatin1(gander_version_line()));
     QApplication::setDesktopFileName(u"gander"_s);
 
     QCommandLineParser parser;
