@@ -64,7 +64,8 @@ outside=$(grep -v '^/usr/' "$work/contents" | grep -vx '/' || true)
 # ---- install into a fresh root --------------------------------------------------------------
 step "install into $root"
 use_dpkg=no
-if [ "$(id -u)" -eq 0 ]; then
+# GANDER_PACKAGE_UNPACK_ONLY=1 takes the non-root path as root too.
+if [ "$(id -u)" -eq 0 ] && [ -z "${GANDER_PACKAGE_UNPACK_ONLY:-}" ]; then
   mkdir -p "$root/var/lib/dpkg/info" "$root/var/lib/dpkg/updates" "$root/var/log"
   touch "$root/var/lib/dpkg/status" "$root/var/lib/dpkg/available"
   # The root is empty: its dependencies (libc, Qt) are the host's, so they are not checked here.
