@@ -17,7 +17,8 @@ set(CPACK_PACKAGE_DESCRIPTION
 RWKV-7 language models on the computer's own NVIDIA card (CUDA), or on the
 processor when no card is usable, and keeps the conversations, and the
 model's state of each, in SQLite on the computer. The package also carries
-gander-cli, gander-quantize and gander-bench, the engine's terminal tools.")
+gander-cli, gander-quantize and gander-bench, the engine's terminal tools,
+and gander-server, an OpenAI-compatible API on 127.0.0.1.")
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_INSTALL_DIRECTORY Gander)
 set(CPACK_STRIP_FILES ON)
@@ -32,7 +33,7 @@ set(CPACK_GENERATOR DEB TGZ)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_PROJECT_CONFIG_FILE ${CMAKE_CURRENT_SOURCE_DIR}/cpack_options.cmake)
 
-# A native package (no Debian revision): its changelog is installer/linux/changelog.
+# A native package (no Debian revision): its changelog is installer/linux/changelog.in.
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT) # gander_0.1.0_amd64.deb
 set(CPACK_DEBIAN_PACKAGE_SECTION utils)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
@@ -41,13 +42,13 @@ if(GANDER_HAVE_CUDA)
   # cuBLAS is in the package itself: dpkg-shlibdeps (run in the staging folder) finds it there,
   # by this path or by the programs' RPATH, and asks no other package for it.
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS "usr/${GANDER_PRIVATE_LIBDIR}")
+  set(CPACK_DEBIAN_PACKAGE_SUGGESTS "nvidia-driver")
 endif()
 if(TARGET gander)
   set(CPACK_DEBIAN_PACKAGE_DEPENDS "libqt6sql6-sqlite, libqt6svg6")
   # qt6-wayland: a native window on Wayland (without it Qt runs through XWayland).
   set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "hicolor-icon-theme, qt6-wayland")
 endif()
-set(CPACK_DEBIAN_PACKAGE_SUGGESTS "nvidia-driver")
 
 # Debian wants a copyright file and a changelog in /usr/share/doc/gander (lintian checks both).
 set(doc_dir ${CMAKE_CURRENT_BINARY_DIR}/doc)
