@@ -12,7 +12,7 @@ packages=(
   clang libclang-rt-14-dev
   xvfb xauth
   lintian librsvg2-bin desktop-file-utils appstream
-  qt6-httpserver-dev qt6-websockets-dev nodejs
+  nodejs
 )
 # Debian's npm conflicts with NodeSource's nodejs, which bundles npm: ask for it only when absent.
 command -v npm >/dev/null || packages+=(npm)
