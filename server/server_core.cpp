@@ -3,6 +3,8 @@
 
 #include <QDateTime>
 #include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QPointer>
 #include <QTcpServer>
 #include <QTcpSocket>
@@ -188,8 +190,21 @@ bool ServerCore::authorized(const HttpRequest& request) const {
 }
 
 void ServerCore::handle(HttpConnection* c, const HttpRequest& r) {
-    if (r.path == "/health" && r.method == "GET")
-        return c->respond(200, "application/json", "{\"status\":\"ok\"}");
+    if (r.path == "/health" && r.method == "GET") {
+        // No key needed and nothing private: load figures for a monitor or a test.
+        const SchedulerStats st = m_scheduler ? m_scheduler->stats() : SchedulerStats{};
+        const double mean_batch =
+            st.batched_steps ? double(st.batched_tokens) / double(st.batched_steps) : 0.0;
+        return c->respond(200, "application/json",
+                          QJsonDocument(QJsonObject{{u"status"_s, u"ok"_s},
+                                                    {u"active"_s, st.active},
+                                                    {u"queued"_s, st.queued},
+                                                    {u"sessions"_s, st.sessions},
+                                                    {u"session_bytes"_s, qint64(st.session_bytes)},
+                                                    {u"decode_steps"_s, qint64(st.batched_steps)},
+                                                    {u"mean_batch"_s, mean_batch}})
+                              .toJson(QJsonDocument::Compact));
+    }
     if (!r.path.startsWith("/v1/"))
         return respond_error(c,
                              api_error(404,

@@ -171,11 +171,13 @@ for (let i = 0; i < CLIENTS; i++) {
 }
 check(same === CLIENTS * TURNS, `concurrent replies equal the sequential run: ${same}/${CLIENTS * TURNS}`);
 check(latencies.length === CLIENTS * TURNS, `every request answered: ${latencies.length}`);
+const health = await (await fetch(baseURL.replace(/\/v1\/?$/, '/health'))).json();
 latencies.sort((a, b) => a - b);
 const pct = p => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
 console.log(JSON.stringify({
   requests: latencies.length, equal_to_sequential: same, session_continuity: `${cachedTurns}/${CLIENTS * (TURNS - 1)}`,
   p50_ms: +pct(0.5).toFixed(1), p99_ms: +pct(0.99).toFixed(1),
-  concurrent_wall_ms: +concurrentMs.toFixed(0), sequential_wall_ms: +sequentialMs.toFixed(0) }));
+  concurrent_wall_ms: +concurrentMs.toFixed(0), sequential_wall_ms: +sequentialMs.toFixed(0),
+  mean_decode_batch: +health.mean_batch.toFixed(2), saved_sessions: health.sessions }));
 console.log(failures ? `${failures} check(s) failed` : 'all checks passed');
 process.exit(failures ? 1 : 0);
