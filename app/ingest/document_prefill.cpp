@@ -41,4 +41,37 @@ PrefillResult DocumentPrefill::run(gander::Session& session, std::span<const std
     return result;
 }
 
+PrefillResult DocumentPrefill::runTurns(gander::Session& session,
+                                        const gander::Tokenizer& tokenizer,
+                                        const std::vector<std::string>& turns, StateCache* cache,
+                                        const gander::Progress& progress) {
+    std::vector<std::vector<std::int32_t>> tokens;
+    std::size_t total = 0;
+    for (const std::string& t : turns) {
+        tokens.push_back(tokenizer.encode(t));
+        total += tokens.back().size();
+    }
+    PrefillResult sum;
+    sum.fromCache = true;
+    session.reset();
+    std::size_t before = 0;
+    for (const auto& step : tokens) {
+        if (step.empty()) continue;
+        // Each step's fraction mapped onto the whole.
+        gander::Progress part;
+        if (progress)
+            part = [&, before, size = step.size()](double done) {
+                return progress((double(before) + done * double(size)) / double(total));
+            };
+        const PrefillResult r = run(session, step, cache, part, sum.key);
+        sum.fromCache = sum.fromCache && r.fromCache;
+        sum.tokensFed += r.tokensFed;
+        sum.seconds += r.seconds;
+        sum.key = r.key;
+        before += step.size();
+    }
+    sum.tokensPerSecond = sum.seconds > 0 ? double(sum.tokensFed) / sum.seconds : 0;
+    return sum;
+}
+
 } // namespace gander::ingest

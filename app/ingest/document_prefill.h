@@ -11,6 +11,7 @@
 #include "state_cache.h"
 
 #include <gander/gander.h>
+#include <gander/tokenizer.h>
 
 #include <QByteArray>
 
@@ -34,6 +35,14 @@ public:
     static PrefillResult run(gander::Session& session, std::span<const std::int32_t> tokens,
                              StateCache* cache, const gander::Progress& progress = {},
                              const QByteArray& startKey = {});
+
+    // Several turns from the zero state, each cached as its own step (a system turn, then one or
+    // more document turns), so that a shared system prompt is read once and every later document
+    // finds its state. Progress runs over all their tokens. The result adds up the steps:
+    // fromCache when none needed a prefill, tokensFed their sum, key the last step's.
+    static PrefillResult runTurns(gander::Session& session, const gander::Tokenizer& tokenizer,
+                                  const std::vector<std::string>& turns, StateCache* cache,
+                                  const gander::Progress& progress = {});
 };
 
 } // namespace gander::ingest

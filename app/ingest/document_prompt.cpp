@@ -13,6 +13,8 @@ namespace gander::ingest {
 
 namespace {
 
+const QString kHeaderStart = u"Attached document: "_s;
+
 QString kindLabel(const QString& kind) {
     if (kind == u"pdf"_s) return u"PDF"_s;
     if (kind == u"markdown"_s) return u"Markdown"_s;
@@ -51,15 +53,23 @@ QList<QStringView> pieces(QStringView text, qsizetype maxChars) {
 } // namespace
 
 QString documentHeader(const Document& document, int part, int parts) {
-    QString header = u"Attached document: %1 (%2"_s.arg(document.name, kindLabel(document.kind));
+    QString header = kHeaderStart + u"%1 (%2"_s.arg(document.name, kindLabel(document.kind));
     if (document.pages > 0) header += u", %1 pages"_s.arg(document.pages);
     header += u")"_s;
     if (parts > 0) header += u", part %1 of %2"_s.arg(part).arg(parts);
     return header;
 }
 
+QString documentMessageText(const Document& document) {
+    return documentHeader(document) + u'\n' + document.text;
+}
+
 std::string documentTurn(const Document& document) {
     return turn(documentHeader(document), document.text);
+}
+
+bool isDocumentMessage(const QString& messageText) {
+    return messageText.startsWith(kHeaderStart);
 }
 
 DocumentPlan planDocument(const Document& document, const TokenCounter& counter, int budget,

@@ -21,8 +21,14 @@ constexpr int kDefaultPartBudget = 16 * 1024;
 
 // "Attached document: report.pdf (PDF, 12 pages)"; with parts: "... part 2 of 5".
 QString documentHeader(const Document& document, int part = 0, int parts = 0);
+// The text of the chat message that carries the document: "<header>\n<text>". Stored as a user
+// message, it gives back exactly documentTurn() through gander::format_chat_turn, so rebuilding a
+// conversation from its text meets the cached state.
+QString documentMessageText(const Document& document);
 // The exact text fed to the model for the document: "User: <header>\n<text>\n\n".
 std::string documentTurn(const Document& document);
+// True for a message text made by documentMessageText().
+bool isDocumentMessage(const QString& messageText);
 
 struct DocumentPlan {
     int tokens = 0; // of documentTurn(), exact when the counter is

@@ -161,6 +161,51 @@ private slots:
         QVERIFY(DocumentPrefill::run(*session, tokens, &cache).fromCache); // repaired
     }
 
+    void turnsShareTheSystemState() {
+        const auto tokenizer = gander::make_byte_tokenizer();
+        const std::string system =
+            gander::format_chat_turn({gander::ChatRole::System, "Answer from the document."});
+        Document a = documentOfTokens(3000), b = documentOfTokens(2000);
+        // The message text stored in the conversation gives back the same turn.
+        QCOMPARE(gander::format_chat_turn(
+                     {gander::ChatRole::User, documentMessageText(a).toStdString()}),
+                 documentTurn(a));
+        QVERIFY(isDocumentMessage(documentMessageText(a)));
+        StateCache cache(m_dir.filePath(u"turns"_s));
+        auto session = m_model->new_session();
+        double last = 0;
+        bool monotonic = true;
+        const PrefillResult first = DocumentPrefill::runTurns(
+            *session, *tokenizer, {system, documentTurn(a)}, &cache, [&](double done) {
+                monotonic = monotonic && done >= last;
+                last = done;
+                return true;
+            });
+        QVERIFY(monotonic);
+        QCOMPARE(last, 1.0);
+        QVERIFY(!first.fromCache);
+        QCOMPARE(first.tokensFed, qint64(system.size() + documentTurn(a).size()));
+        // Another document after the same system prompt: only the document is read.
+        const PrefillResult second =
+            DocumentPrefill::runTurns(*session, *tokenizer, {system, documentTurn(b)}, &cache);
+        QCOMPARE(second.tokensFed, qint64(documentTurn(b).size()));
+        QCOMPARE(session->tokens_absorbed(), qint64(system.size() + documentTurn(b).size()));
+        // The first again: nothing is read.
+        const auto expected = (session->reset(), session->prefill(encode(system + documentTurn(a))),
+                               session->state_f32());
+        const PrefillResult third =
+            DocumentPrefill::runTurns(*session, *tokenizer, {system, documentTurn(a)}, &cache);
+        QVERIFY(third.fromCache);
+        QCOMPARE(third.tokensFed, qint64(0));
+        QCOMPARE(third.key, first.key);
+        // Fed in two steps or one, the state is the same up to rounding of the chunked scan.
+        const auto got = session->state_f32();
+        double maxDiff = 0;
+        for (std::size_t i = 0; i < got.size(); ++i)
+            maxDiff = std::max(maxDiff, double(std::abs(got[i] - expected[i])));
+        QVERIFY2(maxDiff < 1e-3, qPrintable(QString::number(maxDiff)));
+    }
+
     void keysNameWhatTheStateHolds() {
         const std::vector<std::int32_t> a{1, 2, 3}, b{1, 2, 4};
         const QByteArray k = StateCache::key(u"0011223344556677"_s, a);
