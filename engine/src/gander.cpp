@@ -12,20 +12,28 @@ namespace gander {
 
 std::string_view to_string(BackendKind kind) {
     switch (kind) {
-    case BackendKind::Auto: return "auto";
-    case BackendKind::Cpu: return "cpu";
-    case BackendKind::Cuda: return "cuda";
+    case BackendKind::Auto:
+        return "auto";
+    case BackendKind::Cpu:
+        return "cpu";
+    case BackendKind::Cuda:
+        return "cuda";
     }
     return "?";
 }
 
 std::string_view to_string(Precision p) {
     switch (p) {
-    case Precision::Fp32: return "fp32";
-    case Precision::Fp16: return "fp16";
-    case Precision::Bf16: return "bf16";
-    case Precision::Int8: return "int8";
-    case Precision::Int4: return "int4";
+    case Precision::Fp32:
+        return "fp32";
+    case Precision::Fp16:
+        return "fp16";
+    case Precision::Bf16:
+        return "bf16";
+    case Precision::Int8:
+        return "int8";
+    case Precision::Int4:
+        return "int4";
     }
     return "?";
 }
@@ -38,8 +46,8 @@ std::optional<BackendKind> parse_backend(std::string_view t) {
 }
 
 std::optional<Precision> parse_precision(std::string_view t) {
-    for (Precision p : {Precision::Fp32, Precision::Fp16, Precision::Bf16, Precision::Int8,
-                        Precision::Int4})
+    for (Precision p :
+         {Precision::Fp32, Precision::Fp16, Precision::Bf16, Precision::Int8, Precision::Int4})
         if (t == to_string(p)) return p;
     return std::nullopt;
 }
@@ -47,7 +55,9 @@ std::optional<Precision> parse_precision(std::string_view t) {
 namespace {
 // LoRA ranks of the official RWKV-7 models, by the rule of BlinkDL's training script
 // (multiples of 32 of 1.8*sqrt(C), 1.8*sqrt(C), 1.3*sqrt(C), 0.6*C^0.8).
-int rank_rule(double x) { return std::max(32, int(std::lround(x / 32.0)) * 32); }
+int rank_rule(double x) {
+    return std::max(32, int(std::lround(x / 32.0)) * 32);
+}
 
 ModelShape shape_of(int layers, int C) {
     ModelShape s;
@@ -79,15 +89,15 @@ std::int64_t parameter_count(const ModelShape& s) {
     std::int64_t n = 2 * V * C + 4 * C; // emb, head, ln0, ln_out
     for (int i = 0; i < s.n_layer; ++i) {
         const LoraRanks& r = s.ranks[std::size_t(i)];
-        n += 4 * C;                        // ln1, ln2
-        n += 6 * C;                        // x_r .. x_g
-        n += C + 2 * C * r.w;              // w0, w1, w2
-        n += C + 2 * C * r.a;              // a0, a1, a2
-        if (i > 0) n += C + 2 * C * r.v;   // v0, v1, v2
-        n += 2 * C * r.g;                  // g1, g2
-        n += 3 * C;                        // k_k, k_a, r_k
-        n += 4 * C * C + 2 * C;            // r, k, v, o; ln_x
-        n += C + 2 * C * F;                // ffn
+        n += 4 * C;                      // ln1, ln2
+        n += 6 * C;                      // x_r .. x_g
+        n += C + 2 * C * r.w;            // w0, w1, w2
+        n += C + 2 * C * r.a;            // a0, a1, a2
+        if (i > 0) n += C + 2 * C * r.v; // v0, v1, v2
+        n += 2 * C * r.g;                // g1, g2
+        n += 3 * C;                      // k_k, k_a, r_k
+        n += 4 * C * C + 2 * C;          // r, k, v, o; ln_x
+        n += C + 2 * C * F;              // ffn
     }
     return n;
 }
@@ -113,7 +123,9 @@ ModelInfo base_model_info(const model::Weights& w) {
 
 namespace {
 
-bool is_quantized(Precision p) { return p == Precision::Int8 || p == Precision::Int4; }
+bool is_quantized(Precision p) {
+    return p == Precision::Int8 || p == Precision::Int4;
+}
 
 // The weights at the requested precision: as stored when none is asked for, from the cache when
 // a valid one exists, else converted now (and cached when the caller gave a cache folder).
@@ -122,8 +134,8 @@ std::shared_ptr<const model::Weights> at_precision(std::shared_ptr<const model::
     if (!o.precision || w->file_dtype == to_string(*o.precision)) return w;
     const Precision p = *o.precision;
     if (w->file_dtype == "int8" || w->file_dtype == "int4")
-        throw Error(w->path + ": holds " + w->file_dtype + " weights; open the original model to use " +
-                    std::string(to_string(p)));
+        throw Error(w->path + ": holds " + w->file_dtype +
+                    " weights; open the original model to use " + std::string(to_string(p)));
     if (is_quantized(p) && !o.cache_dir.empty()) {
         const std::string path = model::weight_cache_path(o.cache_dir, *w, p);
         if (auto cached = model::load_weight_cache(path, *w, p)) return cached;
@@ -148,11 +160,13 @@ std::unique_ptr<Model> on_backend(std::shared_ptr<const model::Weights> w,
     if (options.backend != BackendKind::Cpu) {
         std::string device;
         std::string why = detail::cuda_probe(&device);
-        if (why.empty() && options.precision && is_quantized(*options.precision))
-            why = "the CUDA backend does not run " +
-                  std::string(to_string(*options.precision)) + " weights yet";
         if (why.empty()) {
             try {
+                // int8/int4 are made (or read from the cache) on the host, then uploaded as is;
+                // other precisions go up as stored and are converted on the card.
+                if (options.precision && is_quantized(*options.precision))
+                    return detail::make_cuda_model(at_precision(w, options, options.progress),
+                                                   options);
                 return detail::make_cuda_model(w, options);
             } catch (const Cancelled&) {
                 throw;
@@ -193,7 +207,8 @@ std::unique_ptr<Model> load_model(const std::string& path, const LoadOptions& op
 std::unique_ptr<Model> make_random_model(const ModelShape& shape, std::uint64_t seed,
                                          const LoadOptions& options) {
 #ifdef GANDER_HAVE_CUDA
-    if (options.backend == BackendKind::Cuda) return detail::make_cuda_random_model(shape, seed, options);
+    if (options.backend == BackendKind::Cuda)
+        return detail::make_cuda_random_model(shape, seed, options);
 #endif
     if (options.backend == BackendKind::Cuda)
         throw Error("CUDA backend unavailable: this build of Gander has no CUDA support");

@@ -129,21 +129,6 @@ long peak_rss_bytes() {
     return 0;
 }
 
-// Bytes of weights one decoded token reads: every matrix and vector once, one embedding row.
-double decode_bytes_per_token(const gander::ModelShape& s, double bytes_per_weight) {
-    const double params = double(gander::parameter_count(s));
-    return bytes_per_weight * (params - double(s.vocab) * s.n_embd + s.n_embd);
-}
-
-double bytes_per_weight(gander::Precision p) {
-    switch (p) {
-    case gander::Precision::Fp32: return 4;
-    case gander::Precision::Int8: return 1;
-    case gander::Precision::Int4: return 0.5;
-    default: return 2;
-    }
-}
-
 std::int32_t argmax(std::span<const float> v) {
     return std::int32_t(std::max_element(v.begin(), v.end()) - v.begin());
 }
@@ -192,7 +177,9 @@ int main(int argc, char** argv) {
         t0 = Clock::now();
         for (int i = 0; i < opt.decode_tokens; ++i) session->feed(argmax(session->logits()));
         const double decode_tps = opt.decode_tokens / seconds_since(t0);
-        const double bpt = decode_bytes_per_token(shape, bytes_per_weight(info.precision));
+        // Bytes of weights one decoded token reads (every matrix and vector once, one embedding
+        // row), as the backend holds them.
+        const double bpt = double(info.decode_bytes_per_token);
         fig["decode_tok_s"] = decode_tps;
         fig["decode_bytes_per_token"] = bpt;
         fig["bandwidth_bytes_s"] = bandwidth;
@@ -225,7 +212,8 @@ int main(int argc, char** argv) {
         }
         double peak = double(peak_rss_bytes());
 #ifdef GANDER_HAVE_CUDA
-        if (opt.backend == gander::BackendKind::Cuda) peak = double(gander::detail::cuda_peak_memory());
+        if (opt.backend == gander::BackendKind::Cuda)
+            peak = double(gander::detail::cuda_peak_memory());
 #endif
         fig["peak_memory_bytes"] = peak;
 

@@ -87,6 +87,7 @@ struct ModelInfo {
     std::string device;       // "CPU, 8 threads" / "NVIDIA GeForce RTX 4090 (24 GB)"
     std::string backend_note; // why Auto chose what it chose, e.g. "CPU: no NVIDIA driver"
     std::size_t weight_bytes = 0; // bytes of weights held by the backend
+    std::size_t decode_bytes_per_token = 0; // weight bytes one decoded token reads (roofline)
 };
 
 struct LoadOptions {

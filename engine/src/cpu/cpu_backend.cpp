@@ -61,6 +61,8 @@ public:
             v.ffn_x_k = f32(l.ffn_x_k);
             m_vec.push_back(std::move(v));
         }
+        m_info.decode_bytes_per_token =
+            m_info.weight_bytes - m_w->emb.nbytes + m_w->emb.row_bytes();
         m_ln0_w = f32(m_w->ln0_w), m_ln0_b = f32(m_w->ln0_b);
         m_ln_out_w = f32(m_w->ln_out_w), m_ln_out_b = f32(m_w->ln_out_b);
     }

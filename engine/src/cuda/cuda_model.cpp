@@ -36,6 +36,7 @@ struct Placement {
     int fan_in = 0;
     const __half** dst_h = nullptr;
     const float** dst_f = nullptr;
+    QuantDev* dst_q = nullptr; // set when the source is an int8/int4 matrix: uploaded as it is
 };
 
 int max_rank(const ModelShape& s) {
@@ -45,7 +46,7 @@ int max_rank(const ModelShape& s) {
 }
 
 // Carves a workspace out of `base` (nullptr: only measures). Returns the bytes used.
-std::size_t carve_workspace(const ModelShape& s, int rows, bool prefill, void* base,
+std::size_t carve_workspace(const ModelShape& s, int rows, bool prefill, bool quantized, void* base,
                             Workspace* ws) {
     Workspace tmp;
     Workspace& w = ws ? *ws : tmp;
@@ -65,13 +66,15 @@ std::size_t carve_workspace(const ModelShape& s, int rows, bool prefill, void* b
     for (__half** p : {&w.hw, &w.ha, &w.hv, &w.hg}) *p = c.take<__half>(T * D);
     w.ffn_h = c.take<__half>(T * F);
     w.xo = c.take<__half>(C);
+    // Prefill from int8/int4: the largest layer matrix dequantised at a time (F x C).
+    w.deq = prefill && quantized ? c.take<__half>(std::max(F, C) * C) : nullptr;
     return c.used();
 }
 
 std::vector<Placement> placements(const ModelShape& s, const model::Weights* W, const __half** emb,
-                                  const __half** head, const float** ln0_w, const float** ln0_b,
-                                  const float** ln_out_w, const float** ln_out_b,
-                                  std::vector<LayerDev>& layers) {
+                                  const __half** head, QuantDev* qhead, const float** ln0_w,
+                                  const float** ln0_b, const float** ln_out_w,
+                                  const float** ln_out_b, std::vector<LayerDev>& layers) {
     const std::int64_t C = s.n_embd, V = s.vocab, F = s.ffn_dim;
     std::vector<Placement> out;
     auto vec = [&](const model::Tensor* t, int layer, ri::Role role, const float** dst) {
@@ -79,8 +82,15 @@ std::vector<Placement> placements(const ModelShape& s, const model::Weights* W, 
         out.push_back({t, layer, role, 1, C, false, 0, nullptr, dst});
     };
     auto mat = [&](const model::Tensor* t, int layer, ri::Role role, std::int64_t rows,
-                   std::int64_t cols, bool transpose, const __half** dst) {
+                   std::int64_t cols, bool transpose, const __half** dst, QuantDev* q = nullptr) {
         if (W && t->empty()) return;
+        if (W && t->quantized()) {
+            if (!q || transpose)
+                throw Error("CUDA backend: tensor of role " + std::to_string(int(role)) +
+                            " cannot be quantized");
+            out.push_back({t, layer, role, rows, cols, false, int(cols), nullptr, nullptr, q});
+            return;
+        }
         out.push_back({t, layer, role, rows, cols, transpose, int(cols), dst, nullptr});
     };
     static const model::Tensor none;
@@ -94,7 +104,7 @@ std::vector<Placement> placements(const ModelShape& s, const model::Weights* W, 
     vec(T(w.ln0_b), -1, ri::Ln0B, ln0_b);
     vec(T(w.ln_out_w), -1, ri::LnOutW, ln_out_w);
     vec(T(w.ln_out_b), -1, ri::LnOutB, ln_out_b);
-    mat(T(w.head), -1, ri::Head, V, C, false, head);
+    mat(T(w.head), -1, ri::Head, V, C, false, head, qhead);
     layers.assign(std::size_t(s.n_layer), LayerDev{});
     for (int i = 0; i < s.n_layer; ++i) {
         static const model::LayerWeights no_layer;
@@ -129,20 +139,40 @@ std::vector<Placement> placements(const ModelShape& s, const model::Weights* W, 
         vec(T(l.k_k), i, ri::KK, &d.k_k);
         vec(T(l.k_a), i, ri::KA, &d.k_a);
         vec(T(l.r_k), i, ri::RK, &d.r_k);
-        mat(T(l.receptance), i, ri::Receptance, C, C, false, &d.Wr);
-        mat(T(l.key), i, ri::Key, C, C, false, &d.Wk);
-        mat(T(l.value), i, ri::Value, C, C, false, &d.Wv);
-        mat(T(l.output), i, ri::Output, C, C, false, &d.Wo);
+        mat(T(l.receptance), i, ri::Receptance, C, C, false, &d.Wr, &d.qr);
+        mat(T(l.key), i, ri::Key, C, C, false, &d.Wk, &d.qk);
+        mat(T(l.value), i, ri::Value, C, C, false, &d.Wv, &d.qv);
+        mat(T(l.output), i, ri::Output, C, C, false, &d.Wo, &d.qo);
         vec(T(l.ln_x_w), i, ri::LnXW, &d.ln_x_w);
         vec(T(l.ln_x_b), i, ri::LnXB, &d.ln_x_b);
         vec(T(l.ffn_x_k), i, ri::FfnXK, &d.ffn_x_k);
-        mat(T(l.ffn_key), i, ri::FfnKey, F, C, false, &d.ffn_k);
-        mat(T(l.ffn_value), i, ri::FfnValue, C, F, false, &d.ffn_v);
+        mat(T(l.ffn_key), i, ri::FfnKey, F, C, false, &d.ffn_k, &d.qffn_k);
+        mat(T(l.ffn_value), i, ri::FfnValue, C, F, false, &d.ffn_v, &d.qffn_v);
     }
     return out;
 }
 
+std::size_t scale_count(const model::Tensor& t) {
+    return t.dtype == io::DType::I8 ? std::size_t(t.rows())
+                                    : std::size_t(t.rows() * ((t.cols() + t.group - 1) / t.group));
+}
+
+// Carves a placement's device memory (values, then scales when quantized); base null: measures.
+void carve(Carver& c, const Placement& p) {
+    if (p.dst_q) {
+        p.dst_q->q = c.take<std::uint8_t>(p.src->nbytes);
+        p.dst_q->scales = c.take<__half>(scale_count(*p.src));
+        p.dst_q->kind = p.src->dtype == io::DType::I8 ? kernels::QuantKind::Int8Row
+                                                      : kernels::QuantKind::Int4G64;
+    } else if (p.dst_h) {
+        *p.dst_h = c.take<__half>(std::size_t(p.rows * p.cols));
+    } else {
+        *p.dst_f = c.take<float>(std::size_t(p.rows * p.cols));
+    }
+}
+
 std::size_t placed_bytes(const Placement& p) {
+    if (p.dst_q) return p.src->nbytes + scale_count(*p.src) * 2;
     return std::size_t(p.rows * p.cols) * (p.dst_h ? 2 : 4);
 }
 
@@ -160,14 +190,19 @@ SrcType src_type(const model::Tensor& t) {
     }
 }
 
-std::size_t weight_bytes(const ModelShape& s) {
+std::size_t weight_bytes(const ModelShape& s, const model::Weights* W) {
     const __half *e, *h;
+    QuantDev qh;
     const float *a, *b, *c, *d;
     std::vector<LayerDev> layers;
     Carver carver;
-    for (const Placement& p : placements(s, nullptr, &e, &h, &a, &b, &c, &d, layers))
-        carver.take<char>(placed_bytes(p));
+    for (const Placement& p : placements(s, W, &e, &h, &qh, &a, &b, &c, &d, layers))
+        carve(carver, p);
     return carver.used();
+}
+
+bool is_quantized(const model::Weights* W) {
+    return W && (W->file_dtype == "int8" || W->file_dtype == "int4");
 }
 
 } // namespace
@@ -179,11 +214,13 @@ struct CudaModel::Job {
     int rows, cols;
     k::GemvIn in;
     k::GemvOut out;
+    const QuantDev* q = nullptr; // used instead of W when q->q is set
 };
 
-std::size_t CudaModel::bytes_needed(const ModelShape& s) {
-    return weight_bytes(s) + carve_workspace(s, 1, false, nullptr, nullptr) +
-           carve_workspace(s, kPrefillChunk, true, nullptr, nullptr) + kCublasWorkspace +
+std::size_t CudaModel::bytes_needed(const ModelShape& s, const model::Weights* W) {
+    const bool q = is_quantized(W);
+    return weight_bytes(s, W) + carve_workspace(s, 1, false, q, nullptr, nullptr) +
+           carve_workspace(s, kPrefillChunk, true, q, nullptr, nullptr) + kCublasWorkspace +
            kStagingBytes;
 }
 
@@ -201,9 +238,10 @@ CudaModel::CudaModel(const ModelShape& shape, const model::Weights* weights, std
         m_cublas_ws = DeviceBuffer(kCublasWorkspace, "the cuBLAS workspace");
         GANDER_CUBLAS(cublasSetWorkspace(m_cublas, m_cublas_ws.get(), m_cublas_ws.bytes()));
         place(weights, seed, progress);
-        m_decode.mem = DeviceBuffer(carve_workspace(shape, 1, false, nullptr, nullptr),
+        m_quantized = is_quantized(weights);
+        m_decode.mem = DeviceBuffer(carve_workspace(shape, 1, false, m_quantized, nullptr, nullptr),
                                     "the decoding workspace");
-        carve_workspace(shape, 1, false, m_decode.mem.get(), &m_decode);
+        carve_workspace(shape, 1, false, m_quantized, m_decode.mem.get(), &m_decode);
         m_pin_token = PinnedBuffer(sizeof(std::int32_t), "the token");
         m_pin_logits = PinnedBuffer(std::size_t(shape.vocab) * 4, "the logits");
         GANDER_CUDA(cudaStreamSynchronize(m_stream));
@@ -213,6 +251,9 @@ CudaModel::CudaModel(const ModelShape& shape, const model::Weights* weights, std
         throw;
     }
     m_info.weight_bytes = m_arena.bytes();
+    // Decoding reads every weight once except the embedding, of which it reads one fp16 row.
+    m_info.decode_bytes_per_token = m_arena.bytes() - std::size_t(shape.vocab) * shape.n_embd * 2 +
+                                    std::size_t(shape.n_embd) * 2;
 }
 
 CudaModel::~CudaModel() {
@@ -222,31 +263,31 @@ CudaModel::~CudaModel() {
 }
 
 void CudaModel::place(const model::Weights* W, std::uint64_t seed, const Progress& progress) {
-    std::vector<Placement> list = placements(m_shape, W, &m_emb, &m_head, &m_ln0_w, &m_ln0_b,
-                                             &m_ln_out_w, &m_ln_out_b, m_layers);
+    std::vector<Placement> list = placements(m_shape, W, &m_emb, &m_head, &m_qhead, &m_ln0_w,
+                                             &m_ln0_b, &m_ln_out_w, &m_ln_out_b, m_layers);
     Carver sizing;
     std::size_t largest_transposed = 0, total = 0;
     for (const Placement& p : list) {
-        sizing.take<char>(placed_bytes(p));
+        carve(sizing, p);
         total += placed_bytes(p);
         if (p.transpose && W) largest_transposed = std::max(largest_transposed, p.src->nbytes);
     }
     m_arena = DeviceBuffer(sizing.used(), "the weights");
     Carver carver(m_arena.get());
-    for (const Placement& p : list) {
-        char* d = carver.take<char>(placed_bytes(p));
-        if (p.dst_h)
-            *p.dst_h = reinterpret_cast<const __half*>(d);
-        else
-            *p.dst_f = reinterpret_cast<const float*>(d);
-    }
+    for (const Placement& p : list) carve(carver, p);
     DeviceBuffer staging;
     if (W) staging = DeviceBuffer(std::max(kStagingBytes, largest_transposed), "staging");
     std::size_t done = 0;
     for (const Placement& p : list) {
         __half* dh = const_cast<__half*>(p.dst_h ? *p.dst_h : nullptr);
         float* df = const_cast<float*>(p.dst_f ? *p.dst_f : nullptr);
-        if (!W) {
+        if (p.dst_q) { // int8/int4: the bytes and scales go up as they are
+            GANDER_CUDA(cudaMemcpyAsync(const_cast<std::uint8_t*>(p.dst_q->q), p.src->data,
+                                        p.src->nbytes, cudaMemcpyHostToDevice, m_stream));
+            GANDER_CUDA(cudaMemcpyAsync(const_cast<__half*>(p.dst_q->scales), p.src->scales,
+                                        scale_count(*p.src) * 2, cudaMemcpyHostToDevice, m_stream));
+            GANDER_CUDA(cudaStreamSynchronize(m_stream));
+        } else if (!W) {
             GANDER_CUDA(random_tensor(seed, p.layer, int(p.role), p.fan_in, dh, df, p.rows, p.cols,
                                       p.transpose, m_stream));
         } else {
@@ -286,31 +327,45 @@ void CudaModel::place(const model::Weights* W, std::uint64_t seed, const Progres
 Workspace& CudaModel::prefill_workspace() {
     if (!m_prefill) {
         auto ws = std::make_unique<Workspace>();
-        ws->mem = DeviceBuffer(carve_workspace(m_shape, kPrefillChunk, true, nullptr, nullptr),
-                               "the prefill workspace");
-        carve_workspace(m_shape, kPrefillChunk, true, ws->mem.get(), ws.get());
+        ws->mem = DeviceBuffer(
+            carve_workspace(m_shape, kPrefillChunk, true, m_quantized, nullptr, nullptr),
+            "the prefill workspace");
+        carve_workspace(m_shape, kPrefillChunk, true, m_quantized, ws->mem.get(), ws.get());
         m_prefill = std::move(ws);
     }
     return *m_prefill;
 }
 
-void CudaModel::linear(const Job* jobs, int n_jobs, int T) {
-    if (T == 1) {
+void CudaModel::linear(const Job* jobs, int n_jobs, int T, Workspace& ws) {
+    if (T == 1) { // fp16 products in one launch, quantized ones in another
         k::GemvBatch b;
-        for (int i = 0; i < n_jobs; ++i)
-            b.add({jobs[i].W, jobs[i].x, jobs[i].y, jobs[i].rows, jobs[i].cols, jobs[i].in,
-                   jobs[i].out});
-        GANDER_CUDA(k::gemv(b, m_stream));
+        k::QGemvBatch qb;
+        for (int i = 0; i < n_jobs; ++i) {
+            const Job& j = jobs[i];
+            if (j.q && j.q->q)
+                qb.add({j.q->q, j.q->scales, j.x, j.y, j.rows, j.cols, j.q->kind, j.out});
+            else
+                b.add({j.W, j.x, j.y, j.rows, j.cols, j.in, j.out});
+        }
+        if (b.n_jobs) GANDER_CUDA(k::gemv(b, m_stream));
+        if (qb.n_jobs) GANDER_CUDA(k::gemv_quant(qb, m_stream));
         return;
     }
     for (int i = 0; i < n_jobs; ++i) {
         const Job& j = jobs[i];
+        const __half* W = j.W;
+        if (j.q && j.q->q) {
+            if (!ws.deq) throw Error("CUDA backend: internal error: no dequantisation buffer");
+            GANDER_CUDA(
+                k::dequantize(j.q->kind, j.q->q, j.q->scales, j.rows, j.cols, ws.deq, m_stream));
+            W = ws.deq;
+        }
         if (j.in != k::GemvIn::Plain || j.out == k::GemvOut::Relu2F16)
             throw Error("CUDA backend: internal error: epilogue not available for prefill");
         const GemmOut out = j.out == k::GemvOut::AddF32     ? GemmOut::AddF32
                             : j.out == k::GemvOut::StoreF16 ? GemmOut::StoreF16
                                                             : GemmOut::StoreF32;
-        gemm_rows(m_cublas, j.W, j.rows, j.cols, j.x, T, j.y, out);
+        gemm_rows(m_cublas, W, j.rows, j.cols, j.x, T, j.y, out);
     }
 }
 
@@ -346,15 +401,15 @@ void CudaModel::forward(int T, float* state, Workspace& ws, bool want_logits) {
                                     kLayerNormEps, st));
         const bool first = li == 0;
         Job down[7] = {
-            {L.Wr, ws.xm[0], ws.r, C, C, GemvIn::Plain, GemvOut::StoreF32},
-            {L.Wk, ws.xm[2], ws.k, C, C, GemvIn::Plain, GemvOut::StoreF32},
-            {L.Wv, ws.xm[3], ws.v, C, C, GemvIn::Plain, GemvOut::StoreF32},
+            {L.Wr, ws.xm[0], ws.r, C, C, GemvIn::Plain, GemvOut::StoreF32, &L.qr},
+            {L.Wk, ws.xm[2], ws.k, C, C, GemvIn::Plain, GemvOut::StoreF32, &L.qk},
+            {L.Wv, ws.xm[3], ws.v, C, C, GemvIn::Plain, GemvOut::StoreF32, &L.qv},
             {L.w1, ws.xm[1], ws.hw, R.w, C, GemvIn::Plain, GemvOut::StoreF16},
             {L.a1, ws.xm[4], ws.ha, R.a, C, GemvIn::Plain, GemvOut::StoreF16},
             {L.g1, ws.xm[5], ws.hg, R.g, C, GemvIn::Plain, GemvOut::StoreF16},
             {L.v1, ws.xm[3], ws.hv, R.v, C, GemvIn::Plain, GemvOut::StoreF16},
         };
-        linear(down, first ? 6 : 7, T);
+        linear(down, first ? 6 : 7, T, ws);
         if (!step) {
             GANDER_CUDA(k::lora_activation(ws.hw, std::int64_t(T) * R.w, k::Activation::Tanh, st));
             GANDER_CUDA(
@@ -366,7 +421,7 @@ void CudaModel::forward(int T, float* state, Workspace& ws, bool want_logits) {
             {L.g2, ws.hg, ws.gl, C, R.g, step ? GemvIn::Sigmoid : GemvIn::Plain, GemvOut::StoreF32},
             {L.v2, ws.hv, ws.vl, C, R.v, GemvIn::Plain, GemvOut::StoreF32},
         };
-        linear(up, first ? 3 : 4, T);
+        linear(up, first ? 3 : 4, T, ws);
         if (step) { // one launch for the whole attention core of a decoding step
             k::Wkv7Step ws1{kv,    ws.r,       ws.k,     ws.v,  ws.wl, ws.al,        ws.vl,
                             ws.gl, ws.v_first, L.w0,     L.a0,  L.v0,  L.k_k,        L.k_a,
@@ -381,8 +436,8 @@ void CudaModel::forward(int T, float* state, Workspace& ws, bool want_logits) {
             GANDER_CUDA(k::group_norm(ws.y, L.ln_x_w, L.ln_x_b, ws.r, ws.k, L.r_k, ws.v, ws.gl,
                                       nullptr, ws.yg, T, H, N, kGroupNormEps, st));
         }
-        Job out{L.Wo, ws.yg, ws.x, C, C, GemvIn::Plain, GemvOut::AddF32};
-        linear(&out, 1, T);
+        Job out{L.Wo, ws.yg, ws.x, C, C, GemvIn::Plain, GemvOut::AddF32, &L.qo};
+        linear(&out, 1, T, ws);
 
         // Channel mixing.
         prev_in = ffn_prev;
@@ -395,21 +450,21 @@ void CudaModel::forward(int T, float* state, Workspace& ws, bool want_logits) {
         GANDER_CUDA(k::ln_shift_mix(ws.x, L.ln2_w, L.ln2_b, prev_in, ffn_prev, fm, T, C,
                                     kLayerNormEps, st));
         if (step) {
-            Job key{L.ffn_k, ws.xm[0], ws.ffn_h, F, C, GemvIn::Plain, GemvOut::Relu2F16};
-            linear(&key, 1, T);
+            Job key{L.ffn_k, ws.xm[0], ws.ffn_h, F, C, GemvIn::Plain, GemvOut::Relu2F16, &L.qffn_k};
+            linear(&key, 1, T, ws);
         } else {
-            Job key{L.ffn_k, ws.xm[0], ws.ffn_f, F, C, GemvIn::Plain, GemvOut::StoreF32};
-            linear(&key, 1, T);
+            Job key{L.ffn_k, ws.xm[0], ws.ffn_f, F, C, GemvIn::Plain, GemvOut::StoreF32, &L.qffn_k};
+            linear(&key, 1, T, ws);
             GANDER_CUDA(k::relu2(ws.ffn_f, ws.ffn_h, std::int64_t(T) * F, st));
         }
-        Job val{L.ffn_v, ws.ffn_h, ws.x, C, F, GemvIn::Plain, GemvOut::AddF32};
-        linear(&val, 1, T);
+        Job val{L.ffn_v, ws.ffn_h, ws.x, C, F, GemvIn::Plain, GemvOut::AddF32, &L.qffn_v};
+        linear(&val, 1, T, ws);
     }
     if (want_logits) {
         GANDER_CUDA(k::layer_norm(ws.x + std::size_t(T - 1) * C, nullptr, m_ln_out_w, m_ln_out_b,
                                   nullptr, ws.xo, 1, C, kLayerNormEps, st));
-        Job head{m_head, ws.xo, ws.logits, s.vocab, C, GemvIn::Plain, GemvOut::StoreF32};
-        linear(&head, 1, 1);
+        Job head{m_head, ws.xo, ws.logits, s.vocab, C, GemvIn::Plain, GemvOut::StoreF32, &m_qhead};
+        linear(&head, 1, 1, ws);
     }
 }
 

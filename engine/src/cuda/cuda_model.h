@@ -12,12 +12,20 @@
 
 #include "cuda/cuda_common.h"
 #include "gander/gander.h"
+#include "kernels/gemv_quant.h"
 #include "model/weights.h"
 
 namespace gander::cuda {
 
 // Rows of a prefill chunk: the workspace holds this many tokens whatever the prompt length.
 constexpr int kPrefillChunk = 1024;
+
+// A quantized matrix on the card (model/quantize.h formats); q == nullptr when it is fp16.
+struct QuantDev {
+    const std::uint8_t* q = nullptr;
+    const __half* scales = nullptr;
+    kernels::QuantKind kind = kernels::QuantKind::Int8Row;
+};
 
 struct LayerDev {
     const float *ln1_w = nullptr, *ln1_b = nullptr, *ln2_w = nullptr, *ln2_b = nullptr;
@@ -31,6 +39,8 @@ struct LayerDev {
     const __half *w1 = nullptr, *w2 = nullptr, *a1 = nullptr, *a2 = nullptr, *v1 = nullptr,
                  *v2 = nullptr, *g1 = nullptr, *g2 = nullptr;
     const __half *ffn_k = nullptr, *ffn_v = nullptr;
+    // Set instead of the fp16 pointers above when the weights are int8/int4.
+    QuantDev qr, qk, qv, qo, qffn_k, qffn_v;
     LoraRanks ranks;
 };
 
@@ -44,6 +54,7 @@ struct Workspace {
           *prev = nullptr, *ffn_f = nullptr, *logits = nullptr;
     __half *xm[6] = {}, *yg = nullptr, *hw = nullptr, *ha = nullptr, *hv = nullptr, *hg = nullptr,
            *ffn_h = nullptr, *xo = nullptr;
+    __half* deq = nullptr; // prefill with quantized weights: one matrix dequantised for cuBLAS
 };
 
 class CudaModel final : public Model {
@@ -57,7 +68,9 @@ public:
     std::unique_ptr<Session> new_session() override;
 
     // Bytes the model needs on the card besides one session's state: weights and workspaces.
-    static std::size_t bytes_needed(const ModelShape& shape);
+    // `weights` null: fp16 weights of `shape` (random models).
+    static std::size_t bytes_needed(const ModelShape& shape,
+                                    const model::Weights* weights = nullptr);
 
     // --- used by CudaSession, under mutex() ---
     std::mutex& mutex() { return m_mutex; }
@@ -74,7 +87,7 @@ public:
 private:
     struct Job;
     void place(const model::Weights* weights, std::uint64_t seed, const Progress& progress);
-    void linear(const Job* jobs, int n_jobs, int T);
+    void linear(const Job* jobs, int n_jobs, int T, Workspace& ws);
 
     ModelInfo m_info;
     ModelShape m_shape;
@@ -84,6 +97,8 @@ private:
     DeviceBuffer m_cublas_ws;
     DeviceBuffer m_arena;
     const __half *m_emb = nullptr, *m_head = nullptr;
+    QuantDev m_qhead;
+    bool m_quantized = false;
     const float *m_ln0_w = nullptr, *m_ln0_b = nullptr, *m_ln_out_w = nullptr,
                 *m_ln_out_b = nullptr;
     std::vector<LayerDev> m_layers;

@@ -6,6 +6,7 @@
 #include "backend.h"
 #include "cuda/cuda_model.h"
 #include "model/half.h"
+#include "model/quantize.h"
 #include "model/random_init.h"
 
 namespace gander::cuda {
@@ -166,15 +167,20 @@ std::string random_fingerprint(const ModelShape& s, std::uint64_t seed) {
     return out;
 }
 
-void check_options(const LoadOptions& options) {
-    if (options.precision && *options.precision != Precision::Fp16)
-        throw Error("CUDA backend: precision " + std::string(to_string(*options.precision)) +
-                    " is not available (weights are fp16 on the card)");
+// fp16 always; int8/int4 when the weights come quantized (load_model converts or reads the cache
+// on the host first).
+void check_options(const LoadOptions& options, const model::Weights* weights) {
+    if (!options.precision || *options.precision == Precision::Fp16) return;
+    const bool quantized =
+        *options.precision == Precision::Int8 || *options.precision == Precision::Int4;
+    if (quantized && (!weights || weights->file_dtype == to_string(*options.precision))) return;
+    throw Error("CUDA backend: precision " + std::string(to_string(*options.precision)) +
+                " is not available (fp16, int8 or int4 on the card)");
 }
 
 // Throws when the card cannot hold the model, one session and the workspaces.
-void check_fits(const ModelShape& shape, const std::string& device) {
-    const std::size_t need = CudaModel::bytes_needed(shape) + 2 * state_size_f32(shape) +
+void check_fits(const ModelShape& shape, const model::Weights* weights, const std::string& device) {
+    const std::size_t need = CudaModel::bytes_needed(shape, weights) + 2 * state_size_f32(shape) +
                              (std::size_t(256) << 20); // context, cuBLAS kernels, graphs
     std::size_t free_b = 0, total_b = 0;
     GANDER_CUDA(cudaSetDevice(0));
@@ -185,7 +191,9 @@ void check_fits(const ModelShape& shape, const std::string& device) {
 
 ModelInfo cuda_info(ModelInfo info, const std::string& device) {
     info.backend = BackendKind::Cuda;
-    info.precision = Precision::Fp16;
+    info.precision = info.file_dtype == "int8"   ? Precision::Int8
+                     : info.file_dtype == "int4" ? Precision::Int4
+                                                 : Precision::Fp16;
     info.device = device;
     info.backend_note = "CUDA: " + device;
     return info;
@@ -203,11 +211,11 @@ namespace gander::detail {
 
 std::unique_ptr<Model> make_cuda_model(std::shared_ptr<const model::Weights> weights,
                                        const LoadOptions& options) {
-    cuda::check_options(options);
+    cuda::check_options(options, weights.get());
     std::string device;
     if (std::string why = cuda_probe(&device); !why.empty())
         throw Error("CUDA backend unavailable: " + why);
-    cuda::check_fits(weights->shape, device);
+    cuda::check_fits(weights->shape, weights.get(), device);
     return std::make_unique<cuda::CudaModel>(weights->shape, weights.get(), 0,
                                              cuda::cuda_info(base_model_info(*weights), device),
                                              options.progress);
@@ -215,7 +223,15 @@ std::unique_ptr<Model> make_cuda_model(std::shared_ptr<const model::Weights> wei
 
 std::unique_ptr<Model> make_cuda_random_model(const ModelShape& shape, std::uint64_t seed,
                                               const LoadOptions& options) {
-    cuda::check_options(options);
+    cuda::check_options(options, nullptr);
+    if (options.precision &&
+        (*options.precision == Precision::Int8 || *options.precision == Precision::Int4)) {
+        // Quantized random weights are made and quantized on the host (in parallel), then
+        // uploaded as they are: the card runs exactly the CPU reference's int8/int4 values.
+        auto w = model::convert_weights(model::make_random_weights(shape, seed, io::DType::F16),
+                                        *options.precision);
+        return make_cuda_model(std::move(w), options);
+    }
     if (shape.n_layer <= 0 || shape.n_embd <= 0 || shape.head_size <= 0 ||
         shape.n_embd % shape.head_size != 0 || shape.vocab <= 0 || shape.ffn_dim <= 0 ||
         int(shape.ranks.size()) != shape.n_layer)
@@ -223,7 +239,7 @@ std::unique_ptr<Model> make_cuda_random_model(const ModelShape& shape, std::uint
     std::string device;
     if (std::string why = cuda_probe(&device); !why.empty())
         throw Error("CUDA backend unavailable: " + why);
-    cuda::check_fits(shape, device);
+    cuda::check_fits(shape, nullptr, device);
     ModelInfo info;
     info.shape = shape;
     info.file_dtype = "fp16";

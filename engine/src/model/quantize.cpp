@@ -3,9 +3,14 @@
 #include "model/quantize.h"
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstring>
+#include <exception>
 #include <filesystem>
+#include <mutex>
+#include <thread>
 
 #include "model/half.h"
 
@@ -27,8 +32,8 @@ Tensor to_float_dtype(const Tensor& t, io::DType dtype, Weights& owner) {
         if (dtype == io::DType::F32) {
             std::memcpy(buf.data() + i * 4, &f[std::size_t(i)], 4);
         } else {
-            const std::uint16_t h =
-                dtype == io::DType::F16 ? f32_to_f16(f[std::size_t(i)]) : f32_to_bf16(f[std::size_t(i)]);
+            const std::uint16_t h = dtype == io::DType::F16 ? f32_to_f16(f[std::size_t(i)])
+                                                            : f32_to_bf16(f[std::size_t(i)]);
             std::memcpy(buf.data() + i * 2, &h, 2);
         }
     }
@@ -76,7 +81,8 @@ Tensor quantize_int4(const Tensor& t, Weights& owner) {
         for (std::int64_t g = 0; g < groups; ++g) {
             const std::int64_t b = g * kInt4Group, e = std::min(cols, b + kInt4Group);
             float amax = 0;
-            for (std::int64_t c = b; c < e; ++c) amax = std::max(amax, std::fabs(row[std::size_t(c)]));
+            for (std::int64_t c = b; c < e; ++c)
+                amax = std::max(amax, std::fabs(row[std::size_t(c)]));
             // Clipping the largest values a little often lowers the error of all the others.
             double best_err = INFINITY;
             std::uint16_t best_hs = 0;
@@ -113,9 +119,12 @@ Tensor quantize_int4(const Tensor& t, Weights& owner) {
 
 io::DType float_dtype(Precision p) {
     switch (p) {
-    case Precision::Fp32: return io::DType::F32;
-    case Precision::Bf16: return io::DType::BF16;
-    default: return io::DType::F16;
+    case Precision::Fp32:
+        return io::DType::F32;
+    case Precision::Bf16:
+        return io::DType::BF16;
+    default:
+        return io::DType::F16;
     }
 }
 
@@ -123,9 +132,12 @@ io::DType float_dtype(Precision p) {
 
 std::string precision_scheme(Precision p) {
     switch (p) {
-    case Precision::Int8: return "int8-row";
-    case Precision::Int4: return "int4-g64";
-    default: return std::string(to_string(p));
+    case Precision::Int8:
+        return "int8-row";
+    case Precision::Int4:
+        return "int4-g64";
+    default:
+        return std::string(to_string(p));
     }
 }
 
@@ -136,38 +148,98 @@ std::shared_ptr<const Weights> convert_weights(std::shared_ptr<const Weights> so
     w->path = source->path;
     w->fingerprint = source->fingerprint;
     w->file = source->file;
-    w->file_dtype = p == Precision::Int8 ? "int8" : p == Precision::Int4 ? "int4" : std::string(to_string(p));
+    w->file_dtype = p == Precision::Int8   ? "int8"
+                    : p == Precision::Int4 ? "int4"
+                                           : std::string(to_string(p));
     const io::DType fd = float_dtype(p);
-    auto conv = [&](const Tensor& t) { return to_float_dtype(t, fd, *w); };
-    auto big = [&](const Tensor& t) {
-        if (p == Precision::Int8) return quantize_int8(t, *w);
-        if (p == Precision::Int4) return quantize_int4(t, *w);
-        return conv(t);
+    auto conv_into = [&](const Tensor& t, Weights& owner) { return to_float_dtype(t, fd, owner); };
+    auto big_into = [&](const Tensor& t, Weights& owner) {
+        if (p == Precision::Int8) return quantize_int8(t, owner);
+        if (p == Precision::Int4) return quantize_int4(t, owner);
+        return conv_into(t, owner);
     };
-    w->emb = conv(source->emb);
-    w->ln0_w = conv(source->ln0_w), w->ln0_b = conv(source->ln0_b);
-    w->ln_out_w = conv(source->ln_out_w), w->ln_out_b = conv(source->ln_out_b);
-    w->head = p == Precision::Int4 ? quantize_int8(source->head, *w) : big(source->head);
-    for (std::size_t i = 0; i < source->layers.size(); ++i) {
-        if (progress && !progress(double(i) / double(source->layers.size()))) throw Cancelled();
-        const LayerWeights& s = source->layers[i];
-        LayerWeights l;
-        for (auto [dst, src] : {std::pair{&l.ln1_w, &s.ln1_w}, {&l.ln1_b, &s.ln1_b},
-                                {&l.ln2_w, &s.ln2_w}, {&l.ln2_b, &s.ln2_b}, {&l.x_r, &s.x_r},
-                                {&l.x_w, &s.x_w}, {&l.x_k, &s.x_k}, {&l.x_v, &s.x_v},
-                                {&l.x_a, &s.x_a}, {&l.x_g, &s.x_g}, {&l.w0, &s.w0},
-                                {&l.w1, &s.w1}, {&l.w2, &s.w2}, {&l.a0, &s.a0}, {&l.a1, &s.a1},
-                                {&l.a2, &s.a2}, {&l.v0, &s.v0}, {&l.v1, &s.v1}, {&l.v2, &s.v2},
-                                {&l.g1, &s.g1}, {&l.g2, &s.g2}, {&l.k_k, &s.k_k},
-                                {&l.k_a, &s.k_a}, {&l.r_k, &s.r_k}, {&l.ln_x_w, &s.ln_x_w},
-                                {&l.ln_x_b, &s.ln_x_b}, {&l.ffn_x_k, &s.ffn_x_k}})
-            *dst = conv(*src);
-        for (auto [dst, src] : {std::pair{&l.receptance, &s.receptance}, {&l.key, &s.key},
-                                {&l.value, &s.value}, {&l.output, &s.output},
-                                {&l.ffn_key, &s.ffn_key}, {&l.ffn_value, &s.ffn_value}})
-            *dst = big(*src);
-        w->layers.push_back(std::move(l));
+    w->emb = conv_into(source->emb, *w);
+    w->ln0_w = conv_into(source->ln0_w, *w), w->ln0_b = conv_into(source->ln0_b, *w);
+    w->ln_out_w = conv_into(source->ln_out_w, *w), w->ln_out_b = conv_into(source->ln_out_b, *w);
+    w->head = p == Precision::Int4 ? quantize_int8(source->head, *w) : big_into(source->head, *w);
+
+    // Layers in parallel (a 7B model is 32 layers of ~200M weights): each worker owns the
+    // buffers of the layers it converts; they move into `w` afterwards (moving a vector keeps its
+    // data where it is, so the tensors' pointers stay valid).
+    const std::size_t L = source->layers.size();
+    w->layers.resize(L);
+    std::vector<Weights> owners(L);
+    std::atomic<std::size_t> next{0}, finished{0};
+    std::atomic<bool> cancelled{false};
+    std::exception_ptr error;
+    std::mutex error_mutex;
+    auto work = [&] {
+        for (std::size_t i; !cancelled && (i = next++) < L;) {
+            try {
+                const LayerWeights& s = source->layers[i];
+                LayerWeights& l = w->layers[i];
+                Weights& owner = owners[i];
+                for (auto [dst, src] : {std::pair{&l.ln1_w, &s.ln1_w},
+                                        {&l.ln1_b, &s.ln1_b},
+                                        {&l.ln2_w, &s.ln2_w},
+                                        {&l.ln2_b, &s.ln2_b},
+                                        {&l.x_r, &s.x_r},
+                                        {&l.x_w, &s.x_w},
+                                        {&l.x_k, &s.x_k},
+                                        {&l.x_v, &s.x_v},
+                                        {&l.x_a, &s.x_a},
+                                        {&l.x_g, &s.x_g},
+                                        {&l.w0, &s.w0},
+                                        {&l.w1, &s.w1},
+                                        {&l.w2, &s.w2},
+                                        {&l.a0, &s.a0},
+                                        {&l.a1, &s.a1},
+                                        {&l.a2, &s.a2},
+                                        {&l.v0, &s.v0},
+                                        {&l.v1, &s.v1},
+                                        {&l.v2, &s.v2},
+                                        {&l.g1, &s.g1},
+                                        {&l.g2, &s.g2},
+                                        {&l.k_k, &s.k_k},
+                                        {&l.k_a, &s.k_a},
+                                        {&l.r_k, &s.r_k},
+                                        {&l.ln_x_w, &s.ln_x_w},
+                                        {&l.ln_x_b, &s.ln_x_b},
+                                        {&l.ffn_x_k, &s.ffn_x_k}})
+                    *dst = conv_into(*src, owner);
+                for (auto [dst, src] : {std::pair{&l.receptance, &s.receptance},
+                                        {&l.key, &s.key},
+                                        {&l.value, &s.value},
+                                        {&l.output, &s.output},
+                                        {&l.ffn_key, &s.ffn_key},
+                                        {&l.ffn_value, &s.ffn_value}})
+                    *dst = big_into(*src, owner);
+                ++finished;
+            } catch (...) {
+                std::lock_guard lock(error_mutex);
+                if (!error) error = std::current_exception();
+                cancelled = true;
+            }
+        }
+    };
+    const std::size_t n_threads =
+        std::min<std::size_t>(L, std::max(1u, std::thread::hardware_concurrency()));
+    std::vector<std::thread> threads;
+    for (std::size_t t = 1; t < n_threads; ++t) threads.emplace_back(work);
+    // The calling thread reports progress (callbacks run on the caller's thread) and works.
+    while (!cancelled && finished < L) {
+        if (progress && !progress(double(finished) / double(L))) cancelled = true;
+        if (n_threads == 1) {
+            if (!cancelled) work();
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
+    for (auto& t : threads) t.join();
+    if (error) std::rethrow_exception(error);
+    if (cancelled) throw Cancelled();
+    for (auto& o : owners)
+        for (auto& b : o.owned) w->owned.push_back(std::move(b));
     // Tensors left as views may point into the source's own buffers (a random model).
     w->keep_alive = std::move(source);
     if (progress && !progress(1.0)) throw Cancelled();
@@ -182,7 +254,8 @@ std::string weight_cache_path(const std::string& cache_dir, const Weights& sourc
         .string();
 }
 
-void write_weight_cache(const Weights& w, Precision p, const std::string& path, const Weights& source) {
+void write_weight_cache(const Weights& w, Precision p, const std::string& path,
+                        const Weights& source) {
     std::vector<io::TensorToWrite> out;
     std::vector<std::string> names; // keep the ".scales" names alive
     names.reserve(512);
@@ -194,7 +267,10 @@ void write_weight_cache(const Weights& w, Precision p, const std::string& path, 
         if (t.quantized()) {
             const std::int64_t groups = (t.cols() + t.group - 1) / t.group;
             names.push_back(name + ".scales");
-            out.push_back({names.back(), io::DType::F16, {t.rows(), groups}, t.scales,
+            out.push_back({names.back(),
+                           io::DType::F16,
+                           {t.rows(), groups},
+                           t.scales,
                            std::size_t(t.rows() * groups) * 2});
         }
     };
@@ -225,14 +301,15 @@ void write_weight_cache(const Weights& w, Precision p, const std::string& path, 
     add("head.weight", w.head);
     std::error_code ec;
     const auto size = std::filesystem::file_size(source.path, ec);
-    io::write_safetensors(path, out,
-                          {{"gander.format", "gander-weights"},
-                           {"gander.version", "1"},
-                           {"gander.scheme", precision_scheme(p)},
-                           {"gander.int4_group", std::to_string(kInt4Group)},
-                           {"gander.source_fingerprint", source.fingerprint},
-                           {"gander.source_file", std::filesystem::path(source.path).filename().string()},
-                           {"gander.source_size", ec ? "0" : std::to_string(size)}});
+    io::write_safetensors(
+        path, out,
+        {{"gander.format", "gander-weights"},
+         {"gander.version", "1"},
+         {"gander.scheme", precision_scheme(p)},
+         {"gander.int4_group", std::to_string(kInt4Group)},
+         {"gander.source_fingerprint", source.fingerprint},
+         {"gander.source_file", std::filesystem::path(source.path).filename().string()},
+         {"gander.source_size", ec ? "0" : std::to_string(size)}});
 }
 
 std::shared_ptr<const Weights> load_weight_cache(const std::string& path, const Weights& source,

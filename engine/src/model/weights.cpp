@@ -4,9 +4,11 @@
 #include "model/weights.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <filesystem>
 #include <sstream>
+#include <thread>
 
 #include "model/half.h"
 #include "model/random_init.h"
@@ -34,10 +36,13 @@ float scale_at(const std::byte* scales, std::int64_t i) {
 }
 
 // Converts n values of a stored row starting at column `first` to fp32.
-void convert_row(const Tensor& t, std::int64_t row, std::int64_t first, std::int64_t n, float* out) {
+void convert_row(const Tensor& t, std::int64_t row, std::int64_t first, std::int64_t n,
+                 float* out) {
     const std::byte* base = t.data + std::size_t(row) * t.row_bytes();
     switch (t.dtype) {
-    case io::DType::F32: std::memcpy(out, base + first * 4, std::size_t(n) * 4); return;
+    case io::DType::F32:
+        std::memcpy(out, base + first * 4, std::size_t(n) * 4);
+        return;
     case io::DType::F16:
         for (std::int64_t i = 0; i < n; ++i) {
             std::uint16_t h;
@@ -70,7 +75,8 @@ void convert_row(const Tensor& t, std::int64_t row, std::int64_t first, std::int
         }
         return;
     }
-    default: throw Error("tensor conversion: unsupported dtype");
+    default:
+        throw Error("tensor conversion: unsupported dtype");
     }
 }
 
@@ -88,7 +94,9 @@ void Tensor::to_f32(float* out) const {
     for (std::int64_t r = 0; r < rows(); ++r) convert_row(*this, r, 0, cols(), out + r * cols());
 }
 
-void Tensor::row_to_f32(std::int64_t row, float* out) const { convert_row(*this, row, 0, cols(), out); }
+void Tensor::row_to_f32(std::int64_t row, float* out) const {
+    convert_row(*this, row, 0, cols(), out);
+}
 
 namespace {
 
@@ -136,7 +144,9 @@ public:
         if (part == "att") {
             if (rest.size() == 2 && std::strchr("wavg", rest[0]) && std::strchr("012", rest[1])) {
                 std::string lora = std::string(1, rest[0]) + "_lora.lora.";
-                rest = lora + (rest[1] == '0' ? "2.bias" : rest[1] == '1' ? "0.weight" : "2.weight");
+                rest = lora + (rest[1] == '0'   ? "2.bias"
+                               : rest[1] == '1' ? "0.weight"
+                                                : "2.weight");
             } else if (rest.rfind("receptance.", 0) == 0) {
                 rest = "r_proj." + rest.substr(11);
             } else if (rest.rfind("key.", 0) == 0) {
@@ -162,8 +172,7 @@ public:
         if (!t) fail(name, "missing (is this an RWKV-7 model?)");
         const bool quantized = t->dtype == io::DType::I8 || t->dtype == io::DType::U8;
         if (quantized && allow_quantized && m_file->find(name + ".scales")) return *t;
-        if (t->dtype != io::DType::F32 && t->dtype != io::DType::F16 &&
-            t->dtype != io::DType::BF16)
+        if (t->dtype != io::DType::F32 && t->dtype != io::DType::F16 && t->dtype != io::DType::BF16)
             fail(name, "unsupported dtype " + std::string(io::dtype_name(t->dtype)) +
                            " (expected F32, F16 or BF16)");
         return *t;
@@ -189,8 +198,8 @@ public:
         const auto& t = raw(official, !fla_transposed);
         if (t.dtype == io::DType::I8 || t.dtype == io::DType::U8) return quantized(t, rows, cols);
         const bool transpose = m_fla && fla_transposed;
-        std::vector<std::int64_t> want =
-            transpose ? std::vector<std::int64_t>{cols, rows} : std::vector<std::int64_t>{rows, cols};
+        std::vector<std::int64_t> want = transpose ? std::vector<std::int64_t>{cols, rows}
+                                                   : std::vector<std::int64_t>{rows, cols};
         if (t.shape != want)
             fail(t.name, "expected " + shape_str(want) + " got " + shape_str(t.shape));
         if (!transpose) return view(t, {rows, cols});
@@ -229,8 +238,8 @@ public:
     std::int64_t dim(const std::string& official, std::size_t dim, std::size_t rank) const {
         const auto& t = raw(official, true); // callers read rows only of quantized matrices
         if (t.shape.size() != rank)
-            fail(t.name, "expected " + std::to_string(rank) + " dimensions, got " +
-                             shape_str(t.shape));
+            fail(t.name,
+                 "expected " + std::to_string(rank) + " dimensions, got " + shape_str(t.shape));
         return t.shape[dim];
     }
 
@@ -299,12 +308,18 @@ std::string dtype_label(const Weights& w) {
     }
     if (mixed) return "mixed";
     switch (first) {
-    case io::DType::F32: return "fp32";
-    case io::DType::F16: return "fp16";
-    case io::DType::BF16: return "bf16";
-    case io::DType::I8: return "int8";
-    case io::DType::U8: return "int4";
-    default: return "other";
+    case io::DType::F32:
+        return "fp32";
+    case io::DType::F16:
+        return "fp16";
+    case io::DType::BF16:
+        return "bf16";
+    case io::DType::I8:
+        return "int8";
+    case io::DType::U8:
+        return "int4";
+    default:
+        return "other";
     }
 }
 
@@ -322,14 +337,15 @@ std::shared_ptr<const Weights> load_weights(const std::string& path, const Progr
     const std::int64_t C = ld.dim("emb.weight", 1, 2);
     int L = 0;
     while (ld.has("blocks." + std::to_string(L) + ".ln1.weight")) ++L;
-    if (L == 0) throw Error(ld.name() + ": no layers found (tensor blocks.0.ln1.weight missing); "
-                                        "is this an RWKV-7 model?");
+    if (L == 0)
+        throw Error(ld.name() + ": no layers found (tensor blocks.0.ln1.weight missing); "
+                                "is this an RWKV-7 model?");
     const std::string rk = "blocks.0.att.r_k";
     const auto& rk_raw = ld.raw(rk);
     std::int64_t N = rk_raw.shape.size() == 2 ? rk_raw.shape[1] : 64;
     if (N <= 0 || C % N != 0)
-        ld.fail(rk_raw.name, "head size " + std::to_string(N) + " does not divide width " +
-                                 std::to_string(C));
+        ld.fail(rk_raw.name,
+                "head size " + std::to_string(N) + " does not divide width " + std::to_string(C));
     const std::int64_t H = C / N;
     const std::int64_t F = ld.dim("blocks.0.ffn.key.weight", 0, 2);
     if (V <= 0 || C <= 0 || F <= 0 || V > (1 << 24) || C > (1 << 16) || F > (1 << 18))
@@ -433,10 +449,13 @@ std::shared_ptr<const Weights> make_random_weights(const ModelShape& shape, std:
     const std::size_t es = io::dtype_size(dtype);
     const std::int64_t C = shape.n_embd, V = shape.vocab, F = shape.ffn_dim;
 
+    // Layers are made in parallel (a 7B shape is 7 billion values); each layer's buffers go to its
+    // own list first and into `w` at the end, which does not move the data.
+    std::vector<std::vector<std::vector<std::byte>>> layer_owned(std::size_t(shape.n_layer) + 1);
     auto make = [&](int layer, ri::Role role, std::vector<std::int64_t> dims, int fan_in) {
         std::int64_t n = 1;
         for (auto d : dims) n *= d;
-        auto& buf = w->owned.emplace_back(std::size_t(n) * es);
+        auto& buf = layer_owned[std::size_t(layer + 1)].emplace_back(std::size_t(n) * es);
         for (std::int64_t i = 0; i < n; ++i) {
             float v = ri::value(seed, layer, role, fan_in, std::uint64_t(i));
             if (dtype == io::DType::F32) {
@@ -455,46 +474,57 @@ std::shared_ptr<const Weights> make_random_weights(const ModelShape& shape, std:
     w->ln_out_w = make(-1, ri::LnOutW, {C}, 0);
     w->ln_out_b = make(-1, ri::LnOutB, {C}, 0);
     w->head = make(-1, ri::Head, {V, C}, int(C));
-    for (int i = 0; i < shape.n_layer; ++i) {
-        const LoraRanks& r = shape.ranks[std::size_t(i)];
-        LayerWeights l;
-        l.ln1_w = make(i, ri::Ln1W, {C}, 0);
-        l.ln1_b = make(i, ri::Ln1B, {C}, 0);
-        l.ln2_w = make(i, ri::Ln2W, {C}, 0);
-        l.ln2_b = make(i, ri::Ln2B, {C}, 0);
-        l.x_r = make(i, ri::XR, {C}, 0);
-        l.x_w = make(i, ri::XW, {C}, 0);
-        l.x_k = make(i, ri::XK, {C}, 0);
-        l.x_v = make(i, ri::XV, {C}, 0);
-        l.x_a = make(i, ri::XA, {C}, 0);
-        l.x_g = make(i, ri::XG, {C}, 0);
-        l.w0 = make(i, ri::W0, {C}, 0);
-        l.w1 = make(i, ri::W1, {C, r.w}, int(C));
-        l.w2 = make(i, ri::W2, {r.w, C}, r.w);
-        l.a0 = make(i, ri::A0, {C}, 0);
-        l.a1 = make(i, ri::A1, {C, r.a}, int(C));
-        l.a2 = make(i, ri::A2, {r.a, C}, r.a);
-        if (i > 0) {
-            l.v0 = make(i, ri::V0, {C}, 0);
-            l.v1 = make(i, ri::V1, {C, r.v}, int(C));
-            l.v2 = make(i, ri::V2, {r.v, C}, r.v);
+    w->layers.resize(std::size_t(shape.n_layer));
+    std::atomic<int> next{0};
+    auto make_layers = [&] {
+        for (int i; (i = next++) < shape.n_layer;) {
+            const LoraRanks& r = shape.ranks[std::size_t(i)];
+            LayerWeights& l = w->layers[std::size_t(i)];
+            l.ln1_w = make(i, ri::Ln1W, {C}, 0);
+            l.ln1_b = make(i, ri::Ln1B, {C}, 0);
+            l.ln2_w = make(i, ri::Ln2W, {C}, 0);
+            l.ln2_b = make(i, ri::Ln2B, {C}, 0);
+            l.x_r = make(i, ri::XR, {C}, 0);
+            l.x_w = make(i, ri::XW, {C}, 0);
+            l.x_k = make(i, ri::XK, {C}, 0);
+            l.x_v = make(i, ri::XV, {C}, 0);
+            l.x_a = make(i, ri::XA, {C}, 0);
+            l.x_g = make(i, ri::XG, {C}, 0);
+            l.w0 = make(i, ri::W0, {C}, 0);
+            l.w1 = make(i, ri::W1, {C, r.w}, int(C));
+            l.w2 = make(i, ri::W2, {r.w, C}, r.w);
+            l.a0 = make(i, ri::A0, {C}, 0);
+            l.a1 = make(i, ri::A1, {C, r.a}, int(C));
+            l.a2 = make(i, ri::A2, {r.a, C}, r.a);
+            if (i > 0) {
+                l.v0 = make(i, ri::V0, {C}, 0);
+                l.v1 = make(i, ri::V1, {C, r.v}, int(C));
+                l.v2 = make(i, ri::V2, {r.v, C}, r.v);
+            }
+            l.g1 = make(i, ri::G1, {C, r.g}, int(C));
+            l.g2 = make(i, ri::G2, {r.g, C}, r.g);
+            l.k_k = make(i, ri::KK, {C}, 0);
+            l.k_a = make(i, ri::KA, {C}, 0);
+            l.r_k = make(i, ri::RK, {C}, 0);
+            l.receptance = make(i, ri::Receptance, {C, C}, int(C));
+            l.key = make(i, ri::Key, {C, C}, int(C));
+            l.value = make(i, ri::Value, {C, C}, int(C));
+            l.output = make(i, ri::Output, {C, C}, int(C));
+            l.ln_x_w = make(i, ri::LnXW, {C}, 0);
+            l.ln_x_b = make(i, ri::LnXB, {C}, 0);
+            l.ffn_x_k = make(i, ri::FfnXK, {C}, 0);
+            l.ffn_key = make(i, ri::FfnKey, {F, C}, int(C));
+            l.ffn_value = make(i, ri::FfnValue, {C, F}, int(F));
         }
-        l.g1 = make(i, ri::G1, {C, r.g}, int(C));
-        l.g2 = make(i, ri::G2, {r.g, C}, r.g);
-        l.k_k = make(i, ri::KK, {C}, 0);
-        l.k_a = make(i, ri::KA, {C}, 0);
-        l.r_k = make(i, ri::RK, {C}, 0);
-        l.receptance = make(i, ri::Receptance, {C, C}, int(C));
-        l.key = make(i, ri::Key, {C, C}, int(C));
-        l.value = make(i, ri::Value, {C, C}, int(C));
-        l.output = make(i, ri::Output, {C, C}, int(C));
-        l.ln_x_w = make(i, ri::LnXW, {C}, 0);
-        l.ln_x_b = make(i, ri::LnXB, {C}, 0);
-        l.ffn_x_k = make(i, ri::FfnXK, {C}, 0);
-        l.ffn_key = make(i, ri::FfnKey, {F, C}, int(C));
-        l.ffn_value = make(i, ri::FfnValue, {C, F}, int(F));
-        w->layers.push_back(std::move(l));
-    }
+    };
+    std::vector<std::thread> threads;
+    const int n_threads =
+        std::min<int>(shape.n_layer, int(std::max(1u, std::thread::hardware_concurrency())));
+    for (int t = 1; t < n_threads; ++t) threads.emplace_back(make_layers);
+    make_layers();
+    for (auto& t : threads) t.join();
+    for (auto& list : layer_owned)
+        for (auto& b : list) w->owned.push_back(std::move(b));
     w->fingerprint = fingerprint_of(*w);
     return w;
 }
