@@ -61,6 +61,20 @@ HttpConnection::HttpConnection(QTcpSocket* socket, const HttpLimits& limits, QOb
     : QObject(parent), m_socket(socket), m_limits(limits) {
     m_socket->setParent(this);
     connect(m_socket, &QTcpSocket::readyRead, this, &HttpConnection::onReadyRead);
+    // A connection that sends nothing for a while, between requests or in the middle of one, is
+    // closed: otherwise idle or half-sent requests would hold sockets forever.
+    m_idle.setSingleShot(true);
+    m_idle.setInterval(limits.idle_timeout_ms);
+    connect(&m_idle, &QTimer::timeout, this, [this] {
+        if (m_busy) return;
+        m_socket->abort();
+        if (!m_closing) { // abort() may not have said disconnected()
+            m_closing = true;
+            Q_EMIT closed();
+            deleteLater();
+        }
+    });
+    m_idle.start();
     connect(m_socket, &QTcpSocket::disconnected, this, [this] {
         if (!m_closing) {
             m_closing = true;
@@ -82,6 +96,7 @@ void HttpConnection::onReadyRead() {
         return;
     }
     m_buffer += m_socket->readAll();
+    m_idle.start();
     parse();
 }
 
@@ -129,6 +144,9 @@ void HttpConnection::parse() {
                 return reject(413, "request body is larger than " +
                                        QByteArray::number(m_limits.max_body_bytes) + " bytes");
             m_body_expected = qsizetype(n);
+            // curl and others wait (about a second) for this before sending a larger body.
+            if (m_request.header("expect").toLower() == "100-continue" && m_buffer.isEmpty())
+                m_socket->write("HTTP/1.1 100 Continue\r\n\r\n");
         }
         if (m_buffer.size() < m_body_expected) return;
         m_request.body = m_buffer.left(m_body_expected);
@@ -178,6 +196,7 @@ void HttpConnection::endStream() {
 
 void HttpConnection::finishResponse() {
     m_busy = false;
+    m_idle.start();
     if (m_close_after) {
         m_closing = true;
         if (m_drain) {

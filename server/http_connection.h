@@ -11,6 +11,7 @@
 #include <QList>
 #include <QObject>
 #include <QPair>
+#include <QTimer>
 
 class QTcpSocket;
 
@@ -26,6 +27,8 @@ struct HttpRequest {
 struct HttpLimits {
     qsizetype max_header_bytes = 16 * 1024;
     qsizetype max_body_bytes = 1024 * 1024;
+    int idle_timeout_ms = 60 * 1000; // no byte from the client while no request is answered
+    int max_connections = 256;
 };
 
 class HttpConnection final : public QObject {
@@ -58,6 +61,7 @@ private:
     void finishResponse();
 
     QTcpSocket* m_socket;
+    QTimer m_idle;
     HttpLimits m_limits;
     QByteArray m_buffer;
     HttpRequest m_request;

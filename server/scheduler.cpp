@@ -144,10 +144,11 @@ void Scheduler::run() {
             m_active_count = int(m_active.size());
         }
         if (m_active.empty()) continue;
-        const bool prefilled = prefill_one();
+        prefill_one();
         decode_step();
-        (void)prefilled;
         std::erase_if(m_active, [](const auto& a) { return a->done; });
+        std::lock_guard lock(m_mutex);
+        m_active_count = int(m_active.size());
     }
     // Shutting down: whoever still waits hears why.
     std::deque<std::shared_ptr<Job>> queued;

@@ -176,6 +176,12 @@ void ServerCore::onNewConnection() {
             socket->deleteLater();
             continue;
         }
+        if (findChildren<HttpConnection*>(Qt::FindDirectChildrenOnly).size() >=
+            m_options.http.max_connections) {
+            socket->abort(); // a runaway client; the others keep their connections
+            socket->deleteLater();
+            continue;
+        }
         auto* c = new HttpConnection(socket, m_options.http, this);
         connect(c, &HttpConnection::requestReady, this,
                 [this, c](const HttpRequest& r) { handle(c, r); });
