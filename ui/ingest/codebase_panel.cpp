@@ -43,11 +43,23 @@ CodebasePanel::CodebasePanel(QWidget* parent)
     header->addWidget(m_choose);
     layout->addLayout(header);
 
-    m_status = new QLabel(tr("Drop a folder here, or choose one, to ask questions about its "
-                             "files."),
-                          this);
+    // Until a folder is chosen, the panel is one large drop target that says what it is for.
+    m_dropHint = new QLabel(tr("Drop a folder here, or choose one, to ask questions about its "
+                               "files.\n\nIts .gitignore is honoured; build folders, lock files "
+                               "and binaries are left out."),
+                            this);
+    m_dropHint->setObjectName(u"dropHint"_s);
+    m_dropHint->setAlignment(Qt::AlignCenter);
+    m_dropHint->setWordWrap(true);
+    m_dropHint->setMinimumHeight(140);
+    m_dropHint->setForegroundRole(QPalette::PlaceholderText);
+    m_dropHint->setStyleSheet(u"#dropHint { border: 2px dashed palette(mid); border-radius: 8px;"
+                              " padding: 12px; }"_s);
+    layout->addWidget(m_dropHint);
+    m_status = new QLabel(this);
     m_status->setObjectName(u"codebaseStatus"_s);
     m_status->setWordWrap(true);
+    m_status->hide();
     layout->addWidget(m_status);
     m_skipped = new QLabel(this);
     m_skipped->setObjectName(u"codebaseSkipped"_s);
@@ -114,6 +126,8 @@ void CodebasePanel::setFolder(const QString& folder) {
     m_folder = QDir::cleanPath(folder);
     m_title->setText(QFileInfo(m_folder).fileName());
     m_title->setToolTip(m_folder);
+    m_dropHint->hide();
+    m_status->show();
     m_status->setText(tr("Listing files…"));
     m_skipped->hide();
     m_model->clear();

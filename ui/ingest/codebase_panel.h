@@ -55,6 +55,7 @@ private:
 
     QString m_folder;
     QLabel* m_title;
+    QLabel* m_dropHint;
     QLabel* m_status;
     QLabel* m_skipped;
     QPushButton* m_choose;
