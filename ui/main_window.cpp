@@ -18,6 +18,7 @@
 #include <QLineEdit>
 #include <QMenuBar>
 #include <QProgressBar>
+#include <QRegularExpression>
 #include <QSplitter>
 #include <QStackedWidget>
 #include <QStatusBar>
@@ -302,8 +303,16 @@ void MainWindow::setModelStatus(const ModelStatus* s) {
     // The engine reports what it holds (weights, one state); on a card that is the VRAM Gander
     // uses, and the device name carries the card's total.
     const QString used = formatBytes(s->weightBytes + s->stateBytes);
-    m_memoryLabel->setText(s->backend == "cuda"_L1 ? tr("VRAM %1 used").arg(used)
-                                                   : tr("RAM %1 for the model").arg(used));
+    static const QRegularExpression total(u"\\((\\d+(?:\\.\\d+)?) ?GB\\)"_s);
+    const auto card = total.match(s->device);
+    if (s->backend != "cuda"_L1)
+        m_memoryLabel->setText(tr("RAM %1 for the model").arg(used));
+    else if (card.hasMatch())
+        m_memoryLabel->setText(tr("VRAM %1 of %2 GB").arg(used, card.captured(1)));
+    else
+        m_memoryLabel->setText(tr("VRAM %1").arg(used));
+    m_memoryLabel->setToolTip(tr("Weights %1, one conversation state %2")
+                                  .arg(formatBytes(s->weightBytes), formatBytes(s->stateBytes)));
 }
 
 void MainWindow::setStateTokens(qint64 tokens) {

@@ -3,6 +3,7 @@
 // searching, regenerating, editing, versions, exporting, deleting with undo, a refused newer
 // database. Measures the GUI event-loop latency while replies stream, and saves the screenshot.
 #include "../app/fixtures.h"
+
 #include "app_settings.h"
 #include "composer.h"
 #include "conversation_list_model.h"
@@ -15,6 +16,8 @@
 #include "theme.h"
 #include "transcript_model.h"
 #include "transcript_view.h"
+#include <gander/chat.h>
+#include <gander/tokenizer.h>
 
 #include <QAbstractItemModelTester>
 #include <QAction>
@@ -357,6 +360,58 @@ private slots:
         QTest::qWait(50);
         grabFor(&window, u"dark"_s);
         window.setTheme(Theme::Light);
+    }
+
+    // Quit and start again: opening the conversation restores its state, so the next message
+    // prefills only its own tokens. Then another model: the conversation is read again.
+    void stateSurvivesARestartAndAModelChange() {
+        auto settings = makeSettings(u"restart"_s, tinyModel());
+        {
+            MainWindow window(settings.get());
+            window.show();
+            QTRY_VERIFY_WITH_TIMEOUT(window.modelReady(), kTimeout);
+            QSignalSpy saved(window.engine()->worker(), &EngineWorker::stateSaved);
+            QTest::keyClicks(window.composer()->edit(), u"Remember the word heron"_s);
+            QTest::keyClick(window.composer()->edit(), Qt::Key_Return);
+            QTRY_VERIFY_WITH_TIMEOUT(saved.size() == 1, kTimeout);
+            QTRY_VERIFY(!window.composer()->replying());
+        }
+        {
+            MainWindow window(settings.get());
+            window.show();
+            QTRY_VERIFY_WITH_TIMEOUT(window.modelReady(), kTimeout);
+            QSignalSpy prepared(window.engine()->worker(), &EngineWorker::prepared);
+            QSignalSpy rebuild(window.engine()->worker(), &EngineWorker::rebuildProgress);
+            QSignalSpy started(window.engine()->worker(), &EngineWorker::replyStarted);
+            QListView* list = window.sidebar()->list();
+            QTest::mouseClick(list->viewport(), Qt::LeftButton, {},
+                              list->visualRect(window.conversationModel()->index(0)).center());
+            QTRY_VERIFY_WITH_TIMEOUT(!prepared.isEmpty(), kTimeout);
+            QCOMPARE(prepared.first().at(3).toBool(), true);
+            const QString next = u"What was the word?"_s;
+            QTest::keyClicks(window.composer()->edit(), next);
+            QTest::keyClick(window.composer()->edit(), Qt::Key_Return);
+            QTRY_VERIFY_WITH_TIMEOUT(!started.isEmpty(), kTimeout);
+            const auto tokenizer = gander::make_byte_tokenizer();
+            QCOMPARE(started.first().at(2).toInt(),
+                     int(tokenizer->encode(gander::format_chat_continuation(next.toStdString()))
+                             .size()));
+            QVERIFY(rebuild.isEmpty());
+            QTRY_VERIFY_WITH_TIMEOUT(!window.composer()->replying(), kTimeout);
+        }
+        settings->setModelPath(gander::testing::fixturePath(u"rwkv7/rand-a.pth"_s));
+        MainWindow window(settings.get());
+        window.show();
+        QTRY_VERIFY_WITH_TIMEOUT(window.modelReady(), kTimeout);
+        QSignalSpy prepared(window.engine()->worker(), &EngineWorker::prepared);
+        QSignalSpy rebuild(window.engine()->worker(), &EngineWorker::rebuildProgress);
+        QListView* list = window.sidebar()->list();
+        QTest::mouseClick(list->viewport(), Qt::LeftButton, {},
+                          list->visualRect(window.conversationModel()->index(0)).center());
+        QTRY_VERIFY_WITH_TIMEOUT(!prepared.isEmpty(), kTimeout);
+        QCOMPARE(prepared.first().at(3).toBool(), false); // another model: read again
+        QVERIFY(!rebuild.isEmpty());
+        QCOMPARE(window.transcriptModel()->rowCount(), 4); // nothing the user wrote is lost
     }
 
     void newerDatabaseIsRefusedWithAMessage() {
