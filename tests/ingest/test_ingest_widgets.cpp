@@ -3,14 +3,22 @@
 // (a click opens the file). With GANDER_SCREENSHOTS set, each widget is saved there as a PNG.
 #include "attachment_bar.h"
 #include "codebase_panel.h"
+#include "ingest_controller.h"
 #include "prefill_progress.h"
 
 #include <context_files_model.h>
+#include <document_prompt.h>
+#include <ingest_worker.h>
+
+#include "ingest_test_util.h"
+
+#include <gander/tokenizer.h>
 
 #include <QAbstractItemModelTester>
 #include <QDesktopServices>
 #include <QLabel>
 #include <QListView>
+#include <QMimeData>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -177,6 +185,56 @@ private slots:
         QCOMPARE(opened.size(), 1);
         QCOMPARE(catcher.urls.value(0),
                  QUrl::fromLocalFile(QDir(dir.path()).filePath(u"src/main.cpp"_s)));
+    }
+
+    // The main window's side of it: a drop with a folder and a file, then a send.
+    void controller() {
+        QTemporaryDir dir;
+        const QString repo = dir.filePath(u"repo"_s);
+        QVERIFY(gander::testing::writeFile(repo + u"/src/config/loader.cpp"_s,
+                                           "bool parseConfigFile(const char* path) {\n"
+                                           "    return path != nullptr;\n}\n"));
+        QVERIFY(gander::testing::writeFile(
+            repo + u"/src/main.cpp"_s, "int main() { return parseConfigFile(\"a\") ? 0 : 1; }\n"));
+        QVERIFY(gander::testing::writeFile(dir.filePath(u"notes.md"_s), "# Notes\nBuy milk.\n"));
+        IngestController controller(dir.filePath(u"data"_s));
+        controller.setTokenizer(gander::make_byte_tokenizer());
+        QSignalSpy loaded(controller.host()->worker(), &IngestWorker::documentLoaded);
+        QSignalSpy indexed(controller.host()->worker(), &IngestWorker::indexFinished);
+        QSignalSpy summarise(&controller, &IngestController::summariseRequested);
+
+        QMimeData mime;
+        mime.setUrls({QUrl::fromLocalFile(repo), QUrl::fromLocalFile(dir.filePath(u"notes.md"_s))});
+        QVERIFY(IngestController::canHandle(&mime));
+        QVERIFY(controller.handleDrop(&mime));
+        QVERIFY(loaded.wait(30000) || loaded.size() == 1);
+        QTRY_COMPARE_WITH_TIMEOUT(indexed.size(), 1, 30000);
+        QCOMPARE(controller.attachments()->documents().size(), 1);
+        QCOMPARE(controller.codebase()->folder(), QDir::cleanPath(repo));
+
+        QTest::mouseClick(controller.attachments()->findChild<QPushButton*>(u"summarise"_s),
+                          Qt::LeftButton);
+        QCOMPARE(summarise.size(), 1);
+        QCOMPARE(summarise.first().first().toString(), summariseRequest());
+
+        QStringList before;
+        bool called = false;
+        controller.prepareSend(u"Where is parseConfigFile defined?"_s,
+                               [&](const QStringList& messages) {
+                                   before = messages;
+                                   called = true;
+                               });
+        QTRY_VERIFY_WITH_TIMEOUT(called, 30000);
+        QCOMPARE(before.size(), 2);
+        QVERIFY(isDocumentMessage(before[0]));
+        QVERIFY(before[0].contains(u"Buy milk."_s));
+        QVERIFY(before[1].contains(u"=== src/config/loader.cpp"_s)); // the whole small codebase
+        QVERIFY(controller.attachments()->documents().isEmpty());    // sent: cleared
+        QCOMPARE(controller.codebase()->filesModel()->rowCount(), 2);
+
+        QMimeData text;
+        text.setText(u"not a file"_s);
+        QVERIFY(!IngestController::canHandle(&text));
     }
 };
 

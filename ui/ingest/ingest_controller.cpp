@@ -1,0 +1,134 @@
+// Ingestion glue for the main window: drops, attachments, codebase indexing, messages on send.
+#include "ingest_controller.h"
+
+#include "attachment_bar.h"
+#include "codebase_panel.h"
+#include "prefill_progress.h"
+
+#include <document_prompt.h>
+#include <ingest_worker.h>
+#include <retriever.h>
+
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QMimeData>
+#include <QUrl>
+
+using namespace Qt::StringLiterals;
+using namespace gander::ingest;
+
+namespace gander::ui {
+
+IngestController::IngestController(const QString& dataDir, QObject* parent)
+    : QObject(parent), m_host(std::make_unique<IngestHost>()), m_attachments(new AttachmentBar),
+      m_codebase(new CodebasePanel), m_progress(new PrefillProgress), m_dataDir(dataDir),
+      m_codeBudget(kDefaultCodeBudget) {
+    IngestWorker* worker = m_host->worker();
+    connect(worker, &IngestWorker::documentLoaded, m_attachments.data(),
+            &AttachmentBar::addDocument);
+    connect(worker, &IngestWorker::documentFailed, this,
+            [this](const QString& path, const QString& message) {
+                if (m_attachments) m_attachments->addFailure(path, message);
+                emit problem(message);
+            });
+    connect(m_attachments.data(), &AttachmentBar::filesDropped, this,
+            &IngestController::attachPaths);
+    connect(m_attachments.data(), &AttachmentBar::summariseRequested, this,
+            [this] { emit summariseRequested(summariseRequest()); });
+
+    connect(m_codebase.data(), &CodebasePanel::folderChosen, this, [this](const QString& folder) {
+        m_indexed = false;
+        m_host->indexCodebase(folder, IngestHost::indexPathFor(m_dataDir, folder));
+    });
+    connect(m_codebase.data(), &CodebasePanel::cancelRequested, this, [this] { m_host->cancel(); });
+    connect(worker, &IngestWorker::scanFinished, m_codebase.data(), &CodebasePanel::setScanResult);
+    connect(worker, &IngestWorker::indexProgress, m_codebase.data(),
+            &CodebasePanel::setIndexProgress);
+    connect(worker, &IngestWorker::indexFinished, this, [this](const IndexReport& report) {
+        if (m_codebase) m_codebase->setIndexReport(report);
+        // A cancelled run keeps what it indexed: questions still get those files.
+        m_indexed = report.error.isEmpty() && report.files > 0;
+        if (!report.error.isEmpty() && !report.cancelled) emit problem(report.error);
+    });
+    connect(worker, &IngestWorker::contextReady, this,
+            [this](qint64 id, const CodeContext& context) {
+                auto ready = m_pending.take(id);
+                QStringList messages = m_pendingDocuments.take(id);
+                if (!context.text.isEmpty()) messages += context.text;
+                if (m_codebase) m_codebase->setContext(context);
+                if (ready) ready(messages);
+            });
+    connect(worker, &IngestWorker::contextFailed, this, [this](qint64 id, const QString& message) {
+        auto ready = m_pending.take(id);
+        emit problem(message);
+        if (ready) ready(m_pendingDocuments.take(id));
+    });
+}
+
+IngestController::~IngestController() {
+    // The widgets may already belong to the window's layouts; those without a parent are ours.
+    for (QWidget* w :
+         {static_cast<QWidget*>(m_attachments.data()), static_cast<QWidget*>(m_codebase.data()),
+          static_cast<QWidget*>(m_progress.data())})
+        if (w && !w->parent()) delete w;
+}
+
+void IngestController::setTokenizer(std::shared_ptr<const gander::Tokenizer> tokenizer) {
+    m_host->setTokenizer(std::move(tokenizer));
+}
+
+bool IngestController::canHandle(const QMimeData* mime) {
+    if (!mime || !mime->hasUrls()) return false;
+    for (const QUrl& url : mime->urls())
+        if (url.isLocalFile()) return true;
+    return false;
+}
+
+bool IngestController::handleDrop(const QMimeData* mime) {
+    if (!canHandle(mime)) return false;
+    QStringList paths;
+    for (const QUrl& url : mime->urls())
+        if (url.isLocalFile()) paths += url.toLocalFile();
+    attachPaths(paths);
+    return true;
+}
+
+void IngestController::attachPaths(const QStringList& paths) {
+    for (const QString& path : paths) {
+        if (QFileInfo(path).isDir())
+            m_codebase->setFolder(path); // the last folder dropped wins
+        else
+            m_host->loadDocument(path);
+    }
+}
+
+void IngestController::attachText(const QString& name, const QString& text) {
+    m_host->loadText(name, text);
+}
+
+void IngestController::chooseFiles(QWidget* parent) {
+    const QStringList files = QFileDialog::getOpenFileNames(
+        parent, tr("Attach Documents"), QString(),
+        tr("Documents (*.txt *.md *.pdf *.html *.htm *.c *.cpp *.h *.hpp *.py *.rs *.go *.js "
+           "*.ts *.java *.json *.yaml *.toml *.csv *.log);;All files (*)"));
+    attachPaths(files);
+}
+
+void IngestController::prepareSend(const QString& question,
+                                   std::function<void(const QStringList&)> ready) {
+    QStringList documents;
+    if (m_attachments) {
+        for (const Document& d : m_attachments->documents()) documents += documentMessageText(d);
+        m_attachments->clear();
+    }
+    if (!m_indexed) {
+        ready(documents);
+        return;
+    }
+    const qint64 id = m_nextRequest++;
+    m_pending.insert(id, std::move(ready));
+    m_pendingDocuments.insert(id, documents);
+    m_host->buildContext(id, question, m_codeBudget);
+}
+
+} // namespace gander::ui

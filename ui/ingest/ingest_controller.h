@@ -1,0 +1,95 @@
+// The glue between the main window and ingestion, so that wiring documents and codebases into the
+// window takes a few lines: it owns the IngestHost (its thread) and the three ingestion widgets,
+// routes drops and the attach button, and, when the user sends, gives the user messages that must
+// go before the question (each attached document, then the codebase context).
+//
+//   m_ingest = new IngestController(dataDir, this);
+//   layout->addWidget(m_ingest->attachments());        // above the composer
+//   layout->addWidget(m_ingest->progress());           // under it
+//   sidePanel->addWidget(m_ingest->codebase());
+//   // dragEnterEvent: if (IngestController::canHandle(mime)) accept; dropEvent: handleDrop(mime)
+//   // send(text): m_ingest->prepareSend(text, [=](QStringList before) { add them, then text });
+//
+// GUI thread only.
+#pragma once
+
+#include <ingest_types.h>
+
+#include <QHash>
+#include <QObject>
+#include <QPointer>
+#include <QStringList>
+
+#include <functional>
+#include <memory>
+
+class QMimeData;
+class QWidget;
+
+namespace gander {
+class Tokenizer;
+}
+namespace gander::ingest {
+class IngestHost;
+}
+
+namespace gander::ui {
+
+class AttachmentBar;
+class CodebasePanel;
+class PrefillProgress;
+
+class IngestController final : public QObject {
+    Q_OBJECT
+public:
+    // `dataDir`: where the codebase indexes live (<dataDir>/codebases/).
+    explicit IngestController(const QString& dataDir, QObject* parent = nullptr);
+    ~IngestController() override;
+    Q_DISABLE_COPY_MOVE(IngestController)
+
+    // The widgets, made without a parent: the window's layouts take them.
+    AttachmentBar* attachments() const { return m_attachments; }
+    CodebasePanel* codebase() const { return m_codebase; }
+    PrefillProgress* progress() const { return m_progress; }
+    gander::ingest::IngestHost* host() const { return m_host.get(); }
+
+    // The model's tokenizer, for exact token counts (until then counts are estimates).
+    void setTokenizer(std::shared_ptr<const gander::Tokenizer> tokenizer);
+    void setCodeBudget(int tokens) { m_codeBudget = tokens; }
+    int codeBudget() const { return m_codeBudget; }
+
+    // Local files or folders: a folder becomes the codebase, files are attached.
+    static bool canHandle(const QMimeData* mime);
+    bool handleDrop(const QMimeData* mime);
+    void attachPaths(const QStringList& paths);
+    void attachText(const QString& name, const QString& text);
+    // The attach button: a file dialog, then attachPaths().
+    void chooseFiles(QWidget* parent);
+
+    // Calls `ready` with the user messages to store before `question`: each attached document
+    // (ingest::documentMessageText), then the codebase context for the question when a codebase
+    // is indexed. Clears the attachments. `ready` runs later, on this thread, when the codebase
+    // context has to be built; at once otherwise.
+    void prepareSend(const QString& question, std::function<void(const QStringList&)> ready);
+
+signals:
+    // The one-click action: send this as the user's message (the documents are attached).
+    void summariseRequested(const QString& prompt);
+    // A sentence for the window's banner (a file that could not be attached, an index failure).
+    void problem(const QString& message);
+
+private:
+    std::unique_ptr<gander::ingest::IngestHost> m_host;
+    // Guarded: once in the window's layouts, the window may delete them before this object.
+    QPointer<AttachmentBar> m_attachments;
+    QPointer<CodebasePanel> m_codebase;
+    QPointer<PrefillProgress> m_progress;
+    QString m_dataDir;
+    int m_codeBudget;
+    bool m_indexed = false;
+    qint64 m_nextRequest = 1;
+    QHash<qint64, std::function<void(const QStringList&)>> m_pending;
+    QHash<qint64, QStringList> m_pendingDocuments;
+};
+
+} // namespace gander::ui
