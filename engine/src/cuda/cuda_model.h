@@ -99,6 +99,7 @@ private:
     const __half *m_emb = nullptr, *m_head = nullptr;
     QuantDev m_qhead;
     bool m_quantized = false;
+    PinnedBuffer m_host_emb; // int8/int4: the embedding stays in host memory
     const float *m_ln0_w = nullptr, *m_ln0_b = nullptr, *m_ln_out_w = nullptr,
                 *m_ln_out_b = nullptr;
     std::vector<LayerDev> m_layers;
