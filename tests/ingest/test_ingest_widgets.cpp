@@ -80,6 +80,24 @@ private slots:
         bar.show();
         QVERIFY(QTest::qWaitForWindowExposed(&bar));
         screenshot(&bar, u"attachment-bar"_s);
+        {
+            // The chips take their colours from the palette: check them on a dark one too.
+            QPalette dark;
+            dark.setColor(QPalette::Window, QColor(0x20, 0x22, 0x25));
+            dark.setColor(QPalette::WindowText, QColor(0xe8, 0xe8, 0xe8));
+            dark.setColor(QPalette::Text, QColor(0xe8, 0xe8, 0xe8));
+            dark.setColor(QPalette::Base, QColor(0x18, 0x19, 0x1b));
+            dark.setColor(QPalette::AlternateBase, QColor(0x2c, 0x2f, 0x33));
+            dark.setColor(QPalette::Button, QColor(0x2c, 0x2f, 0x33));
+            dark.setColor(QPalette::ButtonText, QColor(0xe8, 0xe8, 0xe8));
+            dark.setColor(QPalette::Mid, QColor(0x55, 0x58, 0x5c));
+            dark.setColor(QPalette::PlaceholderText, QColor(0x9a, 0x9d, 0xa1));
+            const QPalette light = bar.palette();
+            bar.setPalette(dark);
+            bar.setAutoFillBackground(true);
+            screenshot(&bar, u"attachment-bar-dark"_s);
+            bar.setPalette(light);
+        }
 
         QCOMPARE(bar.documents().size(), 3);
         QCOMPARE(bar.totalTokens(), 12345 + 812 + 180000);

@@ -9,6 +9,7 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QMimeData>
+#include <QPainter>
 #include <QPushButton>
 #include <QToolButton>
 #include <QVBoxLayout>
@@ -19,14 +20,9 @@ namespace gander::ui {
 
 AttachmentChip::AttachmentChip(const QString& name, const QString& detail, const QString& tooltip,
                                bool failed, QWidget* parent)
-    : QFrame(parent), m_name(name) {
+    : QFrame(parent), m_name(name), m_failed(failed) {
     setObjectName(u"attachmentChip"_s);
     setProperty("failed", failed);
-    // Rounded, tinted with the palette so that it follows light and dark themes; red when failed.
-    setStyleSheet(failed ? u"#attachmentChip { border: 1px solid #c0392b; border-radius: 10px;"
-                           " background: rgba(192,57,43,0.12); }"_s
-                         : u"#attachmentChip { border: 1px solid palette(mid); border-radius: 10px;"
-                           " background: palette(alternate-base); }"_s);
     auto* layout = new QHBoxLayout(this);
     layout->setContentsMargins(8, 2, 2, 2);
     layout->setSpacing(6);
@@ -49,6 +45,22 @@ AttachmentChip::AttachmentChip(const QString& name, const QString& detail, const
     layout->addWidget(remove);
     setToolTip(tooltip);
     connect(remove, &QToolButton::clicked, this, &AttachmentChip::removeRequested);
+}
+
+void AttachmentChip::paintEvent(QPaintEvent* event) {
+    QPainter painter(this);
+    painter.setRenderHint(QPainter::Antialiasing);
+    const QRectF r = QRectF(rect()).adjusted(0.5, 0.5, -0.5, -0.5);
+    const QColor red(0xc0, 0x39, 0x2b);
+    QColor fill = palette().color(QPalette::AlternateBase);
+    if (m_failed) {
+        fill = red;
+        fill.setAlphaF(0.14);
+    }
+    painter.setPen(QPen(m_failed ? red : palette().color(QPalette::Mid), 1));
+    painter.setBrush(fill);
+    painter.drawRoundedRect(r, 10, 10);
+    QFrame::paintEvent(event);
 }
 
 AttachmentBar::AttachmentBar(QWidget* parent) : QWidget(parent) {

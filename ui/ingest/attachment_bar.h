@@ -28,8 +28,13 @@ public:
 signals:
     void removeRequested();
 
+protected:
+    // Drawn from the current palette (not a style sheet), so a theme change repaints it right.
+    void paintEvent(QPaintEvent* event) override;
+
 private:
     QString m_name;
+    bool m_failed;
 };
 
 class AttachmentBar final : public QWidget {

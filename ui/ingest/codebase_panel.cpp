@@ -17,6 +17,7 @@
 #include <QListView>
 #include <QLocale>
 #include <QMimeData>
+#include <QPainter>
 #include <QPushButton>
 #include <QUrl>
 #include <QVBoxLayout>
@@ -24,6 +25,27 @@
 using namespace Qt::StringLiterals;
 
 namespace gander::ui {
+
+namespace {
+
+// A label inside a dashed, rounded outline drawn from the palette (a theme change repaints it).
+class DropHint final : public QLabel {
+public:
+    using QLabel::QLabel;
+
+protected:
+    void paintEvent(QPaintEvent* event) override {
+        QPainter painter(this);
+        painter.setRenderHint(QPainter::Antialiasing);
+        QPen pen(palette().color(QPalette::Mid), 2, Qt::DashLine);
+        painter.setPen(pen);
+        painter.drawRoundedRect(QRectF(rect()).adjusted(1, 1, -1, -1), 8, 8);
+        painter.end();
+        QLabel::paintEvent(event);
+    }
+};
+
+} // namespace
 
 CodebasePanel::CodebasePanel(QWidget* parent)
     : QWidget(parent), m_model(new gander::ingest::ContextFilesModel(this)) {
@@ -44,17 +66,16 @@ CodebasePanel::CodebasePanel(QWidget* parent)
     layout->addLayout(header);
 
     // Until a folder is chosen, the panel is one large drop target that says what it is for.
-    m_dropHint = new QLabel(tr("Drop a folder here, or choose one, to ask questions about its "
-                               "files.\n\nIts .gitignore is honoured; build folders, lock files "
-                               "and binaries are left out."),
-                            this);
+    m_dropHint = new DropHint(tr("Drop a folder here, or choose one, to ask questions about its "
+                                 "files.\n\nIts .gitignore is honoured; build folders, lock files "
+                                 "and binaries are left out."),
+                              this);
     m_dropHint->setObjectName(u"dropHint"_s);
     m_dropHint->setAlignment(Qt::AlignCenter);
     m_dropHint->setWordWrap(true);
     m_dropHint->setMinimumHeight(140);
     m_dropHint->setForegroundRole(QPalette::PlaceholderText);
-    m_dropHint->setStyleSheet(u"#dropHint { border: 2px dashed palette(mid); border-radius: 8px;"
-                              " padding: 12px; }"_s);
+    m_dropHint->setMargin(14);
     layout->addWidget(m_dropHint);
     m_status = new QLabel(this);
     m_status->setObjectName(u"codebaseStatus"_s);
