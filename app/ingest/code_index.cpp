@@ -81,6 +81,15 @@ CodeIndex::~CodeIndex() {
 }
 
 bool CodeIndex::open(const QString& path) {
+    if (openOnce(path)) return true;
+    if (!QFileInfo::exists(path)) return false;
+    // Damaged or not SQLite at all: the index is a cache, so start it again from nothing.
+    QSqlDatabase::database(m_connection, false).close();
+    for (const QString& suffix : {QString(), u"-wal"_s, u"-shm"_s}) QFile::remove(path + suffix);
+    return openOnce(path);
+}
+
+bool CodeIndex::openOnce(const QString& path) {
     m_open = false;
     QDir().mkpath(QFileInfo(path).absolutePath());
     auto db = QSqlDatabase::contains(m_connection)

@@ -36,7 +36,9 @@ public:
     ~CodeIndex();
     Q_DISABLE_COPY_MOVE(CodeIndex)
 
-    // Creates the file if needed. A file that is not an index of this version is rebuilt empty.
+    // Creates the file if needed. A file that is not an index of this version is rebuilt empty;
+    // a damaged one (or one that is not SQLite) is deleted and made again: pass only paths that
+    // hold indexes (IngestHost::indexPathFor).
     bool open(const QString& path);
     bool isOpen() const { return m_open; }
     QString error() const { return m_error; }
@@ -59,6 +61,8 @@ public:
     static QString ftsQuery(const QString& question);
 
 private:
+    bool openOnce(const QString& path);
+
     QString m_connection;
     QString m_error;
     bool m_open = false;
