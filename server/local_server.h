@@ -17,6 +17,7 @@
 
 #include <QObject>
 #include <QString>
+#include <QStringList>
 
 #include <optional>
 
@@ -26,7 +27,10 @@ namespace gander::server {
 
 struct ServerOptions {
     QString model_path;
-    QString vocab_path;  // empty: byte-level when the model's vocabulary is 256, else an error
+    // Empty: byte-level for a vocabulary of up to 512 tokens (test models), else the World
+    // vocabulary file looked up beside the model and in vocab_search_dirs.
+    QString vocab_path;
+    QStringList vocab_search_dirs;
     QString model_id;    // empty: the model file's base name
     quint16 port = 8089; // 0: any free port (tests)
     QString api_key;     // empty: no key asked

@@ -3,9 +3,10 @@
 //   gander-server --model FILE [--vocab FILE] [--port N] [--api-key KEY] [--backend auto|cpu|cuda]
 //                 [--precision fp32|fp16|bf16|int8|int4] [--parallel N] [--session-budget-mb N]
 //
-// Listens on 127.0.0.1 only. Prints "listening on http://127.0.0.1:PORT/v1" once ready (tests read
-// the port from it with --port 0). Exit 0 on SIGINT/SIGTERM, 2 on a usage error, 1 when it cannot
-// load the model or listen.
+// Without --vocab: bytes for a test model of <= 512 tokens, else rwkv_vocab_v20230424.txt beside
+// the model. Listens on 127.0.0.1 only. Prints "listening on http://127.0.0.1:PORT/v1" once ready
+// (tests read the port from it with --port 0). Exit 0 on SIGINT/SIGTERM, 2 on a usage error, 1 when
+// it cannot load the model or listen.
 #include "local_server.h"
 
 #include <QCommandLineParser>
@@ -47,8 +48,8 @@ int main(int argc, char** argv) {
                                    QStringLiteral("FILE"));
     const QCommandLineOption vocab(
         {QStringLiteral("vocab")},
-        QStringLiteral(
-            "Tokenizer vocabulary (byte-level when absent and the model has 256 tokens)."),
+        QStringLiteral("Tokenizer vocabulary (default: bytes for small test models, else "
+                       "rwkv_vocab_v20230424.txt beside the model)."),
         QStringLiteral("FILE"));
     const QCommandLineOption port({QStringLiteral("port")},
                                   QStringLiteral("TCP port on 127.0.0.1 (0: any free one)."),

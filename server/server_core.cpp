@@ -2,6 +2,7 @@
 #include "server_core.h"
 
 #include <QDateTime>
+#include <QDir>
 #include <QFileInfo>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -118,14 +119,27 @@ void ServerCore::start(const ServerOptions& options) {
         load.threads = options.threads;
         m_model = load_model(options.model_path.toStdString(), load);
         const int vocab = m_model->info().shape.vocab;
-        if (!options.vocab_path.isEmpty())
+        if (!options.vocab_path.isEmpty()) {
             m_tokenizer = load_tokenizer(options.vocab_path.toStdString());
-        else if (vocab == 256)
+        } else if (vocab <= 512) {
             m_tokenizer = make_byte_tokenizer();
-        else
-            throw Error(options.model_path.toStdString() + ": vocabulary of " +
-                        std::to_string(vocab) +
-                        " tokens: give the tokenizer's vocabulary file (--vocab)");
+        } else {
+            QStringList dirs{QFileInfo(options.model_path).absolutePath()};
+            dirs += options.vocab_search_dirs;
+            for (const QString& dir : dirs) {
+                const QString candidate = QDir(dir).filePath(u"rwkv_vocab_v20230424.txt"_s);
+                if (QFileInfo::exists(candidate)) {
+                    m_tokenizer = load_tokenizer(candidate.toStdString());
+                    break;
+                }
+            }
+            if (!m_tokenizer)
+                throw Error(
+                    options.model_path.toStdString() + ": a vocabulary of " +
+                    std::to_string(vocab) +
+                    " tokens needs rwkv_vocab_v20230424.txt: give it with --vocab or put it "
+                    "beside the model");
+        }
         if (m_tokenizer->vocab_size() > vocab)
             throw Error("the tokenizer has " + std::to_string(m_tokenizer->vocab_size()) +
                         " tokens but the model only " + std::to_string(vocab));
@@ -255,6 +269,21 @@ void ServerCore::handle(HttpConnection* c, const HttpRequest& r) {
                                u"invalid_request_error"_s, u"unknown_url"_s));
 }
 
+void ServerCore::deliver(quint64 key, Mailbox& box) {
+    std::vector<JobEvent> events;
+    {
+        std::lock_guard lock(box.mutex);
+        events.swap(box.events);
+        box.posted = false;
+    }
+    for (const JobEvent& ev : events) {
+        QObject* target = m_exchanges.value(key);
+        if (!target) return; // the client left
+        static_cast<Exchange*>(target)->onEvent(ev);
+        if (ev.kind != JobEvent::Kind::Text) m_exchanges.remove(key); // answered
+    }
+}
+
 void ServerCore::generate(HttpConnection* c, Endpoint endpoint, const QByteArray& body) {
     if (!m_scheduler)
         return respond_error(c,
@@ -270,17 +299,21 @@ void ServerCore::generate(HttpConnection* c, Endpoint endpoint, const QByteArray
                                   QDateTime::currentSecsSinceEpoch());
     // Scheduler thread -> core thread, through the core (alive as long as the scheduler): the
     // exchange may be deleted at any moment on this thread when its client leaves, so it is
-    // looked up here, never posted to from the scheduler's thread.
+    // looked up here, never posted to from the scheduler's thread. Events wait in a mailbox with
+    // at most one queued call per request, so a fast decoder cannot flood this thread's event
+    // queue and starve its sockets; a busy moment delivers several tokens in one go.
     m_exchanges.insert(key, exchange);
     connect(exchange, &QObject::destroyed, this, [this, key] { m_exchanges.remove(key); });
-    req.job->sink = [this, key](const JobEvent& ev) {
+    auto box = std::make_shared<Mailbox>();
+    req.job->sink = [this, key, box](const JobEvent& ev) {
+        {
+            std::lock_guard lock(box->mutex);
+            box->events.push_back(ev);
+            if (box->posted) return;
+            box->posted = true;
+        }
         QMetaObject::invokeMethod(
-            this,
-            [this, key, ev] {
-                if (QObject* target = m_exchanges.value(key))
-                    static_cast<Exchange*>(target)->onEvent(ev);
-            },
-            Qt::QueuedConnection);
+            this, [this, key, box] { deliver(key, *box); }, Qt::QueuedConnection);
     };
     std::weak_ptr<Job> weak = req.job;
     connect(c, &HttpConnection::closed, exchange, [weak] {

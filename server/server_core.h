@@ -11,6 +11,8 @@
 #include <QPointer>
 
 #include <memory>
+#include <mutex>
+#include <vector>
 
 class QTcpServer;
 
@@ -37,6 +39,12 @@ private:
     void handle(HttpConnection* connection, const HttpRequest& request);
     void generate(HttpConnection* connection, Endpoint endpoint, const QByteArray& body);
     bool authorized(const HttpRequest& request) const;
+    struct Mailbox {
+        std::mutex mutex;
+        std::vector<JobEvent> events;
+        bool posted = false; // a deliver() call is queued
+    };
+    void deliver(quint64 key, Mailbox& box);
 
     ServerOptions m_options;
     QString m_model_id;
