@@ -240,10 +240,17 @@ private slots:
         QVERIFY(!index.search(u"parseConfigFile"_s).isEmpty());
     }
 
+    void workerThreadBySignals_data() {
+        QTest::addColumn<bool>("git");
+        QTest::newRow("folder") << false;
+        QTest::newRow("git repository") << true;
+    }
     void workerThreadBySignals() {
+        QFETCH(bool, git);
         QTemporaryDir dir;
         const QString root = dir.filePath(u"repo"_s);
         makeCodebase(root, 10);
+        if (git) QVERIFY(gander::testing::runGit(root, {u"init"_s, u"-q"_s}));
         IngestHost host;
         host.setTokenizer(gander::make_byte_tokenizer());
         QSignalSpy scanned(host.worker(), &IngestWorker::scanFinished);
@@ -253,6 +260,7 @@ private slots:
         host.indexCodebase(root, IngestHost::indexPathFor(dir.filePath(u"data"_s), root));
         QVERIFY(finished.wait(60000));
         QCOMPARE(scanned.size(), 1);
+        QCOMPARE(scanned.first().first().value<FileSetResult>().git, git);
         const auto report = finished.first().first().value<IndexReport>();
         QVERIFY2(report.error.isEmpty(), qPrintable(report.error));
         QCOMPARE(report.files, 15);
