@@ -16,7 +16,9 @@
 #include <QStringDecoder>
 #include <QVariant>
 
+#include <algorithm>
 #include <atomic>
+#include <tuple>
 
 using namespace Qt::StringLiterals;
 
@@ -296,6 +298,27 @@ QList<ScoredChunk> CodeIndex::search(const QString& question, int limit) const {
         c.ref.score = -q.value(4).toDouble(); // bm25() is lower for better matches
         out += c;
     }
+    return out;
+}
+
+QList<ScoredChunk> CodeIndex::overview(int limit) const {
+    QList<ScoredChunk> out;
+    if (!m_open) return out;
+    QSqlQuery q(QSqlDatabase::database(m_connection, false));
+    q.prepare(u"SELECT path, start_line, end_line, body FROM chunks WHERE (rowid & ?) = 0"_s);
+    q.addBindValue((qint64(1) << kChunkBits) - 1);
+    if (!q.exec()) return out;
+    while (q.next())
+        out += ScoredChunk{{q.value(0).toString(), q.value(1).toInt(), q.value(2).toInt(), 0},
+                           q.value(3).toString()};
+    auto rank = [](const QString& path) {
+        const bool readme = path.section(u'/', -1).toLower().startsWith(u"readme"_s);
+        return std::tuple(!readme, path.count(u'/'), path);
+    };
+    std::sort(out.begin(), out.end(), [&](const ScoredChunk& a, const ScoredChunk& b) {
+        return rank(a.ref.path) < rank(b.ref.path);
+    });
+    if (out.size() > limit) out.resize(limit);
     return out;
 }
 

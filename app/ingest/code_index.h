@@ -50,6 +50,9 @@ public:
     // Best chunks for the question's words and identifiers, best first (BM25, definitions
     // weighted highest). Empty when no word of the question is in the index.
     QList<ScoredChunk> search(const QString& question, int limit = 100) const;
+    // The first chunk of each file, READMEs first, then shallow files before deep ones: what to
+    // show when a question names nothing in the index ("explain this codebase").
+    QList<ScoredChunk> overview(int limit = 200) const;
     QStringList files() const; // sorted
     qint64 totalBytes() const; // of all indexed files
     int chunkCount() const;

@@ -109,13 +109,20 @@ CodeContext buildCodeContext(const CodeIndex& index, const QString& question,
     used += treeTokens;
 
     QList<Piece> chosen;
-    for (const ScoredChunk& c : index.search(question, options.candidates)) {
+    auto offer = [&](const ScoredChunk& c) {
+        for (const Piece& p : chosen)
+            if (p.ref.path == c.ref.path && p.ref.startLine == c.ref.startLine) return;
         Piece p{c.ref, chunkHeader(c.ref) + u'\n' + c.text + u'\n', 0};
         p.tokens = counter.count(p.text);
-        if (used + p.tokens > options.budget) continue; // a smaller, lower-ranked one may fit
+        if (used + p.tokens > options.budget) return; // a smaller, lower-ranked one may fit
         used += p.tokens;
         chosen += p;
-    }
+    };
+    for (const ScoredChunk& c : index.search(question, options.candidates)) offer(c);
+    // A question that names little in the code ("explain this codebase") gets the READMEs and
+    // the start of the files nearest the top, after whatever did match.
+    if (used < options.budget / 4)
+        for (const ScoredChunk& c : index.overview(options.candidates)) offer(c);
     // Path order reads better than rank order, and keeps a file's pieces together.
     auto byPlace = [](const Piece& a, const Piece& b) {
         return a.ref.path != b.ref.path ? a.ref.path < b.ref.path

@@ -139,6 +139,17 @@ private slots:
         QVERIFY2(hits.first().ref.path == u"tools/settings/user.py"_s, describe(hits).constData());
     }
 
+    void vagueQuestionGetsAnOverview() {
+        const CodeContext context =
+            buildCodeContext(m_index, u"Explain this to me"_s,
+                             TokenCounter(gander::make_byte_tokenizer()), {3000, {}, 40, 200});
+        QVERIFY(!context.whole);
+        QVERIFY(context.tokens <= 3000);
+        QCOMPARE(context.chunks.value(0).path, u"README.md"_s); // path order puts it first anyway
+        QVERIFY(context.files.contains(u"README.md"_s));
+        QVERIFY(context.files.size() >= 3);
+    }
+
     void ftsQuery() {
         QCOMPARE(CodeIndex::ftsQuery(u"Where is parseConfigFile?"_s),
                  u"\"parseconfigfile\" OR \"parse\" OR \"config\""_s);
