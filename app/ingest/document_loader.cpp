@@ -133,12 +133,15 @@ Document loadDocument(const QString& path, const LoadOptions& options) {
 
     if (const QString hint = unsupportedHint(QFileInfo(d.name).suffix().toLower()); !hint.isEmpty())
         return fail(d, u"“%1” is %2. %3"_s.arg(d.name, hint, kSupported));
-    if (looksBinary(head)) return fail(d, u"“%1” is not a text file. %2"_s.arg(d.name, kSupported));
+    // UTF-16 (as Windows tools write it) is full of NUL bytes but is text: its BOM says so.
+    const bool utf16 = head.startsWith("\xff\xfe") || head.startsWith("\xfe\xff");
+    if (!utf16 && looksBinary(head))
+        return fail(d, u"“%1” is not a text file. %2"_s.arg(d.name, kSupported));
 
     const QByteArray bytes = file.readAll();
     if (file.error() != QFile::NoError)
         return fail(d, u"“%1” could not be read: %2."_s.arg(d.name, file.errorString()));
-    QStringDecoder decoder(QStringDecoder::Utf8);
+    QStringDecoder decoder(utf16 ? QStringDecoder::Utf16 : QStringDecoder::Utf8);
     QString text = decoder.decode(bytes);
     if (decoder.hasError()) {
         // Not UTF-8: older text files are often Latin-1; anything else would be binary already.

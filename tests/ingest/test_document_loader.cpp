@@ -76,6 +76,8 @@ private slots:
                                  << u"caf\u00e9"_s;
         QTest::newRow("BOM") << u"bom.txt"_s << QByteArray("\xef\xbb\xbfhello\n") << u"text"_s
                              << u"hello"_s;
+        QTest::newRow("UTF-16") << u"windows.txt"_s << QByteArray("\xff\xfeh\0i\0 \0\xe9\0\n\0", 12)
+                                << u"text"_s << u"hi \u00e9"_s;
         QTest::newRow("html") << u"page.html"_s
                               << QByteArray(
                                      "<html><head><title>T</title><style>p{color:red}</style>"
