@@ -75,6 +75,7 @@ HttpConnection::HttpConnection(QTcpSocket* socket, const HttpLimits& limits, QOb
         }
     });
     m_idle.start();
+    m_socket->setReadBufferSize(64 * 1024);
     connect(m_socket, &QTcpSocket::disconnected, this, [this] {
         if (!m_closing) {
             m_closing = true;
@@ -95,9 +96,17 @@ void HttpConnection::onReadyRead() {
         m_socket->readAll();
         return;
     }
-    m_buffer += m_socket->readAll();
+    // While a request is answered, what a pipelining client sends next waits, but only up to one
+    // full request: beyond that it stays in the socket (whose buffer is bounded too), and TCP
+    // slows the client down.
+    if (m_busy && m_buffer.size() >= bufferCap()) return;
+    m_buffer += m_socket->read(bufferCap() - m_buffer.size() + 1);
     m_idle.start();
     parse();
+}
+
+qsizetype HttpConnection::bufferCap() const {
+    return m_limits.max_header_bytes + m_limits.max_body_bytes + 4;
 }
 
 void HttpConnection::parse() {
@@ -209,7 +218,9 @@ void HttpConnection::finishResponse() {
         }
         return;
     }
-    if (!m_buffer.isEmpty()) parse();
+    // Later, not nested here: a buffer of many small pipelined requests answered at once would
+    // otherwise recurse once per request.
+    QMetaObject::invokeMethod(this, &HttpConnection::onReadyRead, Qt::QueuedConnection);
 }
 
 } // namespace gander::server

@@ -59,6 +59,7 @@ private:
     // Answers a request that cannot be parsed and closes after the answer.
     void reject(int status, const QByteArray& message);
     void finishResponse();
+    qsizetype bufferCap() const;
 
     QTcpSocket* m_socket;
     QTimer m_idle;
