@@ -392,15 +392,21 @@ private Q_SLOTS:
             *longA, port, "POST", "/v1/completions",
             R"({"model":"trained-tiny","prompt":"x","max_tokens":50000,"session":"busy","stream":true,"logit_bias":{"0":-100}})",
             m_key);
-        QVERIFY(longA->waitForReadyRead(10000)); // streaming: it is running
+        QVERIFY(longA->waitForReadyRead(10000)); // the stream's head: accepted
+        QByteArray health;
+        auto health_is = [&](const char* key, int value) {
+            health = call("GET", "/health", {}, {}, port).body;
+            return QJsonDocument::fromJson(health).object().value(QLatin1String(key)).toInt() ==
+                   value;
+        };
+        QTRY_VERIFY2_WITH_TIMEOUT(health_is("active", 1), health.constData(), 20000); // admitted
         auto* longB = new QTcpSocket;
         send(*longB, port, "POST", "/v1/completions",
              R"({"model":"trained-tiny","prompt":"x","max_tokens":50000,"logit_bias":{"0":-100}})",
              m_key);
         // Wait until the server has the one running and the other queued (a loaded machine may
         // take a while), then the queue is full.
-        QTRY_VERIFY_WITH_TIMEOUT(
-            call("GET", "/health", {}, {}, port).json().value(u"queued").toInt() == 1, 20000);
+        QTRY_VERIFY2_WITH_TIMEOUT(health_is("queued", 1), health.constData(), 20000);
         QCOMPARE(call("POST", "/v1/completions",
                       R"({"model":"trained-tiny","prompt":"y","max_tokens":2})", {}, port)
                      .status,
