@@ -41,7 +41,7 @@ struct Options {
 [[noreturn]] void usage(const std::string& why) {
     std::fprintf(stderr,
                  "gander-bench: %s\nusage: gander-bench [--backend cpu|cuda] [--shape "
-                 "0.1b|0.4b|1.5b|2.9b|7.2b] [--precision fp16|bf16|fp32]\n"
+                 "0.1b|0.4b|1.5b|2.9b|7.2b] [--precision fp16|bf16|fp32|int8|int4]\n"
                  "                    [--decode-tokens N] [--prefill T1,T2,...] [--threads N] "
                  "[--json FILE]\n",
                  why.c_str());
@@ -81,6 +81,13 @@ Options parse(int argc, char** argv) {
                 o.json = value();
             } else if (a == "--seed") {
                 o.seed = std::stoull(value());
+            } else if (a == "--help" || a == "-h") {
+                std::printf("gander-bench: decode and prefill speed of a random-weight model of a "
+                            "real RWKV-7 shape\nusage: gander-bench [--backend cpu|cuda] [--shape "
+                            "0.1b|0.4b|1.5b|2.9b|7.2b]\n  [--precision fp16|bf16|fp32|int8|int4] "
+                            "[--decode-tokens N] [--prefill T1,T2,...] [--threads N]\n  [--seed S] "
+                            "[--json FILE]\n");
+                std::exit(0);
             } else {
                 usage("unknown option " + a);
             }
