@@ -1,5 +1,7 @@
 #include "engine_host.h"
 
+#include <limits>
+
 namespace gander::app {
 
 EngineHost::EngineHost(const QString& databasePath, QObject* parent)
@@ -11,14 +13,18 @@ EngineHost::EngineHost(const QString& databasePath, QObject* parent)
     m_thread.setObjectName(QStringLiteral("gander-engine"));
     m_worker->moveToThread(&m_thread);
     connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
-    // "Busy" covers a reply from the request until its last signal.
-    connect(m_worker, &EngineWorker::replyFinished, this, [this] { setBusy(false); });
-    connect(m_worker, &EngineWorker::replyFailed, this, [this] { setBusy(false); });
+    // "Busy" covers each reply from its request until its last signal.
+    const auto ended = [this] {
+        m_pendingReplies = qMax(0, m_pendingReplies - 1);
+        setBusy(m_pendingReplies > 0);
+    };
+    connect(m_worker, &EngineWorker::replyFinished, this, ended);
+    connect(m_worker, &EngineWorker::replyFailed, this, ended);
     m_thread.start();
 }
 
 EngineHost::~EngineHost() {
-    m_worker->requestStop();
+    m_worker->requestStop(std::numeric_limits<quint64>::max());
     m_thread.quit();
     m_thread.wait();
 }
@@ -29,31 +35,37 @@ void EngineHost::setBusy(bool busy) {
     emit busyChanged(busy);
 }
 
-void EngineHost::loadModel(const ModelRequest& request) {
+// Numbers the request, then runs it on the worker's thread.
+template <typename F> void EngineHost::post(F&& call) {
     QMetaObject::invokeMethod(
-        m_worker, [w = m_worker, request] { w->loadModel(request); }, Qt::QueuedConnection);
+        m_worker,
+        [w = m_worker, id = ++m_issued, call = std::forward<F>(call)] {
+            w->beginRequest(id);
+            call(w);
+        },
+        Qt::QueuedConnection);
+}
+
+void EngineHost::loadModel(const ModelRequest& request) {
+    post([request](EngineWorker* w) { w->loadModel(request); });
 }
 
 void EngineHost::unloadModel() {
-    QMetaObject::invokeMethod(m_worker, &EngineWorker::unloadModel, Qt::QueuedConnection);
+    post([](EngineWorker* w) { w->unloadModel(); });
 }
 
 void EngineHost::prepare(qint64 conversationId, qint64 leafId) {
-    QMetaObject::invokeMethod(
-        m_worker, [w = m_worker, conversationId, leafId] { w->prepare(conversationId, leafId); },
-        Qt::QueuedConnection);
+    post([conversationId, leafId](EngineWorker* w) { w->prepare(conversationId, leafId); });
 }
 
 void EngineHost::generate(const GenerateRequest& request) {
+    ++m_pendingReplies;
     setBusy(true);
-    QMetaObject::invokeMethod(
-        m_worker, [w = m_worker, request] { w->generate(request); }, Qt::QueuedConnection);
+    post([request](EngineWorker* w) { w->generate(request); });
 }
 
 void EngineHost::forget(qint64 conversationId) {
-    QMetaObject::invokeMethod(
-        m_worker, [w = m_worker, conversationId] { w->forget(conversationId); },
-        Qt::QueuedConnection);
+    post([conversationId](EngineWorker* w) { w->forget(conversationId); });
 }
 
 } // namespace gander::app

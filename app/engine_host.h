@@ -27,17 +27,21 @@ public:
     void prepare(qint64 conversationId, qint64 leafId);
     void generate(const GenerateRequest& request);
     void forget(qint64 conversationId);
-    void stop() { m_worker->requestStop(); }
+    // Stops the reply (or load, or rebuild) running and any request queued before this call.
+    void stop() { m_worker->requestStop(m_issued); }
 
 signals:
     void busyChanged(bool busy);
 
 private:
     void setBusy(bool busy);
+    template <typename F> void post(F&& call);
 
     QThread m_thread;
     EngineWorker* m_worker; // lives on m_thread; deleted there when the thread finishes
     bool m_busy = false;
+    quint64 m_issued = 0; // requests numbered in the order they are queued
+    int m_pendingReplies = 0;
 };
 
 } // namespace gander::app

@@ -45,15 +45,15 @@ gander::ChatRole chatRole(Role role) {
     return gander::ChatRole::User;
 }
 
-// Calls `report` at most every 1 % of progress; returns false (cancel) once stop is requested.
-gander::Progress throttled(std::atomic<bool>& stop, std::function<void(double)> report) {
+// Calls `report` at most every 1 % of progress; returns false (cancel) once a stop is requested.
+gander::Progress throttled(std::function<bool()> stopped, std::function<void(double)> report) {
     auto last = std::make_shared<double>(-1.0);
-    return [&stop, report = std::move(report), last](double done) {
+    return [stopped = std::move(stopped), report = std::move(report), last](double done) {
         if (done - *last >= 0.01 || done >= 1.0) {
             *last = done;
             report(done);
         }
-        return !stop.load();
+        return !stopped();
     };
 }
 
@@ -72,7 +72,6 @@ bool EngineWorker::ensureStore() {
 }
 
 void EngineWorker::loadModel(const ModelRequest& request) {
-    m_stop = false;
     m_session.reset();
     m_model.reset();
     m_tokenizer.reset();
@@ -86,7 +85,8 @@ void EngineWorker::loadModel(const ModelRequest& request) {
             options.precision = *p;
         }
         options.threads = request.threads;
-        options.progress = throttled(m_stop, [this](double d) { emit modelLoadProgress(d); });
+        options.progress = throttled([this] { return stopRequested(); },
+                                     [this](double d) { emit modelLoadProgress(d); });
         auto model = gander::load_model(utf8(request.path), options);
         const gander::ModelInfo& info = model->info();
 
@@ -194,9 +194,10 @@ bool EngineWorker::ensureState(qint64 conversationId, qint64 leafId, bool* resto
     if (!text.empty()) {
         const auto tokens = m_tokenizer->encode(text);
         emit rebuildProgress(conversationId, 0.0);
-        m_session->prefill(tokens, throttled(m_stop, [this, conversationId](double d) {
-                               emit rebuildProgress(conversationId, d);
-                           }));
+        m_session->prefill(tokens, throttled([this] { return stopRequested(); },
+                                             [this, conversationId](double d) {
+                                                 emit rebuildProgress(conversationId, d);
+                                             }));
         emit rebuildProgress(conversationId, 1.0);
     }
     m_conversation = conversationId;
@@ -205,20 +206,28 @@ bool EngineWorker::ensureState(qint64 conversationId, qint64 leafId, bool* resto
 }
 
 void EngineWorker::prepare(qint64 conversationId, qint64 leafId) {
-    if (!m_model || !ensureStore()) return;
-    m_stop = false;
+    if (!m_model) {
+        emit prepareFailed(conversationId, tr("No model is loaded."));
+        return;
+    }
+    if (!ensureStore()) {
+        emit prepareFailed(conversationId, m_store->error());
+        return;
+    }
     try {
         bool restored = false;
         ensureState(conversationId, leafId, &restored);
         emit prepared(conversationId, leafId, m_session->tokens_absorbed(), restored);
+    } catch (const gander::Cancelled&) {
+        invalidate();
+        emit prepareFailed(conversationId, tr("Stopped while reading the conversation."));
     } catch (const std::exception& e) {
         invalidate();
-        emit replyFailed(conversationId, QString::fromUtf8(e.what()));
+        emit prepareFailed(conversationId, QString::fromUtf8(e.what()));
     }
 }
 
 void EngineWorker::generate(const GenerateRequest& request) {
-    m_stop = false;
     if (!ensureStore()) {
         emit replyFailed(0, m_store->error());
         return;
@@ -237,7 +246,7 @@ void EngineWorker::generate(const GenerateRequest& request) {
         bool restored = false;
         ensureState(conversationId, user->parentId, &restored);
         const auto prompt = m_tokenizer->encode(gander::format_chat_continuation(utf8(user->text)));
-        m_session->prefill(prompt, throttled(m_stop, [](double) {}));
+        m_session->prefill(prompt, throttled([this] { return stopRequested(); }, [](double) {}));
         invalidate(); // from here on the session is past any message boundary
         emit replyStarted(conversationId, user->id, int(prompt.size()));
 
@@ -267,7 +276,7 @@ void EngineWorker::generate(const GenerateRequest& request) {
         QString pending;
         bool closed = false; // the state already ends with the turn separator
         for (int i = 0; i < request.maxTokens; ++i) {
-            if (m_stop.load()) {
+            if (stopRequested()) {
                 stats.finish = FinishReason::Stopped;
                 break;
             }

@@ -75,8 +75,16 @@ public:
     ~EngineWorker() override;
     Q_DISABLE_COPY_MOVE(EngineWorker)
 
-    // Thread-safe: stops the reply or rebuild in progress at the next token or chunk.
-    void requestStop() { m_stop.store(true); }
+    // Thread-safe: cancels every request numbered up to `request` (EngineHost numbers them in
+    // the order it queues them): the one running stops at its next token or chunk, queued ones
+    // end as soon as they start. A stop pressed before its request began is not lost.
+    void requestStop(quint64 request) {
+        quint64 current = m_stopUpTo.load();
+        while (request > current && !m_stopUpTo.compare_exchange_weak(current, request)) {
+        }
+    }
+    // Called on the worker thread just before request number `request` runs.
+    void beginRequest(quint64 request) { m_request = request; }
 
 public slots:
     void loadModel(const gander::app::ModelRequest& request);
@@ -101,6 +109,8 @@ signals:
     void replyFinished(qint64 conversationId, qint64 assistantMessageId,
                        const gander::app::ReplyStats& stats);
     void replyFailed(qint64 conversationId, const QString& message);
+    // prepare() could not make the state (cancelled, or an engine error); nothing was lost.
+    void prepareFailed(qint64 conversationId, const QString& message);
     void stateSaved(qint64 conversationId, qint64 messageId, qint64 tokensAbsorbed, qint64 bytes);
 
 private:
@@ -110,6 +120,7 @@ private:
         m_conversation = -1;
         m_leaf = -1;
     }
+    bool stopRequested() const { return m_request != 0 && m_request <= m_stopUpTo.load(); }
 
     QString m_databasePath;
     std::unique_ptr<ChatStore> m_store;
@@ -119,7 +130,8 @@ private:
     // What m_session holds: the text of this conversation up to this message.
     qint64 m_conversation = -1;
     qint64 m_leaf = -1;
-    std::atomic<bool> m_stop{false};
+    std::atomic<quint64> m_stopUpTo{0};
+    quint64 m_request = 0; // the request running now (worker thread only)
 };
 
 } // namespace gander::app

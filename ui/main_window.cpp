@@ -276,6 +276,11 @@ void MainWindow::connectEngine() {
         statusBar()->showMessage(message, 15000);
         replyEnded(c);
     });
+    connect(w, &EngineWorker::prepareFailed, this, [this](qint64 c, const QString& message) {
+        if (c != m_current) return;
+        showBusy({}, 1);
+        statusBar()->showMessage(message, 15000);
+    });
     connect(w, &EngineWorker::stateSaved, this, [this](qint64 c, qint64, qint64 tokens, qint64) {
         if (c == m_current) setStateTokens(tokens);
     });

@@ -91,10 +91,12 @@ private slots:
         m.path = model;
         m.backend = u"cpu"_s;
         host.loadModel(m);
-        QVERIFY(loaded.wait(120000));
+        QTRY_VERIFY_WITH_TIMEOUT(!loaded.isEmpty(), 120000);
         QSignalSpy prepared(host.worker(), &EngineWorker::prepared);
+        QSignalSpy failed(host.worker(), &EngineWorker::prepareFailed);
         host.prepare(c.id, state->messageId);
-        QVERIFY(prepared.wait(120000));
+        QTRY_VERIFY_WITH_TIMEOUT(!prepared.isEmpty() || !failed.isEmpty(), 120000);
+        QVERIFY2(failed.isEmpty(), qPrintable(failed.value(0).value(1).toString()));
         QCOMPARE(prepared.first().at(3).toBool(), true);
         // And the conversation goes on.
         QVERIFY(store.addMessage(c.id, c.leafId, Role::User, u"Still here?"_s) > 0);

@@ -76,7 +76,7 @@ private slots:
         r.path = path;
         r.backend = u"cpu"_s;
         host.loadModel(r);
-        QVERIFY(failed.wait(kLoadTimeoutMs));
+        QTRY_VERIFY_WITH_TIMEOUT(!failed.isEmpty(), kLoadTimeoutMs);
         QVERIFY2(failed.first().first().toString().contains(expected),
                  qPrintable(failed.first().first().toString()));
     }
@@ -90,7 +90,7 @@ private slots:
         QSignalSpy finished(host->worker(), &EngineWorker::replyFinished);
         QSignalSpy saved(host->worker(), &EngineWorker::stateSaved);
         host->generate(request(u, 48));
-        QVERIFY(saved.wait(kReplyTimeoutMs));
+        QTRY_VERIFY_WITH_TIMEOUT(!saved.isEmpty(), kReplyTimeoutMs);
         QCOMPARE(started.size(), 1);
         QCOMPARE(started.first().at(2).toInt(), continuationTokens(u"Tell me about the the"_s));
         QCOMPARE(finished.size(), 1);
@@ -120,12 +120,17 @@ private slots:
         const qint64 u = m_store->addMessage(c, 0, Role::User, u"Go on forever"_s);
         QSignalSpy text(host->worker(), &EngineWorker::replyText);
         QSignalSpy finished(host->worker(), &EngineWorker::replyFinished);
-        host->generate(request(u, 1000000));
-        QVERIFY(text.wait(kReplyTimeoutMs));
+        // Greedy without penalties the tiny model says "the the the" for ever.
+        GenerateRequest endless = request(u, 1000000);
+        endless.sampling.temperature = 0;
+        endless.sampling.presencePenalty = 0;
+        endless.sampling.frequencyPenalty = 0;
+        host->generate(endless);
+        QTRY_VERIFY_WITH_TIMEOUT(!text.isEmpty(), kReplyTimeoutMs);
         QElapsedTimer clock;
         clock.start();
         host->stop();
-        QVERIFY(finished.wait(10000));
+        QTRY_VERIFY_WITH_TIMEOUT(!finished.isEmpty(), 10000);
         QVERIFY2(clock.elapsed() < 2000, qPrintable(u"%1 ms"_s.arg(clock.elapsed())));
         const auto stats = finished.first().at(2).value<ReplyStats>();
         QCOMPARE(stats.finish, FinishReason::Stopped);
@@ -145,7 +150,7 @@ private slots:
             auto host = startHost(tinyModel());
             QSignalSpy saved(host->worker(), &EngineWorker::stateSaved);
             host->generate(request(u1, 24));
-            QVERIFY(saved.wait(kReplyTimeoutMs));
+            QTRY_VERIFY_WITH_TIMEOUT(!saved.isEmpty(), kReplyTimeoutMs);
             a1 = saved.first().at(1).toLongLong();
             absorbed = saved.first().at(2).toLongLong();
         }
@@ -153,7 +158,7 @@ private slots:
         QSignalSpy prepared(host->worker(), &EngineWorker::prepared);
         QSignalSpy rebuild(host->worker(), &EngineWorker::rebuildProgress);
         host->prepare(c, a1);
-        QVERIFY(prepared.wait(kReplyTimeoutMs));
+        QTRY_VERIFY_WITH_TIMEOUT(!prepared.isEmpty(), kReplyTimeoutMs);
         QCOMPARE(prepared.first().at(3).toBool(), true); // restored, not rebuilt
         QCOMPARE(prepared.first().at(2).toLongLong(), absorbed);
         QVERIFY(rebuild.isEmpty());
@@ -163,7 +168,7 @@ private slots:
         QSignalSpy started(host->worker(), &EngineWorker::replyStarted);
         QSignalSpy saved(host->worker(), &EngineWorker::stateSaved);
         host->generate(request(u2, 24));
-        QVERIFY(saved.wait(kReplyTimeoutMs));
+        QTRY_VERIFY_WITH_TIMEOUT(!saved.isEmpty(), kReplyTimeoutMs);
         QCOMPARE(started.first().at(2).toInt(), continuationTokens(second));
         QVERIFY(rebuild.isEmpty());
         QVERIFY(saved.first().at(2).toLongLong() > absorbed + continuationTokens(second));
@@ -188,7 +193,7 @@ private slots:
             auto host = startHost(tinyModel());
             QSignalSpy saved(host->worker(), &EngineWorker::stateSaved);
             host->generate(request(u1, 16));
-            QVERIFY(saved.wait(kReplyTimeoutMs));
+            QTRY_VERIFY_WITH_TIMEOUT(!saved.isEmpty(), kReplyTimeoutMs);
             a1 = saved.first().at(1).toLongLong();
         }
         QString model = tinyModel();
@@ -212,7 +217,7 @@ private slots:
         if (damage == "corrupt"_L1 || damage == "truncated"_L1)
             QTest::ignoreMessage(QtWarningMsg, QRegularExpression(u"saved state unusable"_s));
         host->prepare(c, a1);
-        QVERIFY(prepared.wait(kReplyTimeoutMs));
+        QTRY_VERIFY_WITH_TIMEOUT(!prepared.isEmpty(), kReplyTimeoutMs);
         QCOMPARE(prepared.first().at(3).toBool(), false);
         QVERIFY(!rebuild.isEmpty());
         QCOMPARE(rebuild.constLast().at(1).toDouble(), 1.0);
@@ -224,7 +229,7 @@ private slots:
         const qint64 u2 = m_store->addMessage(c, a1, Role::User, u"And now?"_s);
         QSignalSpy saved(host->worker(), &EngineWorker::stateSaved);
         host->generate(request(u2, 8));
-        QVERIFY(saved.wait(kReplyTimeoutMs));
+        QTRY_VERIFY_WITH_TIMEOUT(!saved.isEmpty(), kReplyTimeoutMs);
         QCOMPARE(m_store->loadState(c)->messageId, saved.first().at(1).toLongLong());
     }
 
@@ -236,9 +241,9 @@ private slots:
         const qint64 u = m_store->addMessage(c, 0, Role::User, u"Pick a word"_s);
         QSignalSpy finished(host->worker(), &EngineWorker::replyFinished);
         host->generate(request(u, 8, 1));
-        QVERIFY(finished.wait(kReplyTimeoutMs));
+        QTRY_VERIFY_WITH_TIMEOUT(finished.size() == 1, kReplyTimeoutMs);
         host->generate(request(u, 8, 2));
-        QVERIFY(finished.wait(kReplyTimeoutMs));
+        QTRY_VERIFY_WITH_TIMEOUT(finished.size() == 2, kReplyTimeoutMs);
         const qint64 a1 = finished.at(0).at(1).toLongLong();
         const qint64 a2 = finished.at(1).at(1).toLongLong();
         QCOMPARE(m_store->siblings(a2), (QList<qint64>{a1, a2}));
@@ -256,7 +261,9 @@ private:
         r.path = model;
         r.backend = u"cpu"_s;
         host->loadModel(r);
-        if (!loaded.wait(kLoadTimeoutMs)) {
+        if (!QTest::qWaitFor([&] { return !loaded.isEmpty() || !failed.isEmpty(); },
+                             kLoadTimeoutMs) ||
+            loaded.isEmpty()) {
             qWarning("load failed: %s",
                      failed.isEmpty() ? "timeout" : qPrintable(failed.first().first().toString()));
             return host;
