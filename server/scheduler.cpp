@@ -197,12 +197,25 @@ void Scheduler::admit(std::unique_ptr<Active>& slot, std::shared_ptr<Job> job) {
     }
 }
 
+// First come, first served, except that a prompt that fits in one chunk goes before the rest of a
+// long one: a short question is not kept waiting behind a whole document's chunks, and among equals
+// the order is fair (shortest-first would starve the slightly longer prompts in a busy moment).
 bool Scheduler::prefill_one() {
-    for (auto& slot : m_active) {
+    const std::size_t chunk = std::size_t(std::max(1, m_limits.prefill_chunk));
+    Active* pick = nullptr;
+    for (auto& slot : m_active) { // m_active is in arrival order
         Active& a = *slot;
         if (a.done || a.prefilled >= a.to_prefill.size()) continue;
-        const std::size_t n = std::min<std::size_t>(
-            std::size_t(std::max(1, m_limits.prefill_chunk)), a.to_prefill.size() - a.prefilled);
+        const bool short_one = a.to_prefill.size() - a.prefilled <= chunk;
+        if (!pick) pick = &a;
+        if (short_one) {
+            if (pick->to_prefill.size() - pick->prefilled > chunk) pick = &a;
+            break;
+        }
+    }
+    if (pick) {
+        Active& a = *pick;
+        const std::size_t n = std::min(chunk, a.to_prefill.size() - a.prefilled);
         try {
             a.session->prefill(std::span(a.to_prefill).subspan(a.prefilled, n));
             a.prefilled += n;

@@ -428,6 +428,22 @@ private Q_SLOTS:
         QCOMPARE(r.status, 200);
     }
 
+    // A short prompt is prefilled before the remaining chunks of a long one.
+    void shortPromptOvertakesLongOne() {
+        QTcpSocket longClient;
+        const QJsonObject body{{u"model"_s, u"trained-tiny"_s},
+                               {u"prompt"_s, QString(1900, u'a')},
+                               {u"max_tokens"_s, 1}};
+        send(longClient, m_port, "POST", "/v1/completions", QJsonDocument(body).toJson(), m_key);
+        QTRY_VERIFY_WITH_TIMEOUT(call("GET", "/health", {}).json().value(u"active").toInt() == 1,
+                                 10000);
+        const Reply quick = call("POST", "/v1/completions",
+                                 R"({"model":"trained-tiny","prompt":"Hi","max_tokens":2})");
+        QCOMPARE(quick.status, 200);
+        QVERIFY(!longClient.waitForReadyRead(1)); // still prefilling its 1900 tokens
+        QCOMPARE(read_reply(longClient).status, 200);
+    }
+
     // With room for about two saved states, the least recently used session goes first.
     void sessionEviction() {
         auto model = gander::load_model(fixture(u"rwkv7/trained-tiny.pth"_s).toStdString());
