@@ -39,6 +39,10 @@ Message readMessage(const QSqlQuery& q) {
     m.stats.tokensPerSecond = q.value(7).toDouble();
     m.stats.prefillTokens = q.value(8).toInt();
     m.stats.finish = static_cast<FinishReason>(q.value(9).toInt());
+    if (q.record().count() > 11) {
+        m.version = q.value(10).toInt();
+        m.versions = q.value(11).toInt();
+    }
     return m;
 }
 
@@ -315,7 +319,14 @@ QList<Message> ChatStore::path(qint64 leafId) const {
               "  SELECT id, 0 FROM messages WHERE id = ?"
               "  UNION ALL SELECT m.parent_id, up.depth + 1 FROM messages m JOIN up ON m.id = up.id"
               "  WHERE m.parent_id IS NOT NULL)"
-              " SELECT %1 FROM messages m JOIN up ON up.id = m.id ORDER BY up.depth DESC"_s.arg(
+              // Each message's place among its versions, in the same query: one round trip
+              // for the whole branch however long it is.
+              " SELECT %1,"
+              "  (SELECT count(*) FROM messages s WHERE s.conversation_id = m.conversation_id"
+              "   AND s.parent_id IS m.parent_id AND s.id <= m.id),"
+              "  (SELECT count(*) FROM messages s WHERE s.conversation_id = m.conversation_id"
+              "   AND s.parent_id IS m.parent_id)"
+              " FROM messages m JOIN up ON up.id = m.id ORDER BY up.depth DESC"_s.arg(
                   QLatin1StringView(kMessageColumns)));
     q.addBindValue(leafId);
     if (!exec(q)) return out;

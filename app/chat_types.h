@@ -30,6 +30,10 @@ struct Message {
     QString text;
     QDateTime createdAt;
     ReplyStats stats; // assistant messages only
+    // Filled by ChatStore::path(): this message's place among the versions of it (messages with
+    // the same parent), 1-based.
+    int version = 1;
+    int versions = 1;
 };
 
 struct Conversation {

@@ -74,13 +74,8 @@ void TranscriptModel::reload() {
     m_streaming = false;
     if (m_conversation && m_store && m_store->isOpen()) {
         if (const auto c = m_store->conversation(m_conversation)) {
-            for (const Message& m : m_store->path(c->leafId)) {
-                Row row{m};
-                const QList<qint64> siblings = m_store->siblings(m.id);
-                row.siblingCount = int(siblings.size());
-                row.siblingIndex = int(siblings.indexOf(m.id)) + 1;
-                m_rows.append(row);
-            }
+            for (const Message& m : m_store->path(c->leafId))
+                m_rows.append(Row{m, m.version, m.versions});
         }
     }
     endResetModel();

@@ -183,6 +183,11 @@ private slots:
         QCOMPARE(store.branchEnd(u1), a2);
         QCOMPARE(store.branchEnd(u2), a3);
         QCOMPARE(store.path(a1).size(), 2);
+        const QList<Message> versions = store.path(a2);
+        QCOMPARE(versions[0].version, 1); // u1 of {u1, u2}
+        QCOMPARE(versions[0].versions, 2);
+        QCOMPARE(versions[1].version, 2); // a2 of {a1, a2}
+        QCOMPARE(versions[1].versions, 2);
         QCOMPARE(store.path(a1).constLast().text, u"First answer"_s);
         QVERIFY(store.setLeaf(c, a1));
         QCOMPARE(store.conversation(c)->leafId, a1);

@@ -7,6 +7,7 @@
 #include "transcript_model.h"
 
 #include <QAbstractItemModelTester>
+#include <QElapsedTimer>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -107,6 +108,23 @@ private slots:
         model.endReply();
         QCOMPARE(model.rowCount(), 2);
         QCOMPARE(model.messages().size(), 2);
+    }
+
+    // The transcript is reloaded after every reply: it must stay cheap for long conversations.
+    void reloadOfALongConversationIsQuick() {
+        const qint64 c = m_store->createConversation(u"Long"_s);
+        qint64 parent = 0;
+        for (int i = 0; i < 1000; ++i)
+            parent = m_store->addMessage(c, parent, i % 2 ? Role::Assistant : Role::User,
+                                         u"message %1 with some text in it"_s.arg(i));
+        TranscriptModel model(m_store.get());
+        QElapsedTimer clock;
+        clock.start();
+        model.setConversation(c);
+        const qint64 ms = clock.elapsed();
+        qInfo("reload of a 1000-message branch: %lld ms", ms);
+        QCOMPARE(model.rowCount(), 1000);
+        QVERIFY2(ms < 500, qPrintable(u"%1 ms"_s.arg(ms)));
     }
 
     void exportsTheVisibleBranch() {
