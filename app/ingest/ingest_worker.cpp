@@ -10,6 +10,7 @@
 #include <QCryptographicHash>
 #include <QDir>
 #include <QElapsedTimer>
+#include <QFileInfo>
 
 using namespace Qt::StringLiterals;
 
@@ -32,6 +33,32 @@ IngestWorker::~IngestWorker() = default;
 
 void IngestWorker::setTokenizer(std::shared_ptr<const gander::Tokenizer> tokenizer) {
     m_counter = TokenCounter(std::move(tokenizer));
+}
+
+void IngestWorker::loadTokenizer(const QString& name, const QString& vocabPath,
+                                 const QStringList& searchDirs) {
+    try {
+        if (name == u"bytes"_s) {
+            m_counter = TokenCounter(gander::make_byte_tokenizer());
+            return;
+        }
+        QString path = vocabPath;
+        if (path.isEmpty() && name == u"rwkv-world"_s) {
+            for (const QString& dir : searchDirs) {
+                const QString candidate = QDir(dir).filePath(u"rwkv_vocab_v20230424.txt"_s);
+                if (QFileInfo::exists(candidate)) {
+                    path = candidate;
+                    break;
+                }
+            }
+        }
+        m_counter = path.isEmpty() ? TokenCounter()
+                                   : TokenCounter(gander::load_tokenizer(path.toStdString()));
+    } catch (const std::exception& e) {
+        qWarning("ingest: tokenizer %s not loaded (%s); token counts are estimates",
+                 qPrintable(name), e.what());
+        m_counter = TokenCounter();
+    }
 }
 
 void IngestWorker::measure(const Document& document, int budget) {
@@ -125,6 +152,12 @@ void IngestHost::setTokenizer(std::shared_ptr<const gander::Tokenizer> tokenizer
         m_worker,
         [w = m_worker, t = std::move(tokenizer)]() mutable { w->setTokenizer(std::move(t)); },
         Qt::QueuedConnection);
+}
+
+void IngestHost::loadTokenizer(const QString& name, const QString& vocabPath,
+                               const QStringList& searchDirs) {
+    QMetaObject::invokeMethod(m_worker, "loadTokenizer", Qt::QueuedConnection, Q_ARG(QString, name),
+                              Q_ARG(QString, vocabPath), Q_ARG(QStringList, searchDirs));
 }
 
 void IngestHost::loadDocument(const QString& path, int budget) {

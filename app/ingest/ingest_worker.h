@@ -32,6 +32,12 @@ public:
     void setTokenizer(std::shared_ptr<const gander::Tokenizer> tokenizer);
 
 public slots:
+    // The tokenizer the loaded model uses, by its name (gander::Tokenizer::name()): "bytes", or
+    // "rwkv-world" (rwkv_vocab_v20230424.txt: `vocabPath` if set, else the first found in
+    // `searchDirs`), or "sentencepiece" (`vocabPath`). When it cannot be loaded, counts stay
+    // estimates.
+    void loadTokenizer(const QString& name, const QString& vocabPath,
+                       const QStringList& searchDirs);
     // Reads and measures a document; plans parts when it is over `budget` tokens.
     void loadDocument(const QString& path, int budget);
     void loadText(const QString& name, const QString& text, int budget);
@@ -68,6 +74,8 @@ public:
 
     IngestWorker* worker() const { return m_worker; }
     void setTokenizer(std::shared_ptr<const gander::Tokenizer> tokenizer);
+    void loadTokenizer(const QString& name, const QString& vocabPath,
+                       const QStringList& searchDirs);
     void loadDocument(const QString& path, int budget = kDefaultDocumentBudget);
     void loadText(const QString& name, const QString& text, int budget = kDefaultDocumentBudget);
     void indexCodebase(const QString& root, const QString& indexPath);

@@ -188,6 +188,7 @@ private slots:
 
     void workerSignals() {
         IngestHost host;
+        host.loadTokenizer(u"rwkv-world"_s, {}, {u"/nonexistent"_s}); // not found: estimates
         host.setTokenizer(gander::make_byte_tokenizer());
         QSignalSpy loaded(host.worker(), &IngestWorker::documentLoaded);
         QSignalSpy failed(host.worker(), &IngestWorker::documentFailed);

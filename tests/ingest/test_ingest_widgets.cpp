@@ -216,7 +216,7 @@ private slots:
             repo + u"/src/main.cpp"_s, "int main() { return parseConfigFile(\"a\") ? 0 : 1; }\n"));
         QVERIFY(gander::testing::writeFile(dir.filePath(u"notes.md"_s), "# Notes\nBuy milk.\n"));
         IngestController controller(dir.filePath(u"data"_s));
-        controller.setTokenizer(gander::make_byte_tokenizer());
+        controller.loadTokenizer(u"bytes"_s, {}, {});
         QSignalSpy loaded(controller.host()->worker(), &IngestWorker::documentLoaded);
         QSignalSpy indexed(controller.host()->worker(), &IngestWorker::indexFinished);
         QSignalSpy summarise(&controller, &IngestController::summariseRequested);
@@ -228,6 +228,7 @@ private slots:
         QVERIFY(loaded.wait(30000) || loaded.size() == 1);
         QTRY_COMPARE_WITH_TIMEOUT(indexed.size(), 1, 30000);
         QCOMPARE(controller.attachments()->documents().size(), 1);
+        QVERIFY(loaded.first().at(2).toBool()); // exact counts: the tokenizer was loaded
         QCOMPARE(controller.codebase()->folder(), QDir::cleanPath(repo));
 
         QTest::mouseClick(controller.attachments()->findChild<QPushButton*>(u"summarise"_s),
@@ -248,6 +249,7 @@ private slots:
         QVERIFY(before[0].contains(u"Buy milk."_s));
         QVERIFY(before[1].contains(u"=== src/config/loader.cpp"_s)); // the whole small codebase
         QVERIFY(controller.attachments()->documents().isEmpty());    // sent: cleared
+        QVERIFY(!controller.progress()->isHidden()); // reading the document is shown
         QCOMPARE(controller.codebase()->filesModel()->rowCount(), 2);
 
         QMimeData text;

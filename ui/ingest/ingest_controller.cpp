@@ -77,6 +77,11 @@ void IngestController::setTokenizer(std::shared_ptr<const gander::Tokenizer> tok
     m_host->setTokenizer(std::move(tokenizer));
 }
 
+void IngestController::loadTokenizer(const QString& name, const QString& vocabPath,
+                                     const QStringList& searchDirs) {
+    m_host->loadTokenizer(name, vocabPath, searchDirs);
+}
+
 bool IngestController::canHandle(const QMimeData* mime) {
     if (!mime || !mime->hasUrls()) return false;
     for (const QUrl& url : mime->urls())
@@ -118,7 +123,13 @@ void IngestController::prepareSend(const QString& question,
                                    std::function<void(const QStringList&)> ready) {
     QStringList documents;
     if (m_attachments) {
-        for (const Document& d : m_attachments->documents()) documents += documentMessageText(d);
+        const QList<Document> attached = m_attachments->documents();
+        for (const Document& d : attached) documents += documentMessageText(d);
+        if (m_progress && !attached.isEmpty())
+            m_progress->start(attached.size() == 1
+                                  ? tr("Reading %1…").arg(attached.first().name)
+                                  : tr("Reading %1 documents…").arg(attached.size()),
+                              m_attachments->totalTokens());
         m_attachments->clear();
     }
     if (!m_indexed) {

@@ -53,8 +53,11 @@ public:
     PrefillProgress* progress() const { return m_progress; }
     gander::ingest::IngestHost* host() const { return m_host.get(); }
 
-    // The model's tokenizer, for exact token counts (until then counts are estimates).
+    // The model's tokenizer, for exact token counts (until then counts are estimates): given,
+    // or loaded on the ingestion thread by name (see IngestWorker::loadTokenizer).
     void setTokenizer(std::shared_ptr<const gander::Tokenizer> tokenizer);
+    void loadTokenizer(const QString& name, const QString& vocabPath,
+                       const QStringList& searchDirs);
     void setCodeBudget(int tokens) { m_codeBudget = tokens; }
     int codeBudget() const { return m_codeBudget; }
 
@@ -69,7 +72,8 @@ public:
     // Calls `ready` with the user messages to store before `question`: each attached document
     // (ingest::documentMessageText), then the codebase context for the question when a codebase
     // is indexed. Clears the attachments. `ready` runs later, on this thread, when the codebase
-    // context has to be built; at once otherwise.
+    // context has to be built; at once otherwise. With documents, progress() is started for
+    // reading them: feed it the engine's progress, and finish() it when the reply starts.
     void prepareSend(const QString& question, std::function<void(const QStringList&)> ready);
 
 signals:
