@@ -34,6 +34,8 @@ public:
     static QString skippedText(const gander::ingest::SkipCounts& skipped);
 
 public slots:
+    // A folder dialog, then setFolder().
+    void chooseFolder();
     // Takes the folder as the codebase and asks for it to be indexed.
     void setFolder(const QString& folder);
     void setScanResult(const gander::ingest::FileSetResult& files);
@@ -51,8 +53,6 @@ protected:
     void dropEvent(QDropEvent* event) override;
 
 private:
-    void chooseFolder();
-
     QString m_folder;
     QLabel* m_title;
     QLabel* m_dropHint;
