@@ -13,6 +13,10 @@
 // GUI thread only.
 #pragma once
 
+#include "attachment_bar.h"
+#include "codebase_panel.h"
+#include "prefill_progress.h"
+
 #include <ingest_types.h>
 
 #include <QHash>
@@ -34,10 +38,6 @@ class IngestHost;
 }
 
 namespace gander::ui {
-
-class AttachmentBar;
-class CodebasePanel;
-class PrefillProgress;
 
 class IngestController final : public QObject {
     Q_OBJECT
