@@ -5,15 +5,24 @@
 #include "conversation_list_model.h"
 #include "conversation_sidebar.h"
 #include "engine_host.h"
+#include "ingest_controller.h"
 #include "latency_probe.h"
 #include "model_files.h"
 #include "model_setup_panel.h"
 #include "transcript_model.h"
 #include "transcript_view.h"
 
+#include <attachment_bar.h>
+#include <codebase_panel.h>
+#include <prefill_progress.h>
+
 #include <QAction>
 #include <QCloseEvent>
 #include <QDir>
+#include <QDockWidget>
+#include <QDragEnterEvent>
+#include <QDropEvent>
+#include <QFileInfo>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMenuBar>
@@ -51,6 +60,7 @@ MainWindow::MainWindow(AppSettings* settings, QWidget* parent)
     m_transcript->setModel(m_transcriptModel);
     m_transcript->setEmptyText(tr("Write a message below to start a conversation."));
     m_composer = new Composer(this);
+    m_ingest = new IngestController(m_settings->dataDir(), this);
     m_setup = new ModelSetupPanel(this);
     m_banner = new QLabel(this);
     m_banner->setWordWrap(true);
@@ -63,6 +73,10 @@ MainWindow::MainWindow(AppSettings* settings, QWidget* parent)
     chatLayout->setContentsMargins(0, 0, 0, 0);
     chatLayout->setSpacing(0);
     chatLayout->addWidget(m_transcript, 1);
+    m_ingest->attachments()->setContentsMargins(8, 4, 8, 0);
+    m_ingest->progress()->setContentsMargins(8, 4, 8, 0);
+    chatLayout->addWidget(m_ingest->attachments());
+    chatLayout->addWidget(m_ingest->progress());
     chatLayout->addWidget(m_composer);
     m_pages = new QStackedWidget(this);
     m_pages->addWidget(m_chatPage);
@@ -81,6 +95,14 @@ MainWindow::MainWindow(AppSettings* settings, QWidget* parent)
     splitter->setSizes({260, 740});
     splitter->setChildrenCollapsible(false);
     setCentralWidget(splitter);
+    // The codebase panel docks on the right, shown when a folder is dropped or chosen.
+    auto* codebaseDock = new QDockWidget(tr("Codebase"), this);
+    codebaseDock->setObjectName(u"codebaseDock"_s);
+    codebaseDock->setWidget(m_ingest->codebase());
+    addDockWidget(Qt::RightDockWidgetArea, codebaseDock);
+    codebaseDock->hide();
+    connect(m_ingest->codebase(), &CodebasePanel::folderChosen, codebaseDock, &QDockWidget::show);
+    setAcceptDrops(true);
 
     m_modelLabel = new QLabel(this);
     m_deviceLabel = new QLabel(this);
@@ -107,6 +129,10 @@ MainWindow::MainWindow(AppSettings* settings, QWidget* parent)
     connect(m_composer, &Composer::sendRequested, this, &MainWindow::send);
     connect(m_composer, &Composer::stopRequested, this, &MainWindow::stopReply);
     connect(m_composer, &Composer::editCancelled, this, &MainWindow::cancelEdit);
+    connect(m_ingest, &IngestController::summariseRequested, this, &MainWindow::send);
+    connect(m_ingest, &IngestController::problem, this,
+            [this](const QString& message) { statusBar()->showMessage(message, 15000); });
+    connect(m_ingest->progress(), &PrefillProgress::cancelRequested, this, &MainWindow::stopReply);
     connect(m_transcript, &TranscriptView::regenerateRequested, this, &MainWindow::regenerate);
     connect(m_transcript, &TranscriptView::editRequested, this, &MainWindow::editMessage);
     connect(m_transcript, &TranscriptView::versionRequested, this, &MainWindow::switchVersion);
@@ -148,6 +174,14 @@ void MainWindow::closeEvent(QCloseEvent* event) {
     event->accept();
 }
 
+void MainWindow::dragEnterEvent(QDragEnterEvent* event) {
+    if (IngestController::canHandle(event->mimeData())) event->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* event) {
+    if (m_ingest->handleDrop(event->mimeData())) event->acceptProposedAction();
+}
+
 void MainWindow::buildActions() {
     struct Def {
         QString name, text;
@@ -174,6 +208,10 @@ void MainWindow::buildActions() {
         {u"regenerate"_s, tr("Re&generate Reply"), QKeySequence(u"Ctrl+R"_s),
          [this] { regenerateLast(); }},
         {u"stop"_s, tr("S&top Reply"), QKeySequence(u"Ctrl+."_s), [this] { stopReply(); }},
+        {u"attach"_s, tr("&Attach Documents…"), QKeySequence(u"Ctrl+Shift+A"_s),
+         [this] { m_ingest->chooseFiles(this); }},
+        {u"codebase"_s, tr("Ask About a Code&base…"), QKeySequence(u"Ctrl+Shift+O"_s),
+         [this] { m_ingest->codebase()->chooseFolder(); }},
         {u"copy-reply"_s, tr("&Copy Last Reply"), QKeySequence(u"Ctrl+Shift+C"_s),
          [this] { copyLastReply(); }},
         {u"focus-composer"_s, tr("&Write a Message"), QKeySequence(u"Ctrl+L"_s),
@@ -249,6 +287,11 @@ void MainWindow::connectEngine() {
         m_composer->setModelReady(true);
         updatePage();
         if (m_current) m_engine->prepare(m_current, m_transcriptModel->leafId());
+        // Exact token counts for attachments and the codebase budget.
+        const ModelRequest request = m_settings->modelRequest();
+        m_ingest->loadTokenizer(status.tokenizer, request.vocabPath,
+                                QStringList{QFileInfo(status.path).absolutePath()} +
+                                    request.vocabSearchDirs);
     });
     connect(w, &EngineWorker::modelLoadFailed, this, [this](const QString& message) {
         m_setup->setLoading(false);
@@ -260,6 +303,7 @@ void MainWindow::connectEngine() {
     });
     connect(w, &EngineWorker::rebuildProgress, this, [this](qint64 c, double done) {
         if (c == m_current) showBusy(tr("Reading the conversation again"), done);
+        if (c == m_current) m_ingest->progress()->setProgress(done);
     });
     connect(w, &EngineWorker::prepared, this, [this](qint64 c, qint64, qint64 tokens, bool) {
         if (c != m_current) return;
@@ -281,6 +325,8 @@ void MainWindow::connectEngine() {
         showBusy({}, 1);
         statusBar()->showMessage(message, 15000);
     });
+    connect(w, &EngineWorker::replyStarted, this, [this] { m_ingest->progress()->finish(); });
+    connect(w, &EngineWorker::replyFailed, this, [this] { m_ingest->progress()->finish(); });
     connect(w, &EngineWorker::stateSaved, this, [this](qint64 c, qint64, qint64 tokens, qint64) {
         if (c == m_current) setStateTokens(tokens);
     });

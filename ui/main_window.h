@@ -30,6 +30,7 @@ namespace gander::ui {
 
 class Composer;
 class ConversationSidebar;
+class IngestController;
 class ModelSetupPanel;
 class TranscriptView;
 
@@ -48,6 +49,7 @@ public:
     QStackedWidget* pages() const { return m_pages; }
     gander::app::EngineHost* engine() const { return m_engine.get(); }
     gander::app::ChatStore* store() const { return m_store.get(); }
+    IngestController* ingest() const { return m_ingest; }
     gander::app::TranscriptModel* transcriptModel() const { return m_transcriptModel; }
     gander::app::ConversationListModel* conversationModel() const { return m_listModel; }
     QLabel* errorBanner() const { return m_banner; }
@@ -62,6 +64,9 @@ public:
 
 protected:
     void closeEvent(QCloseEvent* event) override;
+    // Files dropped anywhere on the window are attached; a folder becomes the codebase.
+    void dragEnterEvent(QDragEnterEvent* event) override;
+    void dropEvent(QDropEvent* event) override;
 
 private:
     // main_window.cpp: layout, status, engine signals.
@@ -77,6 +82,7 @@ private:
     void selectConversation(qint64 id);
     void newConversation();
     void send(const QString& text);
+    void sendWith(const QString& text, const QStringList& before);
     void startReply(qint64 userMessageId);
     void stopReply();
     void regenerate(int row);
@@ -102,6 +108,7 @@ private:
     ConversationSidebar* m_sidebar;
     TranscriptView* m_transcript;
     Composer* m_composer;
+    IngestController* m_ingest;
     ModelSetupPanel* m_setup;
     QStackedWidget* m_pages;
     QWidget* m_chatPage;

@@ -7,6 +7,7 @@
 #include "conversation_sidebar.h"
 #include "engine_host.h"
 #include "exporter.h"
+#include "ingest_controller.h"
 #include "settings_dialog.h"
 #include "shortcuts_dialog.h"
 #include "theme.h"
@@ -64,6 +65,12 @@ void MainWindow::newConversation() {
 
 void MainWindow::send(const QString& text) {
     if (!m_modelReady || m_engine->busy() || !m_store->isOpen()) return;
+    // Attached documents and the codebase context go first, each as its own user message.
+    m_ingest->prepareSend(text,
+                          [this, text](const QStringList& before) { sendWith(text, before); });
+}
+
+void MainWindow::sendWith(const QString& text, const QStringList& before) {
     qint64 parent = m_transcriptModel->leafId();
     if (m_editing) {
         // An edit is a new version of the message: a sibling under the same parent.
@@ -77,6 +84,13 @@ void MainWindow::send(const QString& text) {
         }
         m_transcriptModel->setConversation(m_current);
         parent = 0;
+    }
+    for (const QString& message : before) {
+        parent = m_store->addMessage(m_current, parent, Role::User, message);
+        if (!parent) {
+            statusBar()->showMessage(m_store->error(), 15000);
+            return;
+        }
     }
     const qint64 user = m_store->addMessage(m_current, parent, Role::User, text);
     if (!user) {
