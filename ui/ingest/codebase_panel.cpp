@@ -28,6 +28,11 @@ namespace gander::ui {
 
 namespace {
 
+// "1 file", "12 files": English plurals spelt out (no translations ship yet).
+QString counted(qsizetype n, const QString& one, const QString& many) {
+    return QLocale().toString(n) + u' ' + (n == 1 ? one : many);
+}
+
 // A label inside a dashed, rounded outline drawn from the palette (a theme change repaints it).
 class DropHint final : public QLabel {
 public:
@@ -164,8 +169,8 @@ void CodebasePanel::setScanResult(const gander::ingest::FileSetResult& files) {
         return;
     }
     const QLocale locale;
-    m_status->setText(tr("%1 files (%2), %3.")
-                          .arg(locale.toString(files.files.size()),
+    m_status->setText(tr("%1 (%2), %3.")
+                          .arg(counted(files.files.size(), tr("file"), tr("files")),
                                locale.formattedDataSize(files.bytes),
                                files.git ? tr("from git") : tr("following .gitignore")));
     const QString skipped = skippedText(files.skipped);
@@ -188,8 +193,9 @@ void CodebasePanel::setIndexReport(const gander::ingest::IndexReport& report) {
                                            : tr("Indexing failed: %1").arg(report.error));
         return;
     }
-    QString text = tr("%1 files indexed in %2 chunks")
-                       .arg(locale.toString(report.files), locale.toString(report.chunks));
+    QString text = tr("%1 indexed in %2")
+                       .arg(counted(report.files, tr("file"), tr("files")),
+                            counted(report.chunks, tr("chunk"), tr("chunks")));
     if (report.unchanged > 0)
         text += tr(" (%1 updated, %2 unchanged)")
                     .arg(locale.toString(report.updated), locale.toString(report.unchanged));
