@@ -2,6 +2,8 @@
 #include "engine_worker.h"
 
 #include "chat_store.h"
+#include "document_prefill.h"
+#include "document_prompt.h"
 
 #include <gander/chat.h>
 #include <gander/gander.h>
@@ -184,22 +186,43 @@ bool EngineWorker::ensureState(qint64 conversationId, qint64 leafId, bool* resto
     if (!conversation)
         throw gander::Error("conversation " + std::to_string(conversationId) +
                             " is not in the database");
+    // The system turn and the attached documents that open the conversation are read through
+    // the document state cache (ingest/document_prefill.h): a document read before, in this
+    // conversation or another, is not read again.
+    std::vector<std::string> prefix;
     std::string text;
     if (!conversation->systemPrompt.trimmed().isEmpty())
-        text +=
-            gander::format_chat_turn({gander::ChatRole::System, utf8(conversation->systemPrompt)});
-    for (const Message& m : m_store->path(leafId))
-        text += gander::format_chat_turn({chatRole(m.role), utf8(m.text)});
-    m_session->reset();
-    if (!text.empty()) {
-        const auto tokens = m_tokenizer->encode(text);
-        emit rebuildProgress(conversationId, 0.0);
-        m_session->prefill(tokens, throttled([this] { return stopRequested(); },
-                                             [this, conversationId](double d) {
-                                                 emit rebuildProgress(conversationId, d);
-                                             }));
-        emit rebuildProgress(conversationId, 1.0);
+        prefix.push_back(
+            gander::format_chat_turn({gander::ChatRole::System, utf8(conversation->systemPrompt)}));
+    bool documents = false, leading = true;
+    for (const Message& m : m_store->path(leafId)) {
+        std::string turn = gander::format_chat_turn({chatRole(m.role), utf8(m.text)});
+        if (leading && m.role == Role::User && ingest::isDocumentMessage(m.text)) {
+            prefix.push_back(std::move(turn));
+            documents = true;
+        } else {
+            leading = false;
+            text += turn;
+        }
     }
+    if (!documents) {
+        for (auto it = prefix.rbegin(); it != prefix.rend(); ++it) text.insert(0, *it);
+        prefix.clear();
+    }
+    m_session->reset();
+    const auto progress =
+        throttled([this] { return stopRequested(); },
+                  [this, conversationId](double d) { emit rebuildProgress(conversationId, d); });
+    if (!prefix.empty() || !text.empty()) emit rebuildProgress(conversationId, 0.0);
+    if (!prefix.empty()) {
+        if (!m_documentStates)
+            m_documentStates = std::make_unique<ingest::StateCache>(
+                QFileInfo(m_databasePath).absoluteDir().filePath(u"document-states"_s));
+        ingest::DocumentPrefill::runTurns(*m_session, *m_tokenizer, prefix, m_documentStates.get(),
+                                          progress);
+    }
+    if (!text.empty()) m_session->prefill(m_tokenizer->encode(text), progress);
+    if (!prefix.empty() || !text.empty()) emit rebuildProgress(conversationId, 1.0);
     m_conversation = conversationId;
     m_leaf = leafId;
     return true;

@@ -24,6 +24,10 @@ class Session;
 class Tokenizer;
 } // namespace gander
 
+namespace gander::ingest {
+class StateCache;
+}
+
 namespace gander::app {
 
 class ChatStore;
@@ -127,6 +131,7 @@ private:
     std::unique_ptr<gander::Model> m_model;
     std::unique_ptr<gander::Tokenizer> m_tokenizer;
     std::unique_ptr<gander::Session> m_session;
+    std::unique_ptr<gander::ingest::StateCache> m_documentStates; // made on first use
     // What m_session holds: the text of this conversation up to this message.
     qint64 m_conversation = -1;
     qint64 m_leaf = -1;
