@@ -269,14 +269,15 @@ private slots:
         QSignalSpy context(host.worker(), &IngestWorker::contextReady);
         const QStringList socketsBefore = gander::testing::openSockets();
         host.indexCodebase(root, IngestHost::indexPathFor(dir.filePath(u"data"_s), root));
-        QVERIFY(finished.wait(60000));
+        // The spies record on the worker's thread: a signal can land before a wait() would start.
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 60000);
         QCOMPARE(scanned.size(), 1);
         QCOMPARE(scanned.first().first().value<FileSetResult>().git, git);
         const auto report = finished.first().first().value<IndexReport>();
         QVERIFY2(report.error.isEmpty(), qPrintable(report.error));
         QCOMPARE(report.files, 15);
         host.buildContext(7, u"where is parseConfigFile defined"_s, 1500);
-        QVERIFY(context.wait(30000));
+        QTRY_COMPARE_WITH_TIMEOUT(context.size(), 1, 30000);
         QCOMPARE(context.first().first().toLongLong(), 7);
         const auto ctx = context.first().last().value<CodeContext>();
         QVERIFY(ctx.tokens <= 1500);

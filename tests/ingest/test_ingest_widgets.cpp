@@ -225,7 +225,7 @@ private slots:
         mime.setUrls({QUrl::fromLocalFile(repo), QUrl::fromLocalFile(dir.filePath(u"notes.md"_s))});
         QVERIFY(IngestController::canHandle(&mime));
         QVERIFY(controller.handleDrop(&mime));
-        QVERIFY(loaded.wait(30000) || loaded.size() == 1);
+        QTRY_COMPARE_WITH_TIMEOUT(loaded.size(), 1, 30000);
         QTRY_COMPARE_WITH_TIMEOUT(indexed.size(), 1, 30000);
         QCOMPARE(controller.attachments()->documents().size(), 1);
         QVERIFY(loaded.first().at(2).toBool()); // exact counts: the tokenizer was loaded
