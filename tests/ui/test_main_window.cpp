@@ -233,9 +233,12 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(finished.size() == replies + 2, kTimeout);
         QTRY_VERIFY(!window.composer()->replying());
         QTRY_COMPARE(window.transcriptModel()->rowCount(), firstRows);
-        auto* version = child<QLabel>(window.transcript()->messageWidget(lastRow), u"version"_s);
-        QVERIFY(version && version->isVisibleTo(&window));
-        QCOMPARE(version->text(), u"2/2"_s);
+        // The transcript rebuilds its widgets after the model settles: wait for the label too.
+        QLabel* version = nullptr;
+        QTRY_VERIFY(
+            (version = child<QLabel>(window.transcript()->messageWidget(lastRow), u"version"_s)) &&
+            version->isVisibleTo(&window));
+        QTRY_COMPARE(version->text(), u"2/2"_s);
         QTest::mouseClick(
             child<QToolButton>(window.transcript()->messageWidget(lastRow), u"previous"_s),
             Qt::LeftButton);
