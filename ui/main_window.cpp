@@ -303,7 +303,8 @@ void MainWindow::connectEngine() {
     });
     connect(w, &EngineWorker::rebuildProgress, this, [this](qint64 c, double done) {
         if (c == m_current) showBusy(tr("Reading the conversation again"), done);
-        if (c == m_current) m_ingest->progress()->setProgress(done);
+        if (c == m_current && m_ingest->progress()->isVisible())
+            m_ingest->progress()->setProgress(done);
     });
     connect(w, &EngineWorker::prepared, this, [this](qint64 c, qint64, qint64 tokens, bool) {
         if (c != m_current) return;
@@ -325,8 +326,12 @@ void MainWindow::connectEngine() {
         showBusy({}, 1);
         statusBar()->showMessage(message, 15000);
     });
-    connect(w, &EngineWorker::replyStarted, this, [this] { m_ingest->progress()->finish(); });
-    connect(w, &EngineWorker::replyFailed, this, [this] { m_ingest->progress()->finish(); });
+    connect(w, &EngineWorker::replyStarted, this, [this] {
+        if (m_ingest->progress()->isVisible()) m_ingest->progress()->finish();
+    });
+    connect(w, &EngineWorker::replyFailed, this, [this] {
+        if (m_ingest->progress()->isVisible()) m_ingest->progress()->finish();
+    });
     connect(w, &EngineWorker::stateSaved, this, [this](qint64 c, qint64, qint64 tokens, qint64) {
         if (c == m_current) setStateTokens(tokens);
     });
