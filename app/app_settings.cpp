@@ -112,6 +112,8 @@ ModelRequest AppSettings::modelRequest() const {
     r.vocabPath = vocabPath();
     r.vocabSearchDirs = {dataDir(), QCoreApplication::applicationDirPath(),
                          QCoreApplication::applicationDirPath() + u"/../share/gander"_s};
+    // The first int8/int4 load of a model converts it (minutes for 7B); later loads read this.
+    r.weightCacheDir = QDir(dataDir()).filePath(u"weights"_s);
     return r;
 }
 

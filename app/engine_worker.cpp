@@ -87,6 +87,7 @@ void EngineWorker::loadModel(const ModelRequest& request) {
             options.precision = *p;
         }
         options.threads = request.threads;
+        options.cache_dir = utf8(request.weightCacheDir);
         options.progress = throttled([this] { return stopRequested(); },
                                      [this](double d) { emit modelLoadProgress(d); });
         auto model = gander::load_model(utf8(request.path), options);

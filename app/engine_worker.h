@@ -39,6 +39,7 @@ struct ModelRequest {
     int threads = 0;
     QString vocabPath;           // empty: bytes for small vocabularies, else the World vocabulary
     QStringList vocabSearchDirs; // where to look for rwkv_vocab_v20230424.txt
+    QString weightCacheDir;      // int8/int4 conversions are cached here (empty: not cached)
 };
 
 struct ModelStatus {
