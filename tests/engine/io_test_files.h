@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -28,6 +29,13 @@ inline void put32(std::string& s, std::uint32_t v) {
 inline void put64(std::string& s, std::uint64_t v) {
     put32(s, static_cast<std::uint32_t>(v));
     put32(s, static_cast<std::uint32_t>(v >> 32));
+}
+
+// True when `what` (an error message) contains `needle`; says what it got when not.
+inline bool has(const std::string& what, const std::string& needle) {
+    const bool ok = what.find(needle) != std::string::npos;
+    if (!ok) std::fprintf(stderr, "  expected \"%s\" in: %s\n", needle.c_str(), what.c_str());
+    return ok;
 }
 
 inline std::span<const std::byte> as_bytes(const std::string& s) {

@@ -12,6 +12,7 @@
 
 using namespace gander::io;
 using gander::test::fixture;
+using gander::test::iofiles::has;
 using namespace std::string_literals;
 
 namespace {
@@ -23,12 +24,6 @@ std::string error_of(std::string_view text, int depth = 128) {
         return e.what();
     }
     return "no error";
-}
-
-bool has(const std::string& what, const std::string& needle) {
-    bool ok = what.find(needle) != std::string::npos;
-    if (!ok) std::fprintf(stderr, "  expected \"%s\" in: %s\n", needle.c_str(), what.c_str());
-    return ok;
 }
 
 } // namespace

@@ -60,12 +60,6 @@ std::string parse_error(const std::string& file) {
     return "no error";
 }
 
-bool has(const std::string& what, const std::string& needle) {
-    bool ok = what.find(needle) != std::string::npos;
-    if (!ok) std::fprintf(stderr, "  expected \"%s\" in: %s\n", needle.c_str(), what.c_str());
-    return ok;
-}
-
 } // namespace
 
 TEST_CASE("safetensors: golden files") {

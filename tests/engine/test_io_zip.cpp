@@ -216,11 +216,6 @@ std::string set64(std::string d, std::size_t at, std::uint64_t v) {
     std::memcpy(&d[at], &v, 8);
     return d;
 }
-bool has(const std::string& what, const char* needle) {
-    bool ok = what.find(needle) != std::string::npos;
-    if (!ok) std::fprintf(stderr, "  expected \"%s\" in: %s\n", needle, what.c_str());
-    return ok;
-}
 void open_bad(std::span<const std::byte> b) {
     TensorFile::open_memory(b, "bad.pth");
 }
