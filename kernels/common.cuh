@@ -2,10 +2,69 @@
 // warp and a block, and fp16 <-> fp32 conversions of 16-byte vectors.
 #pragma once
 
+#include <cstddef>
+#include <cstdlib>
+#include <utility>
+#include <cstring>
+
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
+#include "kernels/gemv.h"
+
 namespace gander::kernels::detail {
+
+// Programmatic dependent launch (Hopper and later): a kernel launched with launch_pdl() may start
+// while the kernel before it in the stream still runs. It must call grid_dep_wait() before it
+// touches any memory that earlier kernels write or read (weights, which nothing writes, may be
+// read before); grid_dep_launch() lets the next kernel start early. Both are no-ops on older cards
+// and in kernels launched the ordinary way.
+__device__ __forceinline__ void grid_dep_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void grid_dep_launch() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
+// Whether launch_pdl() asks for early launch: compute capability 9.0 or later, and GANDER_PDL not
+// "0" (kept as a switch to measure what it gives).
+inline bool pdl_enabled() {
+    static const bool on = [] {
+        if (const char* e = std::getenv("GANDER_PDL"); e && std::strcmp(e, "0") == 0) return false;
+        int dev = 0, major = 0;
+        if (cudaGetDevice(&dev) != cudaSuccess ||
+            cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess) {
+            (void)cudaGetLastError();
+            return false;
+        }
+        return major >= 9;
+    }();
+    return on;
+}
+
+// kernel<<<grid, block, smem, stream>>>(args...), with programmatic dependent launch when enabled.
+// Only for kernels that begin with grid_dep_wait() (see above).
+template <typename... Params, typename... Args>
+cudaError_t launch_pdl(void (*kernel)(Params...), dim3 grid, dim3 block, std::size_t smem,
+                       cudaStream_t stream, Args&&... args) {
+    cudaLaunchConfig_t cfg = {};
+    cfg.gridDim = grid;
+    cfg.blockDim = block;
+    cfg.dynamicSmemBytes = smem;
+    cfg.stream = stream;
+    cudaLaunchAttribute attr[1];
+    attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+    attr[0].val.programmaticStreamSerializationAllowed = 1;
+    if (pdl_enabled()) {
+        cfg.attrs = attr;
+        cfg.numAttrs = 1;
+    }
+    return cudaLaunchKernelEx(&cfg, kernel, std::forward<Args>(args)...);
+}
 
 __device__ __forceinline__ float warp_sum(float v) {
 #pragma unroll
@@ -45,6 +104,26 @@ __device__ __forceinline__ void unpack8(const uint4& u, float* f) {
 __device__ __forceinline__ __half to_half_sat(float x) {
     if (fabsf(x) > 65504.0f) x = copysignf(65504.0f, x); // NaN stays NaN
     return __float2half_rn(x);
+}
+
+// Writes one output of a matrix-vector product as GemvOut says (shared by every GEMV kernel).
+__device__ __forceinline__ void store_out(GemvOut out, void* y, int row, float acc) {
+    switch (out) {
+    case GemvOut::StoreF32:
+        static_cast<float*>(y)[row] = acc;
+        break;
+    case GemvOut::AddF32:
+        static_cast<float*>(y)[row] += acc;
+        break;
+    case GemvOut::StoreF16:
+        static_cast<__half*>(y)[row] = to_half_sat(acc);
+        break;
+    case GemvOut::Relu2F16: {
+        const float r = fmaxf(acc, 0.0f);
+        static_cast<__half*>(y)[row] = to_half_sat(r * r);
+        break;
+    }
+    }
 }
 
 } // namespace gander::kernels::detail

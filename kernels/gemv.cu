@@ -85,6 +85,8 @@ __device__ __forceinline__ float row_dot(const __half* w, const __half* x, int c
 // shorter use kBatch 2, whose smaller register footprint lets three times more warps stay
 // resident (short rows are latency-bound, not bandwidth-bound).
 template <int kBatch> __global__ void __launch_bounds__(32 * kWarpsPerBlock) gemv_kernel(Params p) {
+    detail::grid_dep_wait(); // launched with launch_pdl (common.cuh)
+    detail::grid_dep_launch();
     const int lane = threadIdx.x & 31;
     const int total = p.row_start[p.n_jobs];
     const int n_warps = gridDim.x * kWarpsPerBlock;
@@ -104,24 +106,7 @@ template <int kBatch> __global__ void __launch_bounds__(32 * kWarpsPerBlock) gem
                 acc = fmaf(__half2float(w[c]), act(__half2float(job.x[c]), job.in), acc);
         }
         acc = warp_sum(acc);
-        if (lane == 0) {
-            switch (job.out) {
-            case GemvOut::StoreF32:
-                static_cast<float*>(job.y)[row] = acc;
-                break;
-            case GemvOut::AddF32:
-                static_cast<float*>(job.y)[row] += acc;
-                break;
-            case GemvOut::StoreF16:
-                static_cast<__half*>(job.y)[row] = detail::to_half_sat(acc);
-                break;
-            case GemvOut::Relu2F16: {
-                float r = fmaxf(acc, 0.0f);
-                static_cast<__half*>(job.y)[row] = detail::to_half_sat(r * r);
-                break;
-            }
-            }
-        }
+        if (lane == 0) detail::store_out(job.out, job.y, row, acc);
     }
 }
 
@@ -166,12 +151,10 @@ cudaError_t gemv(const GemvBatch& batch, cudaStream_t stream) {
     for (int j = 0; j < batch.n_jobs; ++j) max_cols = std::max(max_cols, batch.jobs[j].cols);
     const int wanted = (rows + kWarpsPerBlock - 1) / kWarpsPerBlock;
     if (max_cols >= 2048)
-        gemv_kernel<8>
-            <<<std::min(resident_blocks<8>(), wanted), 32 * kWarpsPerBlock, 0, stream>>>(p);
-    else
-        gemv_kernel<2>
-            <<<std::min(resident_blocks<2>(), wanted), 32 * kWarpsPerBlock, 0, stream>>>(p);
-    return cudaGetLastError();
+        return detail::launch_pdl(gemv_kernel<8>, dim3(std::min(resident_blocks<8>(), wanted)),
+                                  dim3(32 * kWarpsPerBlock), 0, stream, p);
+    return detail::launch_pdl(gemv_kernel<2>, dim3(std::min(resident_blocks<2>(), wanted)),
+                              dim3(32 * kWarpsPerBlock), 0, stream, p);
 }
 
 } // namespace gander::kernels

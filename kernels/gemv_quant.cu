@@ -71,6 +71,8 @@ __device__ __forceinline__ float weight_at(const QGemvJob& job, int row, int c) 
 }
 
 __global__ void __launch_bounds__(32 * kWarps) gemv_quant_kernel(Params p) {
+    detail::grid_dep_wait(); // launched with launch_pdl (common.cuh)
+    detail::grid_dep_launch();
     const int lane = threadIdx.x & 31;
     const int total = p.row_start[p.n_jobs];
     const int n_warps = gridDim.x * kWarps;
@@ -113,24 +115,7 @@ __global__ void __launch_bounds__(32 * kWarps) gemv_quant_kernel(Params p) {
                 acc = fmaf(weight_at(job, row, c), __half2float(job.x[c]), acc);
         }
         acc = warp_sum(acc);
-        if (lane == 0) {
-            switch (job.out) {
-            case GemvOut::StoreF32:
-                static_cast<float*>(job.y)[row] = acc;
-                break;
-            case GemvOut::AddF32:
-                static_cast<float*>(job.y)[row] += acc;
-                break;
-            case GemvOut::StoreF16:
-                static_cast<__half*>(job.y)[row] = detail::to_half_sat(acc);
-                break;
-            case GemvOut::Relu2F16: {
-                const float r = fmaxf(acc, 0.0f);
-                static_cast<__half*>(job.y)[row] = detail::to_half_sat(r * r);
-                break;
-            }
-            }
-        }
+        if (lane == 0) detail::store_out(job.out, job.y, row, acc);
     }
 }
 
@@ -183,9 +168,8 @@ cudaError_t gemv_quant(const QGemvBatch& batch, cudaStream_t stream) {
         }
         return std::max(1, sms * per_sm);
     }();
-    gemv_quant_kernel<<<std::min(resident, (rows + kWarps - 1) / kWarps), 32 * kWarps, 0, stream>>>(
-        p);
-    return cudaGetLastError();
+    return detail::launch_pdl(gemv_quant_kernel, dim3(std::min(resident, (rows + kWarps - 1) / kWarps)),
+                              dim3(32 * kWarps), 0, stream, p);
 }
 
 cudaError_t dequantize(QuantKind kind, const std::uint8_t* W, const __half* scales, int rows,

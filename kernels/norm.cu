@@ -39,6 +39,8 @@ __device__ void row_stats(const In* row, int n, float eps, float* scratch, float
 template <typename In>
 __global__ void layer_norm_kernel(const In* in, const std::int32_t* ids, const float* w,
                                   const float* b, float* out, __half* out_h, int n, float eps) {
+    detail::grid_dep_wait(); // launched with launch_pdl (common.cuh)
+    detail::grid_dep_launch();
     __shared__ float scratch[32];
     const int t = blockIdx.y;
     const std::size_t src = ids ? std::size_t(ids[t]) : std::size_t(t);
@@ -60,6 +62,8 @@ __global__ void layer_norm_kernel(const In* in, const std::int32_t* ids, const f
 __global__ void ln_shift_mix_kernel(const float* x, const float* w, const float* b,
                                     const float* prev_in, float* prev_out, ShiftMix mixes, int T,
                                     int C, float eps) {
+    detail::grid_dep_wait(); // launched with launch_pdl (common.cuh)
+    detail::grid_dep_launch();
     __shared__ float scratch[32];
     const int t = blockIdx.y;
     const float* row = x + std::size_t(t) * C;
@@ -130,17 +134,15 @@ int row_block(int T, int n) {
 cudaError_t layer_norm(const float* in, const std::int32_t* ids, const float* w, const float* b,
                        float* out, __half* out_h, int T, int n, float eps, cudaStream_t stream) {
     if (T <= 0) return cudaSuccess;
-    layer_norm_kernel<<<row_grid(T, n), row_block(T, n), 0, stream>>>(in, ids, w, b, out, out_h, n,
-                                                                      eps);
-    return cudaGetLastError();
+    return detail::launch_pdl(layer_norm_kernel<float>, row_grid(T, n), dim3(row_block(T, n)), 0,
+                              stream, in, ids, w, b, out, out_h, n, eps);
 }
 
 cudaError_t layer_norm(const __half* in, const std::int32_t* ids, const float* w, const float* b,
                        float* out, __half* out_h, int T, int n, float eps, cudaStream_t stream) {
     if (T <= 0) return cudaSuccess;
-    layer_norm_kernel<<<row_grid(T, n), row_block(T, n), 0, stream>>>(in, ids, w, b, out, out_h, n,
-                                                                      eps);
-    return cudaGetLastError();
+    return detail::launch_pdl(layer_norm_kernel<__half>, row_grid(T, n), dim3(row_block(T, n)), 0,
+                              stream, in, ids, w, b, out, out_h, n, eps);
 }
 
 cudaError_t ln_shift_mix(const float* x, const float* w, const float* b, const float* prev_in,
@@ -149,9 +151,8 @@ cudaError_t ln_shift_mix(const float* x, const float* w, const float* b, const f
     if (T <= 0) return cudaSuccess;
     if (mixes.n_mix < 1 || mixes.n_mix > kMaxMix || (T > 1 && prev_in == prev_out))
         return cudaErrorInvalidValue;
-    ln_shift_mix_kernel<<<row_grid(T, C), row_block(T, C), 0, stream>>>(x, w, b, prev_in, prev_out,
-                                                                        mixes, T, C, eps);
-    return cudaGetLastError();
+    return detail::launch_pdl(ln_shift_mix_kernel, row_grid(T, C), dim3(row_block(T, C)), 0, stream,
+                              x, w, b, prev_in, prev_out, mixes, T, C, eps);
 }
 
 cudaError_t group_norm(const float* y, const float* w, const float* b, const float* r,

@@ -135,6 +135,8 @@ __device__ __forceinline__ float sum64(float v, float* buf) {
 __global__ void __launch_bounds__(64) wkv7_step_kernel(Wkv7Step p) {
     constexpr int N = 64;
     const int h = blockIdx.x, i = threadIdx.x, c = h * N + i;
+    detail::grid_dep_wait(); // launched with launch_pdl (common.cuh)
+    detail::grid_dep_launch();
     __shared__ float buf[2];
     __shared__ __align__(16) float sh[5][N];
     // Every global load is issued here, before the first barrier (loads do not move across
@@ -200,8 +202,7 @@ __global__ void __launch_bounds__(64) wkv7_step_kernel(Wkv7Step p) {
 
 cudaError_t wkv7_step(const Wkv7Step& p, int H, int N, cudaStream_t stream) {
     if (N != 64 || H < 1) return cudaErrorInvalidValue;
-    wkv7_step_kernel<<<H, 64, 0, stream>>>(p);
-    return cudaGetLastError();
+    return detail::launch_pdl(wkv7_step_kernel, dim3(H), dim3(64), 0, stream, p);
 }
 
 cudaError_t wkv7_seq(float* state, const float* r, const float* decay, const float* k,

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "gander/gander.h"
 #include "model/weights.h"
@@ -43,6 +44,12 @@ struct CudaDeviceFigures {
     std::size_t total_bytes = 0;    // card memory
 };
 CudaDeviceFigures cuda_measure_device();
+// One decoding matrix-vector kernel timed alone (gander-bench --kernels; cuda/kernel_bench.cpp).
+struct KernelFigure {
+    std::string name, kind, kernel; // shape, fp16/int8/int4, tensor-core/classic
+    double bytes = 0, us = 0, bytes_per_s = 0, fraction_of_copy = 0;
+};
+std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s);
 // Peak device memory used by this process since the last reset (bytes).
 std::size_t cuda_peak_memory();
 void cuda_reset_peak_memory();

@@ -36,6 +36,7 @@ struct Options {
     int threads = 0;
     std::string json;
     std::uint64_t seed = 1;
+    bool kernels = false; // --kernels: the decoding GEMV kernels alone (CUDA), no model
 };
 
 [[noreturn]] void usage(const std::string& why) {
@@ -43,7 +44,8 @@ struct Options {
                  "gander-bench: %s\nusage: gander-bench [--backend cpu|cuda] [--shape "
                  "0.1b|0.4b|1.5b|2.9b|7.2b] [--precision fp16|bf16|fp32|int8|int4]\n"
                  "                    [--decode-tokens N] [--prefill T1,T2,...] [--threads N] "
-                 "[--json FILE]\n",
+                 "[--json FILE]\n"
+                 "       gander-bench --backend cuda --kernels [--json FILE]\n",
                  why.c_str());
     std::exit(2);
 }
@@ -79,6 +81,8 @@ Options parse(int argc, char** argv) {
                 o.threads = std::stoi(value());
             } else if (a == "--json") {
                 o.json = value();
+            } else if (a == "--kernels") {
+                o.kernels = true;
             } else if (a == "--seed") {
                 o.seed = std::stoull(value());
             } else if (a == "--help" || a == "-h") {
@@ -86,7 +90,8 @@ Options parse(int argc, char** argv) {
                             "real RWKV-7 shape\nusage: gander-bench [--backend cpu|cuda] [--shape "
                             "0.1b|0.4b|1.5b|2.9b|7.2b]\n  [--precision fp16|bf16|fp32|int8|int4] "
                             "[--decode-tokens N] [--prefill T1,T2,...] [--threads N]\n  [--seed S] "
-                            "[--json FILE]\n");
+                            "[--json FILE]\n  --kernels: time each decoding matrix-vector kernel alone (CUDA) "
+                            "against the copy bandwidth\n");
                 std::exit(0);
             } else {
                 usage("unknown option " + a);
@@ -140,6 +145,34 @@ std::int32_t argmax(std::span<const float> v) {
     return std::int32_t(std::max_element(v.begin(), v.end()) - v.begin());
 }
 
+#ifdef GANDER_HAVE_CUDA
+// --kernels: the table of gander::detail::cuda_bench_kernels.
+int bench_kernels(const gander::detail::CudaDeviceFigures& d, const std::string& json) {
+    const auto rows = gander::detail::cuda_bench_kernels(d.copy_bytes_per_s);
+    std::printf("\ngander-bench --kernels  device %s\ncopy bandwidth %.1f GB/s (read+write)\n",
+                d.name.c_str(), d.copy_bytes_per_s / 1e9);
+    std::printf("%-22s %-5s %-12s %9s %9s %9s %7s\n", "matrices", "kind", "kernel", "MB", "us",
+                "GB/s", "of copy");
+    for (const auto& r : rows)
+        std::printf("%-22s %-5s %-12s %9.1f %9.1f %9.1f %6.1f%%\n", r.name.c_str(), r.kind.c_str(),
+                    r.kernel.c_str(), r.bytes / 1e6, r.us, r.bytes_per_s / 1e9,
+                    100.0 * r.fraction_of_copy);
+    if (!json.empty()) {
+        std::ofstream f(json);
+        f << "{\n  \"device\": \"" << d.name << "\",\n  \"copy_bytes_s\": " << d.copy_bytes_per_s
+          << ",\n  \"kernels\": [";
+        for (std::size_t i = 0; i < rows.size(); ++i)
+            f << (i ? "," : "") << "\n    {\"matrices\": \"" << rows[i].name << "\", \"kind\": \""
+              << rows[i].kind << "\", \"kernel\": \"" << rows[i].kernel
+              << "\", \"bytes\": " << rows[i].bytes << ", \"us\": " << rows[i].us
+              << ", \"fraction_of_copy\": " << rows[i].fraction_of_copy << "}";
+        f << "\n  ]\n}\n";
+        if (!f) throw gander::Error(json + ": cannot write");
+    }
+    return 0;
+}
+#endif
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -161,8 +194,10 @@ int main(int argc, char** argv) {
             bandwidth = d.copy_bytes_per_s;
             matrix_flops = d.fp16_flops_per_s;
             gander::detail::cuda_reset_peak_memory();
+            if (opt.kernels) return bench_kernels(d, opt.json);
         }
 #endif
+        if (opt.kernels) usage("--kernels needs --backend cuda (and a CUDA build)");
         auto t0 = Clock::now();
         auto model = gander::make_random_model(shape, opt.seed, lo);
         fig["load_s"] = seconds_since(t0);

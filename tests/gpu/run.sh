@@ -51,12 +51,26 @@ fi
 
 bench_rc=0
 if [ $bench = 1 ]; then
+  # Every bench appends to bench.log (the device tool returns at most 8 files).
+  : > "$OUT/bench.log"
+  # Each decoding matrix-vector kernel alone against the copy bandwidth (KERNELS=0 skips it).
+  if [ "${KERNELS:-1}" = 1 ]; then
+    timeout 200 "$BUILD/bin/gander-bench" --backend cuda --kernels > "$OUT/kernels.log" 2>&1 || bench_rc=$?
+    cat "$OUT/kernels.log"
+  fi
   # BENCH_PRECISIONS="fp16 int8 int4" benches each precision (fp16 alone by default).
   for prec in ${BENCH_PRECISIONS:-fp16}; do
-    suffix=$([ "$prec" = fp16 ] && echo "" || echo "-$prec")
     timeout 400 "$BUILD/bin/gander-bench" --backend cuda --shape 7.2b --precision "$prec" \
-      --json "$OUT/bench$suffix.json" > "$OUT/bench$suffix.log" 2>&1 || bench_rc=$?
-    tail -14 "$OUT/bench$suffix.log"
+      >> "$OUT/bench.log" 2>&1 || bench_rc=$?
+    tail -14 "$OUT/bench.log"
+  done
+  # A/B of decoding switches: AB_VARIANTS="GANDER_PDL=0;GANDER_GEMV=classic GANDER_PDL=0" runs a
+  # short decode bench (precision AB_PRECISION, default int4) under each set of variables.
+  IFS=';' read -ra variants <<< "${AB_VARIANTS:-}"
+  for v in "${variants[@]}"; do
+    echo "== A/B: ${AB_PRECISION:-int4} with [$v]" >> "$OUT/bench.log"
+    env $v timeout 200 "$BUILD/bin/gander-bench" --backend cuda --shape 7.2b \
+      --precision "${AB_PRECISION:-int4}" --decode-tokens 128 --prefill 512 >> "$OUT/bench.log" 2>&1 || bench_rc=$?
   done
 fi
 
@@ -129,6 +143,5 @@ echo
 echo "==== summary ($(head -2 "$OUT/gpu.txt" | tail -1 | cut -d, -f1), $(( $(date +%s) - t0 ))s) ===="
 [ $tests = 1 ] && echo "gpu tests: $(grep -E 'tests passed' "$OUT/ctest-gpu.log" || echo 'rc '$gpu_rc)"
 [ $tests = 1 ] && echo "engine tests: $(grep -E 'tests passed' "$OUT/ctest-engine.log" || echo 'rc '$eng_rc)"
-[ $bench = 1 ] && { echo "bench rc $bench_rc"; for f in "$OUT"/bench*.log; do
-  grep -E "gander-bench|bandwidth|decode tok/s|roofline|prefill tok/s|peak memory" "$f"; done; }
+[ $bench = 1 ] && { echo "bench rc $bench_rc"; grep -E "A/B|gander-bench |bandwidth|decode tok/s|roofline|prefill tok/s|peak memory" "$OUT/bench.log"; }
 [ $gpu_rc = 0 ] && [ $bench_rc = 0 ]

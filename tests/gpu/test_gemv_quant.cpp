@@ -7,6 +7,7 @@
 #include "cpu/ops.h"
 #include "gpu_test_util.h"
 #include "kernels/gemv_quant.h"
+#include "kernels/gemv_tc.h"
 #include "model/quantize.h"
 
 using namespace gander;
@@ -89,6 +90,150 @@ TEST_CASE("gemv_quant int8/int4 equals the CPU reference dot products, odd and a
                 REQUIRE(__half2float(d[i]) == __half2float(__float2half_rn(q.deq[i])));
         }
     }
+}
+
+namespace {
+
+// One job of the tensor-core kernel with its host-side truth: the CPU's dequantised values (or the
+// fp16 values) in double-precision dots with the fp16 x.
+struct TcCase {
+    kernels::WeightKind kind;
+    int rows, cols;
+    kernels::GemvOut out;
+    std::vector<float> w; // dequantised [rows, cols]
+    std::vector<__half> xh;
+    std::unique_ptr<Dev<std::uint8_t>> W;
+    std::unique_ptr<Dev<__half>> Wh, S, X;
+    std::unique_ptr<Dev<float>> Y;
+    std::unique_ptr<Dev<__half>> Yh;
+    std::vector<float> y0; // AddF32: the values y held before
+
+    TcCase(kernels::WeightKind k, int r, int c, kernels::GemvOut o)
+        : kind(k), rows(r), cols(c), out(o) {
+        if (k == kernels::WeightKind::F16) {
+            const auto wf = uniform(std::size_t(r) * c, -0.05f, 0.05f);
+            const auto wh = to_half(wf);
+            w.resize(wh.size());
+            for (std::size_t i = 0; i < wh.size(); ++i) w[i] = __half2float(wh[i]);
+            Wh = std::make_unique<Dev<__half>>(wh);
+        } else {
+            Quantized q = make(r, c, k == kernels::WeightKind::Int8Row ? Precision::Int8
+                                                                       : Precision::Int4);
+            w = q.deq;
+            W = std::make_unique<Dev<std::uint8_t>>(q.bytes);
+            S = std::make_unique<Dev<__half>>(q.scales);
+        }
+        xh = to_half(uniform(std::size_t(c), -1.0f, 1.0f));
+        X = std::make_unique<Dev<__half>>(xh);
+        if (o == kernels::GemvOut::StoreF16 || o == kernels::GemvOut::Relu2F16) {
+            Yh = std::make_unique<Dev<__half>>(static_cast<std::size_t>(r));
+        } else {
+            Y = std::make_unique<Dev<float>>(static_cast<std::size_t>(r));
+            if (o == kernels::GemvOut::AddF32) {
+                y0 = uniform(std::size_t(r), -1.0f, 1.0f);
+                Y->put(y0);
+            }
+        }
+    }
+    kernels::TcJob job() const {
+        return {kind == kernels::WeightKind::F16 ? static_cast<const void*>(Wh->p) : W->p,
+                S ? S->p : nullptr,
+                X->p,
+                Y ? static_cast<void*>(Y->p) : static_cast<void*>(Yh->p),
+                rows,
+                cols,
+                kind,
+                out};
+    }
+    // Checks every output; returns the worst error / sum |terms|.
+    double check(const char* what) const {
+        std::vector<float> got(static_cast<std::size_t>(rows));
+        if (Y) {
+            got = Y->get();
+        } else {
+            const auto h = Yh->get();
+            for (std::size_t i = 0; i < h.size(); ++i) got[i] = __half2float(h[i]);
+        }
+        double worst = 0;
+        for (int r = 0; r < rows; ++r) {
+            double dot = 0, mag = 0;
+            for (int c = 0; c < cols; ++c) {
+                const double t = double(w[std::size_t(r) * cols + c]) * __half2float(xh[std::size_t(c)]);
+                dot += t;
+                mag += std::fabs(t);
+            }
+            double want = dot, tol = 1e-4 * (mag + 1e-6);
+            if (out == kernels::GemvOut::AddF32) want += y0[std::size_t(r)];
+            if (out == kernels::GemvOut::Relu2F16) {
+                const double p = std::max(dot, 0.0);
+                want = p * p;
+                tol = 2.5e-4 * std::max(2 * p * (mag + 1e-6), 1e-7) + 1e-3 * want;
+            } else if (out == kernels::GemvOut::StoreF16) {
+                tol += 1e-3 * std::fabs(want);
+            }
+            const double e = std::fabs(got[std::size_t(r)] - want);
+            worst = std::max(worst, e / (mag + 1e-6));
+            CHECK_MSG(std::isfinite(got[std::size_t(r)]) && e <= tol,
+                      what << " " << rows << "x" << cols << " row " << r << ": "
+                           << got[std::size_t(r)] << " vs " << want);
+        }
+        return worst;
+    }
+};
+
+const char* kind_name(kernels::WeightKind k) {
+    return k == kernels::WeightKind::F16 ? "fp16" : k == kernels::WeightKind::Int8Row ? "int8" : "int4";
+}
+
+} // namespace
+
+TEST_CASE("gemv_tc (tensor cores) equals the CPU reference for fp16, int8 and int4, every output") {
+    int dev = 0, major = 0;
+    cuda_ok(cudaGetDevice(&dev), "device");
+    cuda_ok(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev), "attribute");
+    if (major < 8) {
+        // No mma.m16n8k16 below sm_80: the kernel must say so rather than run.
+        TcCase c(kernels::WeightKind::F16, 16, 64, kernels::GemvOut::StoreF32);
+        REQUIRE(!kernels::gemv_tc_fits(c.job()));
+        return;
+    }
+    using kernels::GemvOut;
+    using kernels::WeightKind;
+    const GemvOut outs[] = {GemvOut::StoreF32, GemvOut::AddF32, GemvOut::StoreF16,
+                            GemvOut::Relu2F16};
+    int n = 0;
+    for (WeightKind kind : {WeightKind::F16, WeightKind::Int8Row, WeightKind::Int4G64}) {
+        // Fewer steps than warps (64 columns), uneven slices (448, 1344), the model's widths.
+        for (auto [rows, cols] : {std::pair{16, 64}, std::pair{48, 448}, std::pair{32, 1344},
+                                  std::pair{256, 4096}, std::pair{64, 16384}, std::pair{16, 20480}}) {
+            TcCase c(kind, rows, cols, outs[n++ % 4]);
+            REQUIRE(kernels::gemv_tc_fits(c.job()));
+            kernels::TcBatch b;
+            b.add(c.job());
+            cuda_ok(kernels::gemv_tc(b, nullptr), "gemv_tc");
+            const double worst = c.check(kind_name(kind));
+            std::fprintf(stderr, "  gemv_tc %s %dx%d: worst error / sum|terms| %.2e\n",
+                         kind_name(kind), rows, cols, worst);
+        }
+    }
+    // One launch over jobs of all three kinds and different shapes (as a layer's projections).
+    TcCase a(WeightKind::Int4G64, 4096, 4096, GemvOut::StoreF32);
+    TcCase b2(WeightKind::F16, 96, 4096, GemvOut::StoreF16);
+    TcCase c2(WeightKind::Int8Row, 160, 1024, GemvOut::AddF32);
+    kernels::TcBatch b;
+    b.add(a.job());
+    b.add(b2.job());
+    b.add(c2.job());
+    cuda_ok(kernels::gemv_tc(b, nullptr), "gemv_tc mixed batch");
+    a.check("mixed int4");
+    b2.check("mixed fp16");
+    c2.check("mixed int8");
+    // Shapes it cannot take are refused, not run.
+    TcCase odd(WeightKind::Int8Row, 24, 128, GemvOut::StoreF32);
+    REQUIRE(!kernels::gemv_tc_fits(odd.job()));
+    kernels::TcBatch bad;
+    bad.add(odd.job());
+    REQUIRE(kernels::gemv_tc(bad, nullptr) == cudaErrorInvalidValue);
 }
 
 GANDER_TEST_MAIN

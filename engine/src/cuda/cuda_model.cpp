@@ -3,11 +3,13 @@
 #include "cuda/cuda_model.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "cuda/convert.h"
 #include "cuda/gemm.h"
 #include "kernels/gemv.h"
+#include "kernels/gemv_tc.h"
 #include "kernels/mix.h"
 #include "kernels/norm.h"
 #include "kernels/wkv7.h"
@@ -354,17 +356,45 @@ Workspace& CudaModel::prefill_workspace() {
     return *m_prefill;
 }
 
+namespace {
+// GANDER_GEMV=classic keeps decoding on the warp-per-row GEMVs (gemv.cu, gemv_quant.cu) instead of
+// the tensor-core ones (gemv_tc.cu); kept as a switch to measure one against the other.
+bool use_tc_gemv() {
+    static const bool on = [] {
+        const char* e = std::getenv("GANDER_GEMV");
+        return !(e && std::strcmp(e, "classic") == 0);
+    }();
+    return on;
+}
+} // namespace
+
 void CudaModel::linear(const Job* jobs, int n_jobs, int T, Workspace& ws) {
-    if (T == 1) { // fp16 products in one launch, quantized ones in another
+    if (T == 1) { // tensor-core products in one launch; the rest (odd shapes, LoRA up with its
+                  // input activation) fp16 in another, quantized in a third
+        k::TcBatch tb;
         k::GemvBatch b;
         k::QGemvBatch qb;
         for (int i = 0; i < n_jobs; ++i) {
             const Job& j = jobs[i];
-            if (j.q && j.q->q)
+            const bool q = j.q && j.q->q;
+            if (use_tc_gemv() && j.in == k::GemvIn::Plain) {
+                const k::TcJob tj =
+                    q ? k::TcJob{j.q->q, j.q->scales, j.x, j.y, j.rows, j.cols,
+                                 j.q->kind == k::QuantKind::Int8Row ? k::WeightKind::Int8Row
+                                                                    : k::WeightKind::Int4G64,
+                                 j.out}
+                      : k::TcJob{j.W, nullptr, j.x, j.y, j.rows, j.cols, k::WeightKind::F16, j.out};
+                if (k::gemv_tc_fits(tj)) {
+                    tb.add(tj);
+                    continue;
+                }
+            }
+            if (q)
                 qb.add({j.q->q, j.q->scales, j.x, j.y, j.rows, j.cols, j.q->kind, j.out});
             else
                 b.add({j.W, j.x, j.y, j.rows, j.cols, j.in, j.out});
         }
+        if (tb.n_jobs) GANDER_CUDA(k::gemv_tc(tb, m_stream));
         if (b.n_jobs) GANDER_CUDA(k::gemv(b, m_stream));
         if (qb.n_jobs) GANDER_CUDA(k::gemv_quant(qb, m_stream));
         return;

@@ -1,0 +1,212 @@
+// gander-bench --kernels: each decoding matrix-vector kernel alone on the card, on the 7.2B
+// model's shapes, against the copy bandwidth measured in the same run (backend.h).
+//
+// Method: random weights (never zeros) in enough copies that one pass over them is several times
+// the L2 cache; a CUDA graph of launches cycling through the copies (no launch gaps from the host),
+// replayed several times; the median replay over the launches in it gives the time of one. Bytes:
+// the weights and scales each launch reads once (x and the outputs are under 0.1 % of that).
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "backend.h"
+#include "cuda/convert.h"
+#include "cuda/cuda_common.h"
+#include "kernels/gemv.h"
+#include "kernels/gemv_quant.h"
+#include "kernels/gemv_tc.h"
+
+namespace gander::detail {
+namespace {
+
+namespace k = gander::kernels;
+
+struct Raw {
+    void* p = nullptr;
+    Raw() = default;
+    explicit Raw(std::size_t bytes) {
+        GANDER_CUDA(cudaMalloc(&p, std::max<std::size_t>(bytes, 16)));
+    }
+    Raw(Raw&& o) noexcept : p(o.p) { o.p = nullptr; }
+    Raw& operator=(Raw&& o) noexcept {
+        std::swap(p, o.p);
+        return *this;
+    }
+    ~Raw() {
+        if (p) cudaFree(p);
+    }
+    template <typename T> T* as() const { return static_cast<T*>(p); }
+};
+
+// Random bytes: random fp16 values, read as whatever the kernel wants.
+void fill(Raw& r, std::size_t bytes, std::uint64_t seed, cudaStream_t s) {
+    const long long halves = static_cast<long long>((bytes + 1) / 2);
+    GANDER_CUDA(cuda::random_tensor(seed, 0, 0, 0, r.as<__half>(), nullptr, 1, halves, false, s));
+}
+
+struct Mat {
+    int rows, cols;
+    k::GemvOut out;
+};
+
+std::size_t weight_bytes(const Mat& m, k::WeightKind kind) {
+    const std::size_t n = std::size_t(m.rows) * m.cols;
+    switch (kind) {
+    case k::WeightKind::F16:
+        return n * 2;
+    case k::WeightKind::Int8Row:
+        return n + std::size_t(m.rows) * 2;
+    case k::WeightKind::Int4G64:
+        return n / 2 + n / 64 * 2;
+    }
+    return 0;
+}
+
+} // namespace
+
+std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s) {
+    const int C = 4096, F = 16384, V = 65536;
+    struct Case {
+        const char* name;
+        std::vector<Mat> mats; // one launch
+    };
+    const std::vector<Case> cases = {
+        {"r,k,v 3x4096x4096",
+         {{C, C, k::GemvOut::StoreF32}, {C, C, k::GemvOut::StoreF32}, {C, C, k::GemvOut::StoreF32}}},
+        {"output 4096x4096", {{C, C, k::GemvOut::AddF32}}},
+        {"ffn key 16384x4096", {{F, C, k::GemvOut::Relu2F16}}},
+        {"ffn value 4096x16384", {{C, F, k::GemvOut::AddF32}}},
+        {"head 65536x4096", {{V, C, k::GemvOut::StoreF32}}},
+    };
+    const k::WeightKind kinds[] = {k::WeightKind::F16, k::WeightKind::Int8Row,
+                                   k::WeightKind::Int4G64};
+    const char* kind_names[] = {"fp16", "int8", "int4"};
+
+    cudaStream_t s = nullptr;
+    cudaEvent_t e0 = nullptr, e1 = nullptr;
+    GANDER_CUDA(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+    GANDER_CUDA(cudaEventCreate(&e0));
+    GANDER_CUDA(cudaEventCreate(&e1));
+    struct Cleanup {
+        cudaStream_t s;
+        cudaEvent_t a, b;
+        ~Cleanup() {
+            cudaEventDestroy(a);
+            cudaEventDestroy(b);
+            cudaStreamDestroy(s);
+        }
+    } cleanup{s, e0, e1};
+
+    // x (fp16, as wide as the widest input) and y (fp32, as tall as the tallest output).
+    Raw x(std::size_t(F) * 2), y(std::size_t(V) * 4 * 3);
+    fill(x, std::size_t(F) * 2, 7, s);
+    GANDER_CUDA(cudaMemsetAsync(y.p, 0, std::size_t(V) * 4 * 3, s));
+
+    std::vector<KernelFigure> out;
+    for (const Case& c : cases) {
+        for (int ki = 0; ki < 3; ++ki) {
+            const k::WeightKind kind = kinds[ki];
+            std::size_t launch_bytes = 0;
+            for (const Mat& m : c.mats) launch_bytes += weight_bytes(m, kind);
+            // Copies: at least 512 MB in all (~10x the L2), at least 2.
+            const int copies =
+                int(std::max<std::size_t>(2, ((std::size_t(512) << 20) + launch_bytes - 1) /
+                                                 launch_bytes));
+            std::vector<std::vector<Raw>> W(static_cast<std::size_t>(copies)),
+                S(static_cast<std::size_t>(copies));
+            for (int cp = 0; cp < copies; ++cp) {
+                for (std::size_t mi = 0; mi < c.mats.size(); ++mi) {
+                    const Mat& m = c.mats[mi];
+                    const std::size_t n = std::size_t(m.rows) * m.cols;
+                    const std::size_t wb = kind == k::WeightKind::F16       ? n * 2
+                                           : kind == k::WeightKind::Int8Row ? n
+                                                                            : n / 2;
+                    const std::size_t sb = kind == k::WeightKind::Int8Row   ? std::size_t(m.rows) * 2
+                                           : kind == k::WeightKind::Int4G64 ? n / 64 * 2
+                                                                            : 0;
+                    W[std::size_t(cp)].emplace_back(wb);
+                    fill(W[std::size_t(cp)].back(), wb, 100 + std::uint64_t(cp * 8 + int(mi)), s);
+                    S[std::size_t(cp)].emplace_back(sb);
+                    if (sb) fill(S[std::size_t(cp)].back(), sb, 900 + std::uint64_t(cp), s);
+                }
+            }
+            // One launch over copy `cp` with the tensor-core kernel or the classic one.
+            auto launch = [&](int cp, bool tc) {
+                if (tc) {
+                    k::TcBatch b;
+                    for (std::size_t mi = 0; mi < c.mats.size(); ++mi) {
+                        const Mat& m = c.mats[mi];
+                        b.add({W[std::size_t(cp)][mi].p, S[std::size_t(cp)][mi].as<__half>(),
+                               x.as<__half>(), y.as<float>() + mi * std::size_t(V), m.rows, m.cols,
+                               kind, m.out});
+                    }
+                    return k::gemv_tc(b, s);
+                }
+                if (kind == k::WeightKind::F16) {
+                    k::GemvBatch b;
+                    for (std::size_t mi = 0; mi < c.mats.size(); ++mi) {
+                        const Mat& m = c.mats[mi];
+                        b.add({W[std::size_t(cp)][mi].as<__half>(), x.as<__half>(),
+                               y.as<float>() + mi * std::size_t(V), m.rows, m.cols,
+                               k::GemvIn::Plain, m.out});
+                    }
+                    return k::gemv(b, s);
+                }
+                k::QGemvBatch b;
+                for (std::size_t mi = 0; mi < c.mats.size(); ++mi) {
+                    const Mat& m = c.mats[mi];
+                    b.add({W[std::size_t(cp)][mi].as<std::uint8_t>(),
+                           S[std::size_t(cp)][mi].as<__half>(), x.as<__half>(),
+                           y.as<float>() + mi * std::size_t(V), m.rows, m.cols,
+                           kind == k::WeightKind::Int8Row ? k::QuantKind::Int8Row
+                                                          : k::QuantKind::Int4G64,
+                           m.out});
+                }
+                return k::gemv_quant(b, s);
+            };
+            for (bool tc : {false, true}) {
+                const int per_graph = std::max(copies, 24);
+                GANDER_CUDA(cudaStreamSynchronize(s));
+                GANDER_CUDA(launch(0, tc)); // warm-up, outside the graph
+                GANDER_CUDA(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+                cudaGraph_t graph = nullptr;
+                cudaError_t err = cudaSuccess;
+                for (int i = 0; i < per_graph && err == cudaSuccess; ++i) err = launch(i % copies, tc);
+                const cudaError_t end = cudaStreamEndCapture(s, &graph);
+                GANDER_CUDA(err);
+                GANDER_CUDA(end);
+                cudaGraphExec_t exec = nullptr;
+                err = cudaGraphInstantiate(&exec, graph, 0);
+                cudaGraphDestroy(graph);
+                GANDER_CUDA(err);
+                std::vector<float> ms;
+                for (int rep = 0; rep < 7; ++rep) {
+                    GANDER_CUDA(cudaEventRecord(e0, s));
+                    GANDER_CUDA(cudaGraphLaunch(exec, s));
+                    GANDER_CUDA(cudaEventRecord(e1, s));
+                    GANDER_CUDA(cudaEventSynchronize(e1));
+                    float t = 0;
+                    GANDER_CUDA(cudaEventElapsedTime(&t, e0, e1));
+                    ms.push_back(t);
+                }
+                cudaGraphExecDestroy(exec);
+                std::sort(ms.begin(), ms.end());
+                const double us = double(ms[ms.size() / 2]) * 1e3 / per_graph;
+                KernelFigure f;
+                f.name = c.name;
+                f.kind = kind_names[ki];
+                f.kernel = tc ? "tensor-core" : "classic";
+                f.bytes = double(launch_bytes);
+                f.us = us;
+                f.bytes_per_s = double(launch_bytes) / (us * 1e-6);
+                // A read-only stream against a copy's read + write: the fraction of the copy
+                // bandwidth, as issue 7 asks for.
+                f.fraction_of_copy = copy_bytes_per_s > 0 ? f.bytes_per_s / copy_bytes_per_s : 0;
+                out.push_back(f);
+            }
+        }
+    }
+    return out;
+}
+
+} // namespace gander::detail

@@ -1,0 +1,274 @@
+// Tensor-core matrix-vector products (see gemv_tc.h).
+//
+// Layout: one block of 8 warps per tile of 16 rows; the warps split the columns in 8 slices and
+// their partial sums meet in shared memory. In a warp, lane (g = lane / 4, t = lane % 4) loads rows
+// g and g + 8 of the tile; per "step" the 4 lanes of a group cover 4 x VALS consecutive columns
+// (int8: 64 columns, 16 bytes a lane; int4: 64 columns = one scale group, 8 bytes a lane; fp16: 32
+// columns, 16 bytes a lane), and U steps are loaded before the first is used. The mma's k index is
+// free to stand for any column as long as A (weights) and B (x) agree, so each lane feeds the
+// columns it loaded: no shuffles, and B's 8 columns all hold x (the outputs are equal; column 0 is
+// read). x is copied to shared memory by the warp that reads it (its slice only).
+// Bytes per launch: every weight byte (and int4/int8 scale) once, x once per block from L2, outputs.
+#include <algorithm>
+#include <cstdint>
+
+#include "kernels/common.cuh"
+#include "kernels/gemv_tc.h"
+
+namespace gander::kernels {
+namespace {
+
+using detail::grid_dep_launch;
+using detail::grid_dep_wait;
+
+constexpr int kWarps = 8;
+
+struct Params {
+    TcJob jobs[kMaxGemvJobs];
+    int tile_start[kMaxGemvJobs + 1]; // prefix sums of rows / 16
+    int n_jobs;
+};
+
+template <WeightKind K> struct Traits;
+template <> struct Traits<WeightKind::F16> {
+    static constexpr int kVals = 8, kSteps = 4; // columns per lane-load, loads in flight per row
+    using Load = uint4;
+};
+template <> struct Traits<WeightKind::Int8Row> {
+    static constexpr int kVals = 16, kSteps = 4;
+    using Load = uint4;
+};
+template <> struct Traits<WeightKind::Int4G64> {
+    static constexpr int kVals = 16, kSteps = 8;
+    using Load = uint2;
+};
+
+__device__ __forceinline__ void mma16816(float (&d)[4], std::uint32_t a0, std::uint32_t a1,
+                                         std::uint32_t a2, std::uint32_t a3, std::uint32_t b0,
+                                         std::uint32_t b1) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, "
+                 "{%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+#else
+    __trap(); // gemv_tc_fits() keeps older cards away
+#endif
+}
+
+__device__ __forceinline__ std::uint32_t h2_bits(__half2 h) {
+    return *reinterpret_cast<std::uint32_t*>(&h);
+}
+__device__ __forceinline__ __half2 bits_h2(std::uint32_t u) {
+    return *reinterpret_cast<__half2*>(&u);
+}
+
+// Four int8 in a word -> two fp16 pairs (bytes 0,1 and 2,3), exact: 0x64xx is 1024 + xx as fp16,
+// and the byte is offset by 128 first (xor) so that 1024 + 128 + q comes out; subtract 1152.
+__device__ __forceinline__ void i8x4_to_h2(std::uint32_t w, std::uint32_t& lo, std::uint32_t& hi) {
+    const std::uint32_t u = w ^ 0x80808080u;
+    const __half2 bias = __half2half2(__ushort_as_half(0x6480)); // 1152
+    lo = h2_bits(__hsub2(bits_h2(__byte_perm(u, 0x64646464u, 0x4140)), bias));
+    hi = h2_bits(__hsub2(bits_h2(__byte_perm(u, 0x64646464u, 0x4342)), bias));
+}
+
+// Eight nibbles in a word (nibble n = column n) -> four fp16 pairs (n0,n4) (n1,n5) (n2,n6) (n3,n7),
+// exact values nibble - 8: a nibble or-ed under 0x6400 is 1024 + n; one at bits 4-7, 1024 + 16 n.
+__device__ __forceinline__ void i4x8_to_h2(std::uint32_t w, std::uint32_t (&p)[4]) {
+    const __half2 b8 = __half2half2(__ushort_as_half(0x6408));     // 1032
+    const __half2 s16 = __half2half2(__ushort_as_half(0x2C00));    // 1/16
+    const __half2 b72 = __half2half2(__ushort_as_half(0xD480));    // -72
+    const std::uint32_t w8 = w >> 8;
+    p[0] = h2_bits(__hsub2(bits_h2((w & 0x000F000Fu) | 0x64006400u), b8));
+    p[1] = h2_bits(__hfma2(bits_h2((w & 0x00F000F0u) | 0x64006400u), s16, b72));
+    p[2] = h2_bits(__hsub2(bits_h2((w8 & 0x000F000Fu) | 0x64006400u), b8));
+    p[3] = h2_bits(__hfma2(bits_h2((w8 & 0x00F000F0u) | 0x64006400u), s16, b72));
+}
+
+template <WeightKind K>
+__device__ __forceinline__ typename Traits<K>::Load load_w(const TcJob& job, int row, int col) {
+    if constexpr (K == WeightKind::F16) {
+        const auto* p = static_cast<const __half*>(job.W) + std::size_t(row) * job.cols + col;
+        return __ldcs(reinterpret_cast<const uint4*>(p));
+    } else if constexpr (K == WeightKind::Int8Row) {
+        const auto* p = static_cast<const std::uint8_t*>(job.W) + std::size_t(row) * job.cols + col;
+        return __ldcs(reinterpret_cast<const uint4*>(p));
+    } else {
+        const auto* p =
+            static_cast<const std::uint8_t*>(job.W) + std::size_t(row) * (job.cols / 2) + col / 2;
+        return __ldcs(reinterpret_cast<const uint2*>(p));
+    }
+}
+
+// One tile of 16 rows of `job`; see the file comment.
+template <WeightKind K> __device__ void tile(const TcJob& job, int tile_idx, uint4* xs) {
+    using T = Traits<K>;
+    constexpr int kSpan = 4 * T::kVals; // columns per step (the 4 lanes of a group)
+    constexpr int U = T::kSteps;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int r0 = tile_idx * 16 + g, r1 = r0 + 8;
+    const int steps = job.cols / kSpan;
+    const int s_begin = warp * steps / kWarps, s_end = (warp + 1) * steps / kWarps;
+    const int groups = job.cols / 64; // int4 scales per row
+
+    typename T::Load wa[U], wb[U];
+    __half sa[U], sb[U]; // int4: the step's group scale for rows r0, r1
+    auto load = [&](int s, int n) {
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+            if (u < n) {
+                const int col = (s + u) * kSpan + t * T::kVals;
+                wa[u] = load_w<K>(job, r0, col);
+                wb[u] = load_w<K>(job, r1, col);
+                if constexpr (K == WeightKind::Int4G64) {
+                    sa[u] = job.scales[std::size_t(r0) * groups + s + u];
+                    sb[u] = job.scales[std::size_t(r1) * groups + s + u];
+                }
+            }
+        }
+    };
+
+    int s = s_begin, n = min(U, s_end - s);
+    load(s, n); // weights first: nothing earlier in the stream writes them
+    grid_dep_wait();
+    {
+        const int c0 = s_begin * kSpan, c1 = s_end * kSpan;
+        for (int c = c0 + lane * 8; c < c1; c += 256)
+            xs[c / 8] = __ldg(reinterpret_cast<const uint4*>(job.x + c));
+        __syncwarp();
+    }
+
+    float d[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    float acc0 = 0.0f, acc1 = 0.0f;
+    while (n > 0) {
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+            if (u < n) {
+                const int col = (s + u) * kSpan + t * T::kVals;
+                if constexpr (K == WeightKind::F16) {
+                    const uint4 x = xs[col / 8];
+                    mma16816(d, wa[u].x, wb[u].x, wa[u].y, wb[u].y, x.x, x.y);
+                    mma16816(d, wa[u].z, wb[u].z, wa[u].w, wb[u].w, x.z, x.w);
+                } else if constexpr (K == WeightKind::Int8Row) {
+                    const uint4 x01 = xs[col / 8], x23 = xs[col / 8 + 1];
+                    const std::uint32_t xa[8] = {x01.x, x01.y, x01.z, x01.w,
+                                                 x23.x, x23.y, x23.z, x23.w};
+                    const std::uint32_t wra[4] = {wa[u].x, wa[u].y, wa[u].z, wa[u].w};
+                    const std::uint32_t wrb[4] = {wb[u].x, wb[u].y, wb[u].z, wb[u].w};
+#pragma unroll
+                    for (int k = 0; k < 4; ++k) {
+                        std::uint32_t alo, ahi, blo, bhi;
+                        i8x4_to_h2(wra[k], alo, ahi);
+                        i8x4_to_h2(wrb[k], blo, bhi);
+                        mma16816(d, alo, blo, ahi, bhi, xa[2 * k], xa[2 * k + 1]);
+                    }
+                } else {
+                    float e[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+                    const uint4 xq[2] = {xs[col / 8], xs[col / 8 + 1]};
+                    const std::uint32_t wra[2] = {wa[u].x, wa[u].y};
+                    const std::uint32_t wrb[2] = {wb[u].x, wb[u].y};
+#pragma unroll
+                    for (int j = 0; j < 2; ++j) {
+                        const uint4 x = xq[j]; // x0..x7 as (x0,x1) (x2,x3) (x4,x5) (x6,x7)
+                        const std::uint32_t x04 = __byte_perm(x.x, x.z, 0x5410);
+                        const std::uint32_t x15 = __byte_perm(x.x, x.z, 0x7632);
+                        const std::uint32_t x26 = __byte_perm(x.y, x.w, 0x5410);
+                        const std::uint32_t x37 = __byte_perm(x.y, x.w, 0x7632);
+                        std::uint32_t pa[4], pb[4];
+                        i4x8_to_h2(wra[j], pa);
+                        i4x8_to_h2(wrb[j], pb);
+                        mma16816(e, pa[0], pb[0], pa[1], pb[1], x04, x15);
+                        mma16816(e, pa[2], pb[2], pa[3], pb[3], x26, x37);
+                    }
+                    acc0 = fmaf(e[0], __half2float(sa[u]), acc0);
+                    acc1 = fmaf(e[2], __half2float(sb[u]), acc1);
+                }
+            }
+        }
+        s += n;
+        n = min(U, s_end - s);
+        if (n > 0) load(s, n);
+    }
+    if constexpr (K != WeightKind::Int4G64) {
+        acc0 = d[0];
+        acc1 = d[2];
+    }
+
+    __shared__ float red[kWarps][16];
+    if (t == 0) {
+        red[warp][g] = acc0;
+        red[warp][g + 8] = acc1;
+    }
+    __syncthreads();
+    if (threadIdx.x < 16) {
+        float sum = 0.0f;
+#pragma unroll
+        for (int w = 0; w < kWarps; ++w) sum += red[w][threadIdx.x];
+        const int row = tile_idx * 16 + int(threadIdx.x);
+        if constexpr (K == WeightKind::Int8Row) sum *= __half2float(job.scales[row]);
+        detail::store_out(job.out, job.y, row, sum);
+    }
+}
+
+__global__ void __launch_bounds__(32 * kWarps) gemv_tc_kernel(const __grid_constant__ Params p) {
+    extern __shared__ uint4 xs[];
+    grid_dep_launch();
+    int j = 0;
+    while (int(blockIdx.x) >= p.tile_start[j + 1]) ++j;
+    const TcJob& job = p.jobs[j];
+    const int tile_idx = int(blockIdx.x) - p.tile_start[j];
+    switch (job.kind) {
+    case WeightKind::F16:
+        tile<WeightKind::F16>(job, tile_idx, xs);
+        break;
+    case WeightKind::Int8Row:
+        tile<WeightKind::Int8Row>(job, tile_idx, xs);
+        break;
+    case WeightKind::Int4G64:
+        tile<WeightKind::Int4G64>(job, tile_idx, xs);
+        break;
+    }
+}
+
+bool device_has_mma() {
+    static const bool ok = [] {
+        int dev = 0, major = 0;
+        if (cudaGetDevice(&dev) != cudaSuccess ||
+            cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess) {
+            (void)cudaGetLastError();
+            return false;
+        }
+        return major >= 8;
+    }();
+    return ok;
+}
+
+} // namespace
+
+bool gemv_tc_fits(const TcJob& job) {
+    const int span = job.kind == WeightKind::F16 ? 32 : 64;
+    const auto addr = reinterpret_cast<std::uintptr_t>(job.W) |
+                      reinterpret_cast<std::uintptr_t>(job.x);
+    return device_has_mma() && job.W && job.x && job.y && job.rows > 0 && job.rows % 16 == 0 &&
+           job.cols >= span && job.cols % span == 0 && job.cols <= kMaxTcCols &&
+           (addr & 15) == 0 && (job.kind == WeightKind::F16 || job.scales);
+}
+
+cudaError_t gemv_tc(const TcBatch& batch, cudaStream_t stream) {
+    if (batch.n_jobs < 1 || batch.n_jobs > kMaxGemvJobs) return cudaErrorInvalidValue;
+    Params p{};
+    p.n_jobs = batch.n_jobs;
+    int max_cols = 0;
+    for (int j = 0; j < batch.n_jobs; ++j) {
+        const TcJob& job = batch.jobs[j];
+        if (!gemv_tc_fits(job)) return cudaErrorInvalidValue;
+        p.jobs[j] = job;
+        p.tile_start[j + 1] = p.tile_start[j] + job.rows / 16;
+        max_cols = std::max(max_cols, job.cols);
+    }
+    const std::size_t smem = std::size_t(max_cols) * sizeof(__half);
+    return detail::launch_pdl(gemv_tc_kernel, dim3(unsigned(p.tile_start[batch.n_jobs])),
+                              dim3(32 * kWarps), smem, stream, p);
+}
+
+} // namespace gander::kernels

@@ -1,0 +1,55 @@
+// Matrix-vector products for decoding on the tensor cores: y = W x for fp16, int8 (per row) and
+// int4 (groups of 64) weights in one launch, the dequantisation done in registers. The formats are
+// those of gemv.h and gemv_quant.h; x is fp16, products and sums in fp32.
+//
+// Why tensor cores for a matrix-vector product: dequantising int8/int4 values and multiplying them
+// on the fp32 units costs 4-6 instructions a weight (the int-to-float conversion alone runs at an
+// eighth of the fp32 rate), more than the card can issue while streaming int4 weights at full
+// bandwidth. Here a weight costs about one instruction (a bit-trick turns two packed integers into
+// two exact fp16 values), and an mma.m16n8k16 does 256 multiply-adds of 16 rows at once (7 of its 8
+// columns are wasted; the tensor cores have far more to spare than that).
+//
+// Needs compute capability 8.0 or later (gemv_tc_fits says no elsewhere) and, per job: rows a
+// multiple of 16, cols a multiple of 64 (32 for fp16) and at most kMaxTcCols, 16-byte aligned W
+// and x, input Plain.
+#pragma once
+
+#include <cstdint>
+
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include "kernels/gemv.h"
+#include "kernels/gemv_quant.h"
+
+namespace gander::kernels {
+
+enum class WeightKind : int { F16, Int8Row, Int4G64 };
+
+struct TcJob {
+    const void* W = nullptr;         // __half* (F16) or the packed bytes
+    const __half* scales = nullptr;  // int8/int4 only
+    const __half* x = nullptr;
+    void* y = nullptr;               // float* or __half* as `out` says
+    int rows = 0, cols = 0;
+    WeightKind kind = WeightKind::F16;
+    GemvOut out = GemvOut::StoreF32;
+};
+
+struct TcBatch {
+    TcJob jobs[kMaxGemvJobs];
+    int n_jobs = 0;
+    void add(const TcJob& job) { jobs[n_jobs++] = job; }
+};
+
+// x of a job is staged in shared memory: its width is bounded.
+constexpr int kMaxTcCols = 20480;
+
+// Whether gemv_tc can run `job` on the current device.
+bool gemv_tc_fits(const TcJob& job);
+
+// Runs every job of the batch in one launch (cudaErrorInvalidValue when a job does not fit).
+// Launched with programmatic dependent launch where the card has it (common.cuh).
+cudaError_t gemv_tc(const TcBatch& batch, cudaStream_t stream);
+
+} // namespace gander::kernels
