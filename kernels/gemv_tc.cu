@@ -3,8 +3,9 @@
 // Layout: one block of 8 warps per tile of 16 rows; the warps split the columns in 8 slices and
 // their partial sums meet in shared memory. In a warp, lane (g = lane / 4, t = lane % 4) loads rows
 // g and g + 8 of the tile; per "step" the 4 lanes of a group cover 4 x VALS consecutive columns
-// (int8: 64 columns, 16 bytes a lane; int4: 64 columns = one scale group, 8 bytes a lane; fp16: 32
-// columns, 16 bytes a lane), and U steps are loaded before the first is used. The mma's k index is
+// (int8: 64 columns, 16 bytes a lane; int4: 128 columns = two scale groups, 16 bytes a lane, the
+// halves swapped between lanes so that each mma stays in one group; fp16: 32 columns, 16 bytes a
+// lane), and U steps are loaded before the first is used. The mma's k index is
 // free to stand for any column as long as A (weights) and B (x) agree, so each lane feeds the
 // columns it loaded: no shuffles, and B's 8 columns all hold x (the outputs are equal; column 0 is
 // read). x is copied to shared memory by the warp that reads it (its slice only).
@@ -25,7 +26,7 @@ constexpr int kWarps = 8;
 
 struct Params {
     TcJob jobs[kMaxGemvJobs];
-    int tile_start[kMaxGemvJobs + 1]; // prefix sums of rows / 16
+    int tile_start[kMaxGemvJobs + 1]; // prefix sums of the jobs' blocks
     int n_jobs;
 };
 
@@ -39,8 +40,8 @@ template <> struct Traits<WeightKind::Int8Row> {
     using Load = uint4;
 };
 template <> struct Traits<WeightKind::Int4G64> {
-    static constexpr int kVals = 16, kSteps = 8;
-    using Load = uint2;
+    static constexpr int kVals = 32, kSteps = 4; // two scale groups per step, see tile()
+    using Load = uint4;
 };
 
 __device__ __forceinline__ void mma16816(float (&d)[4], std::uint32_t a0, std::uint32_t a1,
@@ -96,23 +97,48 @@ __device__ __forceinline__ typename Traits<K>::Load load_w(const TcJob& job, int
     } else {
         const auto* p =
             static_cast<const std::uint8_t*>(job.W) + std::size_t(row) * (job.cols / 2) + col / 2;
-        return __ldcs(reinterpret_cast<const uint2*>(p));
+        return __ldcs(reinterpret_cast<const uint4*>(p));
     }
 }
 
-// One tile of 16 rows of `job`; see the file comment.
-template <WeightKind K> __device__ void tile(const TcJob& job, int tile_idx, uint4* xs) {
+__host__ __device__ constexpr int span_of(WeightKind k) {
+    return k == WeightKind::F16 ? 32 : k == WeightKind::Int8Row ? 64 : 128;
+}
+
+// Warps that share one tile's columns: 8 when a row has at least 8 steps; else 1, and each warp
+// of the block takes its own tile (short rows, as the LoRA products: no warp idles).
+__host__ __device__ constexpr int k_slices(const TcJob& job) {
+    return job.cols / span_of(job.kind) >= kWarps ? kWarps : 1;
+}
+__host__ __device__ constexpr int blocks_of(const TcJob& job) {
+    const int per_block = kWarps / k_slices(job);
+    return (job.rows / 16 + per_block - 1) / per_block;
+}
+
+__device__ __forceinline__ float act(float v, GemvIn in) {
+    if (in == GemvIn::Tanh) return tanhf(v);
+    if (in == GemvIn::Sigmoid) return detail::sigmoidf_(v);
+    return v;
+}
+
+// One block of `job` (block `blk` of the job): one tile of 16 rows split over the 8 warps' column
+// slices, or 8 tiles of a warp each (k_slices); see the file comment.
+template <WeightKind K> __device__ void tile(const TcJob& job, int blk, uint4* xs) {
     using T = Traits<K>;
     constexpr int kSpan = 4 * T::kVals; // columns per step (the 4 lanes of a group)
     constexpr int U = T::kSteps;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int ks = k_slices(job), per_block = kWarps / ks;
+    const int sub = warp / ks, kw = warp % ks;
+    const int tile_idx = blk * per_block + sub;
+    const bool valid = tile_idx * 16 < job.rows;
     const int r0 = tile_idx * 16 + g, r1 = r0 + 8;
-    const int steps = job.cols / kSpan;
-    const int s_begin = warp * steps / kWarps, s_end = (warp + 1) * steps / kWarps;
+    const int steps = valid ? job.cols / kSpan : 0;
+    const int s_begin = kw * steps / ks, s_end = (kw + 1) * steps / ks;
     const int groups = job.cols / 64; // int4 scales per row
 
     typename T::Load wa[U], wb[U];
-    __half sa[U], sb[U]; // int4: the step's group scale for rows r0, r1
+    __half2 sa[U], sb[U]; // int4: the step's two group scales for rows r0, r1
     auto load = [&](int s, int n) {
 #pragma unroll
         for (int u = 0; u < U; ++u) {
@@ -121,8 +147,10 @@ template <WeightKind K> __device__ void tile(const TcJob& job, int tile_idx, uin
                 wa[u] = load_w<K>(job, r0, col);
                 wb[u] = load_w<K>(job, r1, col);
                 if constexpr (K == WeightKind::Int4G64) {
-                    sa[u] = job.scales[std::size_t(r0) * groups + s + u];
-                    sb[u] = job.scales[std::size_t(r1) * groups + s + u];
+                    sa[u] = *reinterpret_cast<const __half2*>(job.scales +
+                                                              std::size_t(r0) * groups + 2 * (s + u));
+                    sb[u] = *reinterpret_cast<const __half2*>(job.scales +
+                                                              std::size_t(r1) * groups + 2 * (s + u));
                 }
             }
         }
@@ -131,12 +159,20 @@ template <WeightKind K> __device__ void tile(const TcJob& job, int tile_idx, uin
     int s = s_begin, n = min(U, s_end - s);
     load(s, n); // weights first: nothing earlier in the stream writes them
     grid_dep_wait();
-    {
-        const int c0 = s_begin * kSpan, c1 = s_end * kSpan;
-        for (int c = c0 + lane * 8; c < c1; c += 256)
-            xs[c / 8] = __ldg(reinterpret_cast<const uint4*>(job.x + c));
-        __syncwarp();
+    // x (with the input activation, if any) into shared memory, by the whole block.
+    for (int c = int(threadIdx.x) * 8; c < job.cols; c += 32 * kWarps * 8) {
+        uint4 v = __ldg(reinterpret_cast<const uint4*>(job.x + c));
+        if (job.in != GemvIn::Plain) {
+            __half2* h = reinterpret_cast<__half2*>(&v);
+#pragma unroll
+            for (int i = 0; i < 4; ++i) {
+                const float2 f = __half22float2(h[i]);
+                h[i] = __floats2half2_rn(act(f.x, job.in), act(f.y, job.in));
+            }
+        }
+        xs[c / 8] = v;
     }
+    __syncthreads();
 
     float d[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     float acc0 = 0.0f, acc1 = 0.0f;
@@ -163,25 +199,50 @@ template <WeightKind K> __device__ void tile(const TcJob& job, int tile_idx, uin
                         mma16816(d, alo, blo, ahi, bhi, xa[2 * k], xa[2 * k + 1]);
                     }
                 } else {
-                    float e[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-                    const uint4 xq[2] = {xs[col / 8], xs[col / 8 + 1]};
-                    const std::uint32_t wra[2] = {wa[u].x, wa[u].y};
-                    const std::uint32_t wrb[2] = {wb[u].x, wb[u].y};
-#pragma unroll
-                    for (int j = 0; j < 2; ++j) {
-                        const uint4 x = xq[j]; // x0..x7 as (x0,x1) (x2,x3) (x4,x5) (x6,x7)
-                        const std::uint32_t x04 = __byte_perm(x.x, x.z, 0x5410);
-                        const std::uint32_t x15 = __byte_perm(x.x, x.z, 0x7632);
-                        const std::uint32_t x26 = __byte_perm(x.y, x.w, 0x5410);
-                        const std::uint32_t x37 = __byte_perm(x.y, x.w, 0x7632);
-                        std::uint32_t pa[4], pb[4];
-                        i4x8_to_h2(wra[j], pa);
-                        i4x8_to_h2(wrb[j], pb);
-                        mma16816(e, pa[0], pb[0], pa[1], pb[1], x04, x15);
-                        mma16816(e, pa[2], pb[2], pa[3], pb[3], x26, x37);
+                    // Lane t loaded columns 32t..32t+31 of the step's 128: lanes 0, 1 hold group
+                    // 0, lanes 2, 3 group 1. An mma sums over the 4 lanes, and a group has one
+                    // scale, so lanes t and t^2 swap halves: then every lane holds 16 columns of
+                    // each group (at offset 32t, 32t, 16, 48 ... see `off`).
+                    const bool low = t < 2;
+                    const int off = low ? 32 * t : 32 * (t - 2) + 16;
+                    std::uint32_t ga[2][2], gb[2][2]; // [group][word] for rows r0, r1
+                    {
+                        const std::uint32_t sa0 = __shfl_xor_sync(0xffffffffu, low ? wa[u].z : wa[u].x, 2);
+                        const std::uint32_t sa1 = __shfl_xor_sync(0xffffffffu, low ? wa[u].w : wa[u].y, 2);
+                        const std::uint32_t sb0 = __shfl_xor_sync(0xffffffffu, low ? wb[u].z : wb[u].x, 2);
+                        const std::uint32_t sb1 = __shfl_xor_sync(0xffffffffu, low ? wb[u].w : wb[u].y, 2);
+                        ga[0][0] = low ? wa[u].x : sa0;
+                        ga[0][1] = low ? wa[u].y : sa1;
+                        ga[1][0] = low ? sa0 : wa[u].z;
+                        ga[1][1] = low ? sa1 : wa[u].w;
+                        gb[0][0] = low ? wb[u].x : sb0;
+                        gb[0][1] = low ? wb[u].y : sb1;
+                        gb[1][0] = low ? sb0 : wb[u].z;
+                        gb[1][1] = low ? sb1 : wb[u].w;
                     }
-                    acc0 = fmaf(e[0], __half2float(sa[u]), acc0);
-                    acc1 = fmaf(e[2], __half2float(sb[u]), acc1);
+                    const int step_col = (s + u) * kSpan;
+#pragma unroll
+                    for (int grp = 0; grp < 2; ++grp) {
+                        float e[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+                        const int xc = step_col + 64 * grp + off;
+                        const uint4 xq[2] = {xs[xc / 8], xs[xc / 8 + 1]};
+#pragma unroll
+                        for (int j = 0; j < 2; ++j) {
+                            const uint4 x = xq[j]; // x0..x7 as (x0,x1) (x2,x3) (x4,x5) (x6,x7)
+                            const std::uint32_t x04 = __byte_perm(x.x, x.z, 0x5410);
+                            const std::uint32_t x15 = __byte_perm(x.x, x.z, 0x7632);
+                            const std::uint32_t x26 = __byte_perm(x.y, x.w, 0x5410);
+                            const std::uint32_t x37 = __byte_perm(x.y, x.w, 0x7632);
+                            std::uint32_t pa[4], pb[4];
+                            i4x8_to_h2(ga[grp][j], pa);
+                            i4x8_to_h2(gb[grp][j], pb);
+                            mma16816(e, pa[0], pb[0], pa[1], pb[1], x04, x15);
+                            mma16816(e, pa[2], pb[2], pa[3], pb[3], x26, x37);
+                        }
+                        const float2 fa = __half22float2(sa[u]), fb = __half22float2(sb[u]);
+                        acc0 = fmaf(e[0], grp ? fa.y : fa.x, acc0);
+                        acc1 = fmaf(e[2], grp ? fb.y : fb.x, acc1);
+                    }
                 }
             }
         }
@@ -200,23 +261,25 @@ template <WeightKind K> __device__ void tile(const TcJob& job, int tile_idx, uin
         red[warp][g + 8] = acc1;
     }
     __syncthreads();
-    if (threadIdx.x < 16) {
-        float sum = 0.0f;
-#pragma unroll
-        for (int w = 0; w < kWarps; ++w) sum += red[w][threadIdx.x];
-        const int row = tile_idx * 16 + int(threadIdx.x);
-        if constexpr (K == WeightKind::Int8Row) sum *= __half2float(job.scales[row]);
-        detail::store_out(job.out, job.y, row, sum);
+    if (int(threadIdx.x) < 16 * per_block) {
+        const int my_sub = int(threadIdx.x) / 16, i = int(threadIdx.x) % 16;
+        const int row = (blk * per_block + my_sub) * 16 + i;
+        if (row < job.rows) {
+            float sum = 0.0f;
+            for (int w = 0; w < ks; ++w) sum += red[my_sub * ks + w][i];
+            if constexpr (K == WeightKind::Int8Row) sum *= __half2float(job.scales[row]);
+            detail::store_out(job.out, job.y, row, sum);
+        }
     }
 }
 
-__global__ void __launch_bounds__(32 * kWarps) gemv_tc_kernel(const __grid_constant__ Params p) {
+__global__ void __launch_bounds__(32 * kWarps, 3) gemv_tc_kernel(const __grid_constant__ Params p) {
     extern __shared__ uint4 xs[];
     grid_dep_launch();
     int j = 0;
     while (int(blockIdx.x) >= p.tile_start[j + 1]) ++j;
     const TcJob& job = p.jobs[j];
-    const int tile_idx = int(blockIdx.x) - p.tile_start[j];
+    const int tile_idx = int(blockIdx.x) - p.tile_start[j]; // the job's block index
     switch (job.kind) {
     case WeightKind::F16:
         tile<WeightKind::F16>(job, tile_idx, xs);
@@ -246,12 +309,13 @@ bool device_has_mma() {
 } // namespace
 
 bool gemv_tc_fits(const TcJob& job) {
-    const int span = job.kind == WeightKind::F16 ? 32 : 64;
+    const int span = span_of(job.kind);
     const auto addr = reinterpret_cast<std::uintptr_t>(job.W) |
                       reinterpret_cast<std::uintptr_t>(job.x);
     return device_has_mma() && job.W && job.x && job.y && job.rows > 0 && job.rows % 16 == 0 &&
            job.cols >= span && job.cols % span == 0 && job.cols <= kMaxTcCols &&
-           (addr & 15) == 0 && (job.kind == WeightKind::F16 || job.scales);
+           (addr & 15) == 0 && (job.kind == WeightKind::F16 || job.scales) &&
+           (job.in == GemvIn::Plain || job.kind == WeightKind::F16);
 }
 
 cudaError_t gemv_tc(const TcBatch& batch, cudaStream_t stream) {
@@ -263,7 +327,7 @@ cudaError_t gemv_tc(const TcBatch& batch, cudaStream_t stream) {
         const TcJob& job = batch.jobs[j];
         if (!gemv_tc_fits(job)) return cudaErrorInvalidValue;
         p.jobs[j] = job;
-        p.tile_start[j + 1] = p.tile_start[j] + job.rows / 16;
+        p.tile_start[j + 1] = p.tile_start[j] + blocks_of(job);
         max_cols = std::max(max_cols, job.cols);
     }
     const std::size_t smem = std::size_t(max_cols) * sizeof(__half);

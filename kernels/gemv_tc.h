@@ -10,8 +10,8 @@
 // columns are wasted; the tensor cores have far more to spare than that).
 //
 // Needs compute capability 8.0 or later (gemv_tc_fits says no elsewhere) and, per job: rows a
-// multiple of 16, cols a multiple of 64 (32 for fp16) and at most kMaxTcCols, 16-byte aligned W
-// and x, input Plain.
+// multiple of 16, cols a multiple of 64 (int8), 128 (int4) or 32 (fp16) and at most kMaxTcCols, 16-byte aligned W
+// and x; an input activation only with fp16 weights.
 #pragma once
 
 #include <cstdint>
@@ -34,6 +34,7 @@ struct TcJob {
     int rows = 0, cols = 0;
     WeightKind kind = WeightKind::F16;
     GemvOut out = GemvOut::StoreF32;
+    GemvIn in = GemvIn::Plain; // fp16 weights only (the LoRA up-projections)
 };
 
 struct TcBatch {

@@ -62,11 +62,37 @@ __global__ void layer_norm_kernel(const In* in, const std::int32_t* ids, const f
 __global__ void ln_shift_mix_kernel(const float* x, const float* w, const float* b,
                                     const float* prev_in, float* prev_out, ShiftMix mixes, int T,
                                     int C, float eps) {
-    detail::grid_dep_wait(); // launched with launch_pdl (common.cuh)
-    detail::grid_dep_launch();
     __shared__ float scratch[32];
     const int t = blockIdx.y;
     const float* row = x + std::size_t(t) * C;
+    if (T == 1 && int(gridDim.x * blockDim.x) >= C) {
+        // Decoding: one column per thread. The parameters of that column are loaded before the
+        // row statistics (their latency then hides behind the two reductions).
+        const int c = int(blockIdx.x * blockDim.x + threadIdx.x);
+        const bool has = c < C;
+        float wc = 0.0f, bc = 0.0f, mv[kMaxMix];
+#pragma unroll
+        for (int m = 0; m < kMaxMix; ++m) mv[m] = has && m < mixes.n_mix ? mixes.mix[m][c] : 0.0f;
+        if (has) {
+            wc = w[c];
+            bc = b[c];
+        }
+        detail::grid_dep_wait(); // launched with launch_pdl (common.cuh)
+        detail::grid_dep_launch();
+        const float xc = has ? row[c] : 0.0f, pc = has ? prev_in[c] : 0.0f;
+        float mean, rstd;
+        row_stats(row, C, eps, scratch, mean, rstd);
+        if (!has) return;
+        const float xn = (xc - mean) * rstd * wc + bc;
+        const float d = pc - xn;
+#pragma unroll
+        for (int m = 0; m < kMaxMix; ++m)
+            if (m < mixes.n_mix) mixes.out[m][c] = to_half_sat(xn + d * mv[m]);
+        prev_out[c] = xn; // this thread read prev_in[c] above: no race
+        return;
+    }
+    detail::grid_dep_wait();
+    detail::grid_dep_launch();
     float mean, rstd, pmean = 0.0f, prstd = 0.0f;
     row_stats(row, C, eps, scratch, mean, rstd);
     if (t > 0) row_stats(row - C, C, eps, scratch, pmean, prstd);

@@ -98,7 +98,7 @@ if [ $profile = 1 ]; then
   timeout 240 ncu --graph-profiling node --metrics gpu__time_duration.sum,dram__bytes_read.sum \
     -k regex:'gemv|wkv|ln_shift|layer_norm|group_norm' --launch-skip 1036 --launch-count 259 --clock-control none \
     --csv --print-units base "$BUILD/bin/gander-bench" --backend cuda --shape 7.2b \
-    --decode-tokens 8 --prefill 16 > "$OUT/ncu.csv" 2> "$OUT/ncu.err"
+    --precision "${PROFILE_PRECISION:-fp16}" --decode-tokens 8 --prefill 16 > "$OUT/ncu.csv" 2> "$OUT/ncu.err"
   python3 - "$OUT/ncu.csv" <<'PY' | tee "$OUT/ncu-summary.txt"
 import csv, sys, collections
 rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 10]
@@ -115,6 +115,7 @@ print(f"one decoding step: {sum(n.values())} kernels, {tot/1e3:.1f} us of kernel
 for k in sorted(t, key=t.get, reverse=True):
     print(f"{k:28s} n={n[k]:4d} {t[k]/1e3:9.1f} us  {b[k]/t[k]:8.1f} GB/s" if t[k] else k)
 PY
+  [ "${PROFILE_DECODE_ONLY:-0}" = 1 ] || {
   # Prefill: every kernel of the bench's warm-up prefill (1,024 + 512 tokens) and of a 1,024-token
   # prefill, after the 6 matrix products of the device figures and the 9 decoding steps
   # (9 x 259 kernels) that come first; random-weight generation is filtered out by name.
@@ -137,6 +138,7 @@ print(f"prefill, 2560 tokens: {sum(n.values())} kernels, {tot/1e6:.2f} ms of ker
 for k in sorted(t, key=t.get, reverse=True)[:14]:
     print(f"{k:40s} n={n[k]:5d} {t[k]/1e6:8.2f} ms {100*t[k]/tot:5.1f}%")
 PY
+  }
 fi
 
 echo

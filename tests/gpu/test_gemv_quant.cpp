@@ -107,9 +107,11 @@ struct TcCase {
     std::unique_ptr<Dev<float>> Y;
     std::unique_ptr<Dev<__half>> Yh;
     std::vector<float> y0; // AddF32: the values y held before
+    kernels::GemvIn in = kernels::GemvIn::Plain;
 
-    TcCase(kernels::WeightKind k, int r, int c, kernels::GemvOut o)
-        : kind(k), rows(r), cols(c), out(o) {
+    TcCase(kernels::WeightKind k, int r, int c, kernels::GemvOut o,
+           kernels::GemvIn input = kernels::GemvIn::Plain)
+        : kind(k), rows(r), cols(c), out(o), in(input) {
         if (k == kernels::WeightKind::F16) {
             const auto wf = uniform(std::size_t(r) * c, -0.05f, 0.05f);
             const auto wh = to_half(wf);
@@ -143,7 +145,8 @@ struct TcCase {
                 rows,
                 cols,
                 kind,
-                out};
+                out,
+                in};
     }
     // Checks every output; returns the worst error / sum |terms|.
     double check(const char* what) const {
@@ -154,11 +157,20 @@ struct TcCase {
             const auto h = Yh->get();
             for (std::size_t i = 0; i < h.size(); ++i) got[i] = __half2float(h[i]);
         }
+        // The kernel applies the input activation in fp32 and keeps the result as fp16.
+        std::vector<float> xin(xh.size());
+        for (std::size_t i = 0; i < xh.size(); ++i) {
+            float v = __half2float(xh[i]);
+            if (in == kernels::GemvIn::Tanh) v = __half2float(__float2half_rn(std::tanh(v)));
+            if (in == kernels::GemvIn::Sigmoid)
+                v = __half2float(__float2half_rn(1.0f / (1.0f + std::exp(-v))));
+            xin[i] = v;
+        }
         double worst = 0;
         for (int r = 0; r < rows; ++r) {
             double dot = 0, mag = 0;
             for (int c = 0; c < cols; ++c) {
-                const double t = double(w[std::size_t(r) * cols + c]) * __half2float(xh[std::size_t(c)]);
+                const double t = double(w[std::size_t(r) * cols + c]) * xin[std::size_t(c)];
                 dot += t;
                 mag += std::fabs(t);
             }
@@ -203,9 +215,11 @@ TEST_CASE("gemv_tc (tensor cores) equals the CPU reference for fp16, int8 and in
                             GemvOut::Relu2F16};
     int n = 0;
     for (WeightKind kind : {WeightKind::F16, WeightKind::Int8Row, WeightKind::Int4G64}) {
-        // Fewer steps than warps (64 columns), uneven slices (448, 1344), the model's widths.
-        for (auto [rows, cols] : {std::pair{16, 64}, std::pair{48, 448}, std::pair{32, 1344},
-                                  std::pair{256, 4096}, std::pair{64, 16384}, std::pair{16, 20480}}) {
+        // One step (fewer than the 8 warps), 7 and 21 steps (uneven slices), the model's widths.
+        const int span = kind == WeightKind::F16 ? 32 : kind == WeightKind::Int8Row ? 64 : 128;
+        for (auto [rows, cols] : {std::pair{16, span}, std::pair{48, 7 * span},
+                                  std::pair{32, 21 * span}, std::pair{256, 4096},
+                                  std::pair{64, 16384}, std::pair{16, 20480}}) {
             TcCase c(kind, rows, cols, outs[n++ % 4]);
             REQUIRE(kernels::gemv_tc_fits(c.job()));
             kernels::TcBatch b;
@@ -228,6 +242,21 @@ TEST_CASE("gemv_tc (tensor cores) equals the CPU reference for fp16, int8 and in
     a.check("mixed int4");
     b2.check("mixed fp16");
     c2.check("mixed int8");
+    // The LoRA up-projections: short rows (a warp per tile), input activations, one launch.
+    TcCase up_w(WeightKind::F16, 4096, 96, GemvOut::StoreF32, kernels::GemvIn::Tanh);
+    TcCase up_g(WeightKind::F16, 4096, 480, GemvOut::StoreF32, kernels::GemvIn::Sigmoid);
+    TcCase up_a(WeightKind::F16, 48, 128, GemvOut::StoreF32); // 3 tiles: a block not filled
+    kernels::TcBatch ub;
+    ub.add(up_w.job());
+    ub.add(up_g.job());
+    ub.add(up_a.job());
+    cuda_ok(kernels::gemv_tc(ub, nullptr), "gemv_tc LoRA up");
+    up_w.check("tanh 4096x96");
+    up_g.check("sigmoid 4096x480");
+    up_a.check("plain 48x128");
+    // An activation on quantized weights is not offered.
+    TcCase qa(WeightKind::Int8Row, 16, 64, GemvOut::StoreF32, kernels::GemvIn::Tanh);
+    REQUIRE(!kernels::gemv_tc_fits(qa.job()));
     // Shapes it cannot take are refused, not run.
     TcCase odd(WeightKind::Int8Row, 24, 128, GemvOut::StoreF32);
     REQUIRE(!kernels::gemv_tc_fits(odd.job()));

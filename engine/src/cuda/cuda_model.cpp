@@ -374,16 +374,23 @@ void CudaModel::linear(const Job* jobs, int n_jobs, int T, Workspace& ws) {
         k::TcBatch tb;
         k::GemvBatch b;
         k::QGemvBatch qb;
+        // fp16 products join the tensor-core launch only when it runs anyway (the classic fp16
+        // kernel streams as fast or faster alone: docs/performance.md, kernel table).
+        bool any_quant = false;
+        for (int i = 0; i < n_jobs; ++i) any_quant = any_quant || (jobs[i].q && jobs[i].q->q);
         for (int i = 0; i < n_jobs; ++i) {
             const Job& j = jobs[i];
             const bool q = j.q && j.q->q;
-            if (use_tc_gemv() && j.in == k::GemvIn::Plain) {
+            // The LoRA up-projections (short rows, input activation) always: the classic kernel
+            // gives a warp a whole short row and ran them at a fifth of the bandwidth.
+            if (use_tc_gemv() && (any_quant || j.in != k::GemvIn::Plain)) {
                 const k::TcJob tj =
                     q ? k::TcJob{j.q->q, j.q->scales, j.x, j.y, j.rows, j.cols,
                                  j.q->kind == k::QuantKind::Int8Row ? k::WeightKind::Int8Row
                                                                     : k::WeightKind::Int4G64,
-                                 j.out}
-                      : k::TcJob{j.W, nullptr, j.x, j.y, j.rows, j.cols, k::WeightKind::F16, j.out};
+                                 j.out, j.in}
+                      : k::TcJob{j.W, nullptr, j.x, j.y, j.rows, j.cols, k::WeightKind::F16, j.out,
+                                 j.in};
                 if (k::gemv_tc_fits(tj)) {
                     tb.add(tj);
                     continue;
