@@ -121,6 +121,23 @@ __device__ __forceinline__ float act(float v, GemvIn in) {
     return v;
 }
 
+// x[c0, c1) with tanh or sigmoid applied (in fp32, kept as fp16) into xs. Not inlined: its
+// registers would otherwise add to those of the weight loads in flight (80 -> 93, a third fewer
+// resident blocks).
+__device__ __noinline__ void stage_activated(const __half* x, uint4* xs, int c0, int c1, int stride,
+                                             GemvIn in) {
+    for (int c = c0; c < c1; c += stride) {
+        uint4 v = __ldg(reinterpret_cast<const uint4*>(x + c));
+        __half2* h = reinterpret_cast<__half2*>(&v);
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+            const float2 f = __half22float2(h[i]);
+            h[i] = __floats2half2_rn(act(f.x, in), act(f.y, in));
+        }
+        xs[c / 8] = v;
+    }
+}
+
 // One block of `job` (block `blk` of the job): one tile of 16 rows split over the 8 warps' column
 // slices, or 8 tiles of a warp each (k_slices); see the file comment.
 template <WeightKind K> __device__ void tile(const TcJob& job, int blk, uint4* xs) {
@@ -156,23 +173,32 @@ template <WeightKind K> __device__ void tile(const TcJob& job, int blk, uint4* x
         }
     };
 
+    // x (with the input activation, if any) into shared memory: each warp its own column slice
+    // when the warps split the columns (then no block barrier), else the whole block all of it.
+    const int c0 = ks == 1 ? int(threadIdx.x) * 8 : s_begin * kSpan + lane * 8;
+    const int c1 = ks == 1 ? job.cols : s_end * kSpan;
+    const int stride = ks == 1 ? 32 * kWarps * 8 : 256;
+    auto stage_x = [&](bool activate) {
+        if (activate)
+            stage_activated(job.x, xs, c0, c1, stride, job.in);
+        else
+            for (int c = c0; c < c1; c += stride)
+                xs[c / 8] = __ldg(reinterpret_cast<const uint4*>(job.x + c));
+        if (ks == 1)
+            __syncthreads();
+        else
+            __syncwarp();
+    };
     int s = s_begin, n = min(U, s_end - s);
-    load(s, n); // weights first: nothing earlier in the stream writes them
-    grid_dep_wait();
-    // x (with the input activation, if any) into shared memory, by the whole block.
-    for (int c = int(threadIdx.x) * 8; c < job.cols; c += 32 * kWarps * 8) {
-        uint4 v = __ldg(reinterpret_cast<const uint4*>(job.x + c));
-        if (job.in != GemvIn::Plain) {
-            __half2* h = reinterpret_cast<__half2*>(&v);
-#pragma unroll
-            for (int i = 0; i < 4; ++i) {
-                const float2 f = __half22float2(h[i]);
-                h[i] = __floats2half2_rn(act(f.x, job.in), act(f.y, job.in));
-            }
-        }
-        xs[c / 8] = v;
+    if (job.in == GemvIn::Plain) {
+        load(s, n); // weights first: nothing earlier in the stream writes them
+        grid_dep_wait();
+        stage_x(false);
+    } else { // the activation's registers are not added to the loads' (the LoRA rows are short)
+        grid_dep_wait();
+        stage_x(true);
+        load(s, n);
     }
-    __syncthreads();
 
     float d[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     float acc0 = 0.0f, acc1 = 0.0f;
@@ -273,7 +299,7 @@ template <WeightKind K> __device__ void tile(const TcJob& job, int blk, uint4* x
     }
 }
 
-__global__ void __launch_bounds__(32 * kWarps, 3) gemv_tc_kernel(const __grid_constant__ Params p) {
+__global__ void __launch_bounds__(32 * kWarps) gemv_tc_kernel(const __grid_constant__ Params p) {
     extern __shared__ uint4 xs[];
     grid_dep_launch();
     int j = 0;

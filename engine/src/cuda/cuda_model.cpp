@@ -376,14 +376,16 @@ void CudaModel::linear(const Job* jobs, int n_jobs, int T, Workspace& ws) {
         k::QGemvBatch qb;
         // fp16 products join the tensor-core launch only when it runs anyway (the classic fp16
         // kernel streams as fast or faster alone: docs/performance.md, kernel table).
-        bool any_quant = false;
-        for (int i = 0; i < n_jobs; ++i) any_quant = any_quant || (jobs[i].q && jobs[i].q->q);
+        bool tc_batch = false; // a quantized product or an input activation in the batch
+        for (int i = 0; i < n_jobs; ++i)
+            tc_batch = tc_batch || (jobs[i].q && jobs[i].q->q) || jobs[i].in != k::GemvIn::Plain;
         for (int i = 0; i < n_jobs; ++i) {
             const Job& j = jobs[i];
             const bool q = j.q && j.q->q;
-            // The LoRA up-projections (short rows, input activation) always: the classic kernel
-            // gives a warp a whole short row and ran them at a fifth of the bandwidth.
-            if (use_tc_gemv() && (any_quant || j.in != k::GemvIn::Plain)) {
+            // The LoRA up-projections (short rows, two of them with an input activation) go
+            // together: the classic kernel gives a warp a whole short row and ran them at a fifth
+            // of the bandwidth (ncu, H100).
+            if (use_tc_gemv() && tc_batch) {
                 const k::TcJob tj =
                     q ? k::TcJob{j.q->q, j.q->scales, j.x, j.y, j.rows, j.cols,
                                  j.q->kind == k::QuantKind::Int8Row ? k::WeightKind::Int8Row
