@@ -156,7 +156,10 @@ void ServerCore::start(const ServerOptions& options) {
     m_listener = new QTcpServer(this);
     // Loopback only, whatever the options say: the API has no TLS and at most a shared key.
     if (!m_listener->listen(QHostAddress::LocalHost, options.port)) {
-        const QString why = m_listener->errorString();
+        // "The bound address is already in use" reads badly in a settings dialog's status line.
+        const QString why = m_listener->serverError() == QAbstractSocket::AddressInUseError
+                                ? u"the port is in use by another program"_s
+                                : m_listener->errorString();
         delete m_listener;
         m_listener = nullptr;
         m_model.reset();

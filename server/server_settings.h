@@ -13,6 +13,8 @@
 #include <QString>
 #include <QStringList>
 
+class QSettings;
+
 #include <optional>
 
 namespace gander::server {
@@ -22,5 +24,8 @@ namespace gander::server {
 // or no model is chosen.
 std::optional<ServerOptions>
 server_options_from_settings(const QString& ini_file, const QStringList& vocab_search_dirs = {});
+// The same from a settings store already open (the app's AppSettings::store()).
+std::optional<ServerOptions>
+server_options_from_settings(const QSettings& settings, const QStringList& vocab_search_dirs = {});
 
 } // namespace gander::server
