@@ -117,4 +117,61 @@ ModelRequest AppSettings::modelRequest() const {
     return r;
 }
 
+bool AppSettings::serverEnabled() const {
+    return m_settings->value(u"server/enabled"_s, false).toBool();
+}
+void AppSettings::setServerEnabled(bool enabled) {
+    m_settings->setValue(u"server/enabled"_s, enabled);
+}
+int AppSettings::serverPort() const {
+    const int port = m_settings->value(u"server/port"_s, 8089).toInt();
+    return port >= 1 && port <= 65535 ? port : 8089;
+}
+void AppSettings::setServerPort(int port) {
+    m_settings->setValue(u"server/port"_s, port);
+}
+QString AppSettings::serverApiKey() const {
+    return m_settings->value(u"server/api_key"_s).toString();
+}
+void AppSettings::setServerApiKey(const QString& key) {
+    m_settings->setValue(u"server/api_key"_s, key);
+}
+
+bool AppSettings::remoteEnabled() const {
+    return m_settings->value(u"remote/enabled"_s, false).toBool();
+}
+void AppSettings::setRemoteEnabled(bool enabled) {
+    m_settings->setValue(u"remote/enabled"_s, enabled);
+}
+QString AppSettings::remoteUrl() const {
+    return m_settings->value(u"remote/url"_s).toString();
+}
+void AppSettings::setRemoteUrl(const QString& url) {
+    m_settings->setValue(u"remote/url"_s, url);
+}
+QString AppSettings::remoteApiKey() const {
+    return m_settings->value(u"remote/api_key"_s).toString();
+}
+void AppSettings::setRemoteApiKey(const QString& key) {
+    m_settings->setValue(u"remote/api_key"_s, key);
+}
+QString AppSettings::remoteModel() const {
+    return m_settings->value(u"remote/model"_s).toString();
+}
+void AppSettings::setRemoteModel(const QString& model) {
+    m_settings->setValue(u"remote/model"_s, model);
+}
+bool AppSettings::remoteConfirmed() const {
+    return m_settings->value(u"remote/confirmed"_s, false).toBool();
+}
+void AppSettings::setRemoteConfirmed(bool confirmed) {
+    m_settings->setValue(u"remote/confirmed"_s, confirmed);
+}
+int AppSettings::remoteTimeout() const {
+    return qBound(1, m_settings->value(u"remote/timeout_s"_s, 120).toInt(), 3600);
+}
+void AppSettings::setRemoteTimeout(int seconds) {
+    m_settings->setValue(u"remote/timeout_s"_s, seconds);
+}
+
 } // namespace gander::app

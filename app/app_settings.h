@@ -44,6 +44,35 @@ public:
     QString databasePath() const;
 
     ModelRequest modelRequest() const;
+
+    // The local OpenAI-compatible server (docs/server.md): off unless the user turns it on.
+    // server/... keys, read by gander::server::server_options_from_settings() too.
+    bool serverEnabled() const;
+    void setServerEnabled(bool enabled);
+    int serverPort() const; // default 8089
+    void setServerPort(int port);
+    QString serverApiKey() const; // empty: no key asked
+    void setServerApiKey(const QString& key);
+
+    // The remote backend: an OpenAI-compatible server elsewhere answers instead of the engine.
+    // Off unless the user turns it on; the text of every conversation sent goes to that server.
+    bool remoteEnabled() const;
+    void setRemoteEnabled(bool enabled);
+    QString remoteUrl() const; // the base URL, e.g. http://gpu-box:8000/v1
+    void setRemoteUrl(const QString& url);
+    QString remoteApiKey() const;
+    void setRemoteApiKey(const QString& key);
+    QString remoteModel() const;
+    void setRemoteModel(const QString& model);
+    // Set once the user has confirmed, the first time, that text will leave the computer.
+    bool remoteConfirmed() const;
+    void setRemoteConfirmed(bool confirmed);
+    // Seconds without a byte from the remote server before a reply fails (default 120).
+    int remoteTimeout() const;
+    void setRemoteTimeout(int seconds);
+
+    // The store itself, for readers that share its keys (the local server's options).
+    const QSettings& store() const { return *m_settings; }
     void sync() { m_settings->sync(); }
 
 private:

@@ -26,7 +26,41 @@ QString error_message(const QByteArray& body, const QString& fallback) {
     return fallback;
 }
 
+// What went wrong below HTTP, said for a person: the host and port, and what to check.
+QString network_error_message(const QNetworkReply* reply, int idle_timeout_s) {
+    const QUrl u = reply->url();
+    const QString where = u"%1:%2"_s.arg(u.host()).arg(u.port(u.scheme() == "https"_L1 ? 443 : 80));
+    switch (reply->error()) {
+    case QNetworkReply::ConnectionRefusedError:
+        return u"connection refused by %1 (is the server running, on this port?)"_s.arg(where);
+    case QNetworkReply::HostNotFoundError:
+        return u"host %1 not found"_s.arg(u.host());
+    case QNetworkReply::OperationCanceledError: // cancel() disconnects first: only the timeout
+        return u"no answer from %1 for %2 s"_s.arg(where).arg(idle_timeout_s);
+    case QNetworkReply::TimeoutError:
+        return u"the connection to %1 timed out"_s.arg(where);
+    case QNetworkReply::RemoteHostClosedError:
+        return u"%1 closed the connection before answering"_s.arg(where);
+    default:
+        return u"%1: %2"_s.arg(where, reply->errorString());
+    }
+}
+
 } // namespace
+
+QUrl RemoteClient::baseUrlFromText(const QString& text) {
+    QString t = text.trimmed();
+    if (t.isEmpty()) return {};
+    if (!t.contains(u"://"_s)) t.prepend(u"http://"_s);
+    QUrl u(t, QUrl::StrictMode);
+    if (!u.isValid() || u.host().isEmpty() || (u.scheme() != "http"_L1 && u.scheme() != "https"_L1))
+        return {};
+    // "http://host:8000" is what people copy from a server's start-up line; the API is under /v1.
+    if (u.path().isEmpty() || u.path() == "/"_L1) u.setPath(u"/v1"_s);
+    u.setQuery(QString());
+    u.setFragment(QString());
+    return u;
+}
 
 RemoteClient::RemoteClient(QObject* parent)
     : QObject(parent), m_network(new QNetworkAccessManager(this)) {}
@@ -74,6 +108,7 @@ void RemoteClient::chat(const QList<RemoteMessage>& messages, const RemoteParams
     m_finish_reason.clear();
     m_usage = {};
     m_done = false;
+    m_events = 0;
     m_reply = m_network->post(request, QJsonDocument(body).toJson(QJsonDocument::Compact));
     connect(m_reply, &QNetworkReply::readyRead, this, &RemoteClient::onChatData);
     connect(m_reply, &QNetworkReply::finished, this, &RemoteClient::onChatFinished);
@@ -101,6 +136,7 @@ void RemoteClient::onChatData() {
 }
 
 void RemoteClient::handleEvent(const QByteArray& payload) {
+    ++m_events;
     if (payload.trimmed() == "[DONE]") {
         m_done = true;
         return;
@@ -136,13 +172,17 @@ void RemoteClient::onChatFinished() {
     if (status >= 400)
         return fail(error_message(reply->readAll(), u"HTTP %1"_s.arg(status)), status);
     if (reply->error() != QNetworkReply::NoError && !m_done)
-        return fail(reply->errorString(), status);
+        return fail(network_error_message(reply, m_idle_timeout_s), status);
     onChatData(); // whatever is left
     if (m_reply != reply) return;
     m_reply = nullptr;
     reply->deleteLater();
     if (!m_done && m_finish_reason.isEmpty()) {
-        Q_EMIT failed(u"the server closed the stream before the reply was complete"_s, status);
+        Q_EMIT failed(m_events == 0
+                          ? u"the server's answer is not an event stream (is the address the "
+                            "API's base, such as http://host:8000/v1?)"_s
+                          : u"the server closed the stream before the reply was complete"_s,
+                      status);
         return;
     }
     Q_EMIT finished(m_finish_reason.isEmpty() ? u"stop"_s : m_finish_reason, m_usage);
@@ -165,7 +205,7 @@ void RemoteClient::listModels() {
         const QByteArray body = reply->readAll();
         if (status >= 400 || reply->error() != QNetworkReply::NoError) {
             Q_EMIT failed(status >= 400 ? error_message(body, u"HTTP %1"_s.arg(status))
-                                        : reply->errorString(),
+                                        : network_error_message(reply, m_idle_timeout_s),
                           status);
             return;
         }

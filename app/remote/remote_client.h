@@ -67,6 +67,9 @@ public:
 
     // False only for loopback hosts (localhost, 127.0.0.0/8, ::1).
     static bool sendsTextOffMachine(const QUrl& url);
+    // The base URL from what a user typed: "gpu-box:8000" → http://gpu-box:8000/v1 (no path
+    // means /v1). Invalid (isEmpty()) unless it is an http or https URL with a host.
+    static QUrl baseUrlFromText(const QString& text);
 
 Q_SIGNALS:
     void textReady(const QString& piece);
@@ -89,6 +92,7 @@ private:
     QString m_finish_reason;
     RemoteUsage m_usage;
     bool m_done = false; // [DONE] or an error event seen
+    int m_events = 0;    // events of the current stream so far
 };
 
 } // namespace gander::remote
