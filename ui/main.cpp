@@ -7,7 +7,6 @@
 #include "app_settings.h"
 #include "build_info.h"
 #include "main_window.h"
-#include "server_settings.h"
 #include "theme.h"
 
 #include <QApplication>
@@ -39,14 +38,9 @@ int main(int argc, char** argv) {
     if (parser.isSet(model)) settings.setModelPath(parser.value(model));
     gander::ui::applyTheme(settings.theme());
 
+    // The window starts the local API server when the settings turn it on (docs/server.md), and
+    // starts, restarts or stops it whenever the settings dialog is applied.
     gander::ui::MainWindow window(&settings);
-    // The local OpenAI-compatible API (docs/server.md): runs only when the settings turn it on.
-    gander::server::LocalServer apiServer;
-    QObject::connect(&apiServer, &gander::server::LocalServer::failed, &app,
-                     [](const QString& why) { qWarning("local API server: %s", qPrintable(why)); });
-    if (const auto api = gander::server::server_options_from_settings(
-            parser.value(settingsFile), settings.modelRequest().vocabSearchDirs))
-        apiServer.start(*api);
     window.show();
     return app.exec();
 }

@@ -9,6 +9,8 @@
 #include "latency_probe.h"
 #include "model_files.h"
 #include "model_setup_panel.h"
+#include "remote_chat.h"
+#include "server_control.h"
 #include "transcript_model.h"
 #include "transcript_view.h"
 
@@ -52,6 +54,8 @@ MainWindow::MainWindow(AppSettings* settings, QWidget* parent)
     const bool storeOk = m_store->open(m_settings->databasePath());
     if (storeOk) m_store->purgeDeleted(); // deletions not undone last time
     m_engine = std::make_unique<EngineHost>(m_settings->databasePath());
+    m_server = new gander::server::ServerControl(this);
+    m_remote = new RemoteChat(m_store.get(), this);
     m_listModel = new ConversationListModel(m_store.get(), this);
     m_transcriptModel = new TranscriptModel(m_store.get(), this);
 
@@ -120,6 +124,7 @@ MainWindow::MainWindow(AppSettings* settings, QWidget* parent)
 
     buildActions();
     connectEngine();
+    connectRemote();
     connect(m_sidebar, &ConversationSidebar::conversationActivated, this,
             &MainWindow::selectConversation);
     connect(m_sidebar, &ConversationSidebar::newRequested, this, &MainWindow::newConversation);
@@ -151,7 +156,9 @@ MainWindow::MainWindow(AppSettings* settings, QWidget* parent)
     }
     setModelStatus(nullptr);
     m_setup->setModelPath(m_settings->modelPath());
-    if (!m_settings->modelPath().isEmpty()) loadModel(m_settings->modelRequest());
+    applyRemoteSettings(); // with the remote backend on, the local model is not loaded
+    if (!m_remoteMode && !m_settings->modelPath().isEmpty()) loadModel(m_settings->modelRequest());
+    applyServerSettings();
     updatePage();
     updateTitle();
     resize(1100, 720);
@@ -164,12 +171,16 @@ MainWindow::MainWindow(AppSettings* settings, QWidget* parent)
 
 MainWindow::~MainWindow() {
     if (m_probe) std::fprintf(stderr, "%s\n", qPrintable(m_probe->summary()));
+    // A remote reply in flight keeps what arrived; the window is not told (it is going away).
+    m_remote->disconnect(this);
+    m_remote->stop();
     // Stop the engine (it writes to the same file) before the last deletions are purged.
     m_engine.reset();
     if (m_store->isOpen()) m_store->purgeDeleted();
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
+    m_remote->stop();
     m_engine->stop();
     event->accept();
 }
@@ -262,11 +273,13 @@ QString MainWindow::statusText() const {
 
 void MainWindow::loadModel(const ModelRequest& request) {
     m_modelReady = false;
-    m_composer->setModelReady(false);
+    m_modelLoading = true;
+    m_composer->setModelReady(m_remoteMode);
     m_setup->setModelPath(request.path);
     m_setup->setLoading(true);
     m_setup->setError({});
-    m_modelLabel->setText(tr("Loading %1…").arg(QFileInfo(request.path).fileName()));
+    if (!m_remoteMode)
+        m_modelLabel->setText(tr("Loading %1…").arg(QFileInfo(request.path).fileName()));
     showBusy(tr("Loading the model"), 0);
     m_engine->loadModel(request);
 }
@@ -280,13 +293,14 @@ void MainWindow::connectEngine() {
     connect(w, &EngineWorker::modelLoaded, this, [this](const ModelStatus& status) {
         m_status = status;
         m_modelReady = true;
+        m_modelLoading = false;
         m_wantSetup = false;
         m_setup->setLoading(false);
         showBusy({}, 1);
         setModelStatus(&m_status);
         m_composer->setModelReady(true);
         updatePage();
-        if (m_current) m_engine->prepare(m_current, m_transcriptModel->leafId());
+        if (m_current && !m_remoteMode) m_engine->prepare(m_current, m_transcriptModel->leafId());
         // Exact token counts for attachments and the codebase budget.
         const ModelRequest request = m_settings->modelRequest();
         m_ingest->loadTokenizer(status.tokenizer, request.vocabPath,
@@ -294,6 +308,7 @@ void MainWindow::connectEngine() {
                                     request.vocabSearchDirs);
     });
     connect(w, &EngineWorker::modelLoadFailed, this, [this](const QString& message) {
+        m_modelLoading = false;
         m_setup->setLoading(false);
         m_setup->setError(message);
         showBusy({}, 1);
@@ -338,6 +353,10 @@ void MainWindow::connectEngine() {
 }
 
 void MainWindow::setModelStatus(const ModelStatus* s) {
+    if (m_remoteMode) {
+        showRemoteStatus(); // the local model is not what answers
+        return;
+    }
     if (!s) {
         m_modelLabel->setText(tr("No model"));
         m_deviceLabel->clear();
@@ -372,6 +391,7 @@ void MainWindow::setModelStatus(const ModelStatus* s) {
 }
 
 void MainWindow::setStateTokens(qint64 tokens) {
+    if (m_remoteMode) return; // a late answer from the engine: no state is kept for the remote
     m_tokensLabel->setText(tr("%1 tokens in state").arg(QLocale().toString(tokens)));
 }
 
@@ -389,7 +409,7 @@ void MainWindow::showBusy(const QString& what, double done) {
 void MainWindow::updatePage() {
     // Without a model the history stays readable; the set-up panel comes first only when there
     // is nothing to read or the user asked for it.
-    const bool setup = !m_modelReady && (m_wantSetup || m_current == 0);
+    const bool setup = !m_modelReady && !m_remoteMode && (m_wantSetup || m_current == 0);
     m_pages->setCurrentWidget(setup ? static_cast<QWidget*>(m_setup) : m_chatPage);
 }
 

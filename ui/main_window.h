@@ -2,7 +2,9 @@
 // panel and the status bar (model, backend and card, memory, tokens in the state).
 //
 // It owns the GUI thread's ChatStore, the item models and the EngineHost; widgets only show the
-// models and turn the user's actions into store writes and engine requests.
+// models and turn the user's actions into store writes and engine requests. It also owns the
+// local API server (ServerControl) and the remote backend (RemoteChat), and makes both follow
+// the settings while it runs (main_window_remote.cpp).
 #pragma once
 
 #include "app_settings.h"
@@ -23,8 +25,13 @@ namespace gander::app {
 class ConversationListModel;
 class EngineHost;
 class LatencyProbe;
+class RemoteChat;
 class TranscriptModel;
 } // namespace gander::app
+
+namespace gander::server {
+class ServerControl;
+}
 
 namespace gander::ui {
 
@@ -57,8 +64,16 @@ public:
     qint64 currentConversation() const { return m_current; }
     bool modelReady() const { return m_modelReady; }
     QAction* action(const QString& name) const;
+    gander::server::ServerControl* serverControl() const { return m_server; }
+    gander::app::RemoteChat* remoteChat() const { return m_remote; }
+    // Replies come from the remote server in the settings, not from the engine.
+    bool remoteMode() const { return m_remoteMode; }
+    bool replying() const; // a reply is streaming, from either
 
     void loadModel(const gander::app::ModelRequest& request);
+    // Makes the window follow the settings as saved (theme, model, the local API server, the
+    // remote backend); `modelChanged`: the model settings differ from the last applied ones.
+    void applySettings(bool modelChanged);
     void setTheme(gander::app::Theme theme);
     bool exportCurrent(const QString& path, QString* error);
 
@@ -98,12 +113,20 @@ private:
     void copyLastReply();
     void replyEnded(qint64 conversationId);
 
+    // main_window_remote.cpp: the local API server and the remote backend.
+    void connectRemote();
+    void applyServerSettings();
+    void applyRemoteSettings();
+    void showRemoteStatus();
+
     gander::app::AppSettings* m_settings;
     std::unique_ptr<gander::app::ChatStore> m_store;
     std::unique_ptr<gander::app::EngineHost> m_engine;
     gander::app::ConversationListModel* m_listModel;
     gander::app::TranscriptModel* m_transcriptModel;
     gander::app::LatencyProbe* m_probe = nullptr;
+    gander::server::ServerControl* m_server;
+    gander::app::RemoteChat* m_remote;
 
     ConversationSidebar* m_sidebar;
     TranscriptView* m_transcript;
@@ -122,6 +145,8 @@ private:
 
     gander::app::ModelStatus m_status;
     bool m_modelReady = false;
+    bool m_modelLoading = false;
+    bool m_remoteMode = false;
     bool m_wantSetup = false;
     qint64 m_current = 0;
     qint64 m_replyConversation = 0;

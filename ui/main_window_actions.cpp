@@ -8,6 +8,7 @@
 #include "engine_host.h"
 #include "exporter.h"
 #include "ingest_controller.h"
+#include "remote_chat.h"
 #include "settings_dialog.h"
 #include "shortcuts_dialog.h"
 #include "theme.h"
@@ -21,6 +22,8 @@
 #include <QMessageBox>
 #include <QRegularExpression>
 #include <QStatusBar>
+
+#include <memory>
 
 using namespace Qt::StringLiterals;
 using namespace gander::app;
@@ -40,31 +43,33 @@ QString titleFrom(const QString& text) {
 
 void MainWindow::selectConversation(qint64 id) {
     if (id == m_current) return;
-    if (m_engine->busy()) m_engine->stop(); // a reply does not go on in a conversation not shown
+    if (replying()) stopReply(); // a reply does not go on in a conversation not shown
     cancelEdit();
     m_current = id;
     m_transcriptModel->setConversation(id);
-    m_tokensLabel->clear();
-    if (m_modelReady && id) m_engine->prepare(id, m_transcriptModel->leafId());
+    m_transcript->setNotice({});
+    if (!m_remoteMode) m_tokensLabel->clear();
+    if (m_modelReady && !m_remoteMode && id) m_engine->prepare(id, m_transcriptModel->leafId());
     m_wantSetup = false;
     updatePage();
     updateTitle();
 }
 
 void MainWindow::newConversation() {
-    if (m_engine->busy()) m_engine->stop();
+    if (replying()) stopReply();
     cancelEdit();
     m_current = 0;
     m_transcriptModel->setConversation(0);
+    m_transcript->setNotice({});
     m_sidebar->select(0);
-    m_tokensLabel->clear();
+    if (!m_remoteMode) m_tokensLabel->clear();
     updatePage();
     updateTitle();
     m_composer->edit()->setFocus();
 }
 
 void MainWindow::send(const QString& text) {
-    if (!m_modelReady || m_engine->busy() || !m_store->isOpen()) return;
+    if (!(m_modelReady || m_remoteMode) || replying() || !m_store->isOpen()) return;
     // Attached documents and the codebase context go first, each as its own user message.
     m_ingest->prepareSend(text,
                           [this, text](const QStringList& before) { sendWith(text, before); });
@@ -107,18 +112,27 @@ void MainWindow::startReply(qint64 userMessageId) {
     m_transcriptModel->beginReply();
     m_replyConversation = m_current;
     m_composer->setReplying(true);
+    m_transcript->setNotice({});
     GenerateRequest request;
     request.userMessageId = userMessageId;
     request.sampling = m_settings->sampling();
     request.maxTokens = m_settings->maxReplyTokens();
-    m_engine->generate(request);
+    if (m_remoteMode)
+        m_remote->generate(request); // the same signals come back, from RemoteChat
+    else
+        m_engine->generate(request);
     m_listModel->reload();
     m_sidebar->select(m_current);
     updateTitle();
 }
 
 void MainWindow::stopReply() {
+    if (m_remote->busy()) m_remote->stop();
     if (m_engine->busy()) m_engine->stop();
+}
+
+bool MainWindow::replying() const {
+    return m_engine->busy() || m_remote->busy();
 }
 
 void MainWindow::replyEnded(qint64 conversationId) {
@@ -134,7 +148,7 @@ void MainWindow::replyEnded(qint64 conversationId) {
 }
 
 void MainWindow::regenerate(int row) {
-    if (!m_modelReady || m_engine->busy()) return;
+    if (!(m_modelReady || m_remoteMode) || replying()) return;
     const Message m = m_transcriptModel->messageAt(row);
     const qint64 user = m.role == Role::Assistant ? m.parentId : m.id;
     if (user) startReply(user);
@@ -151,7 +165,7 @@ void MainWindow::regenerateLast() {
 
 void MainWindow::editMessage(int row) {
     const Message m = m_transcriptModel->messageAt(row);
-    if (m.role != Role::User || m_engine->busy()) return;
+    if (m.role != Role::User || replying()) return;
     m_editing = m.id;
     m_composer->edit()->setPlainText(m.text);
     m_composer->setEditing(true);
@@ -166,9 +180,9 @@ void MainWindow::cancelEdit() {
 }
 
 void MainWindow::switchVersion(int row, int delta) {
-    if (m_engine->busy()) return;
+    if (replying()) return;
     const qint64 leaf = m_transcriptModel->switchVersion(row, delta);
-    if (leaf && m_modelReady) m_engine->prepare(m_current, leaf);
+    if (leaf && m_modelReady && !m_remoteMode) m_engine->prepare(m_current, leaf);
 }
 
 void MainWindow::deleteConversation(qint64 id) {
@@ -217,17 +231,40 @@ void MainWindow::exportDialog() {
         QMessageBox::warning(this, tr("Export failed"), error);
 }
 
+// Window-modal but not a nested event loop: Apply and OK apply the settings while the window
+// runs (the API server's status line follows live), and tests drive the dialog as a user does.
 void MainWindow::openSettings() {
-    SettingsDialog dialog(m_settings, this);
-    const ModelRequest before = m_settings->modelRequest();
-    if (dialog.exec() != QDialog::Accepted) return;
-    setTheme(m_settings->theme());
-    const ModelRequest after = m_settings->modelRequest();
-    if (after.path != before.path || after.backend != before.backend ||
-        after.precision != before.precision || after.vocabPath != before.vocabPath ||
-        after.threads != before.threads) {
-        if (!after.path.isEmpty()) loadModel(after);
+    if (auto* shown = findChild<SettingsDialog*>()) {
+        shown->raise();
+        shown->activateWindow();
+        return;
     }
+    auto* dialog = new SettingsDialog(m_settings, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->setServerControl(m_server);
+    auto before = std::make_shared<ModelRequest>(m_settings->modelRequest());
+    connect(dialog, &SettingsDialog::applied, this, [this, before] {
+        const ModelRequest after = m_settings->modelRequest();
+        const bool changed = after.path != before->path || after.backend != before->backend ||
+                             after.precision != before->precision ||
+                             after.vocabPath != before->vocabPath ||
+                             after.threads != before->threads;
+        *before = after;
+        applySettings(changed);
+    });
+    dialog->open();
+}
+
+void MainWindow::applySettings(bool modelChanged) {
+    setTheme(m_settings->theme());
+    const bool wasRemote = m_remoteMode;
+    applyRemoteSettings();
+    // Back from the remote backend with no model loaded (it was not loaded at start), or a new
+    // model chosen: load it. While remote, a new model waits for the switch back.
+    const ModelRequest request = m_settings->modelRequest();
+    const bool reload = modelChanged || (wasRemote && !m_modelReady && !m_modelLoading);
+    if (!m_remoteMode && reload && !request.path.isEmpty()) loadModel(request);
+    applyServerSettings();
 }
 
 void MainWindow::setTheme(Theme theme) {

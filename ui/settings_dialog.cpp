@@ -1,6 +1,7 @@
 #include "settings_dialog.h"
 
 #include "model_files.h"
+#include "settings_network.h"
 
 #include <QComboBox>
 #include <QDialogButtonBox>
@@ -50,7 +51,9 @@ SettingsDialog::SettingsDialog(AppSettings* settings, QWidget* parent)
       m_temperature(spin(0, 3, 0.05, 2)), m_topP(spin(0, 1, 0.05, 2)), m_topK(new QSpinBox),
       m_presence(spin(0, 3, 0.05, 2)), m_frequency(spin(0, 3, 0.05, 2)),
       m_decay(spin(0.9, 1, 0.001, 3)), m_maxTokens(new QSpinBox),
-      m_systemPrompt(new QPlainTextEdit), m_theme(new QComboBox), m_dataDir(new QLineEdit) {
+      m_systemPrompt(new QPlainTextEdit), m_theme(new QComboBox), m_dataDir(new QLineEdit),
+      m_serverPage(new ServerSettingsPage(settings)),
+      m_remotePage(new RemoteSettingsPage(settings)) {
     setWindowTitle(tr("Settings"));
     auto* tabs = new QTabWidget(this);
 
@@ -133,17 +136,26 @@ SettingsDialog::SettingsDialog(AppSettings* settings, QWidget* parent)
     generalForm->addRow(QString(), dataHelp);
     tabs->addTab(general, tr("General"));
 
-    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
+    tabs->addTab(m_serverPage, tr("API Server"));
+    tabs->addTab(m_remotePage, tr("Remote Server"));
+
+    auto* buttons = new QDialogButtonBox(
+        QDialogButtonBox::Ok | QDialogButtonBox::Apply | QDialogButtonBox::Cancel, this);
     connect(buttons, &QDialogButtonBox::accepted, this, [this] {
         save();
+        emit applied();
         accept();
+    });
+    connect(buttons->button(QDialogButtonBox::Apply), &QPushButton::clicked, this, [this] {
+        save();
+        emit applied();
     });
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
     auto* layout = new QVBoxLayout(this);
     layout->addWidget(tabs);
     layout->addWidget(buttons);
     load();
-    resize(560, 420);
+    resize(600, 460);
 }
 
 void SettingsDialog::showSampling(const Sampling& s) {
@@ -168,6 +180,10 @@ void SettingsDialog::load() {
     m_dataDir->setText(m_settings->dataDir());
 }
 
+void SettingsDialog::setServerControl(gander::server::ServerControl* control) {
+    m_serverPage->setControl(control);
+}
+
 void SettingsDialog::save() {
     m_settings->setModelPath(m_model->text());
     m_settings->setBackend(m_backend->currentData().toString());
@@ -186,6 +202,8 @@ void SettingsDialog::save() {
     m_settings->setSystemPrompt(m_systemPrompt->toPlainText());
     m_settings->setTheme(static_cast<Theme>(m_theme->currentData().toInt()));
     m_settings->setDataDir(m_dataDir->text());
+    m_serverPage->save();
+    m_remotePage->save();
     m_settings->sync();
 }
 

@@ -1,5 +1,6 @@
 // Settings: model (file, backend, precision, vocabulary, threads), sampling (RWKV G1 defaults),
-// system prompt, theme, data folder. Reads and writes AppSettings; applying is the caller's job.
+// system prompt, theme, data folder, the local API server and the remote backend
+// (settings_network.h). Reads and writes AppSettings; applying is the caller's job, on applied().
 #pragma once
 
 #include "app_settings.h"
@@ -12,7 +13,14 @@ class QLineEdit;
 class QPlainTextEdit;
 class QSpinBox;
 
+namespace gander::server {
+class ServerControl;
+}
+
 namespace gander::ui {
+
+class RemoteSettingsPage;
+class ServerSettingsPage;
 
 class SettingsDialog final : public QDialog {
     Q_OBJECT
@@ -22,6 +30,14 @@ public:
 
     // Writes the fields to the settings.
     void save();
+    // The local server the API page shows the state of (optional).
+    void setServerControl(gander::server::ServerControl* control);
+    ServerSettingsPage* serverPage() const { return m_serverPage; }
+    RemoteSettingsPage* remotePage() const { return m_remotePage; }
+
+signals:
+    // Apply or OK was pressed: the fields are saved; the caller applies them.
+    void applied();
 
 private:
     void load();
@@ -43,6 +59,8 @@ private:
     QPlainTextEdit* m_systemPrompt;
     QComboBox* m_theme;
     QLineEdit* m_dataDir;
+    ServerSettingsPage* m_serverPage;
+    RemoteSettingsPage* m_remotePage;
 };
 
 } // namespace gander::ui

@@ -18,7 +18,7 @@ namespace gander::ui {
 
 TranscriptView::TranscriptView(QWidget* parent)
     : QScrollArea(parent), m_content(new QWidget), m_layout(new QVBoxLayout(m_content)),
-      m_empty(new QLabel) {
+      m_empty(new QLabel), m_notice(new QLabel) {
     setWidgetResizable(true);
     setFrameShape(QFrame::NoFrame);
     setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
@@ -28,6 +28,15 @@ TranscriptView::TranscriptView(QWidget* parent)
     m_empty->setWordWrap(true);
     m_empty->setEnabled(false);
     m_layout->addWidget(m_empty);
+    // Messages are inserted before it (at row + 1), so the notice stays under the last one.
+    m_notice->setObjectName(u"transcriptNotice"_s);
+    m_notice->setWordWrap(true);
+    m_notice->setTextFormat(Qt::PlainText); // server messages may hold "<" and "&"
+    m_notice->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_notice->setStyleSheet(
+        u"background: #fdecea; color: #611a15; border-radius: 6px; padding: 8px;"_s);
+    m_notice->hide();
+    m_layout->addWidget(m_notice);
     m_layout->addStretch(1);
     setWidget(m_content);
     m_render.setSingleShot(true);
@@ -43,6 +52,16 @@ TranscriptView::TranscriptView(QWidget* parent)
 
 void TranscriptView::setEmptyText(const QString& text) {
     m_empty->setText(text);
+}
+
+void TranscriptView::setNotice(const QString& text) {
+    m_notice->setText(text);
+    m_notice->setVisible(!text.isEmpty());
+    keepBottom();
+}
+
+QString TranscriptView::notice() const {
+    return m_notice->isHidden() ? QString() : m_notice->text();
 }
 
 void TranscriptView::setModel(QAbstractItemModel* model) {

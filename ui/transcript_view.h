@@ -25,6 +25,11 @@ public:
     MessageWidget* messageWidget(int row) const;
     int count() const { return int(m_widgets.size()); }
     void setEmptyText(const QString& text);
+    // A line under the last message that is not part of the conversation: why a reply failed
+    // (the remote server refused the key, could not be reached, ...). Empty: hidden.
+    void setNotice(const QString& text);
+    QString notice() const;
+    QLabel* noticeLabel() const { return m_notice; }
     void restyle();
 
 signals:
@@ -47,6 +52,7 @@ private:
     QWidget* m_content;
     QVBoxLayout* m_layout;
     QLabel* m_empty;
+    QLabel* m_notice;
     QList<MessageWidget*> m_widgets;
     QSet<int> m_dirty;
     QTimer m_render;
