@@ -147,6 +147,7 @@ MainWindow::MainWindow(AppSettings* settings, QWidget* parent)
                 m_settings->setPrecision(precision);
                 m_settings->setBackend(backend);
                 loadModel(m_settings->modelRequest());
+                applyServerSettings(); // a running API server serves the new model too
             });
 
     if (!storeOk) {

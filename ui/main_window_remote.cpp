@@ -3,12 +3,15 @@
 
 #include "composer.h"
 #include "engine_host.h"
+#include "ingest_controller.h"
 #include "remote_chat.h"
 #include "remote_client.h"
 #include "server_control.h"
 #include "server_settings.h"
 #include "transcript_model.h"
 #include "transcript_view.h"
+
+#include <prefill_progress.h>
 
 #include <QLabel>
 #include <QStatusBar>
@@ -34,6 +37,13 @@ void MainWindow::connectRemote() {
         replyEnded(c);
         if (c == m_current || c == 0) m_transcript->setNotice(message);
     });
+    // The attached documents' progress, shown since the send, ends when the reply begins or
+    // fails (the server reads them; there is no progress of that to show).
+    auto endProgress = [this] {
+        if (m_ingest->progress()->isVisible()) m_ingest->progress()->finish();
+    };
+    connect(m_remote, &RemoteChat::replyStarted, this, endProgress);
+    connect(m_remote, &RemoteChat::replyFailed, this, endProgress);
     connect(m_server, &ServerControl::stateChanged, this, [this] {
         if (m_server->state() != ServerControl::State::Failed) return;
         const QString message = tr("Local API server: %1").arg(m_server->message());

@@ -10,6 +10,7 @@
 #include "app_settings.h"
 #include "composer.h"
 #include "engine_host.h"
+#include "ingest_controller.h"
 #include "main_window.h"
 #include "model_setup_panel.h"
 #include "remote_chat.h"
@@ -220,6 +221,30 @@ private slots:
                  second.text);
         QCOMPARE(storedMessages(settings->databasePath(), window.currentConversation()).size(), 4);
         grabFor(&window, u"remote-loopback"_s);
+    }
+
+    // An attached document goes before the question, as its own stored message; the remote
+    // server gets both as one user turn (chat templates that refuse two user turns in a row).
+    void attachedDocumentGoesWithTheQuestion() {
+        auto settings = makeSettings(u"document"_s, serverUrl(), kKey);
+        MainWindow window(settings.get());
+        window.show();
+        window.ingest()->attachText(u"notes.txt"_s, u"The secret word is pelican."_s);
+        QTRY_COMPARE_WITH_TIMEOUT(window.ingest()->attachments()->documents().size(), 1, kTimeout);
+        QSignalSpy finished(window.remoteChat(), &RemoteChat::replyFinished);
+        QSignalSpy failed(window.remoteChat(), &RemoteChat::replyFailed);
+        QTest::keyClicks(window.composer()->edit(), u"What is the secret word?"_s);
+        QTest::keyClick(window.composer()->edit(), Qt::Key_Return);
+        QTRY_VERIFY_WITH_TIMEOUT(!finished.isEmpty() || !failed.isEmpty(), kTimeout);
+        QVERIFY2(failed.isEmpty(), qPrintable(failed.value(0).value(1).toString()));
+        QTRY_VERIFY(!window.ingest()->progress()->isVisible()); // ended when the reply began
+        const QStringList rows =
+            storedMessages(settings->databasePath(), window.currentConversation());
+        QCOMPARE(rows.size(), 3);
+        QVERIFY(rows[0].startsWith(u"user: "_s) && rows[0].contains(u"pelican"_s));
+        QCOMPARE(rows[1], u"user: What is the secret word?"_s);
+        const QString joined = rows[0].mid(6) + u"\n\n"_s + rows[1].mid(6);
+        QCOMPARE(u"assistant: "_s + askDirectly({{u"user"_s, joined}}, 24), rows[2]);
     }
 
     // Stop ends the request mid-stream, on the server too, and keeps what arrived, marked
