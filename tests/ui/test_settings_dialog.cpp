@@ -209,6 +209,9 @@ private slots:
         QVERIFY(!enabled->isChecked());
         QVERIFY(page->confirmation());
         QVERIFY(page->confirmation()->text().contains(u"gpu-box.example"_s));
+        grabFor(&dialog, u"settings-remote-off-machine"_s, 5);
+        if (const QString dir = qEnvironmentVariable("GANDER_GRAB_DIR"); !dir.isEmpty())
+            page->confirmation()->grab().save(QDir(dir).filePath(u"remote-confirm.png"_s));
         QTest::mouseClick(page->confirmation()->button(QMessageBox::Cancel), Qt::LeftButton);
         QTRY_VERIFY(!page->confirmation());
         QVERIFY(!enabled->isChecked());
