@@ -234,7 +234,8 @@ void MainWindow::exportDialog() {
 // Window-modal but not a nested event loop: Apply and OK apply the settings while the window
 // runs (the API server's status line follows live), and tests drive the dialog as a user does.
 void MainWindow::openSettings() {
-    if (auto* shown = findChild<SettingsDialog*>()) {
+    // (A dialog just closed is still a child until its deferred deletion: open a new one.)
+    if (auto* shown = findChild<SettingsDialog*>(); shown && shown->isVisible()) {
         shown->raise();
         shown->activateWindow();
         return;
