@@ -140,15 +140,18 @@ __device__ __noinline__ void stage_activated(const __half* x, uint4* xs, int c0,
 
 // One block of `job` (block `blk` of the job): one tile of 16 rows split over the 8 warps' column
 // slices, or 8 tiles of a warp each (k_slices); see the file comment.
-template <WeightKind K> __device__ void tile(const TcJob& job, int blk, uint4* xs) {
+// kLong: every job of the launch has Plain input and at least 8 steps a row (the model's large
+// matrices); the general variant (short rows, activations) costs the long rows 10-20 % of their
+// bandwidth when they go through it (H100 kernel bench), so they get their own kernel.
+template <WeightKind K, bool kLong> __device__ void tile(const TcJob& job, int blk, uint4* xs) {
     using T = Traits<K>;
     constexpr int kSpan = 4 * T::kVals; // columns per step (the 4 lanes of a group)
     constexpr int U = T::kSteps;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-    const int ks = k_slices(job), per_block = kWarps / ks;
+    const int ks = kLong ? kWarps : k_slices(job), per_block = kLong ? 1 : kWarps / ks;
     const int sub = warp / ks, kw = warp % ks;
     const int tile_idx = blk * per_block + sub;
-    const bool valid = tile_idx * 16 < job.rows;
+    const bool valid = kLong || tile_idx * 16 < job.rows;
     const int r0 = tile_idx * 16 + g, r1 = r0 + 8;
     const int steps = valid ? job.cols / kSpan : 0;
     const int s_begin = kw * steps / ks, s_end = (kw + 1) * steps / ks;
@@ -175,22 +178,23 @@ template <WeightKind K> __device__ void tile(const TcJob& job, int blk, uint4* x
 
     // x (with the input activation, if any) into shared memory: each warp its own column slice
     // when the warps split the columns (then no block barrier), else the whole block all of it.
-    const int c0 = ks == 1 ? int(threadIdx.x) * 8 : s_begin * kSpan + lane * 8;
-    const int c1 = ks == 1 ? job.cols : s_end * kSpan;
-    const int stride = ks == 1 ? 32 * kWarps * 8 : 256;
+    const bool whole = !kLong && ks == 1; // the block stages all of x
+    const int c0 = whole ? int(threadIdx.x) * 8 : s_begin * kSpan + lane * 8;
+    const int c1 = whole ? job.cols : s_end * kSpan;
+    const int stride = whole ? 32 * kWarps * 8 : 256;
     auto stage_x = [&](bool activate) {
         if (activate)
             stage_activated(job.x, xs, c0, c1, stride, job.in);
         else
             for (int c = c0; c < c1; c += stride)
                 xs[c / 8] = __ldg(reinterpret_cast<const uint4*>(job.x + c));
-        if (ks == 1)
+        if (whole)
             __syncthreads();
         else
             __syncwarp();
     };
     int s = s_begin, n = min(U, s_end - s);
-    if (job.in == GemvIn::Plain) {
+    if (kLong || job.in == GemvIn::Plain) {
         load(s, n); // weights first: nothing earlier in the stream writes them
         grid_dep_wait();
         stage_x(false);
@@ -292,13 +296,19 @@ template <WeightKind K> __device__ void tile(const TcJob& job, int blk, uint4* x
         const int row = (blk * per_block + my_sub) * 16 + i;
         if (row < job.rows) {
             float sum = 0.0f;
-            for (int w = 0; w < ks; ++w) sum += red[my_sub * ks + w][i];
+            if constexpr (kLong) {
+#pragma unroll
+                for (int w = 0; w < kWarps; ++w) sum += red[w][i];
+            } else {
+                for (int w = 0; w < ks; ++w) sum += red[my_sub * ks + w][i];
+            }
             if constexpr (K == WeightKind::Int8Row) sum *= __half2float(job.scales[row]);
             detail::store_out(job.out, job.y, row, sum);
         }
     }
 }
 
+template <bool kLong>
 __global__ void __launch_bounds__(32 * kWarps) gemv_tc_kernel(const __grid_constant__ Params p) {
     extern __shared__ uint4 xs[];
     grid_dep_launch();
@@ -308,13 +318,13 @@ __global__ void __launch_bounds__(32 * kWarps) gemv_tc_kernel(const __grid_const
     const int tile_idx = int(blockIdx.x) - p.tile_start[j]; // the job's block index
     switch (job.kind) {
     case WeightKind::F16:
-        tile<WeightKind::F16>(job, tile_idx, xs);
+        tile<WeightKind::F16, kLong>(job, tile_idx, xs);
         break;
     case WeightKind::Int8Row:
-        tile<WeightKind::Int8Row>(job, tile_idx, xs);
+        tile<WeightKind::Int8Row, kLong>(job, tile_idx, xs);
         break;
     case WeightKind::Int4G64:
-        tile<WeightKind::Int4G64>(job, tile_idx, xs);
+        tile<WeightKind::Int4G64, kLong>(job, tile_idx, xs);
         break;
     }
 }
@@ -357,8 +367,13 @@ cudaError_t gemv_tc(const TcBatch& batch, cudaStream_t stream) {
         max_cols = std::max(max_cols, job.cols);
     }
     const std::size_t smem = std::size_t(max_cols) * sizeof(__half);
-    return detail::launch_pdl(gemv_tc_kernel, dim3(unsigned(p.tile_start[batch.n_jobs])),
-                              dim3(32 * kWarps), smem, stream, p);
+    bool all_long = true;
+    for (int j = 0; j < batch.n_jobs; ++j)
+        all_long = all_long && batch.jobs[j].in == GemvIn::Plain &&
+                   k_slices(batch.jobs[j]) == kWarps;
+    return detail::launch_pdl(all_long ? gemv_tc_kernel<true> : gemv_tc_kernel<false>,
+                              dim3(unsigned(p.tile_start[batch.n_jobs])), dim3(32 * kWarps), smem,
+                              stream, p);
 }
 
 } // namespace gander::kernels

@@ -252,6 +252,17 @@ int main(int argc, char** argv) {
                     tps * 2.0 * double(info.n_params - std::int64_t(shape.vocab) * shape.n_embd) /
                     matrix_flops;
         }
+        // Decoding right after the longest prompt: RWKV's state does not grow with the context,
+        // so this should match the decode figure above (issue 7: within 3 %).
+        double decode_after = 0;
+        if (!prefill.empty() && opt.decode_tokens > 0) {
+            const int n = std::min(opt.decode_tokens, 128);
+            t0 = Clock::now();
+            for (int i = 0; i < n; ++i) session->feed(argmax(session->logits()));
+            decode_after = n / seconds_since(t0);
+            fig["decode_tok_s_after_prompt"] = decode_after;
+            fig["decode_after_prompt_tokens"] = prefill.back().first;
+        }
         double peak = double(peak_rss_bytes());
 #ifdef GANDER_HAVE_CUDA
         if (opt.backend == gander::BackendKind::Cuda)
@@ -279,6 +290,10 @@ int main(int argc, char** argv) {
                 std::printf("%-28s %11.1f%%\n", ("  of matrix peak T=" + std::to_string(T)).c_str(),
                             100.0 * fig["prefill_fraction_of_matrix_T" + std::to_string(T)]);
         }
+        if (decode_after > 0)
+            std::printf("%-28s %12.2f\n",
+                        ("decode tok/s after T=" + std::to_string(prefill.back().first)).c_str(),
+                        decode_after);
         std::printf("%-28s %12.1f\n", "peak memory MB", peak / 1e6);
 
         if (!opt.json.empty()) {
