@@ -15,6 +15,7 @@
 
 #include <QAbstractItemModelTester>
 #include <QElapsedTimer>
+#include <QSemaphore>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QTest>
@@ -238,6 +239,42 @@ private slots:
         const IndexReport rest = index.update(files);
         QCOMPARE(rest.unchanged, 5);
         QCOMPARE(rest.updated, 20);
+    }
+
+    // The race the numbered requests fix: Cancel pressed while the indexing is still queued
+    // behind other work. The worker used to clear its flag when the request began, so the
+    // cancel was lost and the whole folder was indexed.
+    void cancelBeforeTheRequestStartsIsNotLost() {
+        QTemporaryDir dir;
+        const QString root = dir.filePath(u"repo"_s);
+        makeCodebase(root, 10);
+        IngestHost host;
+        QSignalSpy finished(host.worker(), &IngestWorker::indexFinished);
+        QSemaphore started, release;
+        // Keep the worker's thread busy, so the next request waits in its queue.
+        QMetaObject::invokeMethod(
+            host.worker(),
+            [&] {
+                started.release();
+                release.acquire();
+            },
+            Qt::QueuedConnection);
+        QVERIFY(started.tryAcquire(1, 10000));
+        const QString index = IngestHost::indexPathFor(dir.filePath(u"data"_s), root);
+        host.indexCodebase(root, index);
+        host.cancel();
+        release.release();
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 60000);
+        const auto cancelled = finished.first().first().value<IndexReport>();
+        QVERIFY(cancelled.cancelled);
+        QCOMPARE(cancelled.files, 0);
+
+        // A request queued after the cancel runs in full.
+        host.indexCodebase(root, index);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 2, 60000);
+        const auto full = finished.last().first().value<IndexReport>();
+        QVERIFY2(!full.cancelled, qPrintable(full.error));
+        QCOMPARE(full.files, 15);
     }
 
     void damagedIndexFileIsRebuilt() {
