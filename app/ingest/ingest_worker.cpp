@@ -12,6 +12,8 @@
 #include <QElapsedTimer>
 #include <QFileInfo>
 
+#include <limits>
+
 using namespace Qt::StringLiterals;
 
 namespace gander::ingest {
@@ -22,6 +24,7 @@ void registerTypes() {
     qRegisterMetaType<gander::ingest::FileSetResult>();
     qRegisterMetaType<gander::ingest::IndexReport>();
     qRegisterMetaType<gander::ingest::CodeContext>();
+    qRegisterMetaType<gander::ingest::TokenCounter>();
 }
 } // namespace
 
@@ -31,8 +34,25 @@ IngestWorker::IngestWorker(QObject* parent) : QObject(parent) {
 
 IngestWorker::~IngestWorker() = default;
 
+void IngestWorker::requestCancel(quint64 request) {
+    quint64 current = m_cancelUpTo.load();
+    while (request > current && !m_cancelUpTo.compare_exchange_weak(current, request)) {
+    }
+    // The running request, if it is one of those cancelled. Should beginRequest() clear the flag
+    // between these two lines, it reads m_cancelUpTo after clearing and sets the flag again.
+    const quint64 running = m_running.load();
+    if (running != 0 && running <= request) m_cancel.store(true);
+}
+
+void IngestWorker::beginRequest(quint64 request) {
+    m_running.store(request);
+    m_cancel.store(false);
+    if (request <= m_cancelUpTo.load()) m_cancel.store(true);
+}
+
 void IngestWorker::setTokenizer(std::shared_ptr<const gander::Tokenizer> tokenizer) {
     m_counter = TokenCounter(std::move(tokenizer));
+    emit counterChanged(m_counter);
 }
 
 void IngestWorker::loadTokenizer(const QString& name, const QString& vocabPath,
@@ -40,6 +60,7 @@ void IngestWorker::loadTokenizer(const QString& name, const QString& vocabPath,
     try {
         if (name == u"bytes"_s) {
             m_counter = TokenCounter(gander::make_byte_tokenizer());
+            emit counterChanged(m_counter);
             return;
         }
         QString path = vocabPath;
@@ -59,34 +80,32 @@ void IngestWorker::loadTokenizer(const QString& name, const QString& vocabPath,
                  qPrintable(name), e.what());
         m_counter = TokenCounter();
     }
+    emit counterChanged(m_counter);
 }
 
-void IngestWorker::measure(const Document& document, int budget) {
+void IngestWorker::measure(const Document& document, int budget, int partBudget) {
     if (!document.ok()) {
         emit documentFailed(document.path.isEmpty() ? document.name : document.path,
                             document.error);
         return;
     }
     try {
-        const DocumentPlan plan = planDocument(document, m_counter, budget);
+        const DocumentPlan plan = planDocument(document, m_counter, budget, partBudget);
         emit documentLoaded(document, plan.tokens, m_counter.exact(), plan.notice);
     } catch (const std::exception& e) {
         emit documentFailed(document.path, QString::fromUtf8(e.what()));
     }
 }
 
-void IngestWorker::loadDocument(const QString& path, int budget) {
-    m_cancel = false;
-    measure(gander::ingest::loadDocument(path), budget);
+void IngestWorker::loadDocument(const QString& path, int budget, int partBudget) {
+    measure(gander::ingest::loadDocument(path), budget, partBudget);
 }
 
-void IngestWorker::loadText(const QString& name, const QString& text, int budget) {
-    m_cancel = false;
-    measure(documentFromText(name, text), budget);
+void IngestWorker::loadText(const QString& name, const QString& text, int budget, int partBudget) {
+    measure(documentFromText(name, text), budget, partBudget);
 }
 
 void IngestWorker::indexCodebase(const QString& root, const QString& indexPath) {
-    m_cancel = false;
     IndexReport report;
     const FileSetResult files = scanFileSet(root, {}, &m_cancel);
     emit scanFinished(files);
@@ -142,7 +161,7 @@ IngestHost::IngestHost(QObject* parent) : QObject(parent), m_worker(new IngestWo
 }
 
 IngestHost::~IngestHost() {
-    m_worker->requestCancel();
+    m_worker->requestCancel(std::numeric_limits<quint64>::max());
     m_thread.quit();
     m_thread.wait();
 }
@@ -154,31 +173,36 @@ void IngestHost::setTokenizer(std::shared_ptr<const gander::Tokenizer> tokenizer
         Qt::QueuedConnection);
 }
 
+// Numbers the request, then runs it on the worker's thread.
+template <typename F> void IngestHost::post(F&& call) {
+    QMetaObject::invokeMethod(
+        m_worker,
+        [w = m_worker, id = ++m_issued, call = std::forward<F>(call)] {
+            w->beginRequest(id);
+            call(w);
+        },
+        Qt::QueuedConnection);
+}
+
 void IngestHost::loadTokenizer(const QString& name, const QString& vocabPath,
                                const QStringList& searchDirs) {
-    QMetaObject::invokeMethod(m_worker, "loadTokenizer", Qt::QueuedConnection, Q_ARG(QString, name),
-                              Q_ARG(QString, vocabPath), Q_ARG(QStringList, searchDirs));
+    post([=](IngestWorker* w) { w->loadTokenizer(name, vocabPath, searchDirs); });
 }
 
-void IngestHost::loadDocument(const QString& path, int budget) {
-    QMetaObject::invokeMethod(m_worker, "loadDocument", Qt::QueuedConnection, Q_ARG(QString, path),
-                              Q_ARG(int, budget));
+void IngestHost::loadDocument(const QString& path, int budget, int partBudget) {
+    post([=](IngestWorker* w) { w->loadDocument(path, budget, partBudget); });
 }
 
-void IngestHost::loadText(const QString& name, const QString& text, int budget) {
-    QMetaObject::invokeMethod(m_worker, "loadText", Qt::QueuedConnection, Q_ARG(QString, name),
-                              Q_ARG(QString, text), Q_ARG(int, budget));
+void IngestHost::loadText(const QString& name, const QString& text, int budget, int partBudget) {
+    post([=](IngestWorker* w) { w->loadText(name, text, budget, partBudget); });
 }
 
 void IngestHost::indexCodebase(const QString& root, const QString& indexPath) {
-    QMetaObject::invokeMethod(m_worker, "indexCodebase", Qt::QueuedConnection, Q_ARG(QString, root),
-                              Q_ARG(QString, indexPath));
+    post([=](IngestWorker* w) { w->indexCodebase(root, indexPath); });
 }
 
 void IngestHost::buildContext(qint64 requestId, const QString& question, int budget) {
-    QMetaObject::invokeMethod(m_worker, "buildContext", Qt::QueuedConnection,
-                              Q_ARG(qint64, requestId), Q_ARG(QString, question),
-                              Q_ARG(int, budget));
+    post([=](IngestWorker* w) { w->buildContext(requestId, question, budget); });
 }
 
 QString IngestHost::indexPathFor(const QString& dataDir, const QString& root) {

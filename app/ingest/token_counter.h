@@ -4,6 +4,7 @@
 // Threads: immutable after construction; copies share the tokenizer, which is thread-safe.
 #pragma once
 
+#include <QMetaType>
 #include <QString>
 
 #include <cstdint>
@@ -38,3 +39,5 @@ private:
 QString formatTokenCount(qint64 tokens);
 
 } // namespace gander::ingest
+
+Q_DECLARE_METATYPE(gander::ingest::TokenCounter)
