@@ -4,6 +4,7 @@
 #include <gander/chat.h>
 
 #include <QLocale>
+#include <QRegularExpression>
 
 #include <algorithm>
 
@@ -112,6 +113,39 @@ DocumentPlan planDocument(const Document& document, const TokenCounter& counter,
                       .arg(document.name, locale.toString(plan.tokens), locale.toString(budget))
                       .arg(n);
     return plan;
+}
+
+QString partsMessageText(const Document& document, int tokens, const QStringList& partSummaries) {
+    QString text = documentHeader(document) +
+                   u", %1 tokens, summarised in %2 parts"_s.arg(tokens).arg(partSummaries.size());
+    for (int i = 0; i < partSummaries.size(); ++i) {
+        // One line per part: the chat format turns blank lines into single newlines anyway.
+        QString summary = partSummaries[i].simplified();
+        if (summary.isEmpty()) summary = u"(no summary)"_s;
+        text += u"\nPart %1: %2"_s.arg(QString::number(i + 1), summary);
+    }
+    return text;
+}
+
+std::optional<DocumentMessageInfo> describeDocumentMessage(const QString& messageText) {
+    if (!isDocumentMessage(messageText)) return std::nullopt;
+    const qsizetype end = messageText.indexOf(u'\n');
+    const QString header = messageText.left(end < 0 ? messageText.size() : end);
+    // The name may hold parentheses itself ("notes (1).txt"): the kind is the last group.
+    static const QRegularExpression pattern(
+        u"^Attached document: (.+) \\(([^()]*)\\)(?:, (\\d+) tokens, summarised in (\\d+) parts)?$"_s);
+    const auto match = pattern.match(header);
+    if (!match.hasMatch()) return std::nullopt;
+    DocumentMessageInfo info;
+    info.name = match.captured(1);
+    const QStringList kind = match.captured(2).split(u", "_s);
+    info.kind = kind.value(0);
+    static const QRegularExpression pages(u"^(\\d+) pages$"_s);
+    if (const auto p = pages.match(kind.value(1)); p.hasMatch()) info.pages = p.captured(1).toInt();
+    info.tokens = match.captured(3).toInt();
+    info.parts = match.captured(4).toInt();
+    info.body = end < 0 ? QString() : messageText.mid(end + 1);
+    return info;
 }
 
 QString summariseRequest() {

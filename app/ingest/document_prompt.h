@@ -12,6 +12,7 @@
 #include "ingest_types.h"
 #include "token_counter.h"
 
+#include <optional>
 #include <string>
 
 namespace gander::ingest {
@@ -42,6 +43,29 @@ struct DocumentPlan {
 
 DocumentPlan planDocument(const Document& document, const TokenCounter& counter,
                           int budget = kDefaultDocumentBudget, int partBudget = kDefaultPartBudget);
+
+// The chat message that stands for a document summarised in parts: the document's header with its
+// size and the number of parts, then the part summaries, one paragraph each:
+//
+//   Attached document: thesis.pdf (PDF, 300 pages), 180000 tokens, summarised in 12 parts
+//   Part 1: <summary>
+//   Part 2: <summary>
+//
+// A document message like any other (isDocumentMessage() is true), so the engine reads it through
+// the state cache and the transcript shows it as a chip; the question follows as its own turn.
+QString partsMessageText(const Document& document, int tokens, const QStringList& partSummaries);
+
+// What a document message says about its document, for the transcript's chip.
+struct DocumentMessageInfo {
+    QString name;
+    QString kind; // as in the header: "PDF", "text", "source code", ...
+    int pages = 0;
+    int tokens = 0; // the whole document's, when the header gives it (summarised in parts)
+    int parts = 0;  // > 0: the message holds that many part summaries, not the text
+    QString body;   // everything after the header line
+};
+// Empty for a message that is not a document message (or whose header is not ours).
+std::optional<DocumentMessageInfo> describeDocumentMessage(const QString& messageText);
 
 // The question behind the one-click "Summarise" action.
 QString summariseRequest();

@@ -274,6 +274,57 @@ private slots:
         QVERIFY(combine.contains(u"Part 2: b"_s));
     }
 
+    // The transcript's chips read the header back: name (parentheses and all), kind, pages, and
+    // for a document summarised in parts its size and part count.
+    void describesDocumentMessages_data() {
+        QTest::addColumn<QString>("name");
+        QTest::addColumn<QString>("kind");
+        QTest::addColumn<int>("pages");
+        QTest::addColumn<int>("parts");
+        QTest::newRow("text") << u"notes.txt"_s << u"text"_s << 0 << 0;
+        QTest::newRow("pdf") << u"report.pdf"_s << u"pdf"_s << 12 << 0;
+        QTest::newRow("parentheses") << u"draft (2) (final).md"_s << u"markdown"_s << 0 << 0;
+        QTest::newRow("in parts") << u"thesis (v3).pdf"_s << u"pdf"_s << 300 << 12;
+    }
+    void describesDocumentMessages() {
+        QFETCH(QString, name);
+        QFETCH(QString, kind);
+        QFETCH(int, pages);
+        QFETCH(int, parts);
+        Document d = documentFromText(name, u"First line.\nSecond line."_s);
+        d.kind = kind;
+        d.pages = pages;
+        QStringList summaries;
+        for (int i = 0; i < parts; ++i) summaries += u"Summary\n\n of part %1."_s.arg(i + 1);
+        const QString message =
+            parts ? partsMessageText(d, 180000, summaries) : documentMessageText(d);
+        QVERIFY(isDocumentMessage(message));
+        const auto info = describeDocumentMessage(message);
+        QVERIFY2(info.has_value(), qPrintable(message.section(u'\n', 0, 0)));
+        QCOMPARE(info->name, name);
+        QCOMPARE(info->kind, kind == u"pdf"_s        ? u"PDF"_s
+                             : kind == u"markdown"_s ? u"Markdown"_s
+                                                     : u"text"_s);
+        QCOMPARE(info->pages, pages);
+        QCOMPARE(info->parts, parts);
+        QCOMPARE(info->tokens, parts ? 180000 : 0);
+        if (parts) {
+            // One line per part, the summaries' own blank lines folded.
+            const QStringList lines = info->body.split(u'\n');
+            QCOMPARE(lines.size(), parts);
+            QCOMPARE(lines.last(), u"Part %1: Summary of part %1."_s.arg(parts));
+        } else {
+            QCOMPARE(info->body, d.text);
+        }
+    }
+
+    void otherMessagesAreNotDocuments() {
+        QVERIFY(!describeDocumentMessage(u"What does the attached document say?"_s));
+        QVERIFY(!describeDocumentMessage(QString()));
+        // Our prefix, not our header: no chip, the text shows as it is.
+        QVERIFY(!describeDocumentMessage(u"Attached document: see above"_s));
+    }
+
     void summariseInParts() {
         const Document doc = documentOfTokens(6000);
         const auto tokenizer = gander::make_byte_tokenizer();
