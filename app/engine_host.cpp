@@ -9,6 +9,7 @@ EngineHost::EngineHost(const QString& databasePath, QObject* parent)
     qRegisterMetaType<ModelRequest>();
     qRegisterMetaType<ModelStatus>();
     qRegisterMetaType<GenerateRequest>();
+    qRegisterMetaType<SummariseRequest>();
     qRegisterMetaType<ReplyStats>();
     m_thread.setObjectName(QStringLiteral("gander-engine"));
     m_worker->moveToThread(&m_thread);
@@ -62,6 +63,12 @@ void EngineHost::generate(const GenerateRequest& request) {
     ++m_pendingReplies;
     setBusy(true);
     post([request](EngineWorker* w) { w->generate(request); });
+}
+
+void EngineHost::summarise(const SummariseRequest& request) {
+    ++m_pendingReplies;
+    setBusy(true);
+    post([request](EngineWorker* w) { w->summarise(request); });
 }
 
 void EngineHost::forget(qint64 conversationId) {

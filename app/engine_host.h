@@ -26,6 +26,7 @@ public:
     void unloadModel();
     void prepare(qint64 conversationId, qint64 leafId);
     void generate(const GenerateRequest& request);
+    void summarise(const SummariseRequest& request);
     void forget(qint64 conversationId);
     // Stops the reply (or load, or rebuild) running and any request queued before this call.
     void stop() { m_worker->requestStop(m_issued); }

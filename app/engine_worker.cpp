@@ -4,6 +4,8 @@
 #include "chat_store.h"
 #include "document_prefill.h"
 #include "document_prompt.h"
+#include "part_summariser.h"
+#include "token_counter.h"
 
 #include <gander/chat.h>
 #include <gander/gander.h>
@@ -160,6 +162,13 @@ void EngineWorker::forget(qint64 conversationId) {
     if (m_conversation == conversationId) invalidate();
 }
 
+ingest::StateCache* EngineWorker::documentStates() {
+    if (!m_documentStates)
+        m_documentStates = std::make_unique<ingest::StateCache>(
+            QFileInfo(m_databasePath).absoluteDir().filePath(u"document-states"_s));
+    return m_documentStates.get();
+}
+
 bool EngineWorker::ensureState(qint64 conversationId, qint64 leafId, bool* restored) {
     *restored = false;
     if (m_conversation == conversationId && m_leaf == leafId) return true;
@@ -215,13 +224,9 @@ bool EngineWorker::ensureState(qint64 conversationId, qint64 leafId, bool* resto
         throttled([this] { return stopRequested(); },
                   [this, conversationId](double d) { emit rebuildProgress(conversationId, d); });
     if (!prefix.empty() || !text.empty()) emit rebuildProgress(conversationId, 0.0);
-    if (!prefix.empty()) {
-        if (!m_documentStates)
-            m_documentStates = std::make_unique<ingest::StateCache>(
-                QFileInfo(m_databasePath).absoluteDir().filePath(u"document-states"_s));
-        ingest::DocumentPrefill::runTurns(*m_session, *m_tokenizer, prefix, m_documentStates.get(),
+    if (!prefix.empty())
+        ingest::DocumentPrefill::runTurns(*m_session, *m_tokenizer, prefix, documentStates(),
                                           progress);
-    }
     if (!text.empty()) m_session->prefill(m_tokenizer->encode(text), progress);
     if (!prefix.empty() || !text.empty()) emit rebuildProgress(conversationId, 1.0);
     m_conversation = conversationId;
@@ -261,18 +266,143 @@ void EngineWorker::generate(const GenerateRequest& request) {
         emit replyFailed(0, tr("Message %1 is not in the database.").arg(request.userMessageId));
         return;
     }
-    const qint64 conversationId = user->conversationId;
+    if (!m_model) {
+        emit replyFailed(user->conversationId, tr("No model is loaded."));
+        return;
+    }
+    replyTo(*user, request);
+}
+
+void EngineWorker::summarise(const SummariseRequest& request) {
+    const qint64 conversationId = request.conversationId;
+    if (!ensureStore()) {
+        emit replyFailed(conversationId, m_store->error());
+        return;
+    }
     if (!m_model) {
         emit replyFailed(conversationId, tr("No model is loaded."));
         return;
     }
+    QStringList messages;
+    int inParts = 0, partsTotal = 0;
+    QString current;                // the document being summarised, for the messages
+    std::vector<std::uint8_t> kept; // the conversation's state before, to come back to it
+    try {
+        const auto conversation = m_store->conversation(conversationId);
+        if (!conversation)
+            throw gander::Error("conversation " + std::to_string(conversationId) +
+                                " is not in the database");
+        // Summarising uses the session; in a conversation under way, keep its state to come back
+        // to (a new conversation is read through the document cache, which costs nothing).
+        if (request.parentId != 0) {
+            bool restored = false;
+            ensureState(conversationId, request.parentId, &restored);
+            kept = m_session->save_state(gander::StateDtype::F32);
+        }
+        // The engine's own tokenizer measures and cuts; the counter does not outlive this call.
+        const ingest::TokenCounter counter(
+            std::shared_ptr<const gander::Tokenizer>(m_tokenizer.get(), [](auto*) {}));
+        ingest::PartSummaryOptions options;
+        options.maxTokensPerPart = request.maxTokensPerPart;
+        if (!conversation->systemPrompt.trimmed().isEmpty())
+            options.systemTurn = gander::format_chat_turn(
+                {gander::ChatRole::System, utf8(conversation->systemPrompt)});
+        for (const ingest::Document& document : request.documents) {
+            const ingest::DocumentPlan plan =
+                ingest::planDocument(document, counter, request.budget, request.partBudget);
+            if (!plan.inParts) {
+                messages += ingest::documentMessageText(document);
+                continue;
+            }
+            current = document.name;
+            invalidate(); // summariseParts leaves the session in no conversation's state
+            // At most every 1 % of a part, and at each new part; false stops (Cancelled).
+            int lastPart = 0;
+            double lastDone = -1;
+            const auto progress = [&](int part, int parts, double done) {
+                if (part != lastPart || done - lastDone >= 0.01 ||
+                    (done >= 1.0 && lastDone < 1.0)) {
+                    lastPart = part;
+                    lastDone = done;
+                    emit partsProgress(conversationId, document.name, part, parts, done);
+                }
+                return !stopRequested();
+            };
+            const auto partDone = [&](int part, int parts, const QString& summary) {
+                emit partSummarised(conversationId, document.name, part, parts, summary);
+            };
+            const QStringList summaries = ingest::summariseParts(
+                *m_session, *m_tokenizer, plan, documentStates(), options, progress, partDone);
+            messages += ingest::partsMessageText(document, plan.tokens, summaries);
+            ++inParts;
+            partsTotal += int(summaries.size());
+        }
+    } catch (const gander::Cancelled&) {
+        invalidate();
+        emit replyFailed(conversationId,
+                         tr("Stopped while summarising “%1”: nothing was stored, the documents "
+                            "are still attached.")
+                             .arg(current));
+        return;
+    } catch (const std::exception& e) {
+        invalidate();
+        emit replyFailed(
+            conversationId,
+            current.isEmpty()
+                ? QString::fromUtf8(e.what())
+                : tr("Summarising “%1” failed: %2").arg(current, QString::fromUtf8(e.what())));
+        return;
+    }
+    messages += request.after;
+    qint64 parent = request.parentId;
+    for (const QString& text : std::as_const(messages)) {
+        parent = m_store->addMessage(conversationId, parent, Role::User, text);
+        if (!parent) {
+            emit replyFailed(conversationId, m_store->error());
+            return;
+        }
+    }
+    const qint64 question =
+        m_store->addMessage(conversationId, parent, Role::User, request.question);
+    const auto user = question ? m_store->message(question) : std::nullopt;
+    if (!user) {
+        emit replyFailed(conversationId, m_store->error());
+        return;
+    }
+    emit partsStored(conversationId, question, inParts, partsTotal);
+    if (!kept.empty()) {
+        // Back to the conversation, then the new messages on top: nothing before is read again.
+        try {
+            m_session->load_state(kept);
+            qint64 id = request.parentId;
+            QList<Message> added = m_store->path(user->parentId);
+            while (!added.isEmpty() && added.first().id != request.parentId) added.removeFirst();
+            if (!added.isEmpty()) added.removeFirst(); // the parent itself is in the state
+            for (const Message& m : std::as_const(added)) {
+                if (stopRequested()) break;
+                m_session->prefill(m_tokenizer->encode(
+                    gander::format_chat_turn({chatRole(m.role), utf8(m.text)})));
+                id = m.id;
+            }
+            m_conversation = conversationId;
+            m_leaf = id;
+        } catch (const std::exception& e) {
+            invalidate(); // replyTo() reads the conversation again
+            qWarning("summarise: kept state not usable (%s)", e.what());
+        }
+    }
+    replyTo(*user, request.reply);
+}
+
+void EngineWorker::replyTo(const Message& user, const GenerateRequest& request) {
+    const qint64 conversationId = user.conversationId;
     try {
         bool restored = false;
-        ensureState(conversationId, user->parentId, &restored);
-        const auto prompt = m_tokenizer->encode(gander::format_chat_continuation(utf8(user->text)));
+        ensureState(conversationId, user.parentId, &restored);
+        const auto prompt = m_tokenizer->encode(gander::format_chat_continuation(utf8(user.text)));
         m_session->prefill(prompt, throttled([this] { return stopRequested(); }, [](double) {}));
         invalidate(); // from here on the session is past any message boundary
-        emit replyStarted(conversationId, user->id, int(prompt.size()));
+        emit replyStarted(conversationId, user.id, int(prompt.size()));
 
         gander::SamplerParams params;
         params.temperature = float(request.sampling.temperature);
@@ -338,7 +468,7 @@ void EngineWorker::generate(const GenerateRequest& request) {
 
         const QString reply = qstr(gander::clean_chat_text(stop.text()));
         const qint64 replyId =
-            m_store->addMessage(conversationId, user->id, Role::Assistant, reply, stats);
+            m_store->addMessage(conversationId, user.id, Role::Assistant, reply, stats);
         if (replyId == 0) {
             emit replyFailed(conversationId, m_store->error());
             return;

@@ -10,6 +10,8 @@
 
 #include "chat_types.h"
 
+#include <ingest_types.h>
+
 #include <QElapsedTimer>
 #include <QObject>
 #include <QString>
@@ -73,6 +75,23 @@ struct GenerateRequest {
     int maxTokens = 1024;
 };
 
+// Documents sent with a question, one or more of them too long for one prompt (64K tokens): each
+// long one is summarised part by part (ingest::summariseParts) and stands in the chat as a
+// message of its part summaries (ingest::partsMessageText); the others go in whole. Then the
+// `after` messages (a codebase context), then the question, and the reply as generate() makes it.
+// Nothing is stored until every part is summarised, so a cancel loses nothing and stores nothing.
+struct SummariseRequest {
+    qint64 conversationId = 0;
+    qint64 parentId = 0; // the messages go below this one (0: they open the conversation)
+    QList<gander::ingest::Document> documents;
+    QStringList after;
+    QString question;
+    int budget = 64 * 1024;     // a document over this many tokens is summarised in parts
+    int partBudget = 16 * 1024; // the most tokens in one part
+    int maxTokensPerPart = 400;
+    GenerateRequest reply; // sampling and length of the reply (userMessageId is not used)
+};
+
 class EngineWorker final : public QObject {
     Q_OBJECT
 public:
@@ -98,6 +117,8 @@ public slots:
     // from the saved state when it is valid, else by reading the text again.
     void prepare(qint64 conversationId, qint64 leafId);
     void generate(const gander::app::GenerateRequest& request);
+    // Ends like generate(): replyFinished or replyFailed, once.
+    void summarise(const gander::app::SummariseRequest& request);
     // Forgets the session (e.g. after the conversation was deleted).
     void forget(qint64 conversationId);
 
@@ -109,6 +130,14 @@ signals:
     // Reading a conversation's text again because its state was missing, stale or damaged.
     void rebuildProgress(qint64 conversationId, double done);
     void prepared(qint64 conversationId, qint64 leafId, qint64 tokensAbsorbed, bool restored);
+    // Summarising `document` in `parts` parts: part `part` (1-based), `done` of its reading.
+    void partsProgress(qint64 conversationId, const QString& document, int part, int parts,
+                       double done);
+    void partSummarised(qint64 conversationId, const QString& document, int part, int parts,
+                        const QString& summary);
+    // summarise() stored its messages (`inParts` documents were summarised, in `parts` parts
+    // together) and made `userMessageId`, the question, the leaf; the reply comes next.
+    void partsStored(qint64 conversationId, qint64 userMessageId, int inParts, int parts);
     void replyStarted(qint64 conversationId, qint64 userMessageId, int prefillTokens);
     void replyText(qint64 conversationId, const QString& text, int tokens, double tokensPerSecond);
     void replyFinished(qint64 conversationId, qint64 assistantMessageId,
@@ -125,6 +154,8 @@ private:
         m_conversation = -1;
         m_leaf = -1;
     }
+    void replyTo(const Message& user, const GenerateRequest& request);
+    gander::ingest::StateCache* documentStates();
     bool stopRequested() const { return m_request != 0 && m_request <= m_stopUpTo.load(); }
 
     QString m_databasePath;
@@ -145,3 +176,4 @@ private:
 Q_DECLARE_METATYPE(gander::app::ModelRequest)
 Q_DECLARE_METATYPE(gander::app::ModelStatus)
 Q_DECLARE_METATYPE(gander::app::GenerateRequest)
+Q_DECLARE_METATYPE(gander::app::SummariseRequest)
