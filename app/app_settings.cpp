@@ -1,5 +1,7 @@
 #include "app_settings.h"
 
+#include <retriever.h>
+
 #include <QCoreApplication>
 #include <QDir>
 #include <QStandardPaths>
@@ -77,6 +79,15 @@ QString AppSettings::systemPrompt() const {
 }
 void AppSettings::setSystemPrompt(const QString& p) {
     m_settings->setValue(u"chat/system_prompt"_s, p);
+}
+
+int AppSettings::codeBudgetTokens() const {
+    const int tokens =
+        m_settings->value(u"ingest/codeBudgetTokens"_s, ingest::kDefaultCodeBudget).toInt();
+    return tokens > 0 ? tokens : ingest::kDefaultCodeBudget; // a damaged value is not a budget
+}
+void AppSettings::setCodeBudgetTokens(int tokens) {
+    m_settings->setValue(u"ingest/codeBudgetTokens"_s, tokens);
 }
 
 Theme AppSettings::theme() const {

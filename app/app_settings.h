@@ -35,6 +35,9 @@ public:
     void setMaxReplyTokens(int tokens);
     QString systemPrompt() const;
     void setSystemPrompt(const QString& prompt);
+    // The most tokens a codebase's context may add to a question (ingest/codeBudgetTokens).
+    int codeBudgetTokens() const;
+    void setCodeBudgetTokens(int tokens);
 
     Theme theme() const;
     void setTheme(Theme theme);

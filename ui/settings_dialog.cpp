@@ -53,7 +53,7 @@ SettingsDialog::SettingsDialog(AppSettings* settings, QWidget* parent)
       m_decay(spin(0.9, 1, 0.001, 3)), m_maxTokens(new QSpinBox),
       m_systemPrompt(new QPlainTextEdit), m_theme(new QComboBox), m_dataDir(new QLineEdit),
       m_serverPage(new ServerSettingsPage(settings)),
-      m_remotePage(new RemoteSettingsPage(settings)) {
+      m_remotePage(new RemoteSettingsPage(settings)), m_codeBudget(new QSpinBox) {
     setWindowTitle(tr("Settings"));
     auto* tabs = new QTabWidget(this);
 
@@ -113,6 +113,18 @@ SettingsDialog::SettingsDialog(AppSettings* settings, QWidget* parent)
     promptHelp->setWordWrap(true);
     chatLayout->addWidget(promptHelp);
     chatLayout->addWidget(m_systemPrompt);
+    // The codebase context's budget (tokens per question): the retriever fills it, never more.
+    auto* budgetForm = new QFormLayout;
+    m_codeBudget->setObjectName(u"codeBudget"_s);
+    m_codeBudget->setRange(1024, 1 << 20);
+    m_codeBudget->setSingleStep(4096);
+    m_codeBudget->setGroupSeparatorShown(true);
+    m_codeBudget->setSuffix(tr(" tokens"));
+    m_codeBudget->setToolTip(tr("The most a question about a codebase adds to the prompt: the "
+                                "whole codebase when it fits, else its most relevant parts "
+                                "(default 49,152)."));
+    budgetForm->addRow(tr("Codebase context:"), m_codeBudget);
+    chatLayout->addLayout(budgetForm);
     tabs->addTab(chat, tr("Chat"));
 
     auto* general = new QWidget;
@@ -178,6 +190,7 @@ void SettingsDialog::load() {
     m_systemPrompt->setPlainText(m_settings->systemPrompt());
     m_theme->setCurrentIndex(qMax(0, m_theme->findData(int(m_settings->theme()))));
     m_dataDir->setText(m_settings->dataDir());
+    m_codeBudget->setValue(m_settings->codeBudgetTokens());
 }
 
 void SettingsDialog::setServerControl(gander::server::ServerControl* control) {
@@ -202,6 +215,7 @@ void SettingsDialog::save() {
     m_settings->setSystemPrompt(m_systemPrompt->toPlainText());
     m_settings->setTheme(static_cast<Theme>(m_theme->currentData().toInt()));
     m_settings->setDataDir(m_dataDir->text());
+    m_settings->setCodeBudgetTokens(m_codeBudget->value());
     m_serverPage->save();
     m_remotePage->save();
     m_settings->sync();

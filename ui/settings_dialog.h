@@ -61,6 +61,7 @@ private:
     QLineEdit* m_dataDir;
     ServerSettingsPage* m_serverPage;
     RemoteSettingsPage* m_remotePage;
+    QSpinBox* m_codeBudget;
 };
 
 } // namespace gander::ui
