@@ -1,8 +1,14 @@
 #include "composer.h"
 
+#include "ingest_controller.h"
+
+#include <QClipboard>
+#include <QGuiApplication>
 #include <QHBoxLayout>
+#include <QIcon>
 #include <QKeyEvent>
 #include <QLabel>
+#include <QMimeData>
 #include <QPushButton>
 #include <QToolButton>
 #include <QVBoxLayout>
@@ -35,12 +41,40 @@ void ComposerEdit::keyPressEvent(QKeyEvent* event) {
         emit escape();
         return;
     }
+    if (event->key() == Qt::Key_V &&
+        event->modifiers() == (Qt::ControlModifier | Qt::ShiftModifier)) {
+        // Paste as text, however long: the way round the attachment when text is wanted.
+        insertPlainText(QGuiApplication::clipboard()->text());
+        return;
+    }
     QPlainTextEdit::keyPressEvent(event);
 }
 
+bool ComposerEdit::canInsertFromMimeData(const QMimeData* source) const {
+    return IngestController::canHandle(source) || source->hasImage() ||
+           QPlainTextEdit::canInsertFromMimeData(source);
+}
+
+// Paste and drop both come here.
+void ComposerEdit::insertFromMimeData(const QMimeData* source) {
+    if (const QStringList paths = IngestController::localPaths(source); !paths.isEmpty()) {
+        emit filesPasted(paths);
+        return;
+    }
+    if (source->hasText() && source->text().size() > kLongPaste) {
+        emit longTextPasted(source->text());
+        return;
+    }
+    if (!source->hasText() && source->hasImage()) {
+        emit imagePasted();
+        return;
+    }
+    QPlainTextEdit::insertFromMimeData(source);
+}
+
 Composer::Composer(QWidget* parent)
-    : QWidget(parent), m_edit(new ComposerEdit(this)), m_send(new QPushButton(this)),
-      m_editBanner(new QWidget(this)), m_hint(new QLabel(this)) {
+    : QWidget(parent), m_edit(new ComposerEdit(this)), m_attach(new QToolButton(this)),
+      m_send(new QPushButton(this)), m_editBanner(new QWidget(this)), m_hint(new QLabel(this)) {
     auto* bannerLayout = new QHBoxLayout(m_editBanner);
     bannerLayout->setContentsMargins(4, 0, 4, 0);
     auto* bannerText = new QLabel(tr("Editing a message: sending creates a new version of it."));
@@ -54,7 +88,15 @@ Composer::Composer(QWidget* parent)
     m_hint->setWordWrap(true);
     m_hint->hide();
 
+    m_attach->setObjectName(u"attach"_s);
+    m_attach->setIcon(QIcon(u":/gander/icons/paperclip.svg"_s));
+    m_attach->setIconSize({20, 20});
+    m_attach->setAutoRaise(true);
+    m_attach->setToolTip(tr("Attach documents (Ctrl+Shift+A)\nor drop or paste files here"));
+    m_attach->setAccessibleName(tr("Attach documents"));
+
     auto* row = new QHBoxLayout;
+    row->addWidget(m_attach, 0, Qt::AlignBottom);
     row->addWidget(m_edit, 1);
     row->addWidget(m_send, 0, Qt::AlignBottom);
     auto* layout = new QVBoxLayout(this);
@@ -79,6 +121,7 @@ Composer::Composer(QWidget* parent)
             emit editCancelled();
     });
     connect(cancel, &QToolButton::clicked, this, &Composer::editCancelled);
+    connect(m_attach, &QToolButton::clicked, this, &Composer::attachRequested);
 }
 
 void Composer::trySend() {

@@ -14,6 +14,8 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
 using namespace Qt::StringLiterals;
 
 namespace gander::ui {
@@ -94,22 +96,23 @@ void AttachmentBar::addChip(AttachmentChip* chip) {
 
 void AttachmentBar::addDocument(const gander::ingest::Document& document, int tokens, bool exact,
                                 const QString& notice) {
-    m_documents += document;
-    m_tokens += tokens;
-    m_notices += notice;
-    const QString count = (exact ? QString() : u"~"_s) +
-                          tr("%1 tokens").arg(gander::ingest::formatTokenCount(tokens));
+    addDocument(AttachedDocument{document, tokens, exact, notice});
+}
+
+void AttachmentBar::addDocument(const AttachedDocument& attached) {
+    const gander::ingest::Document& document = attached.document;
+    m_attached += attached;
+    const QString count = (attached.exact ? QString() : u"~"_s) +
+                          tr("%1 tokens").arg(gander::ingest::formatTokenCount(attached.tokens));
     QString tooltip = document.path.isEmpty() ? document.name : document.path;
-    if (!notice.isEmpty()) tooltip += u"\n"_s + notice;
+    if (attached.inParts()) tooltip += u"\n"_s + attached.notice;
     auto* chip = new AttachmentChip(document.name, count, tooltip, false, this);
     const QString key = document.path.isEmpty() ? document.name : document.path;
     connect(chip, &AttachmentChip::removeRequested, this, [this, chip, key] {
-        for (qsizetype i = 0; i < m_documents.size(); ++i) {
-            const auto& d = m_documents[i];
+        for (qsizetype i = 0; i < m_attached.size(); ++i) {
+            const auto& d = m_attached[i].document;
             if ((d.path.isEmpty() ? d.name : d.path) != key) continue;
-            m_documents.removeAt(i);
-            m_tokens.removeAt(i);
-            m_notices.removeAt(i);
+            m_attached.removeAt(i);
             break;
         }
         chip->setProperty("removing", true);
@@ -120,6 +123,17 @@ void AttachmentBar::addDocument(const gander::ingest::Document& document, int to
     });
     addChip(chip);
     refresh();
+}
+
+QList<gander::ingest::Document> AttachmentBar::documents() const {
+    QList<gander::ingest::Document> out;
+    for (const AttachedDocument& a : m_attached) out += a.document;
+    return out;
+}
+
+bool AttachmentBar::hasDocumentsInParts() const {
+    return std::any_of(m_attached.begin(), m_attached.end(),
+                       [](const AttachedDocument& a) { return a.inParts(); });
 }
 
 void AttachmentBar::addFailure(const QString& path, const QString& message) {
@@ -140,23 +154,21 @@ void AttachmentBar::clear() {
         delete item->widget();
         delete item;
     }
-    m_documents.clear();
-    m_tokens.clear();
-    m_notices.clear();
+    m_attached.clear();
     refresh();
 }
 
 int AttachmentBar::totalTokens() const {
     int total = 0;
-    for (int t : m_tokens) total += t;
+    for (const AttachedDocument& a : m_attached) total += a.tokens;
     return total;
 }
 
 void AttachmentBar::refresh() {
-    m_summarise->setEnabled(!m_documents.isEmpty());
+    m_summarise->setEnabled(!m_attached.isEmpty());
     QStringList notices;
-    for (const QString& n : m_notices)
-        if (!n.isEmpty()) notices += n;
+    for (const AttachedDocument& a : m_attached)
+        if (a.inParts()) notices += a.notice;
     m_notice->setText(notices.join(u"\n"_s));
     m_notice->setVisible(!notices.isEmpty());
     // Hidden when empty, so the composer does not carry an empty row.
@@ -165,7 +177,7 @@ void AttachmentBar::refresh() {
         QWidget* w = m_chips->itemAt(i)->widget();
         if (w && !w->property("removing").toBool()) ++chips;
     }
-    setVisible(chips > 0 || !m_documents.isEmpty());
+    setVisible(chips > 0 || !m_attached.isEmpty());
     emit changed();
 }
 

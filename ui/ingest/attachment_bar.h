@@ -16,6 +16,15 @@ class QPushButton;
 
 namespace gander::ui {
 
+// One attached document as the bar holds it: what the ingestion worker measured.
+struct AttachedDocument {
+    gander::ingest::Document document;
+    int tokens = 0;
+    bool exact = false;
+    QString notice; // set when the document is over the budget: it will be summarised in parts
+    bool inParts() const { return !notice.isEmpty(); }
+};
+
 class AttachmentChip final : public QFrame {
     Q_OBJECT
 public:
@@ -45,9 +54,12 @@ public:
 
     void addDocument(const gander::ingest::Document& document, int tokens, bool exact,
                      const QString& notice);
+    void addDocument(const AttachedDocument& attached);
     void addFailure(const QString& path, const QString& message);
     void clear();
-    QList<gander::ingest::Document> documents() const { return m_documents; }
+    QList<gander::ingest::Document> documents() const;
+    QList<AttachedDocument> attached() const { return m_attached; }
+    bool hasDocumentsInParts() const;
     int totalTokens() const;
 
 signals:
@@ -67,9 +79,7 @@ private:
     QHBoxLayout* m_chips;
     QLabel* m_notice;
     QPushButton* m_summarise;
-    QList<gander::ingest::Document> m_documents;
-    QList<int> m_tokens;
-    QStringList m_notices;
+    QList<AttachedDocument> m_attached;
 };
 
 } // namespace gander::ui

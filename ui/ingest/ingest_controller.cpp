@@ -14,6 +14,8 @@
 #include <QMimeData>
 #include <QUrl>
 
+#include <algorithm>
+
 using namespace Qt::StringLiterals;
 using namespace gander::ingest;
 
@@ -25,12 +27,16 @@ IngestController::IngestController(const QString& dataDir, QObject* parent)
       m_codeBudget(kDefaultCodeBudget) {
     IngestWorker* worker = m_host->worker();
     connect(worker, &IngestWorker::documentLoaded, m_attachments.data(),
-            &AttachmentBar::addDocument);
+            qOverload<const Document&, int, bool, const QString&>(&AttachmentBar::addDocument));
     connect(worker, &IngestWorker::documentFailed, this,
             [this](const QString& path, const QString& message) {
                 if (m_attachments) m_attachments->addFailure(path, message);
                 emit problem(message);
             });
+    connect(worker, &IngestWorker::counterChanged, this, [this](const TokenCounter& counter) {
+        m_counter = counter;
+        emit counterChanged(counter);
+    });
     connect(m_attachments.data(), &AttachmentBar::filesDropped, this,
             &IngestController::attachPaths);
     connect(m_attachments.data(), &AttachmentBar::summariseRequested, this,
@@ -82,18 +88,36 @@ void IngestController::loadTokenizer(const QString& name, const QString& vocabPa
     m_host->loadTokenizer(name, vocabPath, searchDirs);
 }
 
+void IngestController::setDocumentBudget(int budget, int partBudget) {
+    m_documentBudget = std::max(256, budget);
+    m_partBudget = std::clamp(partBudget, 256, m_documentBudget);
+}
+
+QStringList IngestController::localPaths(const QMimeData* mime) {
+    QStringList paths;
+    if (!mime) return paths;
+    if (mime->hasUrls()) {
+        for (const QUrl& url : mime->urls())
+            if (url.isLocalFile()) paths += url.toLocalFile();
+        return paths;
+    }
+    // Files copied in GNOME Files: "copy\nfile:///a\nfile:///b".
+    const QByteArray gnome = mime->data(u"x-special/gnome-copied-files"_s);
+    const QList<QByteArray> lines = gnome.split('\n');
+    for (qsizetype i = 1; i < lines.size(); ++i) {
+        const QUrl url = QUrl::fromEncoded(lines[i].trimmed());
+        if (url.isLocalFile()) paths += url.toLocalFile();
+    }
+    return paths;
+}
+
 bool IngestController::canHandle(const QMimeData* mime) {
-    if (!mime || !mime->hasUrls()) return false;
-    for (const QUrl& url : mime->urls())
-        if (url.isLocalFile()) return true;
-    return false;
+    return !localPaths(mime).isEmpty();
 }
 
 bool IngestController::handleDrop(const QMimeData* mime) {
-    if (!canHandle(mime)) return false;
-    QStringList paths;
-    for (const QUrl& url : mime->urls())
-        if (url.isLocalFile()) paths += url.toLocalFile();
+    const QStringList paths = localPaths(mime);
+    if (paths.isEmpty()) return false;
     attachPaths(paths);
     return true;
 }
@@ -103,12 +127,34 @@ void IngestController::attachPaths(const QStringList& paths) {
         if (QFileInfo(path).isDir())
             m_codebase->setFolder(path); // the last folder dropped wins
         else
-            m_host->loadDocument(path);
+            m_host->loadDocument(path, m_documentBudget, m_partBudget);
     }
 }
 
 void IngestController::attachText(const QString& name, const QString& text) {
-    m_host->loadText(name, text);
+    m_host->loadText(name, text, m_documentBudget, m_partBudget);
+}
+
+void IngestController::attachPastedText(const QString& text) {
+    ++m_pasted;
+    // Distinct names: the bar tells documents without a path apart by their name.
+    attachText(m_pasted == 1 ? tr("Pasted text") : tr("Pasted text %1").arg(m_pasted), text);
+}
+
+bool IngestController::hasDocumentsInParts() const {
+    return m_attachments && m_attachments->hasDocumentsInParts();
+}
+
+QList<AttachedDocument> IngestController::takeAttachments() {
+    if (!m_attachments) return {};
+    const QList<AttachedDocument> attached = m_attachments->attached();
+    m_attachments->clear();
+    return attached;
+}
+
+void IngestController::restoreAttachments(const QList<AttachedDocument>& attached) {
+    if (!m_attachments) return;
+    for (const AttachedDocument& a : attached) m_attachments->addDocument(a);
 }
 
 void IngestController::chooseFiles(QWidget* parent) {

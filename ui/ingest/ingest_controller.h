@@ -17,7 +17,9 @@
 #include "codebase_panel.h"
 #include "prefill_progress.h"
 
+#include <document_prompt.h>
 #include <ingest_types.h>
+#include <token_counter.h>
 
 #include <QHash>
 #include <QObject>
@@ -58,14 +60,31 @@ public:
     void setTokenizer(std::shared_ptr<const gander::Tokenizer> tokenizer);
     void loadTokenizer(const QString& name, const QString& vocabPath,
                        const QStringList& searchDirs);
+    // The counter the ingestion thread uses (an estimate until a tokenizer is loaded).
+    gander::ingest::TokenCounter counter() const { return m_counter; }
     void setCodeBudget(int tokens) { m_codeBudget = tokens; }
     int codeBudget() const { return m_codeBudget; }
+    // A document over `budget` tokens is summarised in parts of at most `partBudget` tokens.
+    // Applies to documents attached from now on.
+    void setDocumentBudget(int budget, int partBudget = gander::ingest::kDefaultPartBudget);
+    int documentBudget() const { return m_documentBudget; }
+    int partBudget() const { return m_partBudget; }
 
     // Local files or folders: a folder becomes the codebase, files are attached.
     static bool canHandle(const QMimeData* mime);
+    // The local files a drop or a paste names: text/uri-list, or GNOME's copied-files format.
+    static QStringList localPaths(const QMimeData* mime);
     bool handleDrop(const QMimeData* mime);
     void attachPaths(const QStringList& paths);
     void attachText(const QString& name, const QString& text);
+    // A long text pasted into the composer: attached as "Pasted text" ("Pasted text 2", ...).
+    void attachPastedText(const QString& text);
+
+    // For a send with documents to summarise in parts (the engine does it, not prepareSend):
+    // takes every attachment off the bar; restoreAttachments() puts them back after a cancel.
+    bool hasDocumentsInParts() const;
+    QList<AttachedDocument> takeAttachments();
+    void restoreAttachments(const QList<AttachedDocument>& attached);
     // The attach button: a file dialog, then attachPaths().
     void chooseFiles(QWidget* parent);
 
@@ -81,6 +100,7 @@ signals:
     void summariseRequested(const QString& prompt);
     // A sentence for the window's banner (a file that could not be attached, an index failure).
     void problem(const QString& message);
+    void counterChanged(const gander::ingest::TokenCounter& counter);
 
 private:
     std::unique_ptr<gander::ingest::IngestHost> m_host;
@@ -89,7 +109,11 @@ private:
     QPointer<CodebasePanel> m_codebase;
     QPointer<PrefillProgress> m_progress;
     QString m_dataDir;
+    gander::ingest::TokenCounter m_counter;
     int m_codeBudget;
+    int m_documentBudget = gander::ingest::kDefaultDocumentBudget;
+    int m_partBudget = gander::ingest::kDefaultPartBudget;
+    int m_pasted = 0;
     bool m_indexed = false;
     qint64 m_nextRequest = 1;
     QHash<qint64, std::function<void(const QStringList&)>> m_pending;

@@ -78,6 +78,14 @@ void PrefillProgress::setProgress(double done) {
     m_speed->setText(speedText());
 }
 
+void PrefillProgress::setTitle(const QString& title) {
+    if (m_cancel->isEnabled()) m_title->setText(title);
+}
+
+QString PrefillProgress::title() const {
+    return m_title->text();
+}
+
 void PrefillProgress::finish(const QString& message) {
     m_bar->setValue(1000);
     if (message.isEmpty()) {

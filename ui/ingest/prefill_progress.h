@@ -21,6 +21,9 @@ public:
     // `units`: what the total counts ("tokens", "files"); the speed is given in them.
     void start(const QString& title, qint64 total, const QString& units = tr("tokens"));
     void setProgress(double done);
+    // A new title while it runs ("… part 3 of 12"), unless a cancel is under way.
+    void setTitle(const QString& title);
+    QString title() const;
     // Hides the widget; `message` (e.g. "Read from the cache: no prefill") shows instead if given.
     void finish(const QString& message = {});
     double progress() const { return m_done; }
