@@ -1,12 +1,16 @@
 #include "message_widget.h"
 
+#include "document_chip.h"
 #include "theme.h"
+
+#include <document_prompt.h>
 
 #include <QAbstractTextDocumentLayout>
 #include <QApplication>
 #include <QFontDatabase>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QLocale>
 #include <QTextBlock>
 #include <QTextFrame>
 #include <QTextTable>
@@ -110,7 +114,7 @@ MessageWidget::MessageWidget(QWidget* parent)
     : QFrame(parent), m_who(new QLabel(this)), m_previous(new QToolButton(this)),
       m_version(new QLabel(this)), m_next(new QToolButton(this)), m_copy(new QToolButton(this)),
       m_edit(new QToolButton(this)), m_regenerate(new QToolButton(this)),
-      m_view(new MarkdownView(this)), m_stats(new QLabel(this)) {
+      m_view(new MarkdownView(this)), m_chip(new DocumentChip(this)), m_stats(new QLabel(this)) {
     setObjectName(u"message"_s);
     setFrameShape(QFrame::StyledPanel);
     m_previous->setText(u"‹"_s);
@@ -156,7 +160,9 @@ MessageWidget::MessageWidget(QWidget* parent)
     layout->setContentsMargins(12, 6, 12, 8);
     layout->setSpacing(2);
     layout->addLayout(header);
+    layout->addWidget(m_chip, 0, Qt::AlignLeft);
     layout->addWidget(m_view);
+    m_chip->hide();
     layout->addWidget(m_stats);
 
     connect(m_copy, &QToolButton::clicked, this, &MessageWidget::copyRequested);
@@ -164,6 +170,10 @@ MessageWidget::MessageWidget(QWidget* parent)
     connect(m_regenerate, &QToolButton::clicked, this, &MessageWidget::regenerateRequested);
     connect(m_previous, &QToolButton::clicked, this, [this] { emit versionRequested(-1); });
     connect(m_next, &QToolButton::clicked, this, [this] { emit versionRequested(+1); });
+    connect(m_chip, &DocumentChip::toggled, this, [this] {
+        showDocument();
+        emit documentToggled();
+    });
 }
 
 void MessageWidget::setMessage(Role role, const QString& text, const QString& stats,
@@ -179,7 +189,9 @@ void MessageWidget::setMessage(Role role, const QString& text, const QString& st
     m_previous->setEnabled(versionIndex > 1);
     m_next->setEnabled(versionIndex < versionCount);
     m_version->setText(u"%1/%2"_s.arg(versionIndex).arg(versionCount));
-    m_edit->setVisible(role == Role::User && !streaming);
+    // A document is not edited in the composer: it is sent again by attaching it.
+    m_edit->setVisible(role == Role::User && !streaming &&
+                       !gander::ingest::isDocumentMessage(text));
     m_regenerate->setVisible(role == Role::Assistant && !streaming);
     m_copy->setVisible(!streaming);
     applyColours();
@@ -200,16 +212,68 @@ void MessageWidget::applyColours() {
 
 void MessageWidget::restyle() {
     applyColours();
-    m_view->setMarkdownText(m_text);
+    render();
 }
 
 void MessageWidget::setText(const QString& text, const QString& stats) {
-    if (text != m_text || m_view->document()->isEmpty()) {
+    // A collapsed document leaves the view empty on purpose.
+    if (text != m_text || (!m_document && m_view->document()->isEmpty())) {
         m_text = text;
-        m_view->setMarkdownText(text.isEmpty() && m_role == Role::Assistant ? u"…"_s : text);
+        render();
     }
     m_stats->setText(stats);
     m_stats->setVisible(!stats.isEmpty());
+}
+
+void MessageWidget::setTokenCounter(const gander::ingest::TokenCounter& counter) {
+    m_counter = counter;
+    m_tokens = -1;
+    if (m_document) showDocument();
+}
+
+void MessageWidget::render() {
+    m_document = m_role == Role::User && gander::ingest::isDocumentMessage(m_text);
+    m_tokens = -1;
+    if (m_document) {
+        showDocument();
+        return;
+    }
+    m_chip->hide();
+    m_view->show();
+    m_view->setMarkdownText(m_text.isEmpty() && m_role == Role::Assistant ? u"…"_s : m_text);
+}
+
+void MessageWidget::showDocument() {
+    const auto info = gander::ingest::describeDocumentMessage(m_text);
+    QStringList detail;
+    QString body = m_text;
+    if (info) {
+        detail += info->kind;
+        if (info->pages > 0)
+            detail += info->pages == 1 ? tr("1 page") : tr("%1 pages").arg(info->pages);
+        if (info->parts > 0) {
+            detail += tr("%1 tokens").arg(gander::ingest::formatTokenCount(info->tokens));
+            detail += tr("summarised in %1 parts").arg(info->parts);
+        } else {
+            if (m_tokens < 0) m_tokens = m_counter.count(m_text); // once per text and counter
+            detail += (m_counter.exact() ? QString() : u"~"_s) +
+                      tr("%1 tokens").arg(gander::ingest::formatTokenCount(m_tokens));
+        }
+        body = info->body;
+    }
+    m_chip->setDocument(info ? info->name : m_text.section(u'\n', 0, 0), detail.join(u" · "_s));
+    m_chip->show();
+    m_view->setVisible(m_chip->expanded());
+    if (!m_chip->expanded()) {
+        m_view->clear();
+        return;
+    }
+    // Plain text, and not all of a 64K-token document: laying that out would stall the window.
+    if (body.size() > kExpandedChars)
+        body =
+            body.left(kExpandedChars) + tr("\n\n… and %1 more characters (Copy copies all of it).")
+                                            .arg(QLocale().toString(body.size() - kExpandedChars));
+    m_view->setPlainText(body);
 }
 
 } // namespace gander::ui

@@ -1,5 +1,6 @@
 #include "transcript_view.h"
 
+#include "document_chip.h"
 #include "message_widget.h"
 #include "transcript_model.h"
 
@@ -84,6 +85,11 @@ void TranscriptView::restyle() {
     for (MessageWidget* w : std::as_const(m_widgets)) w->restyle();
 }
 
+void TranscriptView::setTokenCounter(const gander::ingest::TokenCounter& counter) {
+    m_counter = counter;
+    for (MessageWidget* w : std::as_const(m_widgets)) w->setTokenCounter(counter);
+}
+
 MessageWidget* TranscriptView::messageWidget(int row) const {
     return row >= 0 && row < m_widgets.size() ? m_widgets[row] : nullptr;
 }
@@ -107,6 +113,7 @@ void TranscriptView::rebuild() {
 void TranscriptView::insertRows(int first, int last) {
     for (int row = first; row <= last; ++row) {
         auto* w = new MessageWidget(m_content);
+        w->setTokenCounter(m_counter);
         m_widgets.insert(row, w);
         // The empty-state label sits at layout index 0.
         m_layout->insertWidget(row + 1, w);
@@ -116,6 +123,12 @@ void TranscriptView::insertRows(int first, int last) {
                 [this, w] { emit editRequested(rowOf(w)); });
         connect(w, &MessageWidget::regenerateRequested, this,
                 [this, w] { emit regenerateRequested(rowOf(w)); });
+        // Opening a document in the middle of the conversation keeps it in view: the transcript
+        // stops following the end, and scrolls only as far as the chip needs.
+        connect(w, &MessageWidget::documentToggled, this, [this, w] {
+            m_follow = false;
+            QTimer::singleShot(0, w, [this, w] { ensureWidgetVisible(w->documentChip(), 0, 8); });
+        });
         connect(w, &MessageWidget::versionRequested, this,
                 [this, w](int delta) { emit versionRequested(rowOf(w), delta); });
         update(row);

@@ -3,6 +3,8 @@
 // every kRenderMs, however often the model changes.
 #pragma once
 
+#include <token_counter.h>
+
 #include <QScrollArea>
 #include <QSet>
 #include <QTimer>
@@ -31,6 +33,8 @@ public:
     QString notice() const;
     QLabel* noticeLabel() const { return m_notice; }
     void restyle();
+    // What the document chips count their tokens with.
+    void setTokenCounter(const gander::ingest::TokenCounter& counter);
 
 signals:
     void editRequested(int row);
@@ -56,6 +60,7 @@ private:
     QList<MessageWidget*> m_widgets;
     QSet<int> m_dirty;
     QTimer m_render;
+    gander::ingest::TokenCounter m_counter;
     bool m_follow = true;
 };
 
