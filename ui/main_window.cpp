@@ -27,6 +27,7 @@
 #include <QFileInfo>
 #include <QLabel>
 #include <QLineEdit>
+#include <QLocale>
 #include <QMenuBar>
 #include <QProgressBar>
 #include <QRegularExpression>
@@ -138,6 +139,25 @@ MainWindow::MainWindow(AppSettings* settings, QWidget* parent)
     connect(m_ingest, &IngestController::problem, this,
             [this](const QString& message) { statusBar()->showMessage(message, 15000); });
     connect(m_ingest->progress(), &PrefillProgress::cancelRequested, this, &MainWindow::stopReply);
+    connect(m_ingest, &IngestController::counterChanged, m_transcript,
+            &TranscriptView::setTokenCounter);
+    m_ingest->setCodeBudget(m_settings->codeBudgetTokens());
+    // The composer's paper clip, and files or long texts pasted (or dropped) into it.
+    connect(m_composer, &Composer::attachRequested, this, [this] { m_ingest->chooseFiles(this); });
+    connect(m_composer->edit(), &ComposerEdit::filesPasted, m_ingest,
+            &IngestController::attachPaths);
+    connect(m_composer->edit(), &ComposerEdit::longTextPasted, this, [this](const QString& text) {
+        m_ingest->attachPastedText(text);
+        statusBar()->showMessage(
+            tr("The pasted text (%1 characters) is attached. Ctrl+Shift+V pastes it as text.")
+                .arg(QLocale().toString(text.size())),
+            8000);
+    });
+    connect(m_composer->edit(), &ComposerEdit::imagePasted, this, [this] {
+        statusBar()->showMessage(tr("Images cannot be attached: the model reads text. Paste the "
+                                    "text, or attach a PDF or text file."),
+                                 10000);
+    });
     connect(m_transcript, &TranscriptView::regenerateRequested, this, &MainWindow::regenerate);
     connect(m_transcript, &TranscriptView::editRequested, this, &MainWindow::editMessage);
     connect(m_transcript, &TranscriptView::versionRequested, this, &MainWindow::switchVersion);
@@ -260,6 +280,8 @@ void MainWindow::buildActions() {
     m_shortcuts.append({tr("Send the message"), QKeySequence(Qt::Key_Return)});
     m_shortcuts.append({tr("New line in the message"), QKeySequence(Qt::SHIFT | Qt::Key_Return)});
     m_shortcuts.append({tr("Stop the reply / cancel an edit"), QKeySequence(Qt::Key_Escape)});
+    m_shortcuts.append(
+        {tr("Paste a long text as text (not as an attachment)"), QKeySequence(u"Ctrl+Shift+V"_s)});
 }
 
 QAction* MainWindow::action(const QString& name) const {
@@ -348,6 +370,42 @@ void MainWindow::connectEngine() {
     connect(w, &EngineWorker::replyFailed, this, [this] {
         if (m_ingest->progress()->isVisible()) m_ingest->progress()->finish();
     });
+    // Summarising in parts: progress per part, then the stored messages, then the reply.
+    connect(w, &EngineWorker::partsProgress, this,
+            [this](qint64 c, const QString& document, int part, int parts, double done) {
+                PrefillProgress* p = m_ingest->progress();
+                if (c != m_replyConversation || !p->isVisible()) return;
+                p->setTitle(tr("Summarising “%1” in %2 parts: part %3 of %4")
+                                .arg(document)
+                                .arg(parts)
+                                .arg(part)
+                                .arg(parts));
+                p->setProgress((part - 1 + done) / parts);
+            });
+    connect(w, &EngineWorker::partsStored, this, [this](qint64 c, qint64, int inParts, int parts) {
+        m_pendingParts.clear();
+        m_pendingQuestion.clear();
+        m_pendingNewConversation = 0;
+        cancelEdit();
+        if (c == m_current) {
+            m_transcriptModel->reload();
+            m_transcriptModel->beginReply();
+        }
+        m_listModel->reload();
+        m_sidebar->select(m_current);
+        if (inParts == 0) return; // measured with the model's tokenizer, every one fitted
+        statusBar()->showMessage(
+            inParts == 1
+                ? tr("The document was too long for one prompt: it was summarised in %1 parts, "
+                     "and the reply is made from the part summaries.")
+                      .arg(parts)
+                : tr("%1 documents were too long for one prompt: they were summarised in %2 "
+                     "parts, and the reply is made from the part summaries.")
+                      .arg(inParts)
+                      .arg(parts),
+            15000);
+    });
+    connect(w, &EngineWorker::replyFailed, this, [this] { partsFailed(); });
     connect(w, &EngineWorker::stateSaved, this, [this](qint64 c, qint64, qint64 tokens, qint64) {
         if (c == m_current) setStateTokens(tokens);
     });

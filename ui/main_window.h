@@ -12,6 +12,8 @@
 #include "engine_worker.h"
 #include "shortcuts_dialog.h"
 
+#include <attachment_bar.h>
+
 #include <QMainWindow>
 
 #include <memory>
@@ -98,6 +100,13 @@ private:
     void newConversation();
     void send(const QString& text);
     void sendWith(const QString& text, const QStringList& before);
+    // A send with a document too long for one prompt: the engine summarises it in parts first.
+    void summariseAndSend(const QString& text, const QList<AttachedDocument>& attached,
+                          const QStringList& after);
+    // The parent of the next message (the leaf, or the edited message's parent), in the
+    // current conversation, created (titled from `text`) if none is open. False: store error.
+    bool prepareConversation(const QString& text, qint64* parent);
+    void partsFailed();
     void startReply(qint64 userMessageId);
     void stopReply();
     void regenerate(int row);
@@ -152,6 +161,10 @@ private:
     qint64 m_replyConversation = 0;
     qint64 m_editing = 0; // message being edited, 0: none
     qint64 m_lastDeleted = 0;
+    // A summary in parts under way: what to give back if it is stopped before anything is stored.
+    QList<AttachedDocument> m_pendingParts;
+    QString m_pendingQuestion;
+    qint64 m_pendingNewConversation = 0; // made for this send: removed again if left empty
 };
 
 } // namespace gander::ui

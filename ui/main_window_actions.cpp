@@ -15,6 +15,9 @@
 #include "transcript_model.h"
 #include "transcript_view.h"
 
+#include <document_prompt.h>
+#include <prefill_progress.h>
+
 #include <QClipboard>
 #include <QFileDialog>
 #include <QGuiApplication>
@@ -70,26 +73,42 @@ void MainWindow::newConversation() {
 
 void MainWindow::send(const QString& text) {
     if (!(m_modelReady || m_remoteMode) || replying() || !m_store->isOpen()) return;
+    if (!m_remoteMode && m_ingest->hasDocumentsInParts()) {
+        // The engine summarises the long documents before anything is stored; the bar is
+        // emptied now and filled again if that is stopped. (The remote backend gets the
+        // documents whole: its server has its own context limit.)
+        const QList<AttachedDocument> attached = m_ingest->takeAttachments();
+        m_ingest->prepareSend(text, [this, text, attached](const QStringList& after) {
+            summariseAndSend(text, attached, after);
+        });
+        return;
+    }
     // Attached documents and the codebase context go first, each as its own user message.
     m_ingest->prepareSend(text,
                           [this, text](const QStringList& before) { sendWith(text, before); });
 }
 
-void MainWindow::sendWith(const QString& text, const QStringList& before) {
-    qint64 parent = m_transcriptModel->leafId();
+bool MainWindow::prepareConversation(const QString& text, qint64* parent) {
+    *parent = m_transcriptModel->leafId();
     if (m_editing) {
         // An edit is a new version of the message: a sibling under the same parent.
-        parent = m_store->message(m_editing).value_or(Message{}).parentId;
+        *parent = m_store->message(m_editing).value_or(Message{}).parentId;
     }
     if (!m_current) {
         m_current = m_store->createConversation(titleFrom(text), m_settings->systemPrompt());
         if (!m_current) {
             statusBar()->showMessage(m_store->error(), 15000);
-            return;
+            return false;
         }
         m_transcriptModel->setConversation(m_current);
-        parent = 0;
+        *parent = 0;
     }
+    return true;
+}
+
+void MainWindow::sendWith(const QString& text, const QStringList& before) {
+    qint64 parent = 0;
+    if (!prepareConversation(text, &parent)) return;
     for (const QString& message : before) {
         parent = m_store->addMessage(m_current, parent, Role::User, message);
         if (!parent) {
@@ -104,6 +123,63 @@ void MainWindow::sendWith(const QString& text, const QStringList& before) {
     }
     cancelEdit();
     startReply(user);
+}
+
+void MainWindow::summariseAndSend(const QString& text, const QList<AttachedDocument>& attached,
+                                  const QStringList& after) {
+    const bool fresh = m_current == 0;
+    qint64 parent = 0;
+    if (!prepareConversation(text, &parent)) {
+        m_ingest->restoreAttachments(attached);
+        return;
+    }
+    SummariseRequest request;
+    request.conversationId = m_current;
+    request.parentId = parent;
+    request.after = after;
+    request.question = text;
+    request.budget = m_ingest->documentBudget();
+    request.partBudget = m_ingest->partBudget();
+    request.reply.sampling = m_settings->sampling();
+    request.reply.maxTokens = m_settings->maxReplyTokens();
+    qint64 tokens = 0;
+    QString first;
+    for (const AttachedDocument& a : attached) {
+        request.documents += a.document;
+        if (a.inParts() && first.isEmpty()) first = a.document.name;
+        if (a.inParts()) tokens += a.tokens;
+    }
+    m_pendingParts = attached;
+    m_pendingQuestion = text;
+    m_pendingNewConversation = fresh ? m_current : 0;
+    m_replyConversation = m_current;
+    m_composer->setReplying(true);
+    m_ingest->progress()->start(tr("Summarising “%1” in parts…").arg(first), tokens);
+    m_engine->summarise(request);
+    if (fresh) {
+        m_listModel->reload();
+        m_sidebar->select(m_current);
+        updateTitle();
+    }
+}
+
+// Called when a summary in parts ends before its messages were stored (stopped, or failed):
+// the documents go back on the bar and a typed question back in the composer.
+void MainWindow::partsFailed() {
+    if (m_pendingParts.isEmpty()) return;
+    m_ingest->restoreAttachments(std::exchange(m_pendingParts, {}));
+    const QString question = std::exchange(m_pendingQuestion, {});
+    if (question != gander::ingest::summariseRequest() &&
+        m_composer->edit()->toPlainText().trimmed().isEmpty())
+        m_composer->edit()->setPlainText(question);
+    const qint64 created = std::exchange(m_pendingNewConversation, 0);
+    if (created &&
+        m_store->path(m_store->conversation(created).value_or(Conversation{}).leafId).isEmpty()) {
+        // Nothing was stored in it: not a conversation to keep in the list.
+        m_store->setConversationDeleted(created, true);
+        if (m_current == created) newConversation();
+        m_listModel->reload();
+    }
 }
 
 void MainWindow::startReply(qint64 userMessageId) {
@@ -258,6 +334,7 @@ void MainWindow::openSettings() {
 
 void MainWindow::applySettings(bool modelChanged) {
     setTheme(m_settings->theme());
+    m_ingest->setCodeBudget(m_settings->codeBudgetTokens());
     const bool wasRemote = m_remoteMode;
     applyRemoteSettings();
     // Back from the remote backend with no model loaded (it was not loaded at start), or a new
