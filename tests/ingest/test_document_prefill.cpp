@@ -325,6 +325,28 @@ private slots:
         QVERIFY(!describeDocumentMessage(u"Attached document: see above"_s));
     }
 
+    // The transcript counts a document chip's tokens on the GUI thread (once per message and
+    // tokenizer): what that costs for a document at the 64K-token budget, World tokenizer.
+    void countingAChipsTokensIsCheap() {
+        const QString vocab = gander::testing::fixturePath(u"tokenizer/rwkv_vocab_v20230424.txt"_s);
+        GANDER_REQUIRE_FIXTURE(vocab);
+        const TokenCounter counter(gander::load_world_tokenizer(vocab.toStdString()));
+        QString text;
+        for (int i = 0; text.size() < 260000; ++i)
+            text +=
+                u"Paragraph %1. The committee reviewed the quarterly figures and agreed to "
+                "postpone the decision on the new warehouse until the spring survey.\n"_s.arg(i);
+        const QString message = documentMessageText(documentFromText(u"minutes.txt"_s, text));
+        QElapsedTimer clock;
+        clock.start();
+        const int tokens = counter.count(message);
+        const double ms = clock.nsecsElapsed() / 1e6;
+        qInfo("chip count: %lld characters, %d tokens (World) in %.1f ms", qint64(message.size()),
+              tokens, ms);
+        QVERIFY(tokens > 40000);
+        QVERIFY2(ms < 1000, qPrintable(QString::number(ms))); // well under a second, even loaded
+    }
+
     void summariseInParts() {
         const Document doc = documentOfTokens(6000);
         const auto tokenizer = gander::make_byte_tokenizer();
