@@ -78,7 +78,7 @@ fi
 # shared-memory races over the kernels that use shared memory.
 if [ $sanitize = 1 ]; then
   san_rc=0
-  for t in gpu_test_kernels gpu_test_cuda_fixtures; do
+  for t in gpu_test_kernels gpu_test_cuda_fixtures gpu_test_gemv_quant; do
     GANDER_FIXTURES=${GANDER_FIXTURES:-} timeout 200 compute-sanitizer --tool memcheck \
       --error-exitcode 9 "$BUILD/bin/$t" > "$OUT/memcheck-$t.log" 2>&1 || san_rc=1
     tail -3 "$OUT/memcheck-$t.log"
@@ -89,6 +89,10 @@ if [ $sanitize = 1 ]; then
   timeout 100 compute-sanitizer --tool racecheck --error-exitcode 9 "$BUILD/bin/gpu_test_kernels" \
     "norm" > "$OUT/racecheck-norm.log" 2>&1 || san_rc=1
   tail -3 "$OUT/racecheck-norm.log"
+  # The tensor-core GEMV stages x in shared memory (per warp, or the whole block for short rows).
+  timeout 200 compute-sanitizer --tool racecheck --error-exitcode 9 "$BUILD/bin/gpu_test_gemv_quant" \
+    > "$OUT/racecheck-gemv.log" 2>&1 || san_rc=1
+  tail -3 "$OUT/racecheck-gemv.log"
   echo "sanitizer rc $san_rc"
 fi
 
