@@ -111,6 +111,28 @@ __global__ void ln_shift_mix_kernel(const float* x, const float* w, const float*
     }
 }
 
+// Layout: one block per row (session). Bytes per row: x twice (the second from L1), w, b, the
+// state's C floats read and written, the mixes, n_mix x 2C written.
+__global__ void ln_shift_mix_rows_kernel(const float* x, const float* w, const float* b,
+                                         float* const* states, std::size_t offset, ShiftMix mixes,
+                                         int C, float eps) {
+    __shared__ float scratch[32];
+    const int t = blockIdx.x;
+    const float* row = x + std::size_t(t) * C;
+    float* prev = states[t] + offset;
+    float mean, rstd;
+    row_stats(row, C, eps, scratch, mean, rstd);
+    for (int c = threadIdx.x; c < C; c += blockDim.x) {
+        const float xn = (row[c] - mean) * rstd * w[c] + b[c];
+        const float d = prev[c] - xn;
+#pragma unroll
+        for (int m = 0; m < kMaxMix; ++m)
+            if (m < mixes.n_mix)
+                mixes.out[m][std::size_t(t) * C + c] = to_half_sat(xn + d * mixes.mix[m][c]);
+        prev[c] = xn; // the same thread read prev[c] just above
+    }
+}
+
 // Layout: one warp per (t, head); lanes stride over the head's N columns. Bytes per (t, head):
 // reads y (and r, k, v, g when given) once, writes N outputs.
 template <bool kBonus, bool kGate>
@@ -179,6 +201,16 @@ cudaError_t ln_shift_mix(const float* x, const float* w, const float* b, const f
         return cudaErrorInvalidValue;
     return detail::launch_pdl(ln_shift_mix_kernel, row_grid(T, C), dim3(row_block(T, C)), 0, stream,
                               x, w, b, prev_in, prev_out, mixes, T, C, eps);
+}
+
+cudaError_t ln_shift_mix_rows(const float* x, const float* w, const float* b, float* const* states,
+                              std::size_t offset, const ShiftMix& mixes, int T, int C, float eps,
+                              cudaStream_t stream) {
+    if (T <= 0) return cudaSuccess;
+    if (!states || mixes.n_mix < 1 || mixes.n_mix > kMaxMix) return cudaErrorInvalidValue;
+    ln_shift_mix_rows_kernel<<<T, row_threads(C), 0, stream>>>(x, w, b, states, offset, mixes, C,
+                                                                eps);
+    return cudaGetLastError();
 }
 
 cudaError_t group_norm(const float* y, const float* w, const float* b, const float* r,

@@ -30,6 +30,13 @@ cudaError_t ln_shift_mix(const float* x, const float* w, const float* b, const f
                          float* prev_out, const ShiftMix& mixes, int T, int C, float eps,
                          cudaStream_t stream);
 
+// Batched decoding: row t of x [T, C] is one token of its own session, whose token-shift state is
+// states[t] + offset (device array of T pointers, each to C floats): the lerps use it as the
+// previous token, and it is replaced by row t's LayerNorm.
+cudaError_t ln_shift_mix_rows(const float* x, const float* w, const float* b, float* const* states,
+                              std::size_t offset, const ShiftMix& mixes, int T, int C, float eps,
+                              cudaStream_t stream);
+
 // Per-head GroupNorm of y [T, H*N] (groups of N), then, when r is given, the bonus
 // + (sum over the head of r * k * r_k) * v, then, when g is given, * g. Output fp32 or fp16.
 cudaError_t group_norm(const float* y, const float* w, const float* b, const float* r,

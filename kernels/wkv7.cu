@@ -134,20 +134,24 @@ __device__ __forceinline__ float sum64(float v, float* buf) {
 // inputs and the [C] parameters read once, C halves written.
 __global__ void __launch_bounds__(64) wkv7_step_kernel(Wkv7Step p) {
     constexpr int N = 64;
-    const int h = blockIdx.x, i = threadIdx.x, c = h * N + i;
+    // Row blockIdx.y of a batch: its own state and its own [C] vectors (row stride gridDim.x * N).
+    const int h = blockIdx.x, i = threadIdx.x;
+    const int c = int(blockIdx.y) * int(gridDim.x) * N + h * N + i; // index into the [rows, C] vectors
+    const int pc = h * N + i;                                        // into the [C] parameters
+    float* const state = p.states ? p.states[blockIdx.y] + p.state_offset : p.state;
     detail::grid_dep_wait(); // launched with launch_pdl (common.cuh)
     detail::grid_dep_launch();
     __shared__ float buf[2];
     __shared__ __align__(16) float sh[5][N];
     // Every global load is issued here, before the first barrier (loads do not move across
     // barriers, and each would otherwise be a round trip of its own).
-    const float k = p.k[c], r = p.r[c], k_k = p.k_k[c], a0 = p.a0[c], a_lora = p.a_lora[c],
-                k_a = p.k_a[c], w0 = p.w0[c], w_lora = p.w_lora[c], v_in = p.v[c], r_k = p.r_k[c],
-                ln_w = p.ln_w[c], ln_b = p.ln_b[c], g = p.g[c];
+    const float k = p.k[c], r = p.r[c], k_k = p.k_k[pc], a0 = p.a0[pc], a_lora = p.a_lora[c],
+                k_a = p.k_a[pc], w0 = p.w0[pc], w_lora = p.w_lora[c], v_in = p.v[c],
+                r_k = p.r_k[pc], ln_w = p.ln_w[pc], ln_b = p.ln_b[pc], g = p.g[c];
     const float vf = p.first_layer ? 0.0f : p.v_first[c];
-    const float v0 = p.first_layer ? 0.0f : p.v0[c];
+    const float v0 = p.first_layer ? 0.0f : p.v0[pc];
     const float v_lora = p.first_layer ? 0.0f : p.v_lora[c];
-    float* srow = p.state + (std::size_t(h) * N + i) * N;
+    float* srow = state + (std::size_t(h) * N + i) * N;
     float s[N];
 #pragma unroll
     for (int j = 0; j < N; j += 4) {
@@ -200,9 +204,10 @@ __global__ void __launch_bounds__(64) wkv7_step_kernel(Wkv7Step p) {
 
 } // namespace
 
-cudaError_t wkv7_step(const Wkv7Step& p, int H, int N, cudaStream_t stream) {
-    if (N != 64 || H < 1) return cudaErrorInvalidValue;
-    return detail::launch_pdl(wkv7_step_kernel, dim3(H), dim3(64), 0, stream, p);
+cudaError_t wkv7_step(const Wkv7Step& p, int H, int N, cudaStream_t stream, int rows) {
+    if (N != 64 || H < 1 || rows < 1 || (rows > 1 && !p.states)) return cudaErrorInvalidValue;
+    return detail::launch_pdl(wkv7_step_kernel, dim3(unsigned(H), unsigned(rows)), dim3(64), 0,
+                              stream, p);
 }
 
 cudaError_t wkv7_seq(float* state, const float* r, const float* decay, const float* k,

@@ -5,6 +5,8 @@
 // exp(-0.606531 * sigmoid(w)), neg_kk = -kk, kka = kk * a, k scaled by (1 + (a - 1) * k_a).
 #pragma once
 
+#include <cstddef>
+
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
@@ -27,7 +29,12 @@ struct Wkv7Step {
     __half* out;                                               // [C]
     bool first_layer;
     float eps; // GroupNorm eps (64e-5)
+    // Batched decoding (rows > 1): one token of each of `rows` sessions. The [C] vectors above
+    // become [rows, C]; row b's state is states[b] + state_offset (device array of pointers), and
+    // `state` is unused.
+    float* const* states = nullptr;
+    std::size_t state_offset = 0;
 };
-cudaError_t wkv7_step(const Wkv7Step& p, int H, int N, cudaStream_t stream);
+cudaError_t wkv7_step(const Wkv7Step& p, int H, int N, cudaStream_t stream, int rows = 1);
 
 } // namespace gander::kernels

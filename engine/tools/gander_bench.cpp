@@ -37,6 +37,8 @@ struct Options {
     std::string json;
     std::uint64_t seed = 1;
     bool kernels = false; // --kernels: the decoding GEMV kernels alone (CUDA), no model
+    std::vector<int> batch;  // --batch B1,B2,...: batched decoding, aggregate tok/s
+    bool batch_given = false;
 };
 
 [[noreturn]] void usage(const std::string& why) {
@@ -81,6 +83,12 @@ Options parse(int argc, char** argv) {
                 o.threads = std::stoi(value());
             } else if (a == "--json") {
                 o.json = value();
+            } else if (a == "--batch") {
+                o.batch.clear();
+                o.batch_given = true;
+                std::stringstream ss(value());
+                for (std::string t; std::getline(ss, t, ',');)
+                    if (!t.empty()) o.batch.push_back(std::stoi(t));
             } else if (a == "--kernels") {
                 o.kernels = true;
             } else if (a == "--seed") {
@@ -89,7 +97,8 @@ Options parse(int argc, char** argv) {
                 std::printf("gander-bench: decode and prefill speed of a random-weight model of a "
                             "real RWKV-7 shape\nusage: gander-bench [--backend cpu|cuda] [--shape "
                             "0.1b|0.4b|1.5b|2.9b|7.2b]\n  [--precision fp16|bf16|fp32|int8|int4] "
-                            "[--decode-tokens N] [--prefill T1,T2,...] [--threads N]\n  [--seed S] "
+                            "[--decode-tokens N] [--prefill T1,T2,...]\n  [--batch B1,B2,...] "
+                            "[--threads N] [--seed S] "
                             "[--json FILE]\n  --kernels: time each decoding matrix-vector kernel alone (CUDA) "
                             "against the copy bandwidth\n");
                 std::exit(0);
@@ -101,6 +110,7 @@ Options parse(int argc, char** argv) {
         }
     }
     if (!prefill_given && o.backend == gander::BackendKind::Cuda) o.prefill = {512, 4096, 65536};
+    if (!o.batch_given && o.backend == gander::BackendKind::Cuda) o.batch = {8, 32, 64};
     return o;
 }
 
@@ -263,6 +273,32 @@ int main(int argc, char** argv) {
             fig["decode_tok_s_after_prompt"] = decode_after;
             fig["decode_after_prompt_tokens"] = prefill.back().first;
         }
+        // Batched decoding (Session::feed_batch): B sessions, one token each per step, greedy;
+        // the aggregate rate over 8 timed steps after 2 warm-up steps.
+        std::vector<std::pair<int, double>> batched;
+        for (int B : opt.batch) {
+            if (B < 1) continue;
+            std::vector<std::unique_ptr<gander::Session>> own;
+            std::vector<gander::Session*> ss;
+            std::vector<std::int32_t> ids(static_cast<std::size_t>(B));
+            for (int i = 0; i < B; ++i) {
+                own.push_back(model->new_session());
+                ss.push_back(own.back().get());
+                ids[std::size_t(i)] = tok(rng);
+            }
+            auto step = [&] {
+                gander::Session::feed_batch(ss, ids);
+                for (int i = 0; i < B; ++i) ids[std::size_t(i)] = argmax(ss[std::size_t(i)]->logits());
+            };
+            step();
+            step();
+            const int steps = 8;
+            t0 = Clock::now();
+            for (int i = 0; i < steps; ++i) step();
+            const double tps = double(B) * steps / seconds_since(t0);
+            batched.emplace_back(B, tps);
+            fig["batch_decode_tok_s_B" + std::to_string(B)] = tps;
+        }
         double peak = double(peak_rss_bytes());
 #ifdef GANDER_HAVE_CUDA
         if (opt.backend == gander::BackendKind::Cuda)
@@ -294,6 +330,9 @@ int main(int argc, char** argv) {
             std::printf("%-28s %12.2f\n",
                         ("decode tok/s after T=" + std::to_string(prefill.back().first)).c_str(),
                         decode_after);
+        for (auto [B, tps] : batched)
+            std::printf("%-28s %12.1f  (%.1fx batch 1)\n",
+                        ("batched decode B=" + std::to_string(B)).c_str(), tps, tps / decode_tps);
         std::printf("%-28s %12.1f\n", "peak memory MB", peak / 1e6);
 
         if (!opt.json.empty()) {

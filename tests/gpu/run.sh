@@ -149,5 +149,5 @@ echo
 echo "==== summary ($(head -2 "$OUT/gpu.txt" | tail -1 | cut -d, -f1), $(( $(date +%s) - t0 ))s) ===="
 [ $tests = 1 ] && echo "gpu tests: $(grep -E 'tests passed' "$OUT/ctest-gpu.log" || echo 'rc '$gpu_rc)"
 [ $tests = 1 ] && echo "engine tests: $(grep -E 'tests passed' "$OUT/ctest-engine.log" || echo 'rc '$eng_rc)"
-[ $bench = 1 ] && { echo "bench rc $bench_rc"; grep -E "A/B|gander-bench |bandwidth|decode tok/s|roofline|prefill tok/s|peak memory" "$OUT/bench.log"; }
+[ $bench = 1 ] && { echo "bench rc $bench_rc"; grep -E "A/B|gander-bench |bandwidth|decode tok/s|roofline|prefill tok/s|batched|peak memory" "$OUT/bench.log"; }
 [ $gpu_rc = 0 ] && [ $bench_rc = 0 ]

@@ -1,6 +1,8 @@
 // The CUDA backend on the fixture models against the float64 golden outputs
 // (shared/fixtures/README.md): every step, prefill == token by token, state restore, and state
 // blobs crossing between the CPU and CUDA backends.
+#include <random>
+
 #include "gpu_test_util.h"
 
 using namespace gander;
@@ -183,6 +185,82 @@ TEST_CASE("load_model with Auto picks the card and says so") {
     CHECK(m->info().weight_bytes > 0);
     std::fprintf(stderr, "  device: %s; note: %s\n", m->info().device.c_str(),
                  m->info().backend_note.c_str());
+}
+
+TEST_CASE("feed_batch on the card: each row follows the golden logits with its own state") {
+    std::mt19937 rng{static_cast<unsigned>(run_seed())};
+    for (const Fixture& f : kFixtures) {
+        auto m = load(test::fixture(f.model), BackendKind::Cuda);
+        const Golden g = load_golden(test::fixture(f.golden), m->info().shape.n_layer);
+        std::uniform_int_distribution<int> tok(1, g.V - 1);
+        // Rows 0, 2, 4 follow the golden tokens; rows 1 and 3 get random tokens, and twins of
+        // them are fed the same tokens one by one.
+        std::vector<std::unique_ptr<Session>> own;
+        for (int i = 0; i < 7; ++i) own.push_back(m->new_session());
+        Session* batch[5] = {own[0].get(), own[1].get(), own[2].get(), own[3].get(), own[4].get()};
+        Session* twin[2] = {own[5].get(), own[6].get()};
+        double worst = 0, worst_twin = 0;
+        for (std::size_t t = 0; t < g.tokens.size(); ++t) {
+            const std::int32_t r1 = tok(rng), r3 = tok(rng);
+            const std::int32_t ids[5] = {g.tokens[t], r1, g.tokens[t], r3, g.tokens[t]};
+            Session::feed_batch(batch, ids);
+            twin[0]->feed(r1);
+            twin[1]->feed(r3);
+            const float* ref = &g.logits[t * std::size_t(g.V)];
+            for (int row : {0, 2, 4}) {
+                const double e = rel_err(batch[row]->logits().data(), ref, std::size_t(g.V));
+                worst = std::max(worst, e);
+                CHECK_MSG(e <= kBound, f.model << " row " << row << " step " << t << " err " << e);
+            }
+            for (int i = 0; i < 2; ++i) {
+                const double e = rel_err(batch[1 + 2 * i]->logits().data(),
+                                         twin[i]->logits().data(), std::size_t(g.V));
+                worst_twin = std::max(worst_twin, e);
+                CHECK_MSG(e <= kBound, f.model << " random row " << i << " step " << t);
+            }
+        }
+        for (int row : {0, 2, 4})
+            CHECK_MSG(state_err(batch[row]->state_f32(), g.state_final) <= kBound,
+                      f.model << " row " << row << " final state");
+        CHECK(state_err(batch[1]->state_f32(), twin[0]->state_f32()) <= kBound);
+        std::fprintf(stderr, "  %s feed_batch: worst vs golden %.2e, vs one by one %.2e\n",
+                     f.model, worst, worst_twin);
+    }
+}
+
+TEST_CASE("feed_batch on the card: more sessions than one launch takes, int8 and int4 weights") {
+    std::mt19937 rng{static_cast<unsigned>(run_seed()) + 1};
+    for (Precision p : {Precision::Fp16, Precision::Int8, Precision::Int4}) {
+        LoadOptions o;
+        o.backend = BackendKind::Cuda;
+        o.precision = p;
+        auto m = load_model(test::fixture("rwkv7/rand-a.pth"), o);
+        std::uniform_int_distribution<int> tok(1, m->info().shape.vocab - 1);
+        const int n = 70; // two launches: 64 + 6
+        std::vector<std::unique_ptr<Session>> a, b;
+        std::vector<Session*> pa;
+        for (int i = 0; i < n; ++i) {
+            a.push_back(m->new_session());
+            b.push_back(m->new_session());
+            pa.push_back(a.back().get());
+        }
+        double worst = 0;
+        for (int step = 0; step < 3; ++step) {
+            std::vector<std::int32_t> ids(static_cast<std::size_t>(n));
+            for (auto& id : ids) id = tok(rng);
+            Session::feed_batch(pa, ids);
+            for (int i = 0; i < n; ++i) {
+                b[std::size_t(i)]->feed(ids[std::size_t(i)]);
+                const double e = rel_err(a[std::size_t(i)]->logits().data(),
+                                         b[std::size_t(i)]->logits().data(),
+                                         std::size_t(m->info().shape.vocab));
+                worst = std::max(worst, e);
+                CHECK_MSG(e <= kBound, to_string(p) << " session " << i << " step " << step);
+            }
+        }
+        std::fprintf(stderr, "  %s: 70 sessions batched vs one by one, worst %.2e\n",
+                     std::string(to_string(p)).c_str(), worst);
+    }
 }
 
 GANDER_TEST_MAIN

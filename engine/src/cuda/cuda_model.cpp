@@ -525,4 +525,110 @@ void CudaModel::forward(int T, float* state, Workspace& ws, bool want_logits) {
     }
 }
 
+void CudaModel::step_batch(const std::vector<float*>& states, const std::int32_t* tokens,
+                           float* host_logits) {
+    const int B = int(states.size());
+    if (B < 1 || B > kMaxBatch) throw Error("CUDA backend: a batch of " + std::to_string(B) +
+                                            " sessions (1 to " + std::to_string(kMaxBatch) + ")");
+    Workspace& ws = prefill_workspace(); // may throw (out of memory): nothing changed yet
+    const std::size_t V = std::size_t(m_shape.vocab);
+    if (!m_batch_ptrs.get()) {
+        DeviceBuffer ptrs(sizeof(float*) * kMaxBatch, "the batch's state pointers");
+        DeviceBuffer logits(sizeof(float) * V * kMaxBatch, "the batch's logits");
+        m_batch_ptrs = std::move(ptrs);
+        m_batch_logits = std::move(logits);
+    }
+    cudaStream_t st = m_stream;
+    GANDER_CUDA(cudaMemcpyAsync(m_batch_ptrs.get(), states.data(), sizeof(float*) * std::size_t(B),
+                                cudaMemcpyHostToDevice, st));
+    GANDER_CUDA(cudaMemcpyAsync(ws.ids, tokens, sizeof(std::int32_t) * std::size_t(B),
+                                cudaMemcpyHostToDevice, st));
+    forward_batch(B, m_batch_ptrs.as<float*>(), ws, m_batch_logits.as<float>());
+    GANDER_CUDA(cudaMemcpyAsync(host_logits, m_batch_logits.get(), sizeof(float) * V * std::size_t(B),
+                                cudaMemcpyDeviceToHost, st));
+    GANDER_CUDA(cudaStreamSynchronize(st));
+}
+
+// forward() for B tokens of B different sessions: the prefill path's matrix products (B rows),
+// with the token shift and the WKV step taken per row from each session's own state.
+void CudaModel::forward_batch(int B, float* const* states, Workspace& ws, float* logits) {
+    using k::GemvIn;
+    using k::GemvOut;
+    const ModelShape& s = m_shape;
+    const int C = s.n_embd, H = s.n_head(), N = s.head_size, F = s.ffn_dim;
+    const std::size_t per_layer = std::size_t(2 * C + H * N * N);
+    cudaStream_t st = m_stream;
+
+    GANDER_CUDA(
+        k::layer_norm(m_emb, ws.ids, m_ln0_w, m_ln0_b, ws.x, nullptr, B, C, kLayerNormEps, st));
+    for (int li = 0; li < s.n_layer; ++li) {
+        const LayerDev& L = m_layers[std::size_t(li)];
+        const LoraRanks& R = L.ranks;
+        const std::size_t att_prev = std::size_t(li) * per_layer, kv = att_prev + std::size_t(C),
+                          ffn_prev = kv + std::size_t(H) * N * N;
+        k::ShiftMix sm{{L.x_r, L.x_w, L.x_k, L.x_v, L.x_a, L.x_g},
+                       {ws.xm[0], ws.xm[1], ws.xm[2], ws.xm[3], ws.xm[4], ws.xm[5]},
+                       6};
+        GANDER_CUDA(k::ln_shift_mix_rows(ws.x, L.ln1_w, L.ln1_b, states, att_prev, sm, B, C,
+                                         kLayerNormEps, st));
+        const bool first = li == 0;
+        Job down[7] = {
+            {L.Wr, ws.xm[0], ws.r, C, C, GemvIn::Plain, GemvOut::StoreF32, &L.qr},
+            {L.Wk, ws.xm[2], ws.k, C, C, GemvIn::Plain, GemvOut::StoreF32, &L.qk},
+            {L.Wv, ws.xm[3], ws.v, C, C, GemvIn::Plain, GemvOut::StoreF32, &L.qv},
+            {L.w1, ws.xm[1], ws.hw, R.w, C, GemvIn::Plain, GemvOut::StoreF16},
+            {L.a1, ws.xm[4], ws.ha, R.a, C, GemvIn::Plain, GemvOut::StoreF16},
+            {L.g1, ws.xm[5], ws.hg, R.g, C, GemvIn::Plain, GemvOut::StoreF16},
+            {L.v1, ws.xm[3], ws.hv, R.v, C, GemvIn::Plain, GemvOut::StoreF16},
+        };
+        linear(down, first ? 6 : 7, B, ws);
+        GANDER_CUDA(k::lora_activation(ws.hw, std::int64_t(B) * R.w, k::Activation::Tanh, st));
+        GANDER_CUDA(k::lora_activation(ws.hg, std::int64_t(B) * R.g, k::Activation::Sigmoid, st));
+        Job up[4] = {
+            {L.w2, ws.hw, ws.wl, C, R.w, GemvIn::Plain, GemvOut::StoreF32},
+            {L.a2, ws.ha, ws.al, C, R.a, GemvIn::Plain, GemvOut::StoreF32},
+            {L.g2, ws.hg, ws.gl, C, R.g, GemvIn::Plain, GemvOut::StoreF32},
+            {L.v2, ws.hv, ws.vl, C, R.v, GemvIn::Plain, GemvOut::StoreF32},
+        };
+        linear(up, first ? 3 : 4, B, ws);
+        k::Wkv7Step w{nullptr, ws.r,       ws.k,     ws.v,  ws.wl, ws.al,        ws.vl,
+                      ws.gl,   ws.v_first, L.w0,     L.a0,  L.v0,  L.k_k,        L.k_a,
+                      L.r_k,   L.ln_x_w,   L.ln_x_b, ws.yg, first, kGroupNormEps};
+        w.states = states;
+        w.state_offset = kv;
+        GANDER_CUDA(k::wkv7_step(w, H, N, st, B));
+        Job out{L.Wo, ws.yg, ws.x, C, C, GemvIn::Plain, GemvOut::AddF32, &L.qo};
+        linear(&out, 1, B, ws);
+
+        k::ShiftMix fm{{L.ffn_x_k}, {ws.xm[0]}, 1};
+        GANDER_CUDA(k::ln_shift_mix_rows(ws.x, L.ln2_w, L.ln2_b, states, ffn_prev, fm, B, C,
+                                         kLayerNormEps, st));
+        Job key{L.ffn_k, ws.xm[0], ws.ffn_f, F, C, GemvIn::Plain, GemvOut::StoreF32, &L.qffn_k};
+        linear(&key, 1, B, ws);
+        GANDER_CUDA(k::relu2(ws.ffn_f, ws.ffn_h, std::int64_t(B) * F, st));
+        Job val{L.ffn_v, ws.ffn_h, ws.x, C, F, GemvIn::Plain, GemvOut::AddF32, &L.qffn_v};
+        linear(&val, 1, B, ws);
+    }
+    // Logits of every row: the final LayerNorm into xm[0] (free by now), then the head; a
+    // quantized head is dequantised a slice of rows at a time into the scratch matrix.
+    GANDER_CUDA(k::layer_norm(ws.x, nullptr, m_ln_out_w, m_ln_out_b, nullptr, ws.xm[0], B, C,
+                              kLayerNormEps, st));
+    const int V = s.vocab;
+    if (!m_qhead.q) {
+        gemm_rows(m_cublas, m_head, V, C, ws.xm[0], B, logits, GemmOut::StoreF32);
+        return;
+    }
+    if (!ws.deq) throw Error("CUDA backend: internal error: no dequantisation buffer");
+    const bool i8 = m_qhead.kind == k::QuantKind::Int8Row;
+    const std::size_t row_bytes = i8 ? std::size_t(C) : std::size_t(C + 1) / 2;
+    const std::size_t row_scales = i8 ? 1 : std::size_t(C + 63) / 64;
+    const int slice = std::min(V, std::max(F, C)); // rows of C that ws.deq holds
+    for (int r0 = 0; r0 < V; r0 += slice) {
+        const int n = std::min(slice, V - r0);
+        GANDER_CUDA(k::dequantize(m_qhead.kind, m_qhead.q + std::size_t(r0) * row_bytes,
+                                  m_qhead.scales + std::size_t(r0) * row_scales, n, C, ws.deq, st));
+        gemm_rows(m_cublas, ws.deq, n, C, ws.xm[0], B, logits + r0, GemmOut::StoreF32, V);
+    }
+}
+
 } // namespace gander::cuda

@@ -84,8 +84,17 @@ public:
     // graph-capturable kernels (no cuBLAS).
     void forward(int T, float* state, Workspace& ws, bool logits);
 
+    // Batched decoding: one token for each of states.size() sessions (at most kMaxBatch), every
+    // session with its own state (reference layout, on the card); the logits of row b go to
+    // host_logits + b * vocab. Uses the prefill workspace and cuBLAS (the weights are read once for
+    // the whole batch). A failure part-way leaves the states partly advanced.
+    static constexpr int kMaxBatch = 64;
+    void step_batch(const std::vector<float*>& states, const std::int32_t* tokens,
+                    float* host_logits);
+
 private:
     struct Job;
+    void forward_batch(int B, float* const* states, Workspace& ws, float* logits);
     void place(const model::Weights* weights, std::uint64_t seed, const Progress& progress);
     void linear(const Job* jobs, int n_jobs, int T, Workspace& ws);
 
@@ -106,6 +115,7 @@ private:
     Workspace m_decode;
     std::unique_ptr<Workspace> m_prefill;
     PinnedBuffer m_pin_token, m_pin_logits;
+    DeviceBuffer m_batch_ptrs, m_batch_logits; // step_batch: allocated on first use
 };
 
 } // namespace gander::cuda

@@ -2,6 +2,7 @@
 // fixed workspace) and its entry points in backend.h.
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "backend.h"
 #include "cuda/cuda_model.h"
@@ -62,6 +63,23 @@ protected:
             cudaMemcpyAsync(m_state.get(), m_backup.get(), m_bytes, cudaMemcpyDeviceToDevice, st);
             cudaStreamSynchronize(st);
             throw;
+        }
+    }
+
+    void do_feed_batch(std::span<Session* const> sessions, std::span<const std::int32_t> tokens,
+                       std::span<float> logits) override {
+        std::lock_guard lock(m_model.mutex());
+        const std::size_t V = std::size_t(m_model.info().shape.vocab);
+        std::vector<float*> states;
+        for (std::size_t done = 0; done < sessions.size();) {
+            const std::size_t n =
+                std::min<std::size_t>(CudaModel::kMaxBatch, sessions.size() - done);
+            states.clear();
+            // Session::feed_batch checked that every session belongs to this model.
+            for (std::size_t i = 0; i < n; ++i)
+                states.push_back(static_cast<CudaSession*>(sessions[done + i])->m_state.as<float>());
+            m_model.step_batch(states, tokens.data() + done, logits.data() + done * V);
+            done += n;
         }
     }
 

@@ -6,14 +6,15 @@
 namespace gander::cuda {
 
 void gemm_rows(cublasHandle_t handle, const __half* W, int rows, int cols, const __half* X, int T,
-               void* Y, GemmOut out) {
+               void* Y, GemmOut out, int ldy) {
     // cuBLAS is column-major: Y^T [rows, T] = W X^T, with W read as the column-major [cols, rows]
     // matrix transposed and X^T as column-major [cols, T]. beta = 1 adds to Y (the residual).
     const float one = 1.0f, zero = 0.0f;
     const float* beta = out == GemmOut::AddF32 ? &one : &zero;
     const cudaDataType_t ct = out == GemmOut::StoreF16 ? CUDA_R_16F : CUDA_R_32F;
     GANDER_CUBLAS(cublasGemmEx(handle, CUBLAS_OP_T, CUBLAS_OP_N, rows, T, cols, &one, W, CUDA_R_16F,
-                               cols, X, CUDA_R_16F, cols, beta, Y, ct, rows, CUBLAS_COMPUTE_32F,
+                               cols, X, CUDA_R_16F, cols, beta, Y, ct, ldy > 0 ? ldy : rows,
+                               CUBLAS_COMPUTE_32F,
                                CUBLAS_GEMM_DEFAULT));
 }
 

@@ -10,7 +10,8 @@ namespace gander::cuda {
 
 enum class GemmOut { StoreF32, AddF32, StoreF16 };
 
+// ldy: the row stride of Y (0: rows), to write a slice of a wider Y.
 void gemm_rows(cublasHandle_t handle, const __half* W, int rows, int cols, const __half* X, int T,
-               void* Y, GemmOut out);
+               void* Y, GemmOut out, int ldy = 0);
 
 } // namespace gander::cuda
