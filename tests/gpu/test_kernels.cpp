@@ -5,6 +5,7 @@
 #include "cpu/ops.h"
 #include "cuda/gemm.h"
 #include "gpu_test_util.h"
+#include "kernels/ffn_sparse.h"
 #include "kernels/gemv.h"
 #include "kernels/mix.h"
 #include "kernels/norm.h"
@@ -461,6 +462,53 @@ TEST_CASE("sample: greedy is the argmax; draws follow the kept distribution") {
     CHECK(id.get()[0] == 1); // log 0.5 - 2 < log 0.3
     auto c = dc.get();
     CHECK(c[0] == 1.5f && c[1] == 1.0f && c[2] == 0.0f);
+}
+
+TEST_CASE("ffn_value_sparse: y += h Wt over the non-zero h only, equal to the dense sum") {
+    // Zero fractions from none to all; odd sizes (a partial row chunk, a partial column block).
+    for (auto [F, C] : {std::pair{300, 68}, std::pair{16384, 4096}, std::pair{512, 1028}}) {
+        for (double zeros : {0.0, 0.5, 0.9, 1.0}) {
+            std::vector<float> hf = uniform(std::size_t(F), 0.0f, 4.0f);
+            std::uniform_real_distribution<double> coin(0.0, 1.0);
+            for (auto& v : hf)
+                if (coin(rng()) < zeros) v = 0.0f;
+            const auto hh = to_half(hf);
+            const auto wh = to_half(uniform(std::size_t(F) * C, -0.05f, 0.05f));
+            const auto y0 = uniform(std::size_t(C), -1.0f, 1.0f);
+            Dev<__half> H(hh), Wt(wh);
+            Dev<float> partial{k::ffn_value_sparse_scratch(F, C) / sizeof(float)};
+            for (bool dense : {false, true}) {
+                Dev<float> Y(y0);
+                REQUIRE(k::ffn_value_sparse(H.p, Wt.p, F, C, Y.p, partial.p, dense, 0) ==
+                        cudaSuccess);
+                const auto y = Y.get();
+                double worst = 0;
+                for (int c = 0; c < C; ++c) {
+                    double want = y0[std::size_t(c)], mag = std::fabs(want);
+                    for (int f = 0; f < F; ++f) {
+                        const double t = double(__half2float(hh[std::size_t(f)])) *
+                                         __half2float(wh[std::size_t(f) * C + c]);
+                        want += t;
+                        mag += std::fabs(t);
+                    }
+                    const double e = std::fabs(y[std::size_t(c)] - want) / (mag + 1e-6);
+                    worst = std::max(worst, e);
+                    CHECK_MSG(std::isfinite(y[std::size_t(c)]) && e < 1e-5,
+                              F << "x" << C << " zeros " << zeros << " dense " << dense
+                                << " column " << c << ": " << y[std::size_t(c)] << " vs " << want);
+                }
+                if (F == 16384)
+                    std::fprintf(stderr, "  ffn_value_sparse %dx%d, %.0f%% zeros%s: worst %.2e\n",
+                                 F, C, zeros * 100, dense ? " (dense)" : "", worst);
+            }
+        }
+    }
+    // Bad arguments are refused, not run.
+    Dev<__half> H{static_cast<std::size_t>(8)}, Wt{static_cast<std::size_t>(64)};
+    Dev<float> Y{static_cast<std::size_t>(8)}, partial{static_cast<std::size_t>(64)};
+    REQUIRE(k::ffn_value_sparse(H.p, Wt.p, 8, 6, Y.p, partial.p, false, 0) == cudaErrorInvalidValue);
+    REQUIRE(k::ffn_value_sparse(nullptr, Wt.p, 8, 8, Y.p, partial.p, false, 0) ==
+            cudaErrorInvalidValue);
 }
 
 GANDER_TEST_MAIN

@@ -8,6 +8,7 @@
 
 #include "cuda/convert.h"
 #include "cuda/gemm.h"
+#include "kernels/ffn_sparse.h"
 #include "kernels/gemv.h"
 #include "kernels/gemv_tc.h"
 #include "kernels/mix.h"
@@ -78,6 +79,8 @@ std::size_t carve_workspace(const ModelShape& s, int rows, bool prefill, bool qu
     w.xo = c.take<__half>(C);
     // Prefill from int8/int4: the largest layer matrix dequantised at a time (F x C).
     w.deq = prefill && quantized ? c.take<__half>(std::max(F, C) * C) : nullptr;
+    w.partial = prefill ? nullptr
+                        : c.take<float>(k::ffn_value_sparse_scratch(int(F), int(C)) / sizeof(float));
     return c.used();
 }
 
@@ -157,7 +160,12 @@ std::vector<Placement> placements(const ModelShape& s, const model::Weights* W, 
         vec(T(l.ln_x_b), i, ri::LnXB, &d.ln_x_b);
         vec(T(l.ffn_x_k), i, ri::FfnXK, &d.ffn_x_k);
         mat(T(l.ffn_key), i, ri::FfnKey, F, C, false, &d.ffn_k, &d.qffn_k);
-        mat(T(l.ffn_value), i, ri::FfnValue, C, F, false, &d.ffn_v, &d.qffn_v);
+        if (W && W->layers[std::size_t(i)].ffn_value.quantized()) {
+            mat(T(l.ffn_value), i, ri::FfnValue, C, F, false, &d.ffn_v, &d.qffn_v);
+        } else { // transposed for the sparse decoding step; fan-in stays F
+            mat(T(l.ffn_value), i, ri::FfnValue, F, C, true, &d.ffn_vt);
+            out.back().fan_in = int(F);
+        }
     }
     return out;
 }
@@ -366,6 +374,15 @@ bool use_tc_gemv() {
     }();
     return on;
 }
+// GANDER_SPARSE_FFN=0 reads every row of the FFN value matrix in a decoding step (the
+// dense-equivalent figure); by default rows whose activation is zero are skipped.
+bool sparse_ffn() {
+    static const bool on = [] {
+        const char* e = std::getenv("GANDER_SPARSE_FFN");
+        return !(e && std::strcmp(e, "0") == 0);
+    }();
+    return on;
+}
 } // namespace
 
 void CudaModel::linear(const Job* jobs, int n_jobs, int T, Workspace& ws) {
@@ -514,8 +531,15 @@ void CudaModel::forward(int T, float* state, Workspace& ws, bool want_logits) {
             linear(&key, 1, T, ws);
             GANDER_CUDA(k::relu2(ws.ffn_f, ws.ffn_h, std::int64_t(T) * F, st));
         }
-        Job val{L.ffn_v, ws.ffn_h, ws.x, C, F, GemvIn::Plain, GemvOut::AddF32, &L.qffn_v};
-        linear(&val, 1, T, ws);
+        if (L.ffn_vt && step) {
+            GANDER_CUDA(k::ffn_value_sparse(ws.ffn_h, L.ffn_vt, F, C, ws.x, ws.partial,
+                                            !sparse_ffn(), st));
+        } else if (L.ffn_vt) {
+            gemm_cols(m_cublas, L.ffn_vt, F, C, ws.ffn_h, T, ws.x, GemmOut::AddF32);
+        } else {
+            Job val{L.ffn_v, ws.ffn_h, ws.x, C, F, GemvIn::Plain, GemvOut::AddF32, &L.qffn_v};
+            linear(&val, 1, T, ws);
+        }
     }
     if (want_logits) {
         GANDER_CUDA(k::layer_norm(ws.x + std::size_t(T - 1) * C, nullptr, m_ln_out_w, m_ln_out_b,
@@ -606,8 +630,12 @@ void CudaModel::forward_batch(int B, float* const* states, Workspace& ws, float*
         Job key{L.ffn_k, ws.xm[0], ws.ffn_f, F, C, GemvIn::Plain, GemvOut::StoreF32, &L.qffn_k};
         linear(&key, 1, B, ws);
         GANDER_CUDA(k::relu2(ws.ffn_f, ws.ffn_h, std::int64_t(B) * F, st));
-        Job val{L.ffn_v, ws.ffn_h, ws.x, C, F, GemvIn::Plain, GemvOut::AddF32, &L.qffn_v};
-        linear(&val, 1, B, ws);
+        if (L.ffn_vt) {
+            gemm_cols(m_cublas, L.ffn_vt, F, C, ws.ffn_h, B, ws.x, GemmOut::AddF32);
+        } else {
+            Job val{L.ffn_v, ws.ffn_h, ws.x, C, F, GemvIn::Plain, GemvOut::AddF32, &L.qffn_v};
+            linear(&val, 1, B, ws);
+        }
     }
     // Logits of every row: the final LayerNorm into xm[0] (free by now), then the head; a
     // quantized head is dequantised a slice of rows at a time into the scratch matrix.

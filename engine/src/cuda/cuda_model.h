@@ -39,6 +39,9 @@ struct LayerDev {
     const __half *w1 = nullptr, *w2 = nullptr, *a1 = nullptr, *a2 = nullptr, *v1 = nullptr,
                  *v2 = nullptr, *g1 = nullptr, *g2 = nullptr;
     const __half *ffn_k = nullptr, *ffn_v = nullptr;
+    // fp16 models: ffn.value stored transposed [F, C] instead of ffn_v (the sparse decoding step
+    // reads whole rows of it; kernels/ffn_sparse.h).
+    const __half* ffn_vt = nullptr;
     // Set instead of the fp16 pointers above when the weights are int8/int4.
     QuantDev qr, qk, qv, qo, qffn_k, qffn_v;
     LoraRanks ranks;
@@ -55,6 +58,7 @@ struct Workspace {
     __half *xm[6] = {}, *yg = nullptr, *hw = nullptr, *ha = nullptr, *hv = nullptr, *hg = nullptr,
            *ffn_h = nullptr, *xo = nullptr;
     __half* deq = nullptr; // prefill with quantized weights: one matrix dequantised for cuBLAS
+    float* partial = nullptr; // decoding: the sparse FFN's per-chunk sums
 };
 
 class CudaModel final : public Model {

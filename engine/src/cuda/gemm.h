@@ -14,4 +14,9 @@ enum class GemmOut { StoreF32, AddF32, StoreF16 };
 void gemm_rows(cublasHandle_t handle, const __half* W, int rows, int cols, const __half* X, int T,
                void* Y, GemmOut out, int ldy = 0);
 
+// Y [T, cols] = X [T, rows] Wt (or Y +=) for Wt [rows, cols] fp16 row-major: the product with a
+// matrix stored transposed (the FFN value projection of fp16 models).
+void gemm_cols(cublasHandle_t handle, const __half* Wt, int rows, int cols, const __half* X, int T,
+               void* Y, GemmOut out);
+
 } // namespace gander::cuda

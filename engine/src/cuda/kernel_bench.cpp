@@ -12,6 +12,7 @@
 #include "backend.h"
 #include "cuda/convert.h"
 #include "cuda/cuda_common.h"
+#include "kernels/ffn_sparse.h"
 #include "kernels/gemv.h"
 #include "kernels/gemv_quant.h"
 #include "kernels/gemv_tc.h"
@@ -204,6 +205,71 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s) {
                 f.fraction_of_copy = copy_bytes_per_s > 0 ? f.bytes_per_s / copy_bytes_per_s : 0;
                 out.push_back(f);
             }
+        }
+    }
+
+    // The sparse FFN value step (fp16, transposed weights) at several fractions of zero
+    // activations; 0 % runs the kernel's dense mode (every row). Bytes: the dense matrix, so the
+    // "of copy" column is the effective rate and dense time / time the gain.
+    {
+        const std::size_t wbytes = std::size_t(F) * C * 2;
+        const int copies = 4;
+        std::vector<Raw> W;
+        for (int cp = 0; cp < copies; ++cp) {
+            W.emplace_back(wbytes);
+            fill(W.back(), wbytes, 500 + std::uint64_t(cp), s);
+        }
+        Raw partial(k::ffn_value_sparse_scratch(F, C)), h(std::size_t(F) * 2);
+        std::vector<__half> hh(static_cast<std::size_t>(F));
+        std::uint64_t state = 12345;
+        auto next = [&] { // xorshift: a fresh pattern of zeros, values in (0, 4]
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            return double(state >> 11) / double(1ull << 53);
+        };
+        for (double zeros : {0.0, 0.5, 0.75, 0.9, 0.95, 0.97}) {
+            for (auto& v : hh) v = __float2half(next() < zeros ? 0.0f : float(4.0 * next() + 1e-3));
+            GANDER_CUDA(cudaMemcpyAsync(h.p, hh.data(), hh.size() * 2, cudaMemcpyHostToDevice, s));
+            const bool dense = zeros == 0.0;
+            const int per_graph = 24;
+            GANDER_CUDA(cudaStreamSynchronize(s));
+            GANDER_CUDA(k::ffn_value_sparse(h.as<__half>(), W[0].as<__half>(), F, C, y.as<float>(),
+                                            partial.as<float>(), dense, s));
+            GANDER_CUDA(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+            cudaError_t err = cudaSuccess;
+            for (int i = 0; i < per_graph && err == cudaSuccess; ++i)
+                err = k::ffn_value_sparse(h.as<__half>(), W[std::size_t(i % copies)].as<__half>(), F,
+                                          C, y.as<float>(), partial.as<float>(), dense, s);
+            cudaGraph_t graph = nullptr;
+            const cudaError_t end = cudaStreamEndCapture(s, &graph);
+            GANDER_CUDA(err);
+            GANDER_CUDA(end);
+            cudaGraphExec_t exec = nullptr;
+            err = cudaGraphInstantiate(&exec, graph, 0);
+            cudaGraphDestroy(graph);
+            GANDER_CUDA(err);
+            std::vector<float> ms;
+            for (int rep = 0; rep < 7; ++rep) {
+                GANDER_CUDA(cudaEventRecord(e0, s));
+                GANDER_CUDA(cudaGraphLaunch(exec, s));
+                GANDER_CUDA(cudaEventRecord(e1, s));
+                GANDER_CUDA(cudaEventSynchronize(e1));
+                float t = 0;
+                GANDER_CUDA(cudaEventElapsedTime(&t, e0, e1));
+                ms.push_back(t);
+            }
+            cudaGraphExecDestroy(exec);
+            std::sort(ms.begin(), ms.end());
+            KernelFigure f;
+            f.name = "ffn value^T 16384x4096";
+            f.kind = "fp16";
+            f.kernel = dense ? "sparse, dense" : "sparse " + std::to_string(int(zeros * 100 + 0.5)) + "%0";
+            f.bytes = double(wbytes);
+            f.us = double(ms[ms.size() / 2]) * 1e3 / per_graph;
+            f.bytes_per_s = f.bytes / (f.us * 1e-6);
+            f.fraction_of_copy = copy_bytes_per_s > 0 ? f.bytes_per_s / copy_bytes_per_s : 0;
+            out.push_back(f);
         }
     }
     return out;

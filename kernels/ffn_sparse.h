@@ -1,0 +1,26 @@
+// The FFN value projection of a decoding step from the transposed weights, skipping the zero
+// activations: y[c] += sum over f with h[f] != 0 of h[f] * Wt[f][c]. Exact: a zero h[f] contributes
+// nothing (relu(k)^2 is zero for every k <= 0: about half the rows of a random model, 90-97 % of a
+// trained one). Wt is [F, C] fp16 row-major (the file's ffn.value [C, F] transposed at load), h
+// fp16, y fp32; products and sums in fp32.
+#pragma once
+
+#include <cstddef>
+
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+namespace gander::kernels {
+
+// Rows of Wt one block takes (its partial sums meet in `partial`, then one pass adds them to y).
+constexpr int kSparseRowsPerBlock = 256;
+
+// Bytes of the scratch `partial` for F x C.
+std::size_t ffn_value_sparse_scratch(int F, int C);
+
+// dense: read every row (the same kernel without the skipping; for measuring what it gives).
+// Needs C % 4 == 0 and 8-byte aligned Wt.
+cudaError_t ffn_value_sparse(const __half* h, const __half* Wt, int F, int C, float* y,
+                             float* partial, bool dense, cudaStream_t stream);
+
+} // namespace gander::kernels
