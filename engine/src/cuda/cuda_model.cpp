@@ -79,8 +79,8 @@ std::size_t carve_workspace(const ModelShape& s, int rows, bool prefill, bool qu
     w.xo = c.take<__half>(C);
     // Prefill from int8/int4: the largest layer matrix dequantised at a time (F x C).
     w.deq = prefill && quantized ? c.take<__half>(std::max(F, C) * C) : nullptr;
-    w.partial = prefill ? nullptr
-                        : c.take<float>(k::ffn_value_sparse_scratch(int(F), int(C)) / sizeof(float));
+    // Both workspaces: a one-token prefill takes the decoding step's path too.
+    w.partial = c.take<float>(k::ffn_value_sparse_scratch(int(F), int(C)) / sizeof(float));
     return c.used();
 }
 
