@@ -20,7 +20,7 @@ constexpr int kInFlight = 16;
 
 __global__ void __launch_bounds__(kThreads)
     sparse_rows_kernel(const __half* h, const __half* Wt, int F, int C, float* partial,
-                       bool dense) {
+                       bool dense, unsigned long long* counts) {
     __shared__ int rows[kSparseRowsPerBlock];
     __shared__ float vals[kSparseRowsPerBlock];
     __shared__ int warp_count[kThreads / 32];
@@ -38,6 +38,14 @@ __global__ void __launch_bounds__(kThreads)
     for (int w = 0; w < kThreads / 32; ++w) {
         before += w < warp ? warp_count[w] : 0;
         n += warp_count[w];
+    }
+    if (counts && blockIdx.y == 0) { // one warp-level tally per warp of the first column block
+        const unsigned nz = __ballot_sync(0xffffffffu, f < F && hf != 0.0f);
+        const unsigned in = __ballot_sync(0xffffffffu, f < F);
+        if (lane == 0 && in) {
+            atomicAdd(counts, (unsigned long long)__popc(nz));
+            atomicAdd(counts + 1, (unsigned long long)__popc(in));
+        }
     }
     if (keep) {
         const int pos = before + __popc(ballot & ((1u << lane) - 1u));
@@ -92,12 +100,13 @@ std::size_t ffn_value_sparse_scratch(int F, int C) {
 }
 
 cudaError_t ffn_value_sparse(const __half* h, const __half* Wt, int F, int C, float* y,
-                             float* partial, bool dense, cudaStream_t stream) {
+                             float* partial, bool dense, cudaStream_t stream,
+                             unsigned long long* counts) {
     if (!h || !Wt || !y || !partial || F < 1 || C < 4 || C % 4 != 0 ||
         (reinterpret_cast<std::uintptr_t>(Wt) & 7))
         return cudaErrorInvalidValue;
     const dim3 grid(unsigned(chunks_of(F)), unsigned((C + kCols - 1) / kCols));
-    sparse_rows_kernel<<<grid, kThreads, 0, stream>>>(h, Wt, F, C, partial, dense);
+    sparse_rows_kernel<<<grid, kThreads, 0, stream>>>(h, Wt, F, C, partial, dense, counts);
     if (const cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
     add_partials_kernel<<<(C + 255) / 256, 256, 0, stream>>>(partial, chunks_of(F), C, y);
     return cudaGetLastError();

@@ -20,7 +20,10 @@ std::size_t ffn_value_sparse_scratch(int F, int C);
 
 // dense: read every row (the same kernel without the skipping; for measuring what it gives).
 // Needs C % 4 == 0 and 8-byte aligned Wt.
+// counts, when given: counts[0] += rows with a non-zero activation, counts[1] += F (for the
+// fraction of zeros a model's activations have; two 64-bit device counters).
 cudaError_t ffn_value_sparse(const __half* h, const __half* Wt, int F, int C, float* y,
-                             float* partial, bool dense, cudaStream_t stream);
+                             float* partial, bool dense, cudaStream_t stream,
+                             unsigned long long* counts = nullptr);
 
 } // namespace gander::kernels

@@ -232,6 +232,12 @@ int main(int argc, char** argv) {
         // Bytes of weights one decoded token reads (every matrix and vector once, one embedding
         // row), as the backend holds them.
         const double bpt = double(info.decode_bytes_per_token);
+#ifdef GANDER_HAVE_CUDA
+        if (opt.backend == gander::BackendKind::Cuda) {
+            const auto [nonzero, all] = gander::detail::cuda_ffn_activity(*model);
+            if (all > 0) fig["ffn_nonzero_fraction"] = double(nonzero) / double(all);
+        }
+#endif
         fig["decode_tok_s"] = decode_tps;
         fig["decode_bytes_per_token"] = bpt;
         fig["bandwidth_bytes_s"] = bandwidth;
@@ -319,6 +325,9 @@ int main(int argc, char** argv) {
         std::printf("%-28s %12.2f\n", "decode tok/s", decode_tps);
         std::printf("%-28s %12.1f\n", "weights MB per token", bpt / 1e6);
         std::printf("%-28s %12.2f\n", "roofline tok/s", bandwidth / bpt);
+        if (fig.count("ffn_nonzero_fraction"))
+            std::printf("%-28s %11.1f%%\n", "FFN activations non-zero",
+                        100.0 * fig["ffn_nonzero_fraction"]);
         std::printf("%-28s %11.1f%%\n", "decode / roofline", 100.0 * decode_tps * bpt / bandwidth);
         for (auto [T, tps] : prefill) {
             std::printf("%-28s %12.1f\n", ("prefill tok/s T=" + std::to_string(T)).c_str(), tps);

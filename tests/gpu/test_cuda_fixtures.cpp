@@ -3,6 +3,7 @@
 // blobs crossing between the CPU and CUDA backends.
 #include <random>
 
+#include "backend.h"
 #include "gpu_test_util.h"
 
 using namespace gander;
@@ -165,6 +166,13 @@ TEST_CASE(
     }
     std::fprintf(stderr, "  trained-tiny: worst step err vs CPU %.2e, argmax %d/%zu\n", worst, same,
                  toks.size());
+    // The fraction of FFN activations the sparse step skipped on this trained model's text.
+    const auto [nonzero, all] = detail::cuda_ffn_activity(*gm);
+    CHECK(all == std::uint64_t(toks.size()) * std::uint64_t(gm->info().shape.ffn_dim) *
+                     std::uint64_t(gm->info().shape.n_layer));
+    std::fprintf(stderr, "  trained-tiny: FFN activations zero in %.1f %% of %llu (GPL-3 text)\n",
+                 100.0 * (1.0 - double(nonzero) / double(std::max<std::uint64_t>(all, 1))),
+                 (unsigned long long)all);
     CHECK(same >= 0.95 * double(toks.size()));
     gp->prefill(toks);
     CHECK(rel_err(gp->logits().data(), cs->logits().data(), V) <= kBound);

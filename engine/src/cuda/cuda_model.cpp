@@ -263,6 +263,8 @@ CudaModel::CudaModel(const ModelShape& shape, const model::Weights* weights, std
                                     "the decoding workspace");
         carve_workspace(shape, 1, false, m_quantized, m_decode.mem.get(), &m_decode);
         m_pin_token = PinnedBuffer(sizeof(std::int32_t), "the token");
+        m_ffn_counts = DeviceBuffer(2 * sizeof(unsigned long long), "the FFN counters");
+        GANDER_CUDA(cudaMemsetAsync(m_ffn_counts.get(), 0, m_ffn_counts.bytes(), m_stream));
         m_pin_logits = PinnedBuffer(std::size_t(shape.vocab) * 4, "the logits");
         GANDER_CUDA(cudaStreamSynchronize(m_stream));
     } catch (...) {
@@ -533,7 +535,8 @@ void CudaModel::forward(int T, float* state, Workspace& ws, bool want_logits) {
         }
         if (L.ffn_vt && step) {
             GANDER_CUDA(k::ffn_value_sparse(ws.ffn_h, L.ffn_vt, F, C, ws.x, ws.partial,
-                                            !sparse_ffn(), st));
+                                            !sparse_ffn(), st,
+                                            m_ffn_counts.as<unsigned long long>()));
         } else if (L.ffn_vt) {
             gemm_cols(m_cublas, L.ffn_vt, F, C, ws.ffn_h, T, ws.x, GemmOut::AddF32);
         } else {
@@ -657,6 +660,14 @@ void CudaModel::forward_batch(int B, float* const* states, Workspace& ws, float*
                                   m_qhead.scales + std::size_t(r0) * row_scales, n, C, ws.deq, st));
         gemm_rows(m_cublas, ws.deq, n, C, ws.xm[0], B, logits + r0, GemmOut::StoreF32, V);
     }
+}
+
+std::pair<std::uint64_t, std::uint64_t> CudaModel::ffn_activity() {
+    std::lock_guard lock(m_mutex);
+    unsigned long long c[2] = {0, 0};
+    GANDER_CUDA(cudaMemcpyAsync(c, m_ffn_counts.get(), sizeof c, cudaMemcpyDeviceToHost, m_stream));
+    GANDER_CUDA(cudaStreamSynchronize(m_stream));
+    return {c[0], c[1]};
 }
 
 } // namespace gander::cuda

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include <cuda_fp16.h>
@@ -93,6 +94,8 @@ public:
     // host_logits + b * vocab. Uses the prefill workspace and cuBLAS (the weights are read once for
     // the whole batch). A failure part-way leaves the states partly advanced.
     static constexpr int kMaxBatch = 64;
+    // Over the decoding steps so far (fp16 models): {non-zero FFN activations, all of them}.
+    std::pair<std::uint64_t, std::uint64_t> ffn_activity();
     void step_batch(const std::vector<float*>& states, const std::int32_t* tokens,
                     float* host_logits);
 
@@ -120,6 +123,7 @@ private:
     std::unique_ptr<Workspace> m_prefill;
     PinnedBuffer m_pin_token, m_pin_logits;
     DeviceBuffer m_batch_ptrs, m_batch_logits; // step_batch: allocated on first use
+    DeviceBuffer m_ffn_counts; // decoding steps: FFN activations non-zero / all (fp16 models)
 };
 
 } // namespace gander::cuda

@@ -289,3 +289,12 @@ std::unique_ptr<Model> make_cuda_random_model(const ModelShape& shape, std::uint
 }
 
 } // namespace gander::detail
+
+namespace gander::detail {
+
+std::pair<std::uint64_t, std::uint64_t> cuda_ffn_activity(Model& model) {
+    auto* m = dynamic_cast<cuda::CudaModel*>(&model);
+    return m ? m->ffn_activity() : std::pair<std::uint64_t, std::uint64_t>{0, 0};
+}
+
+} // namespace gander::detail
