@@ -63,6 +63,38 @@ std::size_t weight_bytes(const Mat& m, k::WeightKind kind) {
     return 0;
 }
 
+// Microseconds of one launch: `per_graph` calls of launch(i) captured in a CUDA graph (no host
+// gaps), replayed 7 times, the median replay over per_graph. launch(0) runs once before, outside.
+template <typename Launch>
+double time_launches(cudaStream_t s, cudaEvent_t e0, cudaEvent_t e1, int per_graph, Launch&& launch) {
+    GANDER_CUDA(cudaStreamSynchronize(s));
+    GANDER_CUDA(launch(0)); // warm-up
+    GANDER_CUDA(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
+    cudaError_t err = cudaSuccess;
+    for (int i = 0; i < per_graph && err == cudaSuccess; ++i) err = launch(i);
+    cudaGraph_t graph = nullptr;
+    const cudaError_t end = cudaStreamEndCapture(s, &graph);
+    GANDER_CUDA(err);
+    GANDER_CUDA(end);
+    cudaGraphExec_t exec = nullptr;
+    err = cudaGraphInstantiate(&exec, graph, 0);
+    cudaGraphDestroy(graph);
+    GANDER_CUDA(err);
+    std::vector<float> ms;
+    for (int rep = 0; rep < 7; ++rep) {
+        GANDER_CUDA(cudaEventRecord(e0, s));
+        GANDER_CUDA(cudaGraphLaunch(exec, s));
+        GANDER_CUDA(cudaEventRecord(e1, s));
+        GANDER_CUDA(cudaEventSynchronize(e1));
+        float t = 0;
+        GANDER_CUDA(cudaEventElapsedTime(&t, e0, e1));
+        ms.push_back(t);
+    }
+    cudaGraphExecDestroy(exec);
+    std::sort(ms.begin(), ms.end());
+    return double(ms[ms.size() / 2]) * 1e3 / per_graph;
+}
+
 } // namespace
 
 std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s) {
@@ -166,33 +198,8 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s) {
                 return k::gemv_quant(b, s);
             };
             for (bool tc : {false, true}) {
-                const int per_graph = std::max(copies, 24);
-                GANDER_CUDA(cudaStreamSynchronize(s));
-                GANDER_CUDA(launch(0, tc)); // warm-up, outside the graph
-                GANDER_CUDA(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
-                cudaGraph_t graph = nullptr;
-                cudaError_t err = cudaSuccess;
-                for (int i = 0; i < per_graph && err == cudaSuccess; ++i) err = launch(i % copies, tc);
-                const cudaError_t end = cudaStreamEndCapture(s, &graph);
-                GANDER_CUDA(err);
-                GANDER_CUDA(end);
-                cudaGraphExec_t exec = nullptr;
-                err = cudaGraphInstantiate(&exec, graph, 0);
-                cudaGraphDestroy(graph);
-                GANDER_CUDA(err);
-                std::vector<float> ms;
-                for (int rep = 0; rep < 7; ++rep) {
-                    GANDER_CUDA(cudaEventRecord(e0, s));
-                    GANDER_CUDA(cudaGraphLaunch(exec, s));
-                    GANDER_CUDA(cudaEventRecord(e1, s));
-                    GANDER_CUDA(cudaEventSynchronize(e1));
-                    float t = 0;
-                    GANDER_CUDA(cudaEventElapsedTime(&t, e0, e1));
-                    ms.push_back(t);
-                }
-                cudaGraphExecDestroy(exec);
-                std::sort(ms.begin(), ms.end());
-                const double us = double(ms[ms.size() / 2]) * 1e3 / per_graph;
+                const double us = time_launches(s, e0, e1, std::max(copies, 24),
+                                                [&](int i) { return launch(i % copies, tc); });
                 KernelFigure f;
                 f.name = c.name;
                 f.kind = kind_names[ki];
@@ -232,41 +239,17 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s) {
             for (auto& v : hh) v = __float2half(next() < zeros ? 0.0f : float(4.0 * next() + 1e-3));
             GANDER_CUDA(cudaMemcpyAsync(h.p, hh.data(), hh.size() * 2, cudaMemcpyHostToDevice, s));
             const bool dense = zeros == 0.0;
-            const int per_graph = 24;
-            GANDER_CUDA(cudaStreamSynchronize(s));
-            GANDER_CUDA(k::ffn_value_sparse(h.as<__half>(), W[0].as<__half>(), F, C, y.as<float>(),
-                                            partial.as<float>(), dense, s));
-            GANDER_CUDA(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
-            cudaError_t err = cudaSuccess;
-            for (int i = 0; i < per_graph && err == cudaSuccess; ++i)
-                err = k::ffn_value_sparse(h.as<__half>(), W[std::size_t(i % copies)].as<__half>(), F,
-                                          C, y.as<float>(), partial.as<float>(), dense, s);
-            cudaGraph_t graph = nullptr;
-            const cudaError_t end = cudaStreamEndCapture(s, &graph);
-            GANDER_CUDA(err);
-            GANDER_CUDA(end);
-            cudaGraphExec_t exec = nullptr;
-            err = cudaGraphInstantiate(&exec, graph, 0);
-            cudaGraphDestroy(graph);
-            GANDER_CUDA(err);
-            std::vector<float> ms;
-            for (int rep = 0; rep < 7; ++rep) {
-                GANDER_CUDA(cudaEventRecord(e0, s));
-                GANDER_CUDA(cudaGraphLaunch(exec, s));
-                GANDER_CUDA(cudaEventRecord(e1, s));
-                GANDER_CUDA(cudaEventSynchronize(e1));
-                float t = 0;
-                GANDER_CUDA(cudaEventElapsedTime(&t, e0, e1));
-                ms.push_back(t);
-            }
-            cudaGraphExecDestroy(exec);
-            std::sort(ms.begin(), ms.end());
+            const double us = time_launches(s, e0, e1, 24, [&](int i) {
+                return k::ffn_value_sparse(h.as<__half>(), W[std::size_t(i % copies)].as<__half>(),
+                                           F, C, y.as<float>(), partial.as<float>(), dense, s);
+            });
             KernelFigure f;
             f.name = "ffn value^T 16384x4096";
             f.kind = "fp16";
-            f.kernel = dense ? "sparse, dense" : "sparse " + std::to_string(int(zeros * 100 + 0.5)) + "%0";
+            f.kernel = dense ? "sparse, dense"
+                             : std::to_string(int(zeros * 100 + 0.5)) + "% zeros";
             f.bytes = double(wbytes);
-            f.us = double(ms[ms.size() / 2]) * 1e3 / per_graph;
+            f.us = us;
             f.bytes_per_s = f.bytes / (f.us * 1e-6);
             f.fraction_of_copy = copy_bytes_per_s > 0 ? f.bytes_per_s / copy_bytes_per_s : 0;
             out.push_back(f);
