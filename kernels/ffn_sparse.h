@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
@@ -25,5 +26,20 @@ std::size_t ffn_value_sparse_scratch(int F, int C);
 cudaError_t ffn_value_sparse(const __half* h, const __half* Wt, int F, int C, float* y,
                              float* partial, bool dense, cudaStream_t stream,
                              unsigned long long* counts = nullptr);
+
+// int8 weights: Wt [F, C] the CPU's per-row int8 ffn.value [C, F] transposed (bytes as they are),
+// scales [C] its row scales: y[c] += scales[c] * sum over non-zero h[f] of h[f] * Wt[f][c].
+// Needs C % 8 == 0 and 8-byte aligned Wt.
+cudaError_t ffn_value_sparse_i8(const __half* h, const std::int8_t* Wt, const __half* scales, int F,
+                                int C, float* y, float* partial, bool dense, cudaStream_t stream,
+                                unsigned long long* counts = nullptr);
+
+// out [cols, rows] = in [rows, cols] transposed, bytes (at load: int8 ffn.value to [F, C]).
+cudaError_t transpose_bytes(const std::uint8_t* in, int rows, int cols, std::uint8_t* out,
+                            cudaStream_t stream);
+
+// out [F, C] fp16 = Wt[f][c] * scales[c] (the transposed int8 matrix, for prefill's cuBLAS).
+cudaError_t dequantize_cols_i8(const std::int8_t* Wt, const __half* scales, int F, int C,
+                               __half* out, cudaStream_t stream);
 
 } // namespace gander::kernels

@@ -511,4 +511,62 @@ TEST_CASE("ffn_value_sparse: y += h Wt over the non-zero h only, equal to the de
             cudaErrorInvalidValue);
 }
 
+TEST_CASE("ffn_value_sparse_i8: transposed int8 rows times h, column scales; transpose; dequantise") {
+    for (auto [F, C] : {std::pair{300, 72}, std::pair{16384, 4096}, std::pair{512, 2056}}) {
+        // The file layout [C, F] with a scale per row c; uploaded and transposed on the card.
+        std::vector<std::uint8_t> q(std::size_t(F) * C);
+        std::uniform_int_distribution<int> byte(0, 255);
+        for (auto& b : q) b = std::uint8_t(byte(rng()));
+        const auto scales = to_half(uniform(std::size_t(C), 1e-3f, 2e-2f));
+        Dev<std::uint8_t> Q(q), QT{q.size()};
+        Dev<__half> S(scales);
+        REQUIRE(k::transpose_bytes(Q.p, C, F, QT.p, 0) == cudaSuccess);
+        const auto qt = QT.get();
+        for (int c = 0; c < C; c += 7)
+            for (int f = 0; f < F; f += 5)
+                REQUIRE(qt[std::size_t(f) * C + c] == q[std::size_t(c) * F + f]);
+        Dev<__half> D{q.size()};
+        REQUIRE(k::dequantize_cols_i8(reinterpret_cast<const std::int8_t*>(QT.p), S.p, F, C, D.p,
+                                      0) == cudaSuccess);
+        const auto d = D.get();
+        for (int c = 0; c < C; c += 3)
+            for (int f = 0; f < F; f += 11)
+                REQUIRE(__half2float(d[std::size_t(f) * C + c]) ==
+                        __half2float(__float2half_rn(float(std::int8_t(q[std::size_t(c) * F + f])) *
+                                                     __half2float(scales[std::size_t(c)]))));
+        for (double zeros : {0.0, 0.5, 0.95}) {
+            std::vector<float> hf = uniform(std::size_t(F), 0.0f, 4.0f);
+            std::uniform_real_distribution<double> coin(0.0, 1.0);
+            for (auto& v : hf)
+                if (coin(rng()) < zeros) v = 0.0f;
+            const auto hh = to_half(hf);
+            const auto y0 = uniform(std::size_t(C), -1.0f, 1.0f);
+            Dev<__half> H(hh);
+            Dev<float> partial{k::ffn_value_sparse_scratch(F, C) / sizeof(float)};
+            for (bool dense : {false, true}) {
+                Dev<float> Y(y0);
+                REQUIRE(k::ffn_value_sparse_i8(H.p, reinterpret_cast<const std::int8_t*>(QT.p), S.p,
+                                               F, C, Y.p, partial.p, dense, 0) == cudaSuccess);
+                const auto y = Y.get();
+                for (int c = 0; c < C; ++c) {
+                    double dot = 0, mag = 0;
+                    for (int f = 0; f < F; ++f) {
+                        const double t = double(__half2float(hh[std::size_t(f)])) *
+                                         double(std::int8_t(q[std::size_t(c) * F + f]));
+                        dot += t;
+                        mag += std::fabs(t);
+                    }
+                    const double sc = __half2float(scales[std::size_t(c)]);
+                    const double want = y0[std::size_t(c)] + sc * dot;
+                    const double e = std::fabs(y[std::size_t(c)] - want) /
+                                     (sc * mag + std::fabs(y0[std::size_t(c)]) + 1e-6);
+                    CHECK_MSG(std::isfinite(y[std::size_t(c)]) && e < 1e-5,
+                              F << "x" << C << " zeros " << zeros << " dense " << dense
+                                << " column " << c << ": " << y[std::size_t(c)] << " vs " << want);
+                }
+            }
+        }
+    }
+}
+
 GANDER_TEST_MAIN

@@ -160,7 +160,10 @@ std::vector<Placement> placements(const ModelShape& s, const model::Weights* W, 
         vec(T(l.ln_x_b), i, ri::LnXB, &d.ln_x_b);
         vec(T(l.ffn_x_k), i, ri::FfnXK, &d.ffn_x_k);
         mat(T(l.ffn_key), i, ri::FfnKey, F, C, false, &d.ffn_k, &d.qffn_k);
-        if (W && W->layers[std::size_t(i)].ffn_value.quantized()) {
+        if (W && l.ffn_value.dtype == io::DType::I8) { // int8: bytes transposed at upload
+            out.push_back({&l.ffn_value, i, ri::FfnValue, F, C, true, int(F), nullptr, nullptr,
+                           &d.qffn_vt});
+        } else if (W && l.ffn_value.quantized()) {
             mat(T(l.ffn_value), i, ri::FfnValue, C, F, false, &d.ffn_v, &d.qffn_v);
         } else { // transposed for the sparse decoding step; fan-in stays F
             mat(T(l.ffn_value), i, ri::FfnValue, F, C, true, &d.ffn_vt);
@@ -311,7 +314,16 @@ void CudaModel::place(const model::Weights* W, std::uint64_t seed, const Progres
     for (const Placement& p : list) {
         __half* dh = const_cast<__half*>(p.dst_h ? *p.dst_h : nullptr);
         float* df = const_cast<float*>(p.dst_f ? *p.dst_f : nullptr);
-        if (p.dst_q) { // int8/int4: the bytes and scales go up as they are
+        if (p.dst_q && p.transpose) { // int8 ffn.value: [C, F] bytes -> [F, C] on the card
+            GANDER_CUDA(cudaMemcpyAsync(staging.get(), p.src->data, p.src->nbytes,
+                                        cudaMemcpyHostToDevice, m_stream));
+            GANDER_CUDA(k::transpose_bytes(static_cast<const std::uint8_t*>(staging.get()),
+                                           int(p.cols), int(p.rows),
+                                           const_cast<std::uint8_t*>(p.dst_q->q), m_stream));
+            GANDER_CUDA(cudaMemcpyAsync(const_cast<__half*>(p.dst_q->scales), p.src->scales,
+                                        scale_count(*p.src) * 2, cudaMemcpyHostToDevice, m_stream));
+            GANDER_CUDA(cudaStreamSynchronize(m_stream));
+        } else if (p.dst_q) { // int8/int4: the bytes and scales go up as they are
             GANDER_CUDA(cudaMemcpyAsync(const_cast<std::uint8_t*>(p.dst_q->q), p.src->data,
                                         p.src->nbytes, cudaMemcpyHostToDevice, m_stream));
             GANDER_CUDA(cudaMemcpyAsync(const_cast<__half*>(p.dst_q->scales), p.src->scales,
@@ -537,8 +549,12 @@ void CudaModel::forward(int T, float* state, Workspace& ws, bool want_logits) {
             GANDER_CUDA(k::ffn_value_sparse(ws.ffn_h, L.ffn_vt, F, C, ws.x, ws.partial,
                                             !sparse_ffn(), st,
                                             m_ffn_counts.as<unsigned long long>()));
-        } else if (L.ffn_vt) {
-            gemm_cols(m_cublas, L.ffn_vt, F, C, ws.ffn_h, T, ws.x, GemmOut::AddF32);
+        } else if (L.qffn_vt.q && step) {
+            GANDER_CUDA(k::ffn_value_sparse_i8(
+                ws.ffn_h, reinterpret_cast<const std::int8_t*>(L.qffn_vt.q), L.qffn_vt.scales, F,
+                C, ws.x, ws.partial, !sparse_ffn(), st, m_ffn_counts.as<unsigned long long>()));
+        } else if (L.ffn_vt || L.qffn_vt.q) {
+            ffn_value_rows(L, T, ws);
         } else {
             Job val{L.ffn_v, ws.ffn_h, ws.x, C, F, GemvIn::Plain, GemvOut::AddF32, &L.qffn_v};
             linear(&val, 1, T, ws);
@@ -550,6 +566,20 @@ void CudaModel::forward(int T, float* state, Workspace& ws, bool want_logits) {
         Job head{m_head, ws.xo, ws.logits, s.vocab, C, GemvIn::Plain, GemvOut::StoreF32, &m_qhead};
         linear(&head, 1, 1, ws);
     }
+}
+
+// x += ffn_h W_value for T rows from the transposed matrix (fp16, or int8 dequantised into the
+// scratch matrix first).
+void CudaModel::ffn_value_rows(const LayerDev& L, int T, Workspace& ws) {
+    const int C = m_shape.n_embd, F = m_shape.ffn_dim;
+    const __half* Wt = L.ffn_vt;
+    if (!Wt) {
+        if (!ws.deq) throw Error("CUDA backend: internal error: no dequantisation buffer");
+        GANDER_CUDA(k::dequantize_cols_i8(reinterpret_cast<const std::int8_t*>(L.qffn_vt.q),
+                                          L.qffn_vt.scales, F, C, ws.deq, m_stream));
+        Wt = ws.deq;
+    }
+    gemm_cols(m_cublas, Wt, F, C, ws.ffn_h, T, ws.x, GemmOut::AddF32);
 }
 
 void CudaModel::step_batch(const std::vector<float*>& states, const std::int32_t* tokens,
@@ -633,8 +663,8 @@ void CudaModel::forward_batch(int B, float* const* states, Workspace& ws, float*
         Job key{L.ffn_k, ws.xm[0], ws.ffn_f, F, C, GemvIn::Plain, GemvOut::StoreF32, &L.qffn_k};
         linear(&key, 1, B, ws);
         GANDER_CUDA(k::relu2(ws.ffn_f, ws.ffn_h, std::int64_t(B) * F, st));
-        if (L.ffn_vt) {
-            gemm_cols(m_cublas, L.ffn_vt, F, C, ws.ffn_h, B, ws.x, GemmOut::AddF32);
+        if (L.ffn_vt || L.qffn_vt.q) {
+            ffn_value_rows(L, B, ws);
         } else {
             Job val{L.ffn_v, ws.ffn_h, ws.x, C, F, GemvIn::Plain, GemvOut::AddF32, &L.qffn_v};
             linear(&val, 1, B, ws);

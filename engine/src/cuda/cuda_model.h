@@ -45,6 +45,9 @@ struct LayerDev {
     const __half* ffn_vt = nullptr;
     // Set instead of the fp16 pointers above when the weights are int8/int4.
     QuantDev qr, qk, qv, qo, qffn_k, qffn_v;
+    // int8 models: ffn.value's bytes transposed to [F, C] (scales per C as in the file) for the
+    // sparse decoding step, instead of qffn_v.
+    QuantDev qffn_vt;
     LoraRanks ranks;
 };
 
@@ -102,6 +105,7 @@ public:
 private:
     struct Job;
     void forward_batch(int B, float* const* states, Workspace& ws, float* logits);
+    void ffn_value_rows(const LayerDev& L, int T, Workspace& ws);
     void place(const model::Weights* weights, std::uint64_t seed, const Progress& progress);
     void linear(const Job* jobs, int n_jobs, int T, Workspace& ws);
 

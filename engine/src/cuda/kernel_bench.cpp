@@ -215,18 +215,19 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s) {
         }
     }
 
-    // The sparse FFN value step (fp16, transposed weights) at several fractions of zero
+    // The sparse FFN value step (transposed weights, fp16 and int8) at several fractions of zero
     // activations; 0 % runs the kernel's dense mode (every row). Bytes: the dense matrix, so the
     // "of copy" column is the effective rate and dense time / time the gain.
-    {
-        const std::size_t wbytes = std::size_t(F) * C * 2;
+    for (bool i8 : {false, true}) {
+        const std::size_t wbytes = std::size_t(F) * C * (i8 ? 1 : 2);
         const int copies = 4;
         std::vector<Raw> W;
         for (int cp = 0; cp < copies; ++cp) {
             W.emplace_back(wbytes);
             fill(W.back(), wbytes, 500 + std::uint64_t(cp), s);
         }
-        Raw partial(k::ffn_value_sparse_scratch(F, C)), h(std::size_t(F) * 2);
+        Raw partial(k::ffn_value_sparse_scratch(F, C)), h(std::size_t(F) * 2), sc(std::size_t(C) * 2);
+        fill(sc, std::size_t(C) * 2, 77, s);
         std::vector<__half> hh(static_cast<std::size_t>(F));
         std::uint64_t state = 12345;
         auto next = [&] { // xorshift: a fresh pattern of zeros, values in (0, 4]
@@ -240,12 +241,16 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s) {
             GANDER_CUDA(cudaMemcpyAsync(h.p, hh.data(), hh.size() * 2, cudaMemcpyHostToDevice, s));
             const bool dense = zeros == 0.0;
             const double us = time_launches(s, e0, e1, 24, [&](int i) {
-                return k::ffn_value_sparse(h.as<__half>(), W[std::size_t(i % copies)].as<__half>(),
-                                           F, C, y.as<float>(), partial.as<float>(), dense, s);
+                const void* w = W[std::size_t(i % copies)].p;
+                return i8 ? k::ffn_value_sparse_i8(h.as<__half>(), static_cast<const std::int8_t*>(w),
+                                                   sc.as<__half>(), F, C, y.as<float>(),
+                                                   partial.as<float>(), dense, s)
+                          : k::ffn_value_sparse(h.as<__half>(), static_cast<const __half*>(w), F, C,
+                                                y.as<float>(), partial.as<float>(), dense, s);
             });
             KernelFigure f;
             f.name = "ffn value^T 16384x4096";
-            f.kind = "fp16";
+            f.kind = i8 ? "int8" : "fp16";
             f.kernel = dense ? "sparse, dense"
                              : std::to_string(int(zeros * 100 + 0.5)) + "% zeros";
             f.bytes = double(wbytes);
