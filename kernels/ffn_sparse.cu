@@ -19,8 +19,11 @@ namespace {
 constexpr int kThreads = 256;
 constexpr int kInFlight = 16;
 
-// Columns per thread: fp16 4 (8 bytes), int8 8 (8 bytes).
+// Columns per thread: fp16 4 (8 bytes), int8 8 (8 bytes). Rows per block: int8 takes half as
+// many, so that its launch (each block twice as wide) still has ~2 blocks per SM in flight: with
+// 256 rows it streamed at 58 % of the copy bandwidth in dense mode (H100), 1 block per SM.
 template <bool kI8> constexpr int kVals = kI8 ? 8 : 4;
+template <bool kI8> constexpr int kRows = kI8 ? kSparseRowsPerBlock / 2 : kSparseRowsPerBlock;
 
 // int8 -> fp32 without the int-to-float unit (an eighth of the fp32 rate): the byte, offset by 128,
 // becomes the low mantissa bits of 2^23; subtracting 2^23 + 128 leaves the value, exactly.
@@ -38,16 +41,17 @@ __global__ void __launch_bounds__(kThreads)
     __shared__ float vals[kSparseRowsPerBlock];
     __shared__ int warp_count[kThreads / 32];
     const int t = threadIdx.x, lane = t & 31, warp = t >> 5;
-    const int f0 = blockIdx.x * kSparseRowsPerBlock;
+    const int f0 = blockIdx.x * kRows<kI8>;
     const int f = f0 + t;
-    const __half hv = f < F ? h[f] : __float2half(0.0f);
+    const bool mine = t < kRows<kI8> && f < F; // threads past the block's rows only stream
+    const __half hv = mine ? h[f] : __float2half(0.0f);
     const float hf = __half2float(hv);
-    const bool keep = f < F && (dense || hf != 0.0f);
+    const bool keep = mine && (dense || hf != 0.0f);
     const unsigned ballot = __ballot_sync(0xffffffffu, keep);
     if (lane == 0) warp_count[warp] = __popc(ballot);
     if (counts && blockIdx.y == 0) { // one warp-level tally per warp of the first column block
-        const unsigned nz = __ballot_sync(0xffffffffu, f < F && hf != 0.0f);
-        const unsigned in = __ballot_sync(0xffffffffu, f < F);
+        const unsigned nz = __ballot_sync(0xffffffffu, mine && hf != 0.0f);
+        const unsigned in = __ballot_sync(0xffffffffu, mine);
         if (lane == 0 && in) {
             atomicAdd(counts, (unsigned long long)__popc(nz));
             atomicAdd(counts + 1, (unsigned long long)__popc(in));
@@ -142,8 +146,8 @@ __global__ void dequantize_cols_kernel(const std::int8_t* Wt, const __half* scal
         out[i] = __float2half_rn(float(Wt[i]) * __half2float(scales[i % C]));
 }
 
-int chunks_of(int F) {
-    return (F + kSparseRowsPerBlock - 1) / kSparseRowsPerBlock;
+template <bool kI8> int chunks_of(int F) {
+    return (F + kRows<kI8> - 1) / kRows<kI8>;
 }
 
 template <bool kI8>
@@ -154,10 +158,11 @@ cudaError_t launch_sparse(const __half* h, const void* Wt, const __half* scales,
     if (!h || !Wt || !y || !partial || F < 1 || C < V || C % V != 0 ||
         (reinterpret_cast<std::uintptr_t>(Wt) & 7) || (kI8 && !scales))
         return cudaErrorInvalidValue;
-    const dim3 grid(unsigned(chunks_of(F)), unsigned((C + V * kThreads - 1) / (V * kThreads)));
+    const dim3 grid(unsigned(chunks_of<kI8>(F)),
+                    unsigned((C + V * kThreads - 1) / (V * kThreads)));
     sparse_rows_kernel<kI8><<<grid, kThreads, 0, stream>>>(h, Wt, F, C, partial, dense, counts);
     if (const cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
-    add_partials_kernel<<<(C + 255) / 256, 256, 0, stream>>>(partial, chunks_of(F), C,
+    add_partials_kernel<<<(C + 255) / 256, 256, 0, stream>>>(partial, chunks_of<kI8>(F), C,
                                                              kI8 ? scales : nullptr, y);
     return cudaGetLastError();
 }
@@ -165,7 +170,7 @@ cudaError_t launch_sparse(const __half* h, const void* Wt, const __half* scales,
 } // namespace
 
 std::size_t ffn_value_sparse_scratch(int F, int C) {
-    return std::size_t(chunks_of(F)) * std::size_t(C) * sizeof(float);
+    return std::size_t(chunks_of<true>(F)) * std::size_t(C) * sizeof(float); // the larger
 }
 
 cudaError_t ffn_value_sparse(const __half* h, const __half* Wt, int F, int C, float* y,
