@@ -36,15 +36,8 @@ void EngineHost::setBusy(bool busy) {
     emit busyChanged(busy);
 }
 
-// Numbers the request, then runs it on the worker's thread.
 template <typename F> void EngineHost::post(F&& call) {
-    QMetaObject::invokeMethod(
-        m_worker,
-        [w = m_worker, id = ++m_issued, call = std::forward<F>(call)] {
-            w->beginRequest(id);
-            call(w);
-        },
-        Qt::QueuedConnection);
+    gander::ingest::post_numbered(m_worker, m_issued, std::forward<F>(call));
 }
 
 void EngineHost::loadModel(const ModelRequest& request) {

@@ -11,6 +11,7 @@
 #include "chat_types.h"
 
 #include <ingest_types.h>
+#include <request_gate.h>
 
 #include <QElapsedTimer>
 #include <QObject>
@@ -102,13 +103,9 @@ public:
     // Thread-safe: cancels every request numbered up to `request` (EngineHost numbers them in
     // the order it queues them): the one running stops at its next token or chunk, queued ones
     // end as soon as they start. A stop pressed before its request began is not lost.
-    void requestStop(quint64 request) {
-        quint64 current = m_stopUpTo.load();
-        while (request > current && !m_stopUpTo.compare_exchange_weak(current, request)) {
-        }
-    }
+    void requestStop(quint64 request) { m_gate.cancelUpTo(request); }
     // Called on the worker thread just before request number `request` runs.
-    void beginRequest(quint64 request) { m_request = request; }
+    void beginRequest(quint64 request) { m_gate.begin(request); }
 
 public slots:
     void loadModel(const gander::app::ModelRequest& request);
@@ -156,7 +153,7 @@ private:
     }
     void replyTo(const Message& user, const GenerateRequest& request);
     gander::ingest::StateCache* documentStates();
-    bool stopRequested() const { return m_request != 0 && m_request <= m_stopUpTo.load(); }
+    bool stopRequested() const { return m_gate.cancelled(); }
 
     QString m_databasePath;
     std::unique_ptr<ChatStore> m_store;
@@ -167,8 +164,7 @@ private:
     // What m_session holds: the text of this conversation up to this message.
     qint64 m_conversation = -1;
     qint64 m_leaf = -1;
-    std::atomic<quint64> m_stopUpTo{0};
-    quint64 m_request = 0; // the request running now (worker thread only)
+    gander::ingest::RequestGate m_gate; // numbered requests and their stops (request_gate.h)
 };
 
 } // namespace gander::app

@@ -34,22 +34,6 @@ IngestWorker::IngestWorker(QObject* parent) : QObject(parent) {
 
 IngestWorker::~IngestWorker() = default;
 
-void IngestWorker::requestCancel(quint64 request) {
-    quint64 current = m_cancelUpTo.load();
-    while (request > current && !m_cancelUpTo.compare_exchange_weak(current, request)) {
-    }
-    // The running request, if it is one of those cancelled. Should beginRequest() clear the flag
-    // between these two lines, it reads m_cancelUpTo after clearing and sets the flag again.
-    const quint64 running = m_running.load();
-    if (running != 0 && running <= request) m_cancel.store(true);
-}
-
-void IngestWorker::beginRequest(quint64 request) {
-    m_running.store(request);
-    m_cancel.store(false);
-    if (request <= m_cancelUpTo.load()) m_cancel.store(true);
-}
-
 void IngestWorker::setTokenizer(std::shared_ptr<const gander::Tokenizer> tokenizer) {
     m_counter = TokenCounter(std::move(tokenizer));
     emit counterChanged(m_counter);
@@ -107,11 +91,11 @@ void IngestWorker::loadText(const QString& name, const QString& text, int budget
 
 void IngestWorker::indexCodebase(const QString& root, const QString& indexPath) {
     IndexReport report;
-    const FileSetResult files = scanFileSet(root, {}, &m_cancel);
+    const FileSetResult files = scanFileSet(root, {}, m_gate.flag());
     emit scanFinished(files);
     if (!files.error.isEmpty()) {
         report.error = files.error;
-        report.cancelled = m_cancel.load();
+        report.cancelled = m_gate.cancelled();
         emit indexFinished(report);
         return;
     }
@@ -134,7 +118,7 @@ void IngestWorker::indexCodebase(const QString& root, const QString& indexPath) 
             const double seconds = clock.nsecsElapsed() / 1e9;
             emit indexProgress(done, total, seconds > 0 ? done / seconds : 0);
         }
-        return !m_cancel.load();
+        return !m_gate.cancelled();
     });
     emit indexFinished(report);
 }
@@ -173,15 +157,8 @@ void IngestHost::setTokenizer(std::shared_ptr<const gander::Tokenizer> tokenizer
         Qt::QueuedConnection);
 }
 
-// Numbers the request, then runs it on the worker's thread.
 template <typename F> void IngestHost::post(F&& call) {
-    QMetaObject::invokeMethod(
-        m_worker,
-        [w = m_worker, id = ++m_issued, call = std::forward<F>(call)] {
-            w->beginRequest(id);
-            call(w);
-        },
-        Qt::QueuedConnection);
+    post_numbered(m_worker, m_issued, std::forward<F>(call));
 }
 
 void IngestHost::loadTokenizer(const QString& name, const QString& vocabPath,

@@ -12,6 +12,7 @@
 #include "code_index.h"
 #include "document_prompt.h"
 #include "ingest_types.h"
+#include "request_gate.h"
 #include "token_counter.h"
 
 #include <QObject>
@@ -31,9 +32,9 @@ public:
 
     // Thread-safe: cancels every request numbered up to `request` (IngestHost numbers them in the
     // order it queues them). The one running stops at its next file; queued ones end cancelled.
-    void requestCancel(quint64 request);
+    void requestCancel(quint64 request) { m_gate.cancelUpTo(request); }
     // Called on the worker's thread just before request number `request` runs.
-    void beginRequest(quint64 request);
+    void beginRequest(quint64 request) { m_gate.begin(request); }
     // Call on the worker's thread (IngestHost::setTokenizer queues it).
     void setTokenizer(std::shared_ptr<const gander::Tokenizer> tokenizer);
 
@@ -73,11 +74,7 @@ private:
     TokenCounter m_counter;
     std::unique_ptr<CodeIndex> m_index;
     QString m_root;
-    // m_cancel is what the running request polls; it is set from either thread, never cleared
-    // by a request that is already cancelled (see beginRequest and requestCancel).
-    std::atomic<bool> m_cancel{false};
-    std::atomic<quint64> m_cancelUpTo{0};
-    std::atomic<quint64> m_running{0};
+    RequestGate m_gate; // what the running request polls (request_gate.h)
 };
 
 class IngestHost final : public QObject {
