@@ -30,13 +30,14 @@ __device__ __forceinline__ void grid_dep_launch() {
 #endif
 }
 
-// Whether launch_pdl() asks for early launch: GANDER_PDL=1 and compute capability 9.0 or later.
-// Off by default: on the H100 it measured no faster (int8 decode 247.5 tok/s with it, 252.6
-// without; docs/performance.md), so it stays a switch for later work.
+// Whether launch_pdl() asks for early launch: compute capability 9.0 or later, unless GANDER_PDL=0.
+// On by default: H100, 512 decoded tokens a run, fp16 202.5 tok/s with it against 199.5 and 199.8
+// without, int4 346.8 and 346.9 against 343.4 and 344.7 (docs/performance.md, third session; the
+// earlier single 128-token runs had put it within their noise).
 inline bool pdl_enabled() {
     static const bool on = [] {
         const char* e = std::getenv("GANDER_PDL");
-        if (!e || std::strcmp(e, "1") != 0) return false;
+        if (e && std::strcmp(e, "0") == 0) return false;
         int dev = 0, major = 0;
         if (cudaGetDevice(&dev) != cudaSuccess ||
             cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess) {

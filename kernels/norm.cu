@@ -1,5 +1,7 @@
 // Normalisation kernels (see norm.h). All statistics in fp32, two passes (mean, then the mean of
 // squared deviations), like the reference.
+#include <type_traits>
+
 #include "kernels/common.cuh"
 #include "kernels/norm.h"
 
@@ -32,6 +34,47 @@ __device__ void row_stats(const In* row, int n, float eps, float* scratch, float
     rstd = rsqrtf(block_sum(q, scratch) / float(n) + eps);
 }
 
+// The same for an fp32 row of n % 4 == 0 and n <= 4 * kRowF4 * blockDim.x columns, with every load
+// of the row issued at once into registers (the loop above waits for one L2 round trip per
+// iteration when its trip count is not known: 16 of them for a 4,096-column row, which made the
+// decoding step's LayerNorm a 7 us kernel on an H100). Same two passes, the second over registers.
+constexpr int kRowF4 = 8;
+__device__ __forceinline__ bool row_in_registers(int n) {
+    return n % 4 == 0 && n <= 4 * kRowF4 * int(blockDim.x);
+}
+__device__ void row_stats_regs(const float* row, int n, float eps, float* scratch, float& mean,
+                               float& rstd) {
+    const float4* r4 = reinterpret_cast<const float4*>(row);
+    const int n4 = n / 4;
+    float4 v[kRowF4];
+#pragma unroll
+    for (int m = 0; m < kRowF4; ++m) {
+        const int i = int(threadIdx.x) + m * int(blockDim.x);
+        v[m] = i < n4 ? r4[i] : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    }
+    float s = 0.0f;
+#pragma unroll
+    for (int m = 0; m < kRowF4; ++m) s += (v[m].x + v[m].y) + (v[m].z + v[m].w);
+    mean = block_sum(s, scratch) / float(n);
+    float q = 0.0f;
+#pragma unroll
+    for (int m = 0; m < kRowF4; ++m) {
+        if (int(threadIdx.x) + m * int(blockDim.x) < n4) {
+            const float a = v[m].x - mean, b = v[m].y - mean, c = v[m].z - mean, d = v[m].w - mean;
+            q += (a * a + b * b) + (c * c + d * d);
+        }
+    }
+    rstd = rsqrtf(block_sum(q, scratch) / float(n) + eps);
+}
+
+__device__ __forceinline__ void stats(const float* row, int n, float eps, float* scratch,
+                                      float& mean, float& rstd) {
+    if (row_in_registers(n))
+        row_stats_regs(row, n, eps, scratch, mean, rstd);
+    else
+        row_stats(row, n, eps, scratch, mean, rstd);
+}
+
 // Layout: blocks (slice, t): every block computes the statistics of row t, then writes its slice
 // of the columns (one slice per row when there are many rows; decoding's single row is cut into
 // slices of 256 columns so that several SMs share it). Bytes: reads the row
@@ -46,7 +89,59 @@ __global__ void layer_norm_kernel(const In* in, const std::int32_t* ids, const f
     const std::size_t src = ids ? std::size_t(ids[t]) : std::size_t(t);
     const In* row = in + src * n;
     float mean = 0.0f, rstd = 1.0f;
-    if (w) row_stats(row, n, eps, scratch, mean, rstd);
+    if constexpr (std::is_same_v<In, __half>) {
+        // An fp16 row (the embedding, which may sit in host memory: every read crosses the bus)
+        // is read once, all at once, into registers; one block per row (layer_norm() launches
+        // one slice for fp16 input).
+        constexpr int kMaxU = 4;
+        const int n8 = n / 8;
+        if (gridDim.x == 1 && n % 8 == 0 && n8 <= kMaxU * int(blockDim.x)) {
+            const uint4* r8 = reinterpret_cast<const uint4*>(row);
+            uint4 u[kMaxU];
+#pragma unroll
+            for (int m = 0; m < kMaxU; ++m) {
+                const int i = int(threadIdx.x) + m * int(blockDim.x);
+                u[m] = i < n8 ? r8[i] : make_uint4(0u, 0u, 0u, 0u);
+            }
+            float f[8];
+            if (w) {
+                float sum = 0.0f;
+#pragma unroll
+                for (int m = 0; m < kMaxU; ++m) {
+                    detail::unpack8(u[m], f);
+#pragma unroll
+                    for (int e = 0; e < 8; ++e) sum += f[e];
+                }
+                mean = block_sum(sum, scratch) / float(n);
+                float q = 0.0f;
+#pragma unroll
+                for (int m = 0; m < kMaxU; ++m) {
+                    if (int(threadIdx.x) + m * int(blockDim.x) >= n8) continue;
+                    detail::unpack8(u[m], f);
+#pragma unroll
+                    for (int e = 0; e < 8; ++e) q += (f[e] - mean) * (f[e] - mean);
+                }
+                rstd = rsqrtf(block_sum(q, scratch) / float(n) + eps);
+            }
+#pragma unroll
+            for (int m = 0; m < kMaxU; ++m) {
+                const int i = int(threadIdx.x) + m * int(blockDim.x);
+                if (i >= n8) continue;
+                detail::unpack8(u[m], f);
+#pragma unroll
+                for (int e = 0; e < 8; ++e) {
+                    const int c = i * 8 + e;
+                    const float y = w ? (f[e] - mean) * rstd * w[c] + b[c] : f[e];
+                    if (out) out[std::size_t(t) * n + c] = y;
+                    if (out_h) out_h[std::size_t(t) * n + c] = to_half_sat(y);
+                }
+            }
+            return;
+        }
+        if (w) row_stats(row, n, eps, scratch, mean, rstd);
+    } else {
+        if (w) stats(row, n, eps, scratch, mean, rstd);
+    }
     const int per = (n + gridDim.x - 1) / gridDim.x, c_end = min(n, (blockIdx.x + 1) * per);
     for (int c = blockIdx.x * per + threadIdx.x; c < c_end; c += blockDim.x) {
         float y = w ? (load(row, c) - mean) * rstd * w[c] + b[c] : load(row, c);
@@ -81,7 +176,7 @@ __global__ void ln_shift_mix_kernel(const float* x, const float* w, const float*
         detail::grid_dep_launch();
         const float xc = has ? row[c] : 0.0f, pc = has ? prev_in[c] : 0.0f;
         float mean, rstd;
-        row_stats(row, C, eps, scratch, mean, rstd);
+        stats(row, C, eps, scratch, mean, rstd);
         if (!has) return;
         const float xn = (xc - mean) * rstd * wc + bc;
         const float d = pc - xn;
@@ -94,8 +189,41 @@ __global__ void ln_shift_mix_kernel(const float* x, const float* w, const float*
     detail::grid_dep_wait();
     detail::grid_dep_launch();
     float mean, rstd, pmean = 0.0f, prstd = 0.0f;
-    row_stats(row, C, eps, scratch, mean, rstd);
-    if (t > 0) row_stats(row - C, C, eps, scratch, pmean, prstd);
+    stats(row, C, eps, scratch, mean, rstd);
+    if (t > 0) stats(row - C, C, eps, scratch, pmean, prstd);
+    if (gridDim.x == 1 && C % 4 == 0) { // four columns a thread and access (prefill)
+        const auto ld = [](const float* p, int i) { return reinterpret_cast<const float4*>(p)[i]; };
+        const float* prow = t > 0 ? row - C : prev_in;
+#pragma unroll 2
+        for (int i = int(threadIdx.x); i < C / 4; i += int(blockDim.x)) {
+            const float4 xv = ld(row, i), pv = ld(prow, i), wv = ld(w, i), bv = ld(b, i);
+            const float xn[4] = {(xv.x - mean) * rstd * wv.x + bv.x, (xv.y - mean) * rstd * wv.y + bv.y,
+                                 (xv.z - mean) * rstd * wv.z + bv.z, (xv.w - mean) * rstd * wv.w + bv.w};
+            float d[4] = {pv.x, pv.y, pv.z, pv.w};
+            if (t > 0) {
+                d[0] = (pv.x - pmean) * prstd * wv.x + bv.x;
+                d[1] = (pv.y - pmean) * prstd * wv.y + bv.y;
+                d[2] = (pv.z - pmean) * prstd * wv.z + bv.z;
+                d[3] = (pv.w - pmean) * prstd * wv.w + bv.w;
+            }
+#pragma unroll
+            for (int e = 0; e < 4; ++e) d[e] -= xn[e];
+#pragma unroll
+            for (int m = 0; m < kMaxMix; ++m) {
+                if (m >= mixes.n_mix) break;
+                const float4 mu = ld(mixes.mix[m], i);
+                __half2 h[2] = {__halves2half2(to_half_sat(xn[0] + d[0] * mu.x),
+                                               to_half_sat(xn[1] + d[1] * mu.y)),
+                                __halves2half2(to_half_sat(xn[2] + d[2] * mu.z),
+                                               to_half_sat(xn[3] + d[3] * mu.w))};
+                reinterpret_cast<uint2*>(mixes.out[m] + std::size_t(t) * C)[i] =
+                    *reinterpret_cast<uint2*>(h);
+            }
+            if (t == T - 1)
+                reinterpret_cast<float4*>(prev_out)[i] = make_float4(xn[0], xn[1], xn[2], xn[3]);
+        }
+        return;
+    }
     // This block writes the columns of its slice (blockIdx.x); every block computes the row's
     // statistics itself (the row is in L2 after the first).
     const int per = (C + gridDim.x - 1) / gridDim.x, c_end = min(C, (blockIdx.x + 1) * per);
@@ -121,7 +249,7 @@ __global__ void ln_shift_mix_rows_kernel(const float* x, const float* w, const f
     const float* row = x + std::size_t(t) * C;
     float* prev = states[t] + offset;
     float mean, rstd;
-    row_stats(row, C, eps, scratch, mean, rstd);
+    stats(row, C, eps, scratch, mean, rstd);
     for (int c = threadIdx.x; c < C; c += blockDim.x) {
         const float xn = (row[c] - mean) * rstd * w[c] + b[c];
         const float d = prev[c] - xn;
@@ -189,8 +317,9 @@ cudaError_t layer_norm(const float* in, const std::int32_t* ids, const float* w,
 cudaError_t layer_norm(const __half* in, const std::int32_t* ids, const float* w, const float* b,
                        float* out, __half* out_h, int T, int n, float eps, cudaStream_t stream) {
     if (T <= 0) return cudaSuccess;
-    return detail::launch_pdl(layer_norm_kernel<__half>, row_grid(T, n), dim3(row_block(T, n)), 0,
-                              stream, in, ids, w, b, out, out_h, n, eps);
+    // One block per row: the row is read once (see the kernel).
+    return detail::launch_pdl(layer_norm_kernel<__half>, dim3(1u, unsigned(T)),
+                              dim3(row_threads(n)), 0, stream, in, ids, w, b, out, out_h, n, eps);
 }
 
 cudaError_t ln_shift_mix(const float* x, const float* w, const float* b, const float* prev_in,

@@ -63,7 +63,9 @@ __global__ void __launch_bounds__(kThreads)
     const float m = sh_f;
     int chosen = sh_i;
 
-    if (p.temperature > 0.0f) {
+    // top_k = 1 keeps the argmax alone (the bisection below would keep every token tied with it:
+    // two equal top logits, which random test logits of 65,536 draws sometimes have).
+    if (p.temperature > 0.0f && p.top_k != 1) {
         // Probabilities at temperature 1, relative to the maximum (the top one is 1).
         float z_part = 0.0f;
         for (int v = lo_id; v < hi_id; ++v) z_part += expf(penalised(logits, counts, p, v) - m);

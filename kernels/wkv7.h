@@ -13,10 +13,13 @@
 namespace gander::kernels {
 
 // `C` is the row stride of the inputs and of y (H * N). Only N == 64 is built; other head sizes
-// return cudaErrorInvalidValue.
+// return cudaErrorInvalidValue. `variant` picks one of the built thread layouts (0 to
+// wkv7_seq_variants() - 1, for tests and measurements); -1 takes the default, or the one named by
+// the environment variable GANDER_WKV_SEQ.
 cudaError_t wkv7_seq(float* state, const float* r, const float* decay, const float* k,
                      const float* v, const float* neg_kk, const float* kka, float* y, int T, int H,
-                     int N, cudaStream_t stream);
+                     int N, cudaStream_t stream, int variant = -1);
+int wkv7_seq_variants();
 
 // The whole attention core of one decoding step (T == 1) in one launch: what mix.h's wkv_prep,
 // wkv7_seq and norm.h's group_norm (with bonus and gate) do one after the other, from the raw

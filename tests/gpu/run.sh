@@ -66,12 +66,18 @@ if [ $bench = 1 ]; then
   done
   # A/B of decoding switches: AB_VARIANTS="GANDER_PDL=0;GANDER_GEMV=classic GANDER_PDL=0" runs a
   # short decode bench (precision AB_PRECISION, default int4) under each set of variables.
-  IFS=';' read -ra variants <<< "${AB_VARIANTS:-}"
-  for v in "${variants[@]}"; do
-    echo "== A/B: ${AB_PRECISION:-int4} with [$v]" >> "$OUT/bench.log"
-    env $v timeout 200 "$BUILD/bin/gander-bench" --backend cuda --shape 7.2b \
-      --precision "${AB_PRECISION:-int4}" --decode-tokens 128 --prefill 512 >> "$OUT/bench.log" 2>&1 || bench_rc=$?
-  done
+  # AB_ARGS replaces the bench arguments (e.g. "--decode-tokens 0 --prefill 4096" for prefill);
+  # AB2_VARIANTS / AB2_PRECISION / AB2_ARGS a second group in the same call.
+  ab_group() { # variants precision args
+    IFS=';' read -ra variants <<< "$1"
+    for v in "${variants[@]}"; do
+      echo "== A/B: $2 $3 with [$v]" >> "$OUT/bench.log"
+      env $v timeout 200 "$BUILD/bin/gander-bench" --backend cuda --shape 7.2b \
+        --precision "$2" $3 >> "$OUT/bench.log" 2>&1 || bench_rc=$?
+    done
+  }
+  ab_group "${AB_VARIANTS:-}" "${AB_PRECISION:-int4}" "${AB_ARGS:---decode-tokens 128 --prefill 512}"
+  ab_group "${AB2_VARIANTS:-}" "${AB2_PRECISION:-fp16}" "${AB2_ARGS:---decode-tokens 0 --prefill 4096}"
 fi
 
 # compute-sanitizer: out-of-bounds and uninitialised accesses over the kernel and model tests,
@@ -99,6 +105,7 @@ fi
 # Per-kernel durations of one decoding step (ncu, graph nodes profiled one by one; the sum
 # against the measured step time gives the launch overhead).
 if [ $profile = 1 ]; then
+  [ "${PROFILE_PREFILL_ONLY:-0}" = 1 ] || {
   timeout 240 ncu --graph-profiling node --metrics gpu__time_duration.sum,dram__bytes_read.sum \
     -k regex:'gemv|wkv|ln_shift|layer_norm|group_norm' --launch-skip 1036 --launch-count 259 --clock-control none \
     --csv --print-units base "$BUILD/bin/gander-bench" --backend cuda --shape 7.2b \
@@ -119,6 +126,7 @@ print(f"one decoding step: {sum(n.values())} kernels, {tot/1e3:.1f} us of kernel
 for k in sorted(t, key=t.get, reverse=True):
     print(f"{k:28s} n={n[k]:4d} {t[k]/1e3:9.1f} us  {b[k]/t[k]:8.1f} GB/s" if t[k] else k)
 PY
+  }
   [ "${PROFILE_DECODE_ONLY:-0}" = 1 ] || {
   # Prefill: every kernel of the bench's warm-up prefill (1,024 + 512 tokens) and of a 1,024-token
   # prefill, after the 6 matrix products of the device figures and the 9 decoding steps

@@ -260,8 +260,9 @@ TEST_CASE("gemv batches several products of different shapes in one launch") {
 }
 
 TEST_CASE("wkv7_seq over T steps matches cpu::wkv7_step applied T times") {
+    for (int variant = 0; variant < k::wkv7_seq_variants(); ++variant)
     for (int H : {1, 3}) {
-        for (int T : {1, 2, 17}) {
+        for (int T : {1, 2, 17, 40}) {
             const int N = 64, C = H * N;
             auto state = uniform(std::size_t(H) * N * N, -1, 1);
             auto r = uniform(std::size_t(T) * C, -1, 1), k_ = uniform(std::size_t(T) * C, -1, 1);
@@ -282,8 +283,8 @@ TEST_CASE("wkv7_seq over T steps matches cpu::wkv7_step applied T times") {
             }
             Dev<float> ds(state), dr(r), dd(decay), dk(k_), dv(v), dn(neg_kk), dka(kka);
             Dev<float> dy(std::size_t(T) * C);
-            REQUIRE(k::wkv7_seq(ds.p, dr.p, dd.p, dk.p, dv.p, dn.p, dka.p, dy.p, T, H, N, 0) ==
-                    cudaSuccess);
+            REQUIRE(k::wkv7_seq(ds.p, dr.p, dd.p, dk.p, dv.p, dn.p, dka.p, dy.p, T, H, N, 0,
+                                variant) == cudaSuccess);
             std::vector<float> ref_s(state), ref_y(std::size_t(T) * C);
             for (int t = 0; t < T; ++t) {
                 const std::size_t o = std::size_t(t) * C;
@@ -292,9 +293,9 @@ TEST_CASE("wkv7_seq over T steps matches cpu::wkv7_step applied T times") {
             }
             auto gs = ds.get(), gy = dy.get();
             CHECK_MSG(max_rel(gs, ref_s) < 1e-5,
-                      "state H=" << H << " T=" << T << " err " << max_rel(gs, ref_s));
+                      "variant " << variant << " state H=" << H << " T=" << T << " err " << max_rel(gs, ref_s));
             CHECK_MSG(max_rel(gy, ref_y) < 1e-5,
-                      "y H=" << H << " T=" << T << " err " << max_rel(gy, ref_y));
+                      "variant " << variant << " y H=" << H << " T=" << T << " err " << max_rel(gy, ref_y));
         }
     }
 }

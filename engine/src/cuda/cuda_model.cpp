@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "cuda/convert.h"
 #include "cuda/gemm.h"
@@ -397,6 +398,31 @@ bool sparse_ffn() {
     }();
     return on;
 }
+// GANDER_MEASURE_SKIP=lnmix,down,up,wkv,out,ffnk,ffnv leaves those launches out of a decoding
+// step. For measurement only (docs/performance.md: the time each stage takes in the whole step,
+// launch gaps included, without a profiler): the output is wrong while it is set.
+unsigned measure_skip() {
+    static const unsigned bits = [] {
+        const char* e = std::getenv("GANDER_MEASURE_SKIP");
+        if (!e) return 0u;
+        const std::string v = std::string(",") + e + ",";
+        unsigned b = 0;
+        const char* names[] = {"lnmix", "down", "up", "wkv", "out", "ffnk", "ffnv"};
+        for (unsigned i = 0; i < 7; ++i)
+            if (v.find(std::string(",") + names[i] + ",") != std::string::npos) b |= 1u << i;
+        return b;
+    }();
+    return bits;
+}
+enum SkipBit : unsigned {
+    kSkipLnMix = 1,
+    kSkipDown = 2,
+    kSkipUp = 4,
+    kSkipWkv = 8,
+    kSkipOut = 16,
+    kSkipFfnK = 32,
+    kSkipFfnV = 64
+};
 } // namespace
 
 void CudaModel::linear(const Job* jobs, int n_jobs, int T, Workspace& ws) {
@@ -463,6 +489,7 @@ void CudaModel::forward(int T, float* state, Workspace& ws, bool want_logits) {
     const ModelShape& s = m_shape;
     const int C = s.n_embd, H = s.n_head(), N = s.head_size, F = s.ffn_dim;
     const bool step = T == 1;
+    const unsigned skip = step ? measure_skip() : 0u;
     const std::size_t per_layer = std::size_t(2 * C + H * N * N);
     cudaStream_t st = m_stream;
 
@@ -485,8 +512,9 @@ void CudaModel::forward(int T, float* state, Workspace& ws, bool want_logits) {
         k::ShiftMix sm{{L.x_r, L.x_w, L.x_k, L.x_v, L.x_a, L.x_g},
                        {ws.xm[0], ws.xm[1], ws.xm[2], ws.xm[3], ws.xm[4], ws.xm[5]},
                        6};
-        GANDER_CUDA(k::ln_shift_mix(ws.x, L.ln1_w, L.ln1_b, prev_in, att_prev, sm, T, C,
-                                    kLayerNormEps, st));
+        if (!(skip & kSkipLnMix))
+            GANDER_CUDA(k::ln_shift_mix(ws.x, L.ln1_w, L.ln1_b, prev_in, att_prev, sm, T, C,
+                                        kLayerNormEps, st));
         const bool first = li == 0;
         Job down[7] = {
             {L.Wr, ws.xm[0], ws.r, C, C, GemvIn::Plain, GemvOut::StoreF32, &L.qr},
@@ -497,7 +525,7 @@ void CudaModel::forward(int T, float* state, Workspace& ws, bool want_logits) {
             {L.g1, ws.xm[5], ws.hg, R.g, C, GemvIn::Plain, GemvOut::StoreF16},
             {L.v1, ws.xm[3], ws.hv, R.v, C, GemvIn::Plain, GemvOut::StoreF16},
         };
-        linear(down, first ? 6 : 7, T, ws);
+        if (!(skip & kSkipDown)) linear(down, first ? 6 : 7, T, ws);
         if (!step) {
             GANDER_CUDA(k::lora_activation(ws.hw, std::int64_t(T) * R.w, k::Activation::Tanh, st));
             GANDER_CUDA(
@@ -509,12 +537,12 @@ void CudaModel::forward(int T, float* state, Workspace& ws, bool want_logits) {
             {L.g2, ws.hg, ws.gl, C, R.g, step ? GemvIn::Sigmoid : GemvIn::Plain, GemvOut::StoreF32},
             {L.v2, ws.hv, ws.vl, C, R.v, GemvIn::Plain, GemvOut::StoreF32},
         };
-        linear(up, first ? 3 : 4, T, ws);
+        if (!(skip & kSkipUp)) linear(up, first ? 3 : 4, T, ws);
         if (step) { // one launch for the whole attention core of a decoding step
             k::Wkv7Step ws1{kv,    ws.r,       ws.k,     ws.v,  ws.wl, ws.al,        ws.vl,
                             ws.gl, ws.v_first, L.w0,     L.a0,  L.v0,  L.k_k,        L.k_a,
                             L.r_k, L.ln_x_w,   L.ln_x_b, ws.yg, first, kGroupNormEps};
-            GANDER_CUDA(k::wkv7_step(ws1, H, N, st));
+            if (!(skip & kSkipWkv)) GANDER_CUDA(k::wkv7_step(ws1, H, N, st));
         } else {
             k::WkvPrep prep{ws.k, ws.v, ws.wl, ws.al, ws.vl, ws.v_first, ws.neg_kk,
                             L.w0, L.a0, L.v0,  L.k_k, L.k_a, first};
@@ -525,7 +553,7 @@ void CudaModel::forward(int T, float* state, Workspace& ws, bool want_logits) {
                                       nullptr, ws.yg, T, H, N, kGroupNormEps, st));
         }
         Job out{L.Wo, ws.yg, ws.x, C, C, GemvIn::Plain, GemvOut::AddF32, &L.qo};
-        linear(&out, 1, T, ws);
+        if (!(skip & kSkipOut)) linear(&out, 1, T, ws);
 
         // Channel mixing.
         prev_in = ffn_prev;
@@ -535,17 +563,19 @@ void CudaModel::forward(int T, float* state, Workspace& ws, bool want_logits) {
             prev_in = ws.prev;
         }
         k::ShiftMix fm{{L.ffn_x_k}, {ws.xm[0]}, 1};
-        GANDER_CUDA(k::ln_shift_mix(ws.x, L.ln2_w, L.ln2_b, prev_in, ffn_prev, fm, T, C,
-                                    kLayerNormEps, st));
+        if (!(skip & kSkipLnMix))
+            GANDER_CUDA(k::ln_shift_mix(ws.x, L.ln2_w, L.ln2_b, prev_in, ffn_prev, fm, T, C,
+                                        kLayerNormEps, st));
         if (step) {
             Job key{L.ffn_k, ws.xm[0], ws.ffn_h, F, C, GemvIn::Plain, GemvOut::Relu2F16, &L.qffn_k};
-            linear(&key, 1, T, ws);
+            if (!(skip & kSkipFfnK)) linear(&key, 1, T, ws);
         } else {
             Job key{L.ffn_k, ws.xm[0], ws.ffn_f, F, C, GemvIn::Plain, GemvOut::StoreF32, &L.qffn_k};
             linear(&key, 1, T, ws);
             GANDER_CUDA(k::relu2(ws.ffn_f, ws.ffn_h, std::int64_t(T) * F, st));
         }
-        if (L.ffn_vt && step) {
+        if (step && (skip & kSkipFfnV)) {
+        } else if (L.ffn_vt && step) {
             GANDER_CUDA(k::ffn_value_sparse(ws.ffn_h, L.ffn_vt, F, C, ws.x, ws.partial,
                                             !sparse_ffn(), st,
                                             m_ffn_counts.as<unsigned long long>()));
