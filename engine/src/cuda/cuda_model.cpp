@@ -285,6 +285,8 @@ CudaModel::CudaModel(const ModelShape& shape, const model::Weights* weights, std
 
 CudaModel::~CudaModel() {
     if (m_stream) cudaStreamSynchronize(m_stream);
+    for (cudaGraphExec_t g : m_batch_graphs)
+        if (g) cudaGraphExecDestroy(g);
     if (m_cublas) cublasDestroy(m_cublas);
     if (m_stream) cudaStreamDestroy(m_stream);
 }
@@ -630,7 +632,27 @@ void CudaModel::step_batch(const std::vector<float*>& states, const std::int32_t
                                 cudaMemcpyHostToDevice, st));
     GANDER_CUDA(cudaMemcpyAsync(ws.ids, tokens, sizeof(std::int32_t) * std::size_t(B),
                                 cudaMemcpyHostToDevice, st));
-    forward_batch(B, m_batch_ptrs.as<float*>(), ws, m_batch_logits.as<float>());
+    // The step's ~500 launches and cuBLAS calls cost the host more than the card takes to run
+    // them; recorded once per batch size, a step is one graph launch.
+    cudaGraphExec_t& exec = m_batch_graphs[std::size_t(B)];
+    if (!exec) {
+        GANDER_CUDA(cudaStreamBeginCapture(st, cudaStreamCaptureModeThreadLocal));
+        cudaGraph_t graph = nullptr;
+        try {
+            forward_batch(B, m_batch_ptrs.as<float*>(), ws, m_batch_logits.as<float>());
+        } catch (...) {
+            cudaStreamEndCapture(st, &graph);
+            if (graph) cudaGraphDestroy(graph);
+            (void)cudaGetLastError();
+            throw;
+        }
+        GANDER_CUDA(cudaStreamEndCapture(st, &graph));
+        const cudaError_t err = cudaGraphInstantiate(&exec, graph, 0);
+        cudaGraphDestroy(graph);
+        if (err != cudaSuccess) exec = nullptr;
+        GANDER_CUDA(err);
+    }
+    GANDER_CUDA(cudaGraphLaunch(exec, st));
     GANDER_CUDA(cudaMemcpyAsync(host_logits, m_batch_logits.get(), sizeof(float) * V * std::size_t(B),
                                 cudaMemcpyDeviceToHost, st));
     GANDER_CUDA(cudaStreamSynchronize(st));

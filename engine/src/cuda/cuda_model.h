@@ -3,6 +3,7 @@
 // by each session; T > 1: a prefill chunk, cuBLAS matrix products), and its fixed workspaces.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -127,6 +128,9 @@ private:
     std::unique_ptr<Workspace> m_prefill;
     PinnedBuffer m_pin_token, m_pin_logits;
     DeviceBuffer m_batch_ptrs, m_batch_logits; // step_batch: allocated on first use
+    // step_batch: forward_batch for B rows recorded once as a graph (index B) and replayed; the
+    // buffers it names (prefill workspace, m_batch_ptrs, m_batch_logits) never move once made.
+    std::array<cudaGraphExec_t, kMaxBatch + 1> m_batch_graphs{};
     DeviceBuffer m_ffn_counts; // decoding steps: FFN activations non-zero / all (fp16 models)
 };
 
