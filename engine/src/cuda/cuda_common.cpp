@@ -98,6 +98,25 @@ PinnedBuffer::~PinnedBuffer() {
     if (m_ptr) cudaFreeHost(m_ptr);
 }
 
+cudaGraphExec_t capture_graph(cudaStream_t stream, const std::function<void()>& record) {
+    GANDER_CUDA(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+    cudaGraph_t graph = nullptr;
+    try {
+        record();
+    } catch (...) {
+        cudaStreamEndCapture(stream, &graph);
+        if (graph) cudaGraphDestroy(graph);
+        (void)cudaGetLastError();
+        throw;
+    }
+    GANDER_CUDA(cudaStreamEndCapture(stream, &graph));
+    cudaGraphExec_t exec = nullptr;
+    const cudaError_t err = cudaGraphInstantiate(&exec, graph, 0);
+    cudaGraphDestroy(graph);
+    GANDER_CUDA(err);
+    return exec;
+}
+
 } // namespace gander::cuda
 
 namespace gander::detail {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <utility>
 
@@ -31,6 +32,11 @@ namespace gander::cuda {
     } while (0)
 
 std::string format_gb(std::size_t bytes); // "14.5 GB"
+
+// Records what `record` enqueues on `stream` (thread-local capture) and returns it instantiated.
+// If `record` throws or a CUDA call fails, the capture is ended and discarded and the error
+// rethrown; the stream is usable afterwards.
+cudaGraphExec_t capture_graph(cudaStream_t stream, const std::function<void()>& record);
 
 // Device memory that counts towards the tracked total. Throws Error on failure, naming `what`, the
 // size asked for and the memory free on the card; the failure is cleared so that the process stays

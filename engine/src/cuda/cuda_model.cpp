@@ -635,23 +635,10 @@ void CudaModel::step_batch(const std::vector<float*>& states, const std::int32_t
     // The step's ~500 launches and cuBLAS calls cost the host more than the card takes to run
     // them; recorded once per batch size, a step is one graph launch.
     cudaGraphExec_t& exec = m_batch_graphs[std::size_t(B)];
-    if (!exec) {
-        GANDER_CUDA(cudaStreamBeginCapture(st, cudaStreamCaptureModeThreadLocal));
-        cudaGraph_t graph = nullptr;
-        try {
+    if (!exec)
+        exec = capture_graph(st, [&] {
             forward_batch(B, m_batch_ptrs.as<float*>(), ws, m_batch_logits.as<float>());
-        } catch (...) {
-            cudaStreamEndCapture(st, &graph);
-            if (graph) cudaGraphDestroy(graph);
-            (void)cudaGetLastError();
-            throw;
-        }
-        GANDER_CUDA(cudaStreamEndCapture(st, &graph));
-        const cudaError_t err = cudaGraphInstantiate(&exec, graph, 0);
-        cudaGraphDestroy(graph);
-        if (err != cudaSuccess) exec = nullptr;
-        GANDER_CUDA(err);
-    }
+        });
     GANDER_CUDA(cudaGraphLaunch(exec, st));
     GANDER_CUDA(cudaMemcpyAsync(host_logits, m_batch_logits.get(), sizeof(float) * V * std::size_t(B),
                                 cudaMemcpyDeviceToHost, st));

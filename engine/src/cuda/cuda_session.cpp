@@ -130,25 +130,14 @@ private:
     void capture() {
         cudaStream_t st = m_model.stream();
         Workspace& ws = m_model.decode_workspace();
-        GANDER_CUDA(cudaStreamBeginCapture(st, cudaStreamCaptureModeThreadLocal));
-        cudaGraph_t graph = nullptr;
-        try {
+        m_exec = capture_graph(st, [&] {
             GANDER_CUDA(
                 cudaMemcpyAsync(ws.ids, m_model.pinned_token(), 4, cudaMemcpyHostToDevice, st));
             m_model.forward(1, m_state.as<float>(), ws, true);
             GANDER_CUDA(cudaMemcpyAsync(m_model.pinned_logits(), ws.logits,
                                         std::size_t(m_model.info().shape.vocab) * 4,
                                         cudaMemcpyDeviceToHost, st));
-        } catch (...) {
-            cudaStreamEndCapture(st, &graph);
-            if (graph) cudaGraphDestroy(graph);
-            (void)cudaGetLastError();
-            throw;
-        }
-        GANDER_CUDA(cudaStreamEndCapture(st, &graph));
-        const cudaError_t err = cudaGraphInstantiate(&m_exec, graph, 0);
-        cudaGraphDestroy(graph);
-        GANDER_CUDA(err);
+        });
     }
 
     CudaModel& m_model;
