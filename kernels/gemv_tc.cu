@@ -95,9 +95,14 @@ __device__ __forceinline__ typename Traits<K>::Load load_w(const TcJob& job, int
         const auto* p = static_cast<const std::uint8_t*>(job.W) + std::size_t(row) * job.cols + col;
         return __ldcs(reinterpret_cast<const uint4*>(p));
     } else {
+        // `col` is the step's first column plus 16 t: lane t takes 16 columns of each of the
+        // step's two scale groups (8 bytes at col / 2 and 8 at col / 2 + 32), so that the four
+        // lanes of an mma hold one group and no lane swaps halves with another.
         const auto* p =
             static_cast<const std::uint8_t*>(job.W) + std::size_t(row) * (job.cols / 2) + col / 2;
-        return __ldcs(reinterpret_cast<const uint4*>(p));
+        const uint2 lo = __ldcs(reinterpret_cast<const uint2*>(p));
+        const uint2 hi = __ldcs(reinterpret_cast<const uint2*>(p + 32));
+        return make_uint4(lo.x, lo.y, hi.x, hi.y);
     }
 }
 
@@ -163,7 +168,8 @@ template <WeightKind K, bool kLong> __device__ void tile(const TcJob& job, int b
 #pragma unroll
         for (int u = 0; u < U; ++u) {
             if (u < n) {
-                const int col = (s + u) * kSpan + t * T::kVals;
+                const int col =
+                    (s + u) * kSpan + t * (K == WeightKind::Int4G64 ? 16 : T::kVals);
                 wa[u] = load_w<K>(job, r0, col);
                 wb[u] = load_w<K>(job, r1, col);
                 if constexpr (K == WeightKind::Int4G64) {
@@ -186,8 +192,13 @@ template <WeightKind K, bool kLong> __device__ void tile(const TcJob& job, int b
         if (activate)
             stage_activated(job.x, xs, c0, c1, stride, job.in);
         else
-            for (int c = c0; c < c1; c += stride)
-                xs[c / 8] = __ldg(reinterpret_cast<const uint4*>(job.x + c));
+            for (int c = c0; c < c1; c += stride) {
+                uint4 v = __ldg(reinterpret_cast<const uint4*>(job.x + c));
+                if constexpr (K == WeightKind::Int4G64) // x0..x7 -> (x0,x4) (x1,x5) (x2,x6) (x3,x7)
+                    v = make_uint4(__byte_perm(v.x, v.z, 0x5410), __byte_perm(v.x, v.z, 0x7632),
+                                   __byte_perm(v.y, v.w, 0x5410), __byte_perm(v.y, v.w, 0x7632));
+                xs[c / 8] = v;
+            }
         if (whole)
             __syncthreads();
         else
@@ -229,45 +240,24 @@ template <WeightKind K, bool kLong> __device__ void tile(const TcJob& job, int b
                         mma16816(d, alo, blo, ahi, bhi, xa[2 * k], xa[2 * k + 1]);
                     }
                 } else {
-                    // Lane t loaded columns 32t..32t+31 of the step's 128: lanes 0, 1 hold group
-                    // 0, lanes 2, 3 group 1. An mma sums over the 4 lanes, and a group has one
-                    // scale, so lanes t and t^2 swap halves: then every lane holds 16 columns of
-                    // each group (at offset 32t, 32t, 16, 48 ... see `off`).
-                    const bool low = t < 2;
-                    const int off = low ? 32 * t : 32 * (t - 2) + 16;
-                    std::uint32_t ga[2][2], gb[2][2]; // [group][word] for rows r0, r1
-                    {
-                        const std::uint32_t sa0 = __shfl_xor_sync(0xffffffffu, low ? wa[u].z : wa[u].x, 2);
-                        const std::uint32_t sa1 = __shfl_xor_sync(0xffffffffu, low ? wa[u].w : wa[u].y, 2);
-                        const std::uint32_t sb0 = __shfl_xor_sync(0xffffffffu, low ? wb[u].z : wb[u].x, 2);
-                        const std::uint32_t sb1 = __shfl_xor_sync(0xffffffffu, low ? wb[u].w : wb[u].y, 2);
-                        ga[0][0] = low ? wa[u].x : sa0;
-                        ga[0][1] = low ? wa[u].y : sa1;
-                        ga[1][0] = low ? sa0 : wa[u].z;
-                        ga[1][1] = low ? sa1 : wa[u].w;
-                        gb[0][0] = low ? wb[u].x : sb0;
-                        gb[0][1] = low ? wb[u].y : sb1;
-                        gb[1][0] = low ? sb0 : wb[u].z;
-                        gb[1][1] = low ? sb1 : wb[u].w;
-                    }
+                    // Lane t holds columns 16t..16t+15 of each group (load_w): words .x, .y
+                    // of group 0 and .z, .w of group 1, for rows r0 (wa) and r1 (wb). x sits in
+                    // shared memory in the nibbles' pair order (stage_x), one uint4 a word.
+                    const std::uint32_t ga[2][2] = {{wa[u].x, wa[u].y}, {wa[u].z, wa[u].w}};
+                    const std::uint32_t gb[2][2] = {{wb[u].x, wb[u].y}, {wb[u].z, wb[u].w}};
                     const int step_col = (s + u) * kSpan;
 #pragma unroll
                     for (int grp = 0; grp < 2; ++grp) {
                         float e[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-                        const int xc = step_col + 64 * grp + off;
-                        const uint4 xq[2] = {xs[xc / 8], xs[xc / 8 + 1]};
+                        const int xc = step_col + 64 * grp + 16 * t;
 #pragma unroll
                         for (int j = 0; j < 2; ++j) {
-                            const uint4 x = xq[j]; // x0..x7 as (x0,x1) (x2,x3) (x4,x5) (x6,x7)
-                            const std::uint32_t x04 = __byte_perm(x.x, x.z, 0x5410);
-                            const std::uint32_t x15 = __byte_perm(x.x, x.z, 0x7632);
-                            const std::uint32_t x26 = __byte_perm(x.y, x.w, 0x5410);
-                            const std::uint32_t x37 = __byte_perm(x.y, x.w, 0x7632);
+                            const uint4 x = xs[xc / 8 + j]; // (x0,x4) (x1,x5) (x2,x6) (x3,x7)
                             std::uint32_t pa[4], pb[4];
                             i4x8_to_h2(ga[grp][j], pa);
                             i4x8_to_h2(gb[grp][j], pb);
-                            mma16816(e, pa[0], pb[0], pa[1], pb[1], x04, x15);
-                            mma16816(e, pa[2], pb[2], pa[3], pb[3], x26, x37);
+                            mma16816(e, pa[0], pb[0], pa[1], pb[1], x.x, x.y);
+                            mma16816(e, pa[2], pb[2], pa[3], pb[3], x.z, x.w);
                         }
                         const float2 fa = __half22float2(sa[u]), fb = __half22float2(sb[u]);
                         acc0 = fmaf(e[0], grp ? fa.y : fa.x, acc0);
