@@ -241,6 +241,36 @@ struct CudaModel::Job {
     const QuantDev* q = nullptr; // used instead of W when q->q is set
 };
 
+// A layer's attention projections: down[] the receptance, key and value products and the four
+// LoRA down-projections (the first layer has no value LoRA: 6 jobs, else 7), up[] the LoRA
+// up-projections (3 or 4). In a decoding step the up-projections apply tanh / sigmoid to their
+// input themselves; prefill and batches run lora_activation over the hidden rows first.
+int CudaModel::attention_jobs(const LayerDev& L, Workspace& ws, bool first, bool step, Job* down,
+                              Job* up) const {
+    using k::GemvIn;
+    using k::GemvOut;
+    const int C = m_shape.n_embd;
+    const LoraRanks& R = L.ranks;
+    const Job d[7] = {
+        {L.Wr, ws.xm[0], ws.r, C, C, GemvIn::Plain, GemvOut::StoreF32, &L.qr},
+        {L.Wk, ws.xm[2], ws.k, C, C, GemvIn::Plain, GemvOut::StoreF32, &L.qk},
+        {L.Wv, ws.xm[3], ws.v, C, C, GemvIn::Plain, GemvOut::StoreF32, &L.qv},
+        {L.w1, ws.xm[1], ws.hw, R.w, C, GemvIn::Plain, GemvOut::StoreF16},
+        {L.a1, ws.xm[4], ws.ha, R.a, C, GemvIn::Plain, GemvOut::StoreF16},
+        {L.g1, ws.xm[5], ws.hg, R.g, C, GemvIn::Plain, GemvOut::StoreF16},
+        {L.v1, ws.xm[3], ws.hv, R.v, C, GemvIn::Plain, GemvOut::StoreF16},
+    };
+    const Job u[4] = {
+        {L.w2, ws.hw, ws.wl, C, R.w, step ? GemvIn::Tanh : GemvIn::Plain, GemvOut::StoreF32},
+        {L.a2, ws.ha, ws.al, C, R.a, GemvIn::Plain, GemvOut::StoreF32},
+        {L.g2, ws.hg, ws.gl, C, R.g, step ? GemvIn::Sigmoid : GemvIn::Plain, GemvOut::StoreF32},
+        {L.v2, ws.hv, ws.vl, C, R.v, GemvIn::Plain, GemvOut::StoreF32},
+    };
+    std::copy(d, d + 7, down);
+    std::copy(u, u + 4, up);
+    return first ? 1 : 0; // how many jobs fewer (the value LoRA)
+}
+
 std::size_t CudaModel::bytes_needed(const ModelShape& s, const model::Weights* W) {
     const bool q = is_quantized(W);
     return weight_bytes(s, W) + carve_workspace(s, 1, false, q, nullptr, nullptr) +
@@ -401,7 +431,7 @@ bool sparse_ffn() {
     return on;
 }
 // GANDER_MEASURE_SKIP=lnmix,down,up,wkv,out,ffnk,ffnv leaves those launches out of a decoding
-// step. For measurement only (docs/performance.md: the time each stage takes in the whole step,
+// step, =scan the WKV scan out of prefill. For measurement only (docs/performance.md: the time each stage takes in the whole step,
 // launch gaps included, without a profiler): the output is wrong while it is set.
 unsigned measure_skip() {
     static const unsigned bits = [] {
@@ -409,8 +439,8 @@ unsigned measure_skip() {
         if (!e) return 0u;
         const std::string v = std::string(",") + e + ",";
         unsigned b = 0;
-        const char* names[] = {"lnmix", "down", "up", "wkv", "out", "ffnk", "ffnv"};
-        for (unsigned i = 0; i < 7; ++i)
+        const char* names[] = {"lnmix", "down", "up", "wkv", "out", "ffnk", "ffnv", "scan"};
+        for (unsigned i = 0; i < 8; ++i)
             if (v.find(std::string(",") + names[i] + ",") != std::string::npos) b |= 1u << i;
         return b;
     }();
@@ -423,7 +453,8 @@ enum SkipBit : unsigned {
     kSkipWkv = 8,
     kSkipOut = 16,
     kSkipFfnK = 32,
-    kSkipFfnV = 64
+    kSkipFfnV = 64,
+    kSkipScan = 128 // prefill
 };
 } // namespace
 
@@ -491,7 +522,7 @@ void CudaModel::forward(int T, float* state, Workspace& ws, bool want_logits) {
     const ModelShape& s = m_shape;
     const int C = s.n_embd, H = s.n_head(), N = s.head_size, F = s.ffn_dim;
     const bool step = T == 1;
-    const unsigned skip = step ? measure_skip() : 0u;
+    const unsigned skip = step ? measure_skip() & ~unsigned(kSkipScan) : measure_skip() & kSkipScan;
     const std::size_t per_layer = std::size_t(2 * C + H * N * N);
     cudaStream_t st = m_stream;
 
@@ -518,28 +549,15 @@ void CudaModel::forward(int T, float* state, Workspace& ws, bool want_logits) {
             GANDER_CUDA(k::ln_shift_mix(ws.x, L.ln1_w, L.ln1_b, prev_in, att_prev, sm, T, C,
                                         kLayerNormEps, st));
         const bool first = li == 0;
-        Job down[7] = {
-            {L.Wr, ws.xm[0], ws.r, C, C, GemvIn::Plain, GemvOut::StoreF32, &L.qr},
-            {L.Wk, ws.xm[2], ws.k, C, C, GemvIn::Plain, GemvOut::StoreF32, &L.qk},
-            {L.Wv, ws.xm[3], ws.v, C, C, GemvIn::Plain, GemvOut::StoreF32, &L.qv},
-            {L.w1, ws.xm[1], ws.hw, R.w, C, GemvIn::Plain, GemvOut::StoreF16},
-            {L.a1, ws.xm[4], ws.ha, R.a, C, GemvIn::Plain, GemvOut::StoreF16},
-            {L.g1, ws.xm[5], ws.hg, R.g, C, GemvIn::Plain, GemvOut::StoreF16},
-            {L.v1, ws.xm[3], ws.hv, R.v, C, GemvIn::Plain, GemvOut::StoreF16},
-        };
-        if (!(skip & kSkipDown)) linear(down, first ? 6 : 7, T, ws);
+        Job down[7], up[4];
+        const int fewer = attention_jobs(L, ws, first, step, down, up);
+        if (!(skip & kSkipDown)) linear(down, 7 - fewer, T, ws);
         if (!step) {
             GANDER_CUDA(k::lora_activation(ws.hw, std::int64_t(T) * R.w, k::Activation::Tanh, st));
             GANDER_CUDA(
                 k::lora_activation(ws.hg, std::int64_t(T) * R.g, k::Activation::Sigmoid, st));
         }
-        Job up[4] = {
-            {L.w2, ws.hw, ws.wl, C, R.w, step ? GemvIn::Tanh : GemvIn::Plain, GemvOut::StoreF32},
-            {L.a2, ws.ha, ws.al, C, R.a, GemvIn::Plain, GemvOut::StoreF32},
-            {L.g2, ws.hg, ws.gl, C, R.g, step ? GemvIn::Sigmoid : GemvIn::Plain, GemvOut::StoreF32},
-            {L.v2, ws.hv, ws.vl, C, R.v, GemvIn::Plain, GemvOut::StoreF32},
-        };
-        if (!(skip & kSkipUp)) linear(up, first ? 3 : 4, T, ws);
+        if (!(skip & kSkipUp)) linear(up, 4 - fewer, T, ws);
         if (step) { // one launch for the whole attention core of a decoding step
             k::Wkv7Step ws1{kv,    ws.r,       ws.k,     ws.v,  ws.wl, ws.al,        ws.vl,
                             ws.gl, ws.v_first, L.w0,     L.a0,  L.v0,  L.k_k,        L.k_a,
@@ -549,8 +567,9 @@ void CudaModel::forward(int T, float* state, Workspace& ws, bool want_logits) {
             k::WkvPrep prep{ws.k, ws.v, ws.wl, ws.al, ws.vl, ws.v_first, ws.neg_kk,
                             L.w0, L.a0, L.v0,  L.k_k, L.k_a, first};
             GANDER_CUDA(k::wkv_prep(prep, T, H, N, st));
-            GANDER_CUDA(
-                k::wkv7_seq(kv, ws.r, ws.wl, ws.k, ws.v, ws.neg_kk, ws.al, ws.y, T, H, N, st));
+            if (!(skip & kSkipScan))
+                GANDER_CUDA(
+                    k::wkv7_seq(kv, ws.r, ws.wl, ws.k, ws.v, ws.neg_kk, ws.al, ws.y, T, H, N, st));
             GANDER_CUDA(k::group_norm(ws.y, L.ln_x_w, L.ln_x_b, ws.r, ws.k, L.r_k, ws.v, ws.gl,
                                       nullptr, ws.yg, T, H, N, kGroupNormEps, st));
         }
@@ -668,25 +687,12 @@ void CudaModel::forward_batch(int B, float* const* states, Workspace& ws, float*
         GANDER_CUDA(k::ln_shift_mix_rows(ws.x, L.ln1_w, L.ln1_b, states, att_prev, sm, B, C,
                                          kLayerNormEps, st));
         const bool first = li == 0;
-        Job down[7] = {
-            {L.Wr, ws.xm[0], ws.r, C, C, GemvIn::Plain, GemvOut::StoreF32, &L.qr},
-            {L.Wk, ws.xm[2], ws.k, C, C, GemvIn::Plain, GemvOut::StoreF32, &L.qk},
-            {L.Wv, ws.xm[3], ws.v, C, C, GemvIn::Plain, GemvOut::StoreF32, &L.qv},
-            {L.w1, ws.xm[1], ws.hw, R.w, C, GemvIn::Plain, GemvOut::StoreF16},
-            {L.a1, ws.xm[4], ws.ha, R.a, C, GemvIn::Plain, GemvOut::StoreF16},
-            {L.g1, ws.xm[5], ws.hg, R.g, C, GemvIn::Plain, GemvOut::StoreF16},
-            {L.v1, ws.xm[3], ws.hv, R.v, C, GemvIn::Plain, GemvOut::StoreF16},
-        };
-        linear(down, first ? 6 : 7, B, ws);
+        Job down[7], up[4];
+        const int fewer = attention_jobs(L, ws, first, false, down, up);
+        linear(down, 7 - fewer, B, ws);
         GANDER_CUDA(k::lora_activation(ws.hw, std::int64_t(B) * R.w, k::Activation::Tanh, st));
         GANDER_CUDA(k::lora_activation(ws.hg, std::int64_t(B) * R.g, k::Activation::Sigmoid, st));
-        Job up[4] = {
-            {L.w2, ws.hw, ws.wl, C, R.w, GemvIn::Plain, GemvOut::StoreF32},
-            {L.a2, ws.ha, ws.al, C, R.a, GemvIn::Plain, GemvOut::StoreF32},
-            {L.g2, ws.hg, ws.gl, C, R.g, GemvIn::Plain, GemvOut::StoreF32},
-            {L.v2, ws.hv, ws.vl, C, R.v, GemvIn::Plain, GemvOut::StoreF32},
-        };
-        linear(up, first ? 3 : 4, B, ws);
+        linear(up, 4 - fewer, B, ws);
         k::Wkv7Step w{nullptr, ws.r,       ws.k,     ws.v,  ws.wl, ws.al,        ws.vl,
                       ws.gl,   ws.v_first, L.w0,     L.a0,  L.v0,  L.k_k,        L.k_a,
                       L.r_k,   L.ln_x_w,   L.ln_x_b, ws.yg, first, kGroupNormEps};

@@ -109,6 +109,8 @@ private:
     void ffn_value_rows(const LayerDev& L, int T, Workspace& ws);
     void place(const model::Weights* weights, std::uint64_t seed, const Progress& progress);
     void linear(const Job* jobs, int n_jobs, int T, Workspace& ws);
+    int attention_jobs(const LayerDev& L, Workspace& ws, bool first, bool step, Job* down,
+                       Job* up) const;
 
     ModelInfo m_info;
     ModelShape m_shape;
