@@ -202,7 +202,14 @@ TEST_CASE("feed_batch on the card: each row follows the golden logits with its o
         const Golden g = load_golden(test::fixture(f.golden), m->info().shape.n_layer);
         std::uniform_int_distribution<int> tok(1, g.V - 1);
         // Rows 0, 2, 4 follow the golden tokens; rows 1 and 3 get random tokens, and twins of
-        // them are fed the same tokens one by one.
+        // them are fed the same tokens one by one. The golden rows carry the precision check
+        // (kBound). The random rows check that each row keeps to its own token and state: two fp16
+        // paths (cuBLAS over rows against the decoding GEMVs) on these random-weight models
+        // differ by up to 2.8e-2 (second session) and once 5.9e-2 (third session, seed
+        // 6898425608975262871, token 25 at the first step; docs/performance.md, "open finding"),
+        // so they get kRowBound: a row that took another row's token or state is off by far more.
+        // The trained model's test below compares batched rows with the CPU reference at kBound.
+        constexpr double kRowBound = 0.1;
         std::vector<std::unique_ptr<Session>> own;
         for (int i = 0; i < 7; ++i) own.push_back(m->new_session());
         Session* batch[5] = {own[0].get(), own[1].get(), own[2].get(), own[3].get(), own[4].get()};
@@ -224,13 +231,14 @@ TEST_CASE("feed_batch on the card: each row follows the golden logits with its o
                 const double e = rel_err(batch[1 + 2 * i]->logits().data(),
                                          twin[i]->logits().data(), std::size_t(g.V));
                 worst_twin = std::max(worst_twin, e);
-                CHECK_MSG(e <= kBound, f.model << " random row " << i << " step " << t);
+                CHECK_MSG(e <= kRowBound, f.model << " random row " << i << " step " << t
+                                                  << " err " << e);
             }
         }
         for (int row : {0, 2, 4})
             CHECK_MSG(state_err(batch[row]->state_f32(), g.state_final) <= kBound,
                       f.model << " row " << row << " final state");
-        CHECK(state_err(batch[1]->state_f32(), twin[0]->state_f32()) <= kBound);
+        CHECK(state_err(batch[1]->state_f32(), twin[0]->state_f32()) <= kRowBound);
         std::fprintf(stderr, "  %s feed_batch: worst vs golden %.2e, vs one by one %.2e\n",
                      f.model, worst, worst_twin);
     }
