@@ -5,6 +5,7 @@
 // messages shown as chips in the transcript, and the codebase budget from the settings dialog
 // reaching the retriever. With GANDER_GRAB_DIR set, the views are saved there as PNGs.
 #include "../app/fixtures.h"
+#include "ui_test_helpers.h"
 
 #include "app_settings.h"
 #include "composer.h"
@@ -393,9 +394,7 @@ private slots:
         window.show();
         QVERIFY(QTest::qWaitForWindowExposed(&window));
         QTRY_VERIFY_WITH_TIMEOUT(window.modelReady(), kTimeout);
-        QListView* list = window.sidebar()->list();
-        QTest::mouseClick(list->viewport(), Qt::LeftButton, {},
-                          list->visualRect(window.conversationModel()->index(0)).center());
+        gander::testing::clickConversation(window, 0);
         QTRY_COMPARE(window.transcript()->count(), 4);
 
         MessageWidget* first = window.transcript()->messageWidget(0);

@@ -3,6 +3,7 @@
 // searching, regenerating, editing, versions, exporting, deleting with undo, a refused newer
 // database. Measures the GUI event-loop latency while replies stream, and saves the screenshot.
 #include "../app/fixtures.h"
+#include "ui_test_helpers.h"
 
 #include "app_settings.h"
 #include "composer.h"
@@ -342,9 +343,7 @@ private slots:
         window.show();
         QVERIFY(QTest::qWaitForWindowExposed(&window));
         QTRY_VERIFY_WITH_TIMEOUT(window.modelReady(), kTimeout);
-        QListView* list = window.sidebar()->list();
-        QTest::mouseClick(list->viewport(), Qt::LeftButton, {},
-                          list->visualRect(window.conversationModel()->index(0)).center());
+        gander::testing::clickConversation(window, 0);
         QSignalSpy finished(window.engine()->worker(), &EngineWorker::replyFinished);
         QTest::keyClicks(window.composer()->edit(), u"And with quoted fields?"_s);
         LatencyProbe probe;
@@ -386,9 +385,7 @@ private slots:
             QSignalSpy prepared(window.engine()->worker(), &EngineWorker::prepared);
             QSignalSpy rebuild(window.engine()->worker(), &EngineWorker::rebuildProgress);
             QSignalSpy started(window.engine()->worker(), &EngineWorker::replyStarted);
-            QListView* list = window.sidebar()->list();
-            QTest::mouseClick(list->viewport(), Qt::LeftButton, {},
-                              list->visualRect(window.conversationModel()->index(0)).center());
+            gander::testing::clickConversation(window, 0);
             QTRY_VERIFY_WITH_TIMEOUT(!prepared.isEmpty(), kTimeout);
             QCOMPARE(prepared.first().at(3).toBool(), true);
             const QString next = u"What was the word?"_s;
@@ -408,9 +405,7 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(window.modelReady(), kTimeout);
         QSignalSpy prepared(window.engine()->worker(), &EngineWorker::prepared);
         QSignalSpy rebuild(window.engine()->worker(), &EngineWorker::rebuildProgress);
-        QListView* list = window.sidebar()->list();
-        QTest::mouseClick(list->viewport(), Qt::LeftButton, {},
-                          list->visualRect(window.conversationModel()->index(0)).center());
+        gander::testing::clickConversation(window, 0);
         QTRY_VERIFY_WITH_TIMEOUT(!prepared.isEmpty(), kTimeout);
         QCOMPARE(prepared.first().at(3).toBool(), false); // another model: read again
         QVERIFY(!rebuild.isEmpty());
