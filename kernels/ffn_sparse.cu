@@ -1,14 +1,17 @@
 // Sparse FFN value projection (see ffn_sparse.h).
 //
-// Layout: blocks (f-chunk of 256 rows, c-chunk of 1,024 fp16 or 2,048 int8 columns), 256
-// threads. The block first lists the non-zero h of its chunk in shared memory (warp ballots, in
-// row order), then each thread streams 8 bytes (4 fp16 or 8 int8 columns) of every listed row, 16
-// rows in flight, accumulating in registers; its sums go to partial[f-chunk][c] (int8: before the
-// column scale, which the second pass applies). A second pass adds the f-chunks' partials to y
-// in a fixed order (deterministic, no atomics). Bytes: (non-zero rows) x C x 2 of Wt, h once,
-// partial written and read once (F / 256 x C x 4 x 2; 2 MB on the 7.2B shape).
+// Layout: blocks (f-chunk of 256 fp16 or 128 int8 / int4 rows, c-chunk of 1,024 fp16 or 2,048
+// int8 / int4 columns), 256 threads. The block first lists the non-zero h of its chunk in shared
+// memory (warp ballots, in row order), then each thread streams 8 bytes (4 fp16 or 8 int8
+// columns) or 4 bytes (8 int4 columns) of every listed row, 16 rows in flight, accumulating in
+// registers; its sums go to partial[f-chunk][c] (int8: before the column scale, which the second
+// pass applies; int4: each of the chunk's two scale groups summed apart and scaled). A second pass
+// adds the f-chunks' partials to y in a fixed order (deterministic, no atomics). Bytes: (non-zero
+// rows) x the row's bytes of Wt (int4: and every scale), h once, partial written and read once
+// (F / 128 x C x 4 x 2; 4 MB on the 7.2B shape).
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/common.cuh"
 #include "kernels/ffn_sparse.h"
@@ -19,11 +22,17 @@ namespace {
 constexpr int kThreads = 256;
 constexpr int kInFlight = 16;
 
-// Columns per thread: fp16 4 (8 bytes), int8 8 (8 bytes). Rows per block: int8 takes half as
-// many, so that its launch (each block twice as wide) still has ~2 blocks per SM in flight: with
-// 256 rows it streamed at 58 % of the copy bandwidth in dense mode (H100), 1 block per SM.
-template <bool kI8> constexpr int kVals = kI8 ? 8 : 4;
-template <bool kI8> constexpr int kRows = kI8 ? kSparseRowsPerBlock / 2 : kSparseRowsPerBlock;
+// The three weight formats of the transposed matrix.
+enum class SW { F16, I8, I4 };
+
+// Columns per thread: fp16 4 (8 bytes), int8 8 (8 bytes), int4 8 (4 bytes). Rows per block: int8
+// and int4 take half as many, so that their launches (each block twice as wide) still have ~2
+// blocks per SM in flight: with 256 rows int8 streamed at 58 % of the copy bandwidth in dense
+// mode (H100), 1 block per SM. int4's 128 rows are two whole scale groups.
+template <SW K> constexpr int kVals = K == SW::F16 ? 4 : 8;
+template <SW K> constexpr int kRows = K == SW::F16 ? kSparseRowsPerBlock : kSparseRowsPerBlock / 2;
+template <SW K> using Load = std::conditional_t<K == SW::I4, std::uint32_t, uint2>;
+constexpr int kGroup = 64; // int4 rows per scale
 
 // int8 -> fp32 without the int-to-float unit (an eighth of the fp32 rate): the byte, offset by 128,
 // becomes the low mantissa bits of 2^23; subtracting 2^23 + 128 leaves the value, exactly.
@@ -31,19 +40,23 @@ __device__ __forceinline__ float i8_at(std::uint32_t offset_word, int b) {
     return __uint_as_float(__byte_perm(offset_word, 0x4B000000u, 0x7650u | unsigned(b))) -
            8388736.0f;
 }
+// The same for a nibble held in byte b of `word` (0..15, stored value - 8): subtract 2^23 + 8.
+__device__ __forceinline__ float i4_at(std::uint32_t word, int b) {
+    return __uint_as_float(__byte_perm(word, 0x4B000000u, 0x7650u | unsigned(b))) - 8388616.0f;
+}
 
-template <bool kI8>
+template <SW K>
 __global__ void __launch_bounds__(kThreads)
-    sparse_rows_kernel(const __half* h, const void* Wt, int F, int C, float* partial, bool dense,
-                       unsigned long long* counts) {
-    constexpr int V = kVals<kI8>;
+    sparse_rows_kernel(const __half* h, const void* Wt, const __half* scales, int F, int C,
+                       float* partial, bool dense, unsigned long long* counts) {
+    constexpr int V = kVals<K>;
     __shared__ int rows[kSparseRowsPerBlock];
     __shared__ float vals[kSparseRowsPerBlock];
     __shared__ int warp_count[kThreads / 32];
     const int t = threadIdx.x, lane = t & 31, warp = t >> 5;
-    const int f0 = blockIdx.x * kRows<kI8>;
+    const int f0 = blockIdx.x * kRows<K>;
     const int f = f0 + t;
-    const bool mine = t < kRows<kI8> && f < F; // threads past the block's rows only stream
+    const bool mine = t < kRows<K> && f < F; // threads past the block's rows only stream
     const __half hv = mine ? h[f] : __float2half(0.0f);
     const float hf = __half2float(hv);
     const bool keep = mine && (dense || hf != 0.0f);
@@ -64,6 +77,9 @@ __global__ void __launch_bounds__(kThreads)
         before += w < warp ? warp_count[w] : 0;
         n += warp_count[w];
     }
+    // int4: rows [0, n_first) of the list are the block's first scale group (threads 0-63, the
+    // first two warps: the list is in row order), the rest the second.
+    const int n_first = K == SW::I4 ? warp_count[0] + warp_count[1] : n;
     if (keep) {
         const int pos = before + __popc(ballot & ((1u << lane) - 1u));
         rows[pos] = f;
@@ -72,23 +88,32 @@ __global__ void __launch_bounds__(kThreads)
     __syncthreads();
 
     const int c = blockIdx.y * (V * kThreads) + V * t;
-    float acc[V];
-#pragma unroll
-    for (int i = 0; i < V; ++i) acc[i] = 0.0f;
-    if (c < C) {
-        const std::size_t row_bytes = std::size_t(C) * (kI8 ? 1 : 2);
-        const auto* base = static_cast<const std::uint8_t*>(Wt) + std::size_t(c) * (kI8 ? 1 : 2);
-        for (int i = 0; i < n; i += kInFlight) {
-            uint2 w[kInFlight];
+    if (c >= C) return;
+    constexpr int kBytes = K == SW::F16 ? 2 : 1; // per column; int4: half a byte
+    const std::size_t row_bytes = K == SW::I4 ? std::size_t(C) / 2 : std::size_t(C) * kBytes;
+    const auto* base = static_cast<const std::uint8_t*>(Wt) +
+                       (K == SW::I4 ? std::size_t(c) / 2 : std::size_t(c) * kBytes);
+    // Listed rows [i0, i1) times their activations into acc.
+    auto stream = [&](int i0, int i1, float (&acc)[V]) {
+        for (int i = i0; i < i1; i += kInFlight) {
+            Load<K> w[kInFlight];
 #pragma unroll
             for (int u = 0; u < kInFlight; ++u)
-                if (i + u < n)
-                    w[u] = __ldcs(reinterpret_cast<const uint2*>(base + std::size_t(rows[i + u]) * row_bytes));
+                if (i + u < i1)
+                    w[u] = __ldcs(reinterpret_cast<const Load<K>*>(base + std::size_t(rows[i + u]) *
+                                                                          row_bytes));
 #pragma unroll
             for (int u = 0; u < kInFlight; ++u) {
-                if (i + u < n) {
+                if (i + u < i1) {
                     const float v = vals[i + u];
-                    if constexpr (kI8) {
+                    if constexpr (K == SW::I4) { // byte b: columns 2b (low nibble), 2b + 1
+                        const std::uint32_t lo = w[u] & 0x0F0F0F0Fu, hi = (w[u] >> 4) & 0x0F0F0F0Fu;
+#pragma unroll
+                        for (int b = 0; b < 4; ++b) {
+                            acc[2 * b] = fmaf(v, i4_at(lo, b), acc[2 * b]);
+                            acc[2 * b + 1] = fmaf(v, i4_at(hi, b), acc[2 * b + 1]);
+                        }
+                    } else if constexpr (K == SW::I8) {
                         const std::uint32_t lo = w[u].x ^ 0x80808080u, hi = w[u].y ^ 0x80808080u;
 #pragma unroll
                         for (int b = 0; b < 4; ++b) {
@@ -106,11 +131,38 @@ __global__ void __launch_bounds__(kThreads)
                 }
             }
         }
-        float* out = partial + std::size_t(blockIdx.x) * C + c;
+    };
+    float acc[V];
 #pragma unroll
-        for (int i = 0; i < V; i += 4)
-            *reinterpret_cast<float4*>(out + i) = make_float4(acc[i], acc[i + 1], acc[i + 2], acc[i + 3]);
+    for (int i = 0; i < V; ++i) acc[i] = 0.0f;
+    if constexpr (K == SW::I4) {
+        // Each group's sum times its column scales (loaded first, 8 halves a group).
+        const int g0 = f0 / kGroup;
+        const bool two = f0 + kGroup < F;
+        const uint4 s0 = *reinterpret_cast<const uint4*>(scales + std::size_t(g0) * C + c);
+        const uint4 s1 = two ? *reinterpret_cast<const uint4*>(scales + std::size_t(g0 + 1) * C + c)
+                             : make_uint4(0, 0, 0, 0);
+        float part[V];
+#pragma unroll
+        for (int g = 0; g < 2; ++g) {
+#pragma unroll
+            for (int i = 0; i < V; ++i) part[i] = 0.0f;
+            stream(g ? n_first : 0, g ? n : n_first, part);
+            const __half2* sh = reinterpret_cast<const __half2*>(g ? &s1 : &s0);
+#pragma unroll
+            for (int i = 0; i < V / 2; ++i) {
+                const float2 sc = __half22float2(sh[i]);
+                acc[2 * i] = fmaf(part[2 * i], sc.x, acc[2 * i]);
+                acc[2 * i + 1] = fmaf(part[2 * i + 1], sc.y, acc[2 * i + 1]);
+            }
+        }
+    } else {
+        stream(0, n, acc);
     }
+    float* out = partial + std::size_t(blockIdx.x) * C + c;
+#pragma unroll
+    for (int i = 0; i < V; i += 4)
+        *reinterpret_cast<float4*>(out + i) = make_float4(acc[i], acc[i + 1], acc[i + 2], acc[i + 3]);
 }
 
 __global__ void add_partials_kernel(const float* partial, int chunks, int C, const __half* scales,
@@ -122,9 +174,9 @@ __global__ void add_partials_kernel(const float* partial, int chunks, int C, con
     y[c] += scales ? s * __half2float(scales[c]) : s;
 }
 
-__global__ void transpose_bytes_kernel(const std::uint8_t* in, int rows, int cols,
-                                       std::uint8_t* out) {
-    __shared__ std::uint8_t tile[32][33];
+template <typename E>
+__global__ void transpose_kernel(const E* in, int rows, int cols, E* out) {
+    __shared__ E tile[32][33];
     const int c = blockIdx.x * 32 + threadIdx.x;
     for (int j = threadIdx.y; j < 32; j += blockDim.y) {
         const int r = blockIdx.y * 32 + j;
@@ -138,6 +190,28 @@ __global__ void transpose_bytes_kernel(const std::uint8_t* in, int rows, int col
     }
 }
 
+// Tiles of 64 x 64 nibbles: 64 input rows of 32 bytes in, 64 output rows of 32 bytes out, one
+// nibble a shared-memory byte in between.
+__global__ void transpose_nibbles_kernel(const std::uint8_t* in, int rows, int cols,
+                                         std::uint8_t* out) {
+    __shared__ std::uint8_t tile[64][65];
+    const int r0 = blockIdx.y * 64, c0 = blockIdx.x * 64;
+    for (int i = threadIdx.x; i < 64 * 32; i += blockDim.x) {
+        const int r = r0 + i / 32, cb = c0 / 2 + i % 32; // input byte cb of row r
+        std::uint8_t b = 0;
+        if (r < rows && 2 * cb < cols) b = in[std::size_t(r) * (cols / 2) + cb];
+        tile[i / 32][2 * (i % 32)] = b & 15;
+        tile[i / 32][2 * (i % 32) + 1] = b >> 4;
+    }
+    __syncthreads();
+    for (int i = threadIdx.x; i < 64 * 32; i += blockDim.x) {
+        const int c = c0 + i / 32, rb = r0 / 2 + i % 32; // output byte rb of row c
+        if (c < cols && 2 * rb < rows)
+            out[std::size_t(c) * (rows / 2) + rb] =
+                std::uint8_t(tile[2 * (i % 32)][i / 32] | (tile[2 * (i % 32) + 1][i / 32] << 4));
+    }
+}
+
 __global__ void dequantize_cols_kernel(const std::int8_t* Wt, const __half* scales, int F, int C,
                                        __half* out) {
     const std::size_t n = std::size_t(F) * C;
@@ -146,50 +220,88 @@ __global__ void dequantize_cols_kernel(const std::int8_t* Wt, const __half* scal
         out[i] = __float2half_rn(float(Wt[i]) * __half2float(scales[i % C]));
 }
 
-template <bool kI8> int chunks_of(int F) {
-    return (F + kRows<kI8> - 1) / kRows<kI8>;
+__global__ void dequantize_cols_i4_kernel(const std::uint8_t* Wt, const __half* scales, int F,
+                                          int C, __half* out) {
+    const std::size_t n = std::size_t(F) * C;
+    for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < n;
+         i += std::size_t(gridDim.x) * blockDim.x) {
+        const std::size_t f = i / C, c = i % C;
+        const std::uint8_t b = Wt[f * (C / 2) + c / 2];
+        const int q = int(c & 1 ? b >> 4 : b & 15) - 8;
+        out[i] = __float2half_rn(float(q) * __half2float(scales[(f / kGroup) * C + c]));
+    }
 }
 
-template <bool kI8>
+template <SW K> int chunks_of(int F) {
+    return (F + kRows<K> - 1) / kRows<K>;
+}
+
+template <SW K>
 cudaError_t launch_sparse(const __half* h, const void* Wt, const __half* scales, int F, int C,
                           float* y, float* partial, bool dense, cudaStream_t stream,
                           unsigned long long* counts) {
-    constexpr int V = kVals<kI8>;
+    constexpr int V = kVals<K>;
+    const auto wa = reinterpret_cast<std::uintptr_t>(Wt);
     if (!h || !Wt || !y || !partial || F < 1 || C < V || C % V != 0 ||
-        (reinterpret_cast<std::uintptr_t>(Wt) & 7) || (kI8 && !scales))
+        (wa & (K == SW::I4 ? 3 : 7)) || (K != SW::F16 && !scales) ||
+        (K == SW::I4 && (F % kGroup != 0 || (reinterpret_cast<std::uintptr_t>(scales) & 15))))
         return cudaErrorInvalidValue;
-    const dim3 grid(unsigned(chunks_of<kI8>(F)),
-                    unsigned((C + V * kThreads - 1) / (V * kThreads)));
-    sparse_rows_kernel<kI8><<<grid, kThreads, 0, stream>>>(h, Wt, F, C, partial, dense, counts);
+    const dim3 grid(unsigned(chunks_of<K>(F)), unsigned((C + V * kThreads - 1) / (V * kThreads)));
+    sparse_rows_kernel<K><<<grid, kThreads, 0, stream>>>(h, Wt, scales, F, C, partial, dense,
+                                                         counts);
     if (const cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
-    add_partials_kernel<<<(C + 255) / 256, 256, 0, stream>>>(partial, chunks_of<kI8>(F), C,
-                                                             kI8 ? scales : nullptr, y);
+    add_partials_kernel<<<(C + 255) / 256, 256, 0, stream>>>(partial, chunks_of<K>(F), C,
+                                                             K == SW::I8 ? scales : nullptr, y);
+    return cudaGetLastError();
+}
+
+template <typename E>
+cudaError_t launch_transpose(const E* in, int rows, int cols, E* out, cudaStream_t stream) {
+    if (!in || !out || rows < 1 || cols < 1) return cudaErrorInvalidValue;
+    const dim3 grid(unsigned((cols + 31) / 32), unsigned((rows + 31) / 32));
+    transpose_kernel<E><<<grid, dim3(32, 8), 0, stream>>>(in, rows, cols, out);
     return cudaGetLastError();
 }
 
 } // namespace
 
 std::size_t ffn_value_sparse_scratch(int F, int C) {
-    return std::size_t(chunks_of<true>(F)) * std::size_t(C) * sizeof(float); // the larger
+    return std::size_t(chunks_of<SW::I8>(F)) * std::size_t(C) * sizeof(float); // the larger
 }
 
 cudaError_t ffn_value_sparse(const __half* h, const __half* Wt, int F, int C, float* y,
                              float* partial, bool dense, cudaStream_t stream,
                              unsigned long long* counts) {
-    return launch_sparse<false>(h, Wt, nullptr, F, C, y, partial, dense, stream, counts);
+    return launch_sparse<SW::F16>(h, Wt, nullptr, F, C, y, partial, dense, stream, counts);
 }
 
 cudaError_t ffn_value_sparse_i8(const __half* h, const std::int8_t* Wt, const __half* scales, int F,
                                 int C, float* y, float* partial, bool dense, cudaStream_t stream,
                                 unsigned long long* counts) {
-    return launch_sparse<true>(h, Wt, scales, F, C, y, partial, dense, stream, counts);
+    return launch_sparse<SW::I8>(h, Wt, scales, F, C, y, partial, dense, stream, counts);
+}
+
+cudaError_t ffn_value_sparse_i4(const __half* h, const std::uint8_t* Wt, const __half* scales,
+                                int F, int C, float* y, float* partial, bool dense,
+                                cudaStream_t stream, unsigned long long* counts) {
+    return launch_sparse<SW::I4>(h, Wt, scales, F, C, y, partial, dense, stream, counts);
 }
 
 cudaError_t transpose_bytes(const std::uint8_t* in, int rows, int cols, std::uint8_t* out,
                             cudaStream_t stream) {
-    if (!in || !out || rows < 1 || cols < 1) return cudaErrorInvalidValue;
-    const dim3 grid(unsigned((cols + 31) / 32), unsigned((rows + 31) / 32));
-    transpose_bytes_kernel<<<grid, dim3(32, 8), 0, stream>>>(in, rows, cols, out);
+    return launch_transpose(in, rows, cols, out, stream);
+}
+
+cudaError_t transpose_u16(const std::uint16_t* in, int rows, int cols, std::uint16_t* out,
+                          cudaStream_t stream) {
+    return launch_transpose(in, rows, cols, out, stream);
+}
+
+cudaError_t transpose_nibbles(const std::uint8_t* in, int rows, int cols, std::uint8_t* out,
+                              cudaStream_t stream) {
+    if (!in || !out || rows < 2 || cols < 2 || rows % 2 || cols % 2) return cudaErrorInvalidValue;
+    const dim3 grid(unsigned((cols + 63) / 64), unsigned((rows + 63) / 64));
+    transpose_nibbles_kernel<<<grid, 256, 0, stream>>>(in, rows, cols, out);
     return cudaGetLastError();
 }
 
@@ -199,6 +311,15 @@ cudaError_t dequantize_cols_i8(const std::int8_t* Wt, const __half* scales, int 
     const std::size_t n = std::size_t(F) * C;
     const int blocks = int(std::min<std::size_t>((n + 255) / 256, 65535));
     dequantize_cols_kernel<<<blocks, 256, 0, stream>>>(Wt, scales, F, C, out);
+    return cudaGetLastError();
+}
+
+cudaError_t dequantize_cols_i4(const std::uint8_t* Wt, const __half* scales, int F, int C,
+                               __half* out, cudaStream_t stream) {
+    if (!Wt || !scales || !out || F < 1 || C < 2 || C % 2 || F % kGroup) return cudaErrorInvalidValue;
+    const std::size_t n = std::size_t(F) * C;
+    const int blocks = int(std::min<std::size_t>((n + 255) / 256, 65535));
+    dequantize_cols_i4_kernel<<<blocks, 256, 0, stream>>>(Wt, scales, F, C, out);
     return cudaGetLastError();
 }
 

@@ -34,12 +34,29 @@ cudaError_t ffn_value_sparse_i8(const __half* h, const std::int8_t* Wt, const __
                                 int C, float* y, float* partial, bool dense, cudaStream_t stream,
                                 unsigned long long* counts = nullptr);
 
-// out [cols, rows] = in [rows, cols] transposed, bytes (at load: int8 ffn.value to [F, C]).
+// int4 weights: Wt [F, C] nibbles (row f: C / 2 bytes, column 2i in the low nibble of byte i, the
+// value nibble - 8), the CPU's int4 ffn.value [C, F] (groups of 64 along F) transposed; scales
+// [F / 64, C] its scales transposed: y[c] += sum over groups g of scales[g][c] * (sum over the
+// group's non-zero h[f] of h[f] * Wt[f][c]). Needs F % 64 == 0, C % 8 == 0, 4-byte aligned Wt and
+// 16-byte aligned scales.
+cudaError_t ffn_value_sparse_i4(const __half* h, const std::uint8_t* Wt, const __half* scales,
+                                int F, int C, float* y, float* partial, bool dense,
+                                cudaStream_t stream, unsigned long long* counts = nullptr);
+
+// out [cols, rows] = in [rows, cols] transposed: bytes (at load: int8 ffn.value to [F, C]), 16-bit
+// values (the int4 scales), nibbles (int4 ffn.value; rows and cols even, packed as Wt above).
 cudaError_t transpose_bytes(const std::uint8_t* in, int rows, int cols, std::uint8_t* out,
                             cudaStream_t stream);
+cudaError_t transpose_u16(const std::uint16_t* in, int rows, int cols, std::uint16_t* out,
+                          cudaStream_t stream);
+cudaError_t transpose_nibbles(const std::uint8_t* in, int rows, int cols, std::uint8_t* out,
+                              cudaStream_t stream);
 
 // out [F, C] fp16 = Wt[f][c] * scales[c] (the transposed int8 matrix, for prefill's cuBLAS).
 cudaError_t dequantize_cols_i8(const std::int8_t* Wt, const __half* scales, int F, int C,
+                               __half* out, cudaStream_t stream);
+// out [F, C] fp16 = (Wt[f][c] - 8) * scales[f / 64][c] (the transposed int4 matrix).
+cudaError_t dequantize_cols_i4(const std::uint8_t* Wt, const __half* scales, int F, int C,
                                __half* out, cudaStream_t stream);
 
 } // namespace gander::kernels

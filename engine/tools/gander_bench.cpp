@@ -88,7 +88,7 @@ Options parse(int argc, char** argv) {
                 o.batch_given = true;
                 std::stringstream ss(value());
                 for (std::string t; std::getline(ss, t, ',');)
-                    if (!t.empty()) o.batch.push_back(std::stoi(t));
+                    if (!t.empty() && std::stoi(t) > 0) o.batch.push_back(std::stoi(t)); // 0: none
             } else if (a == "--kernels") {
                 o.kernels = true;
             } else if (a == "--seed") {
@@ -97,7 +97,7 @@ Options parse(int argc, char** argv) {
                 std::printf("gander-bench: decode and prefill speed of a random-weight model of a "
                             "real RWKV-7 shape\nusage: gander-bench [--backend cpu|cuda] [--shape "
                             "0.1b|0.4b|1.5b|2.9b|7.2b]\n  [--precision fp16|bf16|fp32|int8|int4] "
-                            "[--decode-tokens N] [--prefill T1,T2,...]\n  [--batch B1,B2,...] "
+                            "[--decode-tokens N] [--prefill T1,T2,...]\n  [--batch B1,B2,... (0: none)] "
                             "[--threads N] [--seed S] "
                             "[--json FILE]\n  --kernels: time each decoding matrix-vector kernel alone (CUDA) "
                             "against the copy bandwidth\n");

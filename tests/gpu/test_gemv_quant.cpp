@@ -242,6 +242,18 @@ TEST_CASE("gemv_tc (tensor cores) equals the CPU reference for fp16, int8 and in
     a.check("mixed int4");
     b2.check("mixed fp16");
     c2.check("mixed int8");
+    // Several waves of blocks over jobs of every kind and two x widths in one launch (the shape of
+    // a quantized layer's projections with the fp16 LoRA products beside them).
+    TcCase m1(WeightKind::Int4G64, 8192, 4096, GemvOut::Relu2F16);
+    TcCase m2(WeightKind::F16, 256, 2048, GemvOut::StoreF32);
+    TcCase m3(WeightKind::Int8Row, 2048, 4096, GemvOut::StoreF32);
+    TcCase m4(WeightKind::Int4G64, 1024, 16384, GemvOut::AddF32);
+    kernels::TcBatch mb;
+    for (const TcCase* c : {&m1, &m2, &m3, &m4}) mb.add(c->job());
+    cuda_ok(kernels::gemv_tc(mb, nullptr), "gemv_tc many tiles");
+    std::fprintf(stderr, "  gemv_tc many tiles: worst error / sum|terms| %.2e %.2e %.2e %.2e\n",
+                 m1.check("many tiles int4 8192x4096"), m2.check("many tiles fp16 256x2048"),
+                 m3.check("many tiles int8 2048x4096"), m4.check("many tiles int4 1024x16384"));
     // The LoRA up-projections: short rows (a warp per tile), input activations, one launch.
     TcCase up_w(WeightKind::F16, 4096, 96, GemvOut::StoreF32, kernels::GemvIn::Tanh);
     TcCase up_g(WeightKind::F16, 4096, 480, GemvOut::StoreF32, kernels::GemvIn::Sigmoid);

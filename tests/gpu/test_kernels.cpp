@@ -570,4 +570,85 @@ TEST_CASE("ffn_value_sparse_i8: transposed int8 rows times h, column scales; tra
     }
 }
 
+TEST_CASE("ffn_value_sparse_i4: transposed int4 rows times h, group scales; transposes; dequantise") {
+    for (auto [F, C] : {std::pair{320, 72}, std::pair{16384, 4096}, std::pair{192, 2056}}) {
+        // The file layout [C, F]: row c holds F / 2 bytes (column 2i in the low nibble of byte i)
+        // and F / 64 scales; uploaded and transposed on the card.
+        const int G = F / 64;
+        std::vector<std::uint8_t> q(std::size_t(C) * F / 2);
+        std::uniform_int_distribution<int> byte(0, 255);
+        for (auto& b : q) b = std::uint8_t(byte(rng()));
+        auto nib = [&](int c, int f) { // the stored value of [c][f], minus 8
+            const std::uint8_t b = q[std::size_t(c) * (F / 2) + std::size_t(f / 2)];
+            return int(f & 1 ? b >> 4 : b & 15) - 8;
+        };
+        const auto scales = to_half(uniform(std::size_t(C) * G, 1e-3f, 2e-2f)); // [C, G]
+        Dev<std::uint8_t> Q(q), QT{q.size()};
+        Dev<__half> S(scales), ST{scales.size()};
+        REQUIRE(k::transpose_nibbles(Q.p, C, F, QT.p, 0) == cudaSuccess);
+        REQUIRE(k::transpose_u16(reinterpret_cast<const std::uint16_t*>(S.p), C, G,
+                                 reinterpret_cast<std::uint16_t*>(ST.p), 0) == cudaSuccess);
+        const auto qt = QT.get();
+        const auto st = ST.get();
+        for (int c = 0; c < C; ++c)
+            for (int f = 0; f < F; f += (F > 1000 ? 13 : 1)) {
+                const std::uint8_t b = qt[std::size_t(f) * (C / 2) + std::size_t(c / 2)];
+                REQUIRE(int(c & 1 ? b >> 4 : b & 15) - 8 == nib(c, f));
+            }
+        for (int c = 0; c < C; ++c)
+            for (int g = 0; g < G; ++g)
+                REQUIRE(__half2float(st[std::size_t(g) * C + c]) ==
+                        __half2float(scales[std::size_t(c) * G + g]));
+        Dev<__half> D{std::size_t(F) * C};
+        REQUIRE(k::dequantize_cols_i4(QT.p, ST.p, F, C, D.p, 0) == cudaSuccess);
+        const auto d = D.get();
+        for (int c = 0; c < C; c += 3)
+            for (int f = 0; f < F; f += 11)
+                REQUIRE(__half2float(d[std::size_t(f) * C + c]) ==
+                        __half2float(__float2half_rn(
+                            float(nib(c, f)) * __half2float(scales[std::size_t(c) * G + f / 64]))));
+        for (double zeros : {0.0, 0.5, 0.95}) {
+            std::vector<float> hf = uniform(std::size_t(F), 0.0f, 4.0f);
+            std::uniform_real_distribution<double> coin(0.0, 1.0);
+            for (auto& v : hf)
+                if (coin(rng()) < zeros) v = 0.0f;
+            const auto hh = to_half(hf);
+            const auto y0 = uniform(std::size_t(C), -1.0f, 1.0f);
+            Dev<__half> H(hh);
+            Dev<float> partial{k::ffn_value_sparse_scratch(F, C) / sizeof(float)};
+            for (bool dense : {false, true}) {
+                Dev<float> Y(y0);
+                REQUIRE(k::ffn_value_sparse_i4(H.p, QT.p, ST.p, F, C, Y.p, partial.p, dense, 0) ==
+                        cudaSuccess);
+                const auto y = Y.get();
+                double worst = 0;
+                for (int c = 0; c < C; ++c) {
+                    double want = y0[std::size_t(c)], mag = std::fabs(want);
+                    for (int f = 0; f < F; ++f) {
+                        const double t = double(__half2float(hh[std::size_t(f)])) * nib(c, f) *
+                                         __half2float(scales[std::size_t(c) * G + f / 64]);
+                        want += t;
+                        mag += std::fabs(t);
+                    }
+                    const double e = std::fabs(y[std::size_t(c)] - want) / (mag + 1e-6);
+                    worst = std::max(worst, e);
+                    CHECK_MSG(std::isfinite(y[std::size_t(c)]) && e < 1e-5,
+                              F << "x" << C << " zeros " << zeros << " dense " << dense
+                                << " column " << c << ": " << y[std::size_t(c)] << " vs " << want);
+                }
+                if (F == 16384)
+                    std::fprintf(stderr, "  ffn_value_sparse_i4 %dx%d, %.0f%% zeros%s: worst %.2e\n",
+                                 F, C, zeros * 100, dense ? " (dense)" : "", worst);
+            }
+        }
+    }
+    // Shapes it cannot take are refused, not run.
+    Dev<__half> H{static_cast<std::size_t>(96)}, S{static_cast<std::size_t>(64)};
+    Dev<std::uint8_t> W{static_cast<std::size_t>(96 * 32)};
+    Dev<float> Y{static_cast<std::size_t>(64)}, partial{static_cast<std::size_t>(4096)};
+    REQUIRE(k::ffn_value_sparse_i4(H.p, W.p, S.p, 96, 64, Y.p, partial.p, false, 0) ==
+            cudaErrorInvalidValue); // F not a multiple of 64
+    REQUIRE(k::transpose_nibbles(W.p, 3, 64, W.p, 0) == cudaErrorInvalidValue);
+}
+
 GANDER_TEST_MAIN

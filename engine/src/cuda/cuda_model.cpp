@@ -161,12 +161,16 @@ std::vector<Placement> placements(const ModelShape& s, const model::Weights* W, 
         vec(T(l.ln_x_b), i, ri::LnXB, &d.ln_x_b);
         vec(T(l.ffn_x_k), i, ri::FfnXK, &d.ffn_x_k);
         mat(T(l.ffn_key), i, ri::FfnKey, F, C, false, &d.ffn_k, &d.qffn_k);
-        if (W && l.ffn_value.dtype == io::DType::I8) { // int8: bytes transposed at upload
+        // ffn.value goes up transposed, [F, C], for the sparse decoding step: int8 bytes, int4
+        // nibbles and scales (transpose_on_card), fp16 values.
+        if (W && l.ffn_value.quantized()) {
+            if (l.ffn_value.dtype == io::DType::U8 && (l.ffn_value.group != 64 || F % 64 != 0))
+                throw Error("CUDA backend: int4 ffn.value of " + std::to_string(F) +
+                            " columns in groups of " + std::to_string(l.ffn_value.group) +
+                            " (64, and a multiple of 64 columns, only)");
             out.push_back({&l.ffn_value, i, ri::FfnValue, F, C, true, int(F), nullptr, nullptr,
                            &d.qffn_vt});
-        } else if (W && l.ffn_value.quantized()) {
-            mat(T(l.ffn_value), i, ri::FfnValue, C, F, false, &d.ffn_v, &d.qffn_v);
-        } else { // transposed for the sparse decoding step; fan-in stays F
+        } else { // fan-in stays F
             mat(T(l.ffn_value), i, ri::FfnValue, F, C, true, &d.ffn_vt);
             out.back().fan_in = int(F);
         }
@@ -321,6 +325,33 @@ CudaModel::~CudaModel() {
     if (m_stream) cudaStreamDestroy(m_stream);
 }
 
+namespace {
+// A quantized ffn.value, [C, F] in the file, to [F, C] on the card through `staging`: int8 bytes
+// (the row scales stay as they are), int4 nibbles and the [C, F / 64] scales to [F / 64, C].
+void transpose_on_card(const Placement& p, DeviceBuffer& staging, cudaStream_t stream) {
+    const int rows = int(p.cols), cols = int(p.rows); // the file's [C, F]
+    auto* q = const_cast<std::uint8_t*>(p.dst_q->q);
+    auto* scales = const_cast<__half*>(p.dst_q->scales);
+    const auto* st = static_cast<const std::uint8_t*>(staging.get());
+    GANDER_CUDA(cudaMemcpyAsync(staging.get(), p.src->data, p.src->nbytes, cudaMemcpyHostToDevice,
+                                stream));
+    if (p.src->dtype == io::DType::I8) {
+        GANDER_CUDA(k::transpose_bytes(st, rows, cols, q, stream));
+        GANDER_CUDA(cudaMemcpyAsync(scales, p.src->scales, scale_count(*p.src) * 2,
+                                    cudaMemcpyHostToDevice, stream));
+    } else {
+        GANDER_CUDA(k::transpose_nibbles(st, rows, cols, q, stream));
+        GANDER_CUDA(cudaStreamSynchronize(stream)); // staging takes the scales next
+        GANDER_CUDA(cudaMemcpyAsync(staging.get(), p.src->scales, scale_count(*p.src) * 2,
+                                    cudaMemcpyHostToDevice, stream));
+        GANDER_CUDA(k::transpose_u16(reinterpret_cast<const std::uint16_t*>(st), rows, cols / 64,
+                                     reinterpret_cast<std::uint16_t*>(scales), stream));
+    }
+    GANDER_CUDA(cudaStreamSynchronize(stream));
+}
+
+} // namespace
+
 void CudaModel::place(const model::Weights* W, std::uint64_t seed, const Progress& progress) {
     std::vector<Placement> list = placements(m_shape, W, &m_emb, &m_head, &m_qhead, &m_ln0_w,
                                              &m_ln0_b, &m_ln_out_w, &m_ln_out_b, m_layers);
@@ -347,15 +378,8 @@ void CudaModel::place(const model::Weights* W, std::uint64_t seed, const Progres
     for (const Placement& p : list) {
         __half* dh = const_cast<__half*>(p.dst_h ? *p.dst_h : nullptr);
         float* df = const_cast<float*>(p.dst_f ? *p.dst_f : nullptr);
-        if (p.dst_q && p.transpose) { // int8 ffn.value: [C, F] bytes -> [F, C] on the card
-            GANDER_CUDA(cudaMemcpyAsync(staging.get(), p.src->data, p.src->nbytes,
-                                        cudaMemcpyHostToDevice, m_stream));
-            GANDER_CUDA(k::transpose_bytes(static_cast<const std::uint8_t*>(staging.get()),
-                                           int(p.cols), int(p.rows),
-                                           const_cast<std::uint8_t*>(p.dst_q->q), m_stream));
-            GANDER_CUDA(cudaMemcpyAsync(const_cast<__half*>(p.dst_q->scales), p.src->scales,
-                                        scale_count(*p.src) * 2, cudaMemcpyHostToDevice, m_stream));
-            GANDER_CUDA(cudaStreamSynchronize(m_stream));
+        if (p.dst_q && p.transpose) { // ffn.value [C, F] -> [F, C]
+            transpose_on_card(p, staging, m_stream);
         } else if (p.dst_q) { // int8/int4: the bytes and scales go up as they are
             GANDER_CUDA(cudaMemcpyAsync(const_cast<std::uint8_t*>(p.dst_q->q), p.src->data,
                                         p.src->nbytes, cudaMemcpyHostToDevice, m_stream));
@@ -601,14 +625,16 @@ void CudaModel::forward(int T, float* state, Workspace& ws, bool want_logits) {
                                             !sparse_ffn(), st,
                                             m_ffn_counts.as<unsigned long long>()));
         } else if (L.qffn_vt.q && step) {
-            GANDER_CUDA(k::ffn_value_sparse_i8(
-                ws.ffn_h, reinterpret_cast<const std::int8_t*>(L.qffn_vt.q), L.qffn_vt.scales, F,
-                C, ws.x, ws.partial, !sparse_ffn(), st, m_ffn_counts.as<unsigned long long>()));
-        } else if (L.ffn_vt || L.qffn_vt.q) {
-            ffn_value_rows(L, T, ws);
+            auto* counts = m_ffn_counts.as<unsigned long long>();
+            if (L.qffn_vt.kind == k::QuantKind::Int8Row)
+                GANDER_CUDA(k::ffn_value_sparse_i8(
+                    ws.ffn_h, reinterpret_cast<const std::int8_t*>(L.qffn_vt.q), L.qffn_vt.scales,
+                    F, C, ws.x, ws.partial, !sparse_ffn(), st, counts));
+            else
+                GANDER_CUDA(k::ffn_value_sparse_i4(ws.ffn_h, L.qffn_vt.q, L.qffn_vt.scales, F, C,
+                                                   ws.x, ws.partial, !sparse_ffn(), st, counts));
         } else {
-            Job val{L.ffn_v, ws.ffn_h, ws.x, C, F, GemvIn::Plain, GemvOut::AddF32, &L.qffn_v};
-            linear(&val, 1, T, ws);
+            ffn_value_rows(L, T, ws);
         }
     }
     if (want_logits) {
@@ -626,8 +652,12 @@ void CudaModel::ffn_value_rows(const LayerDev& L, int T, Workspace& ws) {
     const __half* Wt = L.ffn_vt;
     if (!Wt) {
         if (!ws.deq) throw Error("CUDA backend: internal error: no dequantisation buffer");
-        GANDER_CUDA(k::dequantize_cols_i8(reinterpret_cast<const std::int8_t*>(L.qffn_vt.q),
-                                          L.qffn_vt.scales, F, C, ws.deq, m_stream));
+        if (L.qffn_vt.kind == k::QuantKind::Int8Row)
+            GANDER_CUDA(k::dequantize_cols_i8(reinterpret_cast<const std::int8_t*>(L.qffn_vt.q),
+                                              L.qffn_vt.scales, F, C, ws.deq, m_stream));
+        else
+            GANDER_CUDA(k::dequantize_cols_i4(L.qffn_vt.q, L.qffn_vt.scales, F, C, ws.deq,
+                                              m_stream));
         Wt = ws.deq;
     }
     gemm_cols(m_cublas, Wt, F, C, ws.ffn_h, T, ws.x, GemmOut::AddF32);
@@ -708,12 +738,7 @@ void CudaModel::forward_batch(int B, float* const* states, Workspace& ws, float*
         Job key{L.ffn_k, ws.xm[0], ws.ffn_f, F, C, GemvIn::Plain, GemvOut::StoreF32, &L.qffn_k};
         linear(&key, 1, B, ws);
         GANDER_CUDA(k::relu2(ws.ffn_f, ws.ffn_h, std::int64_t(B) * F, st));
-        if (L.ffn_vt || L.qffn_vt.q) {
-            ffn_value_rows(L, B, ws);
-        } else {
-            Job val{L.ffn_v, ws.ffn_h, ws.x, C, F, GemvIn::Plain, GemvOut::AddF32, &L.qffn_v};
-            linear(&val, 1, B, ws);
-        }
+        ffn_value_rows(L, B, ws);
     }
     // Logits of every row: the final LayerNorm into xm[0] (free by now), then the head; a
     // quantized head is dequantised a slice of rows at a time into the scratch matrix.

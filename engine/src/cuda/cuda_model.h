@@ -40,14 +40,14 @@ struct LayerDev {
     const __half *Wr = nullptr, *Wk = nullptr, *Wv = nullptr, *Wo = nullptr;
     const __half *w1 = nullptr, *w2 = nullptr, *a1 = nullptr, *a2 = nullptr, *v1 = nullptr,
                  *v2 = nullptr, *g1 = nullptr, *g2 = nullptr;
-    const __half *ffn_k = nullptr, *ffn_v = nullptr;
-    // fp16 models: ffn.value stored transposed [F, C] instead of ffn_v (the sparse decoding step
-    // reads whole rows of it; kernels/ffn_sparse.h).
+    const __half* ffn_k = nullptr;
+    // ffn.value is stored transposed, [F, C]: the sparse decoding step reads whole rows of it
+    // (kernels/ffn_sparse.h).
     const __half* ffn_vt = nullptr;
     // Set instead of the fp16 pointers above when the weights are int8/int4.
-    QuantDev qr, qk, qv, qo, qffn_k, qffn_v;
-    // int8 models: ffn.value's bytes transposed to [F, C] (scales per C as in the file) for the
-    // sparse decoding step, instead of qffn_v.
+    QuantDev qr, qk, qv, qo, qffn_k;
+    // int8: the bytes transposed (scales per C as in the file); int4: the nibbles transposed and
+    // the scales to [F / 64, C].
     QuantDev qffn_vt;
     LoraRanks ranks;
 };

@@ -215,19 +215,21 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s) {
         }
     }
 
-    // The sparse FFN value step (transposed weights, fp16 and int8) at several fractions of zero
-    // activations; 0 % runs the kernel's dense mode (every row). Bytes: the dense matrix, so the
-    // "of copy" column is the effective rate and dense time / time the gain.
-    for (bool i8 : {false, true}) {
-        const std::size_t wbytes = std::size_t(F) * C * (i8 ? 1 : 2);
+    // The sparse FFN value step (transposed weights, fp16, int8 and int4) at several fractions of
+    // zero activations; 0 % runs the kernel's dense mode (every row). Bytes: the dense matrix (int4:
+    // and its scales), so the "of copy" column is the effective rate and dense time / time the gain.
+    for (const k::WeightKind kind : kinds) {
+        const bool i8 = kind == k::WeightKind::Int8Row, i4 = kind == k::WeightKind::Int4G64;
+        const std::size_t wbytes = std::size_t(F) * C * (i8 ? 2 : i4 ? 1 : 4) / 2;
+        const std::size_t sbytes = i4 ? std::size_t(F) / 64 * C * 2 : std::size_t(C) * 2;
         const int copies = 4;
         std::vector<Raw> W;
         for (int cp = 0; cp < copies; ++cp) {
             W.emplace_back(wbytes);
             fill(W.back(), wbytes, 500 + std::uint64_t(cp), s);
         }
-        Raw partial(k::ffn_value_sparse_scratch(F, C)), h(std::size_t(F) * 2), sc(std::size_t(C) * 2);
-        fill(sc, std::size_t(C) * 2, 77, s);
+        Raw partial(k::ffn_value_sparse_scratch(F, C)), h(std::size_t(F) * 2), sc(sbytes);
+        fill(sc, sbytes, 77, s);
         std::vector<__half> hh(static_cast<std::size_t>(F));
         std::uint64_t state = 12345;
         auto next = [&] { // xorshift: a fresh pattern of zeros, values in (0, 4]
@@ -242,6 +244,10 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s) {
             const bool dense = zeros == 0.0;
             const double us = time_launches(s, e0, e1, 24, [&](int i) {
                 const void* w = W[std::size_t(i % copies)].p;
+                if (i4)
+                    return k::ffn_value_sparse_i4(h.as<__half>(), static_cast<const std::uint8_t*>(w),
+                                                  sc.as<__half>(), F, C, y.as<float>(),
+                                                  partial.as<float>(), dense, s);
                 return i8 ? k::ffn_value_sparse_i8(h.as<__half>(), static_cast<const std::int8_t*>(w),
                                                    sc.as<__half>(), F, C, y.as<float>(),
                                                    partial.as<float>(), dense, s)
@@ -250,10 +256,10 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s) {
             });
             KernelFigure f;
             f.name = "ffn value^T 16384x4096";
-            f.kind = i8 ? "int8" : "fp16";
+            f.kind = i4 ? "int4" : i8 ? "int8" : "fp16";
             f.kernel = dense ? "sparse, dense"
                              : std::to_string(int(zeros * 100 + 0.5)) + "% zeros";
-            f.bytes = double(wbytes);
+            f.bytes = double(wbytes + (i4 ? sbytes : 0));
             f.us = us;
             f.bytes_per_s = f.bytes / (f.us * 1e-6);
             f.fraction_of_copy = copy_bytes_per_s > 0 ? f.bytes_per_s / copy_bytes_per_s : 0;
