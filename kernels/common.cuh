@@ -30,6 +30,20 @@ __device__ __forceinline__ void grid_dep_launch() {
 #endif
 }
 
+// The current device's compute capability major version (0 when it cannot be read), asked once.
+inline int compute_major() {
+    static const int major = [] {
+        int dev = 0, m = 0;
+        if (cudaGetDevice(&dev) != cudaSuccess ||
+            cudaDeviceGetAttribute(&m, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess) {
+            (void)cudaGetLastError();
+            return 0;
+        }
+        return m;
+    }();
+    return major;
+}
+
 // Whether launch_pdl() asks for early launch: compute capability 9.0 or later, unless GANDER_PDL=0.
 // On by default: H100, 512 decoded tokens a run, fp16 202.5 tok/s with it against 199.5 and 199.8
 // without, int4 346.8 and 346.9 against 343.4 and 344.7 (docs/performance.md, third session; the
@@ -38,13 +52,7 @@ inline bool pdl_enabled() {
     static const bool on = [] {
         const char* e = std::getenv("GANDER_PDL");
         if (e && std::strcmp(e, "0") == 0) return false;
-        int dev = 0, major = 0;
-        if (cudaGetDevice(&dev) != cudaSuccess ||
-            cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess) {
-            (void)cudaGetLastError();
-            return false;
-        }
-        return major >= 9;
+        return compute_major() >= 9;
     }();
     return on;
 }

@@ -320,16 +320,7 @@ __global__ void __launch_bounds__(32 * kWarps) gemv_tc_kernel(const __grid_const
 }
 
 bool device_has_mma() {
-    static const bool ok = [] {
-        int dev = 0, major = 0;
-        if (cudaGetDevice(&dev) != cudaSuccess ||
-            cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess) {
-            (void)cudaGetLastError();
-            return false;
-        }
-        return major >= 8;
-    }();
-    return ok;
+    return detail::compute_major() >= 8;
 }
 
 } // namespace
