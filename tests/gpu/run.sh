@@ -65,19 +65,26 @@ if [ $bench = 1 ]; then
     tail -14 "$OUT/bench.log"
   done
   # A/B of decoding switches: AB_VARIANTS="GANDER_PDL=0;GANDER_GEMV=classic GANDER_PDL=0" runs a
-  # short decode bench (precision AB_PRECISION, default int4) under each set of variables.
+  # short decode bench (precision AB_PRECISION, default int4) under each set of variables, the
+  # whole list AB_REPEAT times (default 2, interleaved: machines drift), one result line each.
   # AB_ARGS replaces the bench arguments (e.g. "--decode-tokens 0 --prefill 4096" for prefill);
   # AB2_VARIANTS / AB2_PRECISION / AB2_ARGS a second group in the same call.
   ab_group() { # variants precision args
     IFS=';' read -ra variants <<< "$1"
-    for v in "${variants[@]}"; do
-      echo "== A/B: $2 $3 with [$v]" >> "$OUT/bench.log"
-      env $v timeout 200 "$BUILD/bin/gander-bench" --backend cuda --shape 7.2b \
-        --precision "$2" $3 >> "$OUT/bench.log" 2>&1 || bench_rc=$?
+    for _ in $(seq "${AB_REPEAT:-2}"); do
+      for v in "${variants[@]}"; do
+        echo "== A/B: $2 $3 with [$v]" >> "$OUT/bench.log"
+        env $v timeout 200 "$BUILD/bin/gander-bench" --backend cuda --shape 7.2b \
+          --precision "$2" $3 > "$OUT/ab.tmp" 2>&1 || bench_rc=$?
+        cat "$OUT/ab.tmp" >> "$OUT/bench.log"
+        echo "A/B $2 [$v]: $(grep -E '^(decode tok/s|decode / roofline|prefill tok/s)' "$OUT/ab.tmp" |
+          awk '{print $NF}' | tr '\n' ' ')"
+      done
     done
+    rm -f "$OUT/ab.tmp"
   }
-  ab_group "${AB_VARIANTS:-}" "${AB_PRECISION:-int4}" "${AB_ARGS:---decode-tokens 128 --prefill 512}"
-  ab_group "${AB2_VARIANTS:-}" "${AB2_PRECISION:-fp16}" "${AB2_ARGS:---decode-tokens 0 --prefill 4096}"
+  ab_group "${AB_VARIANTS:-}" "${AB_PRECISION:-int4}" "${AB_ARGS:---decode-tokens 512 --prefill 64 --batch 0}"
+  ab_group "${AB2_VARIANTS:-}" "${AB2_PRECISION:-fp16}" "${AB2_ARGS:---decode-tokens 0 --prefill 4096 --batch 0}"
 fi
 
 # compute-sanitizer: out-of-bounds and uninitialised accesses over the kernel and model tests,
