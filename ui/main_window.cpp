@@ -113,12 +113,18 @@ MainWindow::MainWindow(AppSettings* settings, QWidget* parent)
     m_deviceLabel = new QLabel(this);
     m_memoryLabel = new QLabel(this);
     m_tokensLabel = new QLabel(this);
+    // A long task's name in a label and its share done in a short bar: the text no longer has to
+    // fit inside the bar ("Reading the conversation again 54%" was cut at 160 px).
+    m_busyLabel = new QLabel(this);
+    m_busyLabel->hide();
     m_progress = new QProgressBar(this);
     m_progress->setRange(0, 1000);
-    m_progress->setMaximumWidth(160);
+    m_progress->setFormat(u"%p%"_s);
+    m_progress->setMaximumWidth(120);
     m_progress->hide();
     statusBar()->addWidget(m_modelLabel);
     statusBar()->addWidget(m_deviceLabel);
+    statusBar()->addPermanentWidget(m_busyLabel);
     statusBar()->addPermanentWidget(m_progress);
     statusBar()->addPermanentWidget(m_memoryLabel);
     statusBar()->addPermanentWidget(m_tokensLabel);
@@ -289,9 +295,11 @@ QAction* MainWindow::action(const QString& name) const {
 }
 
 QString MainWindow::statusText() const {
-    return QStringList{m_modelLabel->text(), m_deviceLabel->text(), m_memoryLabel->text(),
-                       m_tokensLabel->text()}
-        .join(u" | "_s);
+    QStringList parts{m_modelLabel->text(), m_deviceLabel->text()};
+    if (!m_busyLabel->isHidden())
+        parts << u"%1 %2%"_s.arg(m_busyLabel->text()).arg(m_progress->value() / 10);
+    parts << m_memoryLabel->text() << m_tokensLabel->text();
+    return parts.join(u" | "_s);
 }
 
 void MainWindow::loadModel(const ModelRequest& request) {
@@ -456,12 +464,14 @@ void MainWindow::setStateTokens(qint64 tokens) {
 
 void MainWindow::showBusy(const QString& what, double done) {
     if (what.isEmpty() || done >= 1.0) {
+        m_busyLabel->hide();
         m_progress->hide();
         return;
     }
-    m_progress->setFormat(u"%1 %p%"_s.arg(what));
+    m_busyLabel->setText(what);
     m_progress->setToolTip(what);
     m_progress->setValue(int(done * 1000));
+    m_busyLabel->show();
     m_progress->show();
 }
 

@@ -78,6 +78,9 @@ public:
     void applySettings(bool modelChanged);
     void setTheme(gander::app::Theme theme);
     bool exportCurrent(const QString& path, QString* error);
+    // A long task in the status bar: its name beside a bar `done` (0..1) full; an empty name or
+    // done >= 1 takes both away (model loading, reading a conversation again).
+    void showBusy(const QString& what, double done);
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -91,7 +94,6 @@ private:
     void connectEngine();
     void setModelStatus(const gander::app::ModelStatus* status);
     void setStateTokens(qint64 tokens);
-    void showBusy(const QString& what, double done);
     void updatePage();
     void updateTitle();
 
@@ -149,6 +151,7 @@ private:
     QLabel* m_deviceLabel;
     QLabel* m_memoryLabel;
     QLabel* m_tokensLabel;
+    QLabel* m_busyLabel;     // what the progress bar beside it is about (the bar shows the %)
     QProgressBar* m_progress;
     QList<ShortcutInfo> m_shortcuts;
 

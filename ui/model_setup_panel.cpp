@@ -6,6 +6,7 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
+#include <QHBoxLayout>
 #include <QLabel>
 #include <QProgressBar>
 #include <QPushButton>
@@ -69,9 +70,17 @@ ModelSetupPanel::ModelSetupPanel(QWidget* parent)
     inner->addWidget(m_progress);
     inner->addWidget(m_error);
 
+    // Centred by stretches on both sides, not by an alignment: an aligned widget gets its size
+    // hint, whose height ignores how the wrapped introduction breaks at the width it is given
+    // (the text was cut and the form squeezed at some window sizes). Here the box takes up to
+    // 620 px and its height follows its width.
+    auto* row = new QHBoxLayout;
+    row->addStretch(1);
+    row->addWidget(box, 3);
+    row->addStretch(1);
     auto* outer = new QVBoxLayout(this);
     outer->addStretch(1);
-    outer->addWidget(box, 0, Qt::AlignHCenter);
+    outer->addLayout(row);
     outer->addStretch(2);
 
     updateEstimates();

@@ -24,6 +24,7 @@
 #include <QAction>
 #include <QApplication>
 #include <QClipboard>
+#include <QComboBox>
 #include <QDir>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -36,6 +37,7 @@
 #include <QSqlDatabase>
 #include <QSqlQuery>
 #include <QStackedWidget>
+#include <QStatusBar>
 #include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTest>
@@ -74,6 +76,65 @@ private slots:
         QVERIFY(m_dir.isValid());
         GANDER_REQUIRE_FIXTURE(tinyModel());
         applyTheme(Theme::Light);
+    }
+
+    void longTaskNameStandsBesideTheBar() {
+        // The task's name is a label of its own: all of it shows, the bar only holds the share
+        // done (the name inside a 160-px bar was cut: "Reading the conversation again 54%").
+        auto settings = makeSettings(u"busy"_s, QString());
+        MainWindow window(settings.get());
+        window.resize(1180, 760);
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        const QString what = u"Reading the conversation again"_s;
+        window.showBusy(what, 0.54);
+        QVERIFY2(window.statusText().contains(u"Reading the conversation again 54%"_s),
+                 qPrintable(window.statusText()));
+        QLabel* label = nullptr;
+        for (QLabel* l : window.statusBar()->findChildren<QLabel*>())
+            if (l->text() == what && l->isVisible()) label = l;
+        QVERIFY(label);
+        QVERIFY(label->width() >= label->sizeHint().width()); // nothing cut
+        QTest::qWait(50);
+        grabFor(&window, u"busy"_s);
+        window.showBusy({}, 1.0);
+        QVERIFY(!label->isVisible());
+        QVERIFY(!window.statusText().contains(what));
+    }
+
+    void setUpPanelFitsItsTextAtEverySize() {
+        // The first screen: at common window sizes every wrapped text has the height its width
+        // needs and no button or list is squeezed below its own height (the panel used to be
+        // centred by an alignment, which gave it a height for another width: at 1180 x 760 the
+        // introduction's last line was cut and the form's rows were flattened).
+        auto settings = makeSettings(u"setup-sizes"_s, QString());
+        MainWindow window(settings.get());
+        window.show();
+        QVERIFY(QTest::qWaitForWindowExposed(&window));
+        for (const QSize size : {QSize(1180, 760), QSize(1100, 720), QSize(900, 600),
+                                 QSize(1600, 1000)}) {
+            window.resize(size);
+            QTest::qWait(50);
+            for (QLabel* l : window.setupPanel()->findChildren<QLabel*>()) {
+                if (!l->isVisible() || !l->wordWrap()) continue;
+                QVERIFY2(l->height() >= l->heightForWidth(l->width()),
+                         qPrintable(u"%1x%2: a label %3 px high needs %4: %5"_s.arg(size.width())
+                                        .arg(size.height())
+                                        .arg(l->height())
+                                        .arg(l->heightForWidth(l->width()))
+                                        .arg(l->text().left(40))));
+            }
+            for (QWidget* w : window.setupPanel()->findChildren<QWidget*>()) {
+                if (!w->isVisible() || !(qobject_cast<QComboBox*>(w) || qobject_cast<QPushButton*>(w)))
+                    continue;
+                QVERIFY2(w->height() >= w->sizeHint().height(),
+                         qPrintable(u"%1x%2: %3 is %4 px high, wants %5"_s.arg(size.width())
+                                        .arg(size.height())
+                                        .arg(QString::fromLatin1(w->metaObject()->className()))
+                                        .arg(w->height())
+                                        .arg(w->sizeHint().height())));
+            }
+        }
     }
 
     void firstRunShowsTheSetUpPanel() {
