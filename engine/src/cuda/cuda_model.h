@@ -98,7 +98,7 @@ public:
     // host_logits + b * vocab. Uses the prefill workspace and cuBLAS (the weights are read once for
     // the whole batch). A failure part-way leaves the states partly advanced.
     static constexpr int kMaxBatch = 64;
-    // Over the decoding steps so far (fp16 models): {non-zero FFN activations, all of them}.
+    // Over the decoding steps so far (every precision): {non-zero FFN activations, all of them}.
     std::pair<std::uint64_t, std::uint64_t> ffn_activity();
     void step_batch(const std::vector<float*>& states, const std::int32_t* tokens,
                     float* host_logits);
@@ -133,7 +133,7 @@ private:
     // step_batch: forward_batch for B rows recorded once as a graph (index B) and replayed; the
     // buffers it names (prefill workspace, m_batch_ptrs, m_batch_logits) never move once made.
     std::array<cudaGraphExec_t, kMaxBatch + 1> m_batch_graphs{};
-    DeviceBuffer m_ffn_counts; // decoding steps: FFN activations non-zero / all (fp16 models)
+    DeviceBuffer m_ffn_counts; // decoding steps: FFN activations non-zero / all
 };
 
 } // namespace gander::cuda

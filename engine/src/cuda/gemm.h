@@ -15,7 +15,7 @@ void gemm_rows(cublasHandle_t handle, const __half* W, int rows, int cols, const
                void* Y, GemmOut out, int ldy = 0);
 
 // Y [T, cols] = X [T, rows] Wt (or Y +=) for Wt [rows, cols] fp16 row-major: the product with a
-// matrix stored transposed (the FFN value projection of fp16 models).
+// matrix stored transposed (the FFN value projection: fp16, or int8 / int4 dequantised first).
 void gemm_cols(cublasHandle_t handle, const __half* Wt, int rows, int cols, const __half* X, int T,
                void* Y, GemmOut out);
 
