@@ -40,9 +40,12 @@ __device__ __forceinline__ float i8_at(std::uint32_t offset_word, int b) {
     return __uint_as_float(__byte_perm(offset_word, 0x4B000000u, 0x7650u | unsigned(b))) -
            8388736.0f;
 }
-// The same for a nibble held in byte b of `word` (0..15, stored value - 8): subtract 2^23 + 8.
-__device__ __forceinline__ float i4_at(std::uint32_t word, int b) {
-    return __uint_as_float(__byte_perm(word, 0x4B000000u, 0x7650u | unsigned(b))) - 8388616.0f;
+// A nibble n held as n << 3 in byte b of `word` -> 0.5 + n / 32 exactly, with one byte permute and
+// no subtraction: the byte becomes bits 16-23 of 0x3F000000 (exponent 126 and the nibble as the
+// mantissa's top bits). The kernel sums v (0.5 + n / 32) and takes 32 x that - 24 x (sum of v),
+// which is sum v (n - 8); the larger terms cost ~3 bits of the fp32 sum.
+__device__ __forceinline__ float i4_half(std::uint32_t word, int b) {
+    return __uint_as_float(__byte_perm(word, 0x3F000000u, 0x7054u | unsigned(b) << 8));
 }
 
 template <SW K>
@@ -93,8 +96,9 @@ __global__ void __launch_bounds__(kThreads)
     const std::size_t row_bytes = K == SW::I4 ? std::size_t(C) / 2 : std::size_t(C) * kBytes;
     const auto* base = static_cast<const std::uint8_t*>(Wt) +
                        (K == SW::I4 ? std::size_t(c) / 2 : std::size_t(c) * kBytes);
-    // Listed rows [i0, i1) times their activations into acc.
-    auto stream = [&](int i0, int i1, float (&acc)[V]) {
+    // Listed rows [i0, i1) times their activations into acc (int4: see i4_half; vsum gets the sum
+    // of the activations).
+    auto stream = [&](int i0, int i1, float (&acc)[V], float& vsum) {
         for (int i = i0; i < i1; i += kInFlight) {
             Load<K> w[kInFlight];
 #pragma unroll
@@ -107,11 +111,13 @@ __global__ void __launch_bounds__(kThreads)
                 if (i + u < i1) {
                     const float v = vals[i + u];
                     if constexpr (K == SW::I4) { // byte b: columns 2b (low nibble), 2b + 1
-                        const std::uint32_t lo = w[u] & 0x0F0F0F0Fu, hi = (w[u] >> 4) & 0x0F0F0F0Fu;
+                        const std::uint32_t lo = (w[u] << 3) & 0x78787878u,
+                                            hi = (w[u] >> 1) & 0x78787878u;
+                        vsum += v;
 #pragma unroll
                         for (int b = 0; b < 4; ++b) {
-                            acc[2 * b] = fmaf(v, i4_at(lo, b), acc[2 * b]);
-                            acc[2 * b + 1] = fmaf(v, i4_at(hi, b), acc[2 * b + 1]);
+                            acc[2 * b] = fmaf(v, i4_half(lo, b), acc[2 * b]);
+                            acc[2 * b + 1] = fmaf(v, i4_half(hi, b), acc[2 * b + 1]);
                         }
                     } else if constexpr (K == SW::I8) {
                         const std::uint32_t lo = w[u].x ^ 0x80808080u, hi = w[u].y ^ 0x80808080u;
@@ -147,17 +153,20 @@ __global__ void __launch_bounds__(kThreads)
         for (int g = 0; g < 2; ++g) {
 #pragma unroll
             for (int i = 0; i < V; ++i) part[i] = 0.0f;
-            stream(g ? n_first : 0, g ? n : n_first, part);
+            float vsum = 0.0f;
+            stream(g ? n_first : 0, g ? n : n_first, part, vsum);
+            const float bias = -24.0f * vsum;
             const __half2* sh = reinterpret_cast<const __half2*>(g ? &s1 : &s0);
 #pragma unroll
             for (int i = 0; i < V / 2; ++i) {
                 const float2 sc = __half22float2(sh[i]);
-                acc[2 * i] = fmaf(part[2 * i], sc.x, acc[2 * i]);
-                acc[2 * i + 1] = fmaf(part[2 * i + 1], sc.y, acc[2 * i + 1]);
+                acc[2 * i] = fmaf(fmaf(32.0f, part[2 * i], bias), sc.x, acc[2 * i]);
+                acc[2 * i + 1] = fmaf(fmaf(32.0f, part[2 * i + 1], bias), sc.y, acc[2 * i + 1]);
             }
         }
     } else {
-        stream(0, n, acc);
+        float unused = 0.0f;
+        stream(0, n, acc, unused);
     }
     float* out = partial + std::size_t(blockIdx.x) * C + c;
 #pragma unroll
