@@ -1,6 +1,8 @@
 // Each kernel of kernels/ against the CPU reference (cpu/ops.h, or plain loops where the reference
 // has no such op), on fresh random inputs every run, including odd sizes.
 #include <cmath>
+#include <sstream>
+#include <string>
 
 #include "cpu/ops.h"
 #include "cuda/gemm.h"
@@ -21,6 +23,28 @@ namespace {
 
 float sigmoid(float x) {
     return 1.0f / (1.0f + std::exp(-x));
+}
+
+// The sparse FFN step's y (y0 + sum over f of h[f] * weight(f, c)) against double-precision sums:
+// each column within 1e-5 of the sum of |terms|; returns the worst of those ratios.
+template <typename Weight>
+double check_sparse_sum(const std::vector<float>& y, const std::vector<float>& y0,
+                        const std::vector<__half>& hh, int F, int C, Weight weight,
+                        const std::string& what) {
+    double worst = 0;
+    for (int c = 0; c < C; ++c) {
+        double want = y0[std::size_t(c)], mag = std::fabs(want);
+        for (int f = 0; f < F; ++f) {
+            const double t = double(__half2float(hh[std::size_t(f)])) * weight(f, c);
+            want += t;
+            mag += std::fabs(t);
+        }
+        const double e = std::fabs(y[std::size_t(c)] - want) / (mag + 1e-6);
+        worst = std::max(worst, e);
+        CHECK_MSG(std::isfinite(y[std::size_t(c)]) && e < 1e-5,
+                  what << " column " << c << ": " << y[std::size_t(c)] << " vs " << want);
+    }
+    return worst;
 }
 
 model::Tensor f16_tensor(const std::vector<__half>& h, int rows, int cols) {
@@ -482,22 +506,12 @@ TEST_CASE("ffn_value_sparse: y += h Wt over the non-zero h only, equal to the de
                 Dev<float> Y(y0);
                 REQUIRE(k::ffn_value_sparse(H.p, Wt.p, F, C, Y.p, partial.p, dense, 0) ==
                         cudaSuccess);
-                const auto y = Y.get();
-                double worst = 0;
-                for (int c = 0; c < C; ++c) {
-                    double want = y0[std::size_t(c)], mag = std::fabs(want);
-                    for (int f = 0; f < F; ++f) {
-                        const double t = double(__half2float(hh[std::size_t(f)])) *
-                                         __half2float(wh[std::size_t(f) * C + c]);
-                        want += t;
-                        mag += std::fabs(t);
-                    }
-                    const double e = std::fabs(y[std::size_t(c)] - want) / (mag + 1e-6);
-                    worst = std::max(worst, e);
-                    CHECK_MSG(std::isfinite(y[std::size_t(c)]) && e < 1e-5,
-                              F << "x" << C << " zeros " << zeros << " dense " << dense
-                                << " column " << c << ": " << y[std::size_t(c)] << " vs " << want);
-                }
+                std::ostringstream what;
+                what << F << "x" << C << " zeros " << zeros << " dense " << dense;
+                const double worst = check_sparse_sum(
+                    Y.get(), y0, hh, F, C,
+                    [&](int f, int c) { return double(__half2float(wh[std::size_t(f) * C + c])); },
+                    what.str());
                 if (F == 16384)
                     std::fprintf(stderr, "  ffn_value_sparse %dx%d, %.0f%% zeros%s: worst %.2e\n",
                                  F, C, zeros * 100, dense ? " (dense)" : "", worst);
@@ -620,22 +634,15 @@ TEST_CASE("ffn_value_sparse_i4: transposed int4 rows times h, group scales; tran
                 Dev<float> Y(y0);
                 REQUIRE(k::ffn_value_sparse_i4(H.p, QT.p, ST.p, F, C, Y.p, partial.p, dense, 0) ==
                         cudaSuccess);
-                const auto y = Y.get();
-                double worst = 0;
-                for (int c = 0; c < C; ++c) {
-                    double want = y0[std::size_t(c)], mag = std::fabs(want);
-                    for (int f = 0; f < F; ++f) {
-                        const double t = double(__half2float(hh[std::size_t(f)])) * nib(c, f) *
-                                         __half2float(scales[std::size_t(c) * G + f / 64]);
-                        want += t;
-                        mag += std::fabs(t);
-                    }
-                    const double e = std::fabs(y[std::size_t(c)] - want) / (mag + 1e-6);
-                    worst = std::max(worst, e);
-                    CHECK_MSG(std::isfinite(y[std::size_t(c)]) && e < 1e-5,
-                              F << "x" << C << " zeros " << zeros << " dense " << dense
-                                << " column " << c << ": " << y[std::size_t(c)] << " vs " << want);
-                }
+                std::ostringstream what;
+                what << F << "x" << C << " zeros " << zeros << " dense " << dense;
+                const double worst = check_sparse_sum(
+                    Y.get(), y0, hh, F, C,
+                    [&](int f, int c) {
+                        return double(nib(c, f)) *
+                               __half2float(scales[std::size_t(c) * G + f / 64]);
+                    },
+                    what.str());
                 if (F == 16384)
                     std::fprintf(stderr, "  ffn_value_sparse_i4 %dx%d, %.0f%% zeros%s: worst %.2e\n",
                                  F, C, zeros * 100, dense ? " (dense)" : "", worst);
