@@ -13,12 +13,14 @@ bench=1
 tests=1
 profile=0
 sanitize=0
+nsys=0
 for a in "$@"; do
   case $a in
     --no-bench) bench=0 ;;
     --bench-only) tests=0 ;;
     --profile) profile=1 ;;
     --sanitize) sanitize=1 ;;
+    --nsys) nsys=1 ;;
   esac
 done
 
@@ -107,6 +109,49 @@ if [ $sanitize = 1 ]; then
     > "$OUT/racecheck-gemv.log" 2>&1 || san_rc=1
   tail -3 "$OUT/racecheck-gemv.log"
   echo "sanitizer rc $san_rc"
+fi
+
+# Nsight Systems timelines (--nsys): NSYS_RUNS="name:precision:bench args;..." (default: int4 decode
+# and int4 batched B=32). Per run: the kernels' total time by name, and the span of the timeline
+# against the sum of kernel durations in it (what is left between kernels: gaps, host work).
+if [ $nsys = 1 ]; then
+  if ! command -v nsys > /dev/null; then echo "nsys: not on this machine"; else
+  IFS=';' read -ra nruns <<< "${NSYS_RUNS:-dec:int4:--decode-tokens 64 --prefill 16 --batch 0;b32:int4:--decode-tokens 0 --prefill 16 --batch 32}"
+  for r in "${nruns[@]}"; do
+    IFS=':' read -r name prec args <<< "$r"
+    timeout 300 nsys profile -q --cuda-graph-trace=node -t cuda -o "$OUT/nsys-$name" --force-overwrite true \
+      "$BUILD/bin/gander-bench" --backend cuda --shape 7.2b --precision "$prec" $args > "$OUT/nsys-$name.log" 2>&1
+    nsys stats -q --report cuda_gpu_trace --format csv -o "$OUT/trace-$name" "$OUT/nsys-$name.nsys-rep" > /dev/null 2>&1
+    rm -f "$OUT/nsys-$name.nsys-rep" "$OUT/nsys-$name.sqlite"
+    python3 - "$OUT"/trace-"$name"*.csv "$name" <<'PY' | tee "$OUT/nsys-$name.txt"
+import csv, sys, collections
+rows = list(csv.DictReader(open(sys.argv[1])))
+name = sys.argv[2]
+col = lambda w: next(k for k in rows[0] if k.startswith(w))
+S, D = col("Start"), col("Duration")
+rows = [{"Start (ns)": r[S], "Duration (ns)": r[D], "Name": r.get("Name", "")} for r in rows]
+def short(n):
+    n = n.replace("(anonymous namespace)::", "").replace("void ", "")
+    return n.split("(")[0].split("<")[0].split("::")[-1][:34]
+kern = [r for r in rows if r.get("Name") and not r["Name"].startswith("[CUDA")]
+# the last 40 % of the timeline: past warm-up and random weight generation
+t_end = max(int(r["Start (ns)"]) + int(r["Duration (ns)"]) for r in kern)
+t_beg = t_end - 0.4 * (t_end - min(int(r["Start (ns)"]) for r in kern))
+sel = [r for r in kern if int(r["Start (ns)"]) >= t_beg]
+t0 = min(int(r["Start (ns)"]) for r in sel)
+span = t_end - t0
+busy = sum(int(r["Duration (ns)"]) for r in sel)
+tot = collections.defaultdict(int); n = collections.Counter()
+for r in sel:
+    k = short(r["Name"]); tot[k] += int(r["Duration (ns)"]); n[k] += 1
+print(f"nsys {name}: {len(sel)} kernels over {span/1e6:.2f} ms, kernels busy {busy/1e6:.2f} ms ({100*busy/span:.1f} %)")
+for k in sorted(tot, key=tot.get, reverse=True)[:16]:
+    print(f"  {k:34s} n={n[k]:6d} {tot[k]/1e6:8.3f} ms {tot[k]/n[k]/1e3:8.2f} us each")
+PY
+    [ -s "$OUT/nsys-$name.txt" ] || tail -20 "$OUT/nsys-$name.log"
+    rm -f "$OUT"/trace-"$name"*.csv "$OUT/nsys-$name.log" # the device returns 8 files at most
+  done
+  fi
 fi
 
 # Per-kernel durations of one decoding step (ncu, graph nodes profiled one by one; the sum
