@@ -2,7 +2,9 @@
 // warp and a block, and fp16 <-> fp32 conversions of 16-byte vectors.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <utility>
 #include <cstring>
@@ -109,6 +111,36 @@ __device__ __forceinline__ void unpack8(const uint4& u, float* f) {
         f[2 * i] = p.x;
         f[2 * i + 1] = p.y;
     }
+}
+
+// Eight fp32 values to eight halves in a uint4 (round to nearest, as __float2half_rn).
+__device__ __forceinline__ uint4 pack8(const float* f) {
+    uint4 u;
+    __half2* h = reinterpret_cast<__half2*>(&u);
+#pragma unroll
+    for (int i = 0; i < 4; ++i) h[i] = __floats2half2_rn(f[2 * i], f[2 * i + 1]);
+    return u;
+}
+
+// The eight int4 values of a 32-bit word (value i in bits 4i..4i+3, stored as q + 8), times s.
+__device__ __forceinline__ void dequant_i4x8(std::uint32_t w, float s, float* f) {
+#pragma unroll
+    for (int i = 0; i < 8; ++i) f[i] = float(int((w >> (4 * i)) & 15u) - 8) * s;
+}
+
+// The eight int8 values of a uint2 (value i in byte i), times s.
+__device__ __forceinline__ void dequant_i8x8(uint2 w, float s, float* f) {
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+        f[i] = float(std::int8_t(w.x >> (8 * i))) * s;
+        f[4 + i] = float(std::int8_t(w.y >> (8 * i))) * s;
+    }
+}
+
+// Blocks of a dequantisation grid that gives each thread eight columns of one row: x over the
+// columns, y over the rows (at most 65,535; the kernels loop over the rest).
+inline dim3 deq8_grid(int rows, int cols, int threads) {
+    return dim3(unsigned((cols / 8 + threads - 1) / threads), unsigned(std::min(rows, 65535)));
 }
 
 // fp32 -> fp16 with saturation: a value beyond the fp16 range becomes +-65504, never inf.

@@ -239,6 +239,32 @@ __global__ void transpose_nibbles_kernel(const std::uint8_t* in, int rows, int c
     }
 }
 
+// Eight columns of one row a thread (deq8_grid): 8 bytes of int8 or one 32-bit word of int4 read,
+// one 16-byte store. The column scales of int8 (per c) and int4 (per c and 64-row group of f)
+// are eight halves in a row.
+__global__ void dequantize_cols8_kernel(const std::uint8_t* Wt, bool int4, const __half* scales,
+                                        int F, int C, __half* out) {
+    const int c = (int(blockIdx.x) * int(blockDim.x) + int(threadIdx.x)) * 8;
+    if (c >= C) return;
+    for (int f = int(blockIdx.y); f < F; f += int(gridDim.y)) {
+        float s[8], v[8];
+        detail::unpack8(*reinterpret_cast<const uint4*>(
+                            scales + (int4 ? std::size_t(f / kGroup) * C : std::size_t(0)) + c),
+                        s);
+        if (int4)
+            detail::dequant_i4x8(
+                *reinterpret_cast<const std::uint32_t*>(Wt + std::size_t(f) * (C / 2) + c / 2),
+                1.0f, v);
+        else
+            detail::dequant_i8x8(*reinterpret_cast<const uint2*>(Wt + std::size_t(f) * C + c),
+                                 1.0f, v);
+#pragma unroll
+        for (int i = 0; i < 8; ++i) v[i] *= s[i];
+        *reinterpret_cast<uint4*>(out + std::size_t(f) * C + c) = detail::pack8(v);
+    }
+}
+
+// One value a thread, for shapes the kernel above cannot take (C not a multiple of 8, unaligned).
 __global__ void dequantize_cols_kernel(const std::int8_t* Wt, const __half* scales, int F, int C,
                                        __half* out) {
     const std::size_t n = std::size_t(F) * C;
@@ -257,6 +283,13 @@ __global__ void dequantize_cols_i4_kernel(const std::uint8_t* Wt, const __half* 
         const int q = int(c & 1 ? b >> 4 : b & 15) - 8;
         out[i] = __float2half_rn(float(q) * __half2float(scales[(f / kGroup) * C + c]));
     }
+}
+
+// Whether dequantize_cols8_kernel takes the shape and pointers.
+bool cols8_fits(const void* Wt, const __half* scales, int C, const __half* out) {
+    return C % 8 == 0 && ((reinterpret_cast<std::uintptr_t>(Wt) & 7) |
+                          (reinterpret_cast<std::uintptr_t>(scales) & 15) |
+                          (reinterpret_cast<std::uintptr_t>(out) & 15)) == 0;
 }
 
 template <SW K> int chunks_of(int F) {
@@ -335,6 +368,11 @@ cudaError_t transpose_nibbles(const std::uint8_t* in, int rows, int cols, std::u
 cudaError_t dequantize_cols_i8(const std::int8_t* Wt, const __half* scales, int F, int C,
                                __half* out, cudaStream_t stream) {
     if (!Wt || !scales || !out || F < 1 || C < 1) return cudaErrorInvalidValue;
+    if (cols8_fits(Wt, scales, C, out)) {
+        dequantize_cols8_kernel<<<detail::deq8_grid(F, C, 256), 256, 0, stream>>>(
+            reinterpret_cast<const std::uint8_t*>(Wt), false, scales, F, C, out);
+        return cudaGetLastError();
+    }
     const std::size_t n = std::size_t(F) * C;
     const int blocks = int(std::min<std::size_t>((n + 255) / 256, 65535));
     dequantize_cols_kernel<<<blocks, 256, 0, stream>>>(Wt, scales, F, C, out);
@@ -344,6 +382,11 @@ cudaError_t dequantize_cols_i8(const std::int8_t* Wt, const __half* scales, int 
 cudaError_t dequantize_cols_i4(const std::uint8_t* Wt, const __half* scales, int F, int C,
                                __half* out, cudaStream_t stream) {
     if (!Wt || !scales || !out || F < 1 || C < 2 || C % 2 || F % kGroup) return cudaErrorInvalidValue;
+    if (cols8_fits(Wt, scales, C, out)) {
+        dequantize_cols8_kernel<<<detail::deq8_grid(F, C, 256), 256, 0, stream>>>(Wt, true, scales,
+                                                                                 F, C, out);
+        return cudaGetLastError();
+    }
     const std::size_t n = std::size_t(F) * C;
     const int blocks = int(std::min<std::size_t>((n + 255) / 256, 65535));
     dequantize_cols_i4_kernel<<<blocks, 256, 0, stream>>>(Wt, scales, F, C, out);

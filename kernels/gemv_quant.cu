@@ -119,7 +119,8 @@ __global__ void __launch_bounds__(32 * kWarps) gemv_quant_kernel(Params p) {
     }
 }
 
-// One thread per output value; rows x cols fp16 written, the packed weights read once.
+// One thread per output value; rows x cols fp16 written, the packed weights read once. For shapes
+// dequantize8_kernel cannot take (cols not a multiple of 8, unaligned pointers).
 __global__ void dequantize_kernel(QuantKind kind, const std::uint8_t* W, const __half* scales,
                                   int rows, int cols, __half* out) {
     const std::size_t n = std::size_t(rows) * cols;
@@ -135,6 +136,27 @@ __global__ void dequantize_kernel(QuantKind kind, const std::uint8_t* W, const _
                 __half2float(scales[std::size_t(row) * ((cols + 63) / 64) + c / 64]);
         }
         out[i] = __float2half_rn(v);
+    }
+}
+
+// Eight columns a thread (8 bytes of int8, one 32-bit word of int4; one scale, as 8 divides 64),
+// one 16-byte store; the grid's y is the row (deq8_grid), so no division. The one-value kernel
+// above spent ~100 instructions a weight on 64-bit divisions and byte accesses: issue-bound, it
+// took longer than the matrix products it fed (prefill, batched decoding).
+__global__ void dequantize8_kernel(QuantKind kind, const std::uint8_t* W, const __half* scales,
+                                   int rows, int cols, __half* out) {
+    const int c = (int(blockIdx.x) * int(blockDim.x) + int(threadIdx.x)) * 8;
+    if (c >= cols) return;
+    for (int r = int(blockIdx.y); r < rows; r += int(gridDim.y)) {
+        float v[8];
+        if (kind == QuantKind::Int8Row)
+            detail::dequant_i8x8(*reinterpret_cast<const uint2*>(W + std::size_t(r) * cols + c),
+                                 __half2float(scales[r]), v);
+        else
+            detail::dequant_i4x8(
+                *reinterpret_cast<const std::uint32_t*>(W + std::size_t(r) * (cols / 2) + c / 2),
+                __half2float(scales[std::size_t(r) * ((cols + 63) / 64) + c / 64]), v);
+        *reinterpret_cast<uint4*>(out + std::size_t(r) * cols + c) = detail::pack8(v);
     }
 }
 
@@ -177,6 +199,12 @@ cudaError_t dequantize(QuantKind kind, const std::uint8_t* W, const __half* scal
     if (!W || !scales || !out || rows < 0 || cols < 1) return cudaErrorInvalidValue;
     const std::size_t n = std::size_t(rows) * cols;
     if (n == 0) return cudaSuccess;
+    if (cols % 8 == 0 &&
+        ((reinterpret_cast<std::uintptr_t>(W) & 7) | (reinterpret_cast<std::uintptr_t>(out) & 15)) == 0) {
+        dequantize8_kernel<<<detail::deq8_grid(rows, cols, 256), 256, 0, stream>>>(kind, W, scales,
+                                                                                  rows, cols, out);
+        return cudaGetLastError();
+    }
     const int blocks = int(std::min<std::size_t>((n + 255) / 256, 65535));
     dequantize_kernel<<<blocks, 256, 0, stream>>>(kind, W, scales, rows, cols, out);
     return cudaGetLastError();

@@ -28,7 +28,19 @@ struct Params {
     TcJob jobs[kMaxGemvJobs];
     int tile_start[kMaxGemvJobs + 1]; // prefix sums of the jobs' blocks
     int n_jobs;
+    int tokens;  // tokens per job (kMulti kernels)
+    int groups;  // groups of 8 tokens: each block of rows comes `groups` times, side by side
 };
+
+constexpr int kTok = 8; // tokens an mma takes (its n)
+
+// Shared-memory row of one token's x in the multi-token kernels, in uint4 (8 halves): the width
+// padded so that the 8 lanes of a 16-byte access phase (g = 0, 1; t = 0..3) hit distinct banks:
+// fp16 lanes read uint4 t of their row (stride = 4 mod 8), int8 / int4 lanes uint4 2t and 2t + 1
+// (stride = 1 mod 8).
+__host__ __device__ constexpr int x_stride(WeightKind k, int cols) {
+    return (cols / 8 + 7) / 8 * 8 + (k == WeightKind::F16 ? 4 : 1);
+}
 
 template <WeightKind K> struct Traits;
 template <> struct Traits<WeightKind::F16> {
@@ -86,22 +98,31 @@ __device__ __forceinline__ void i4x8_to_h2(std::uint32_t w, std::uint32_t (&p)[4
     p[3] = h2_bits(__hfma2(bits_h2((w8 & 0x00F000F0u) | 0x64006400u), s16, b72));
 }
 
-template <WeightKind K>
+// Weight loads: marked streaming (evict first from L2) for one token; for several, the blocks of
+// the other token groups read the same rows right after and must find them in L2.
+template <bool kKeep, typename T> __device__ __forceinline__ T ld_w(const T* p) {
+    if constexpr (kKeep)
+        return __ldg(p);
+    else
+        return __ldcs(p);
+}
+
+template <WeightKind K, bool kKeep>
 __device__ __forceinline__ typename Traits<K>::Load load_w(const TcJob& job, int row, int col) {
     if constexpr (K == WeightKind::F16) {
         const auto* p = static_cast<const __half*>(job.W) + std::size_t(row) * job.cols + col;
-        return __ldcs(reinterpret_cast<const uint4*>(p));
+        return ld_w<kKeep>(reinterpret_cast<const uint4*>(p));
     } else if constexpr (K == WeightKind::Int8Row) {
         const auto* p = static_cast<const std::uint8_t*>(job.W) + std::size_t(row) * job.cols + col;
-        return __ldcs(reinterpret_cast<const uint4*>(p));
+        return ld_w<kKeep>(reinterpret_cast<const uint4*>(p));
     } else {
         // `col` is the step's first column plus 16 t: lane t takes 16 columns of each of the
         // step's two scale groups (8 bytes at col / 2 and 8 at col / 2 + 32), so that the four
         // lanes of an mma hold one group and no lane swaps halves with another.
         const auto* p =
             static_cast<const std::uint8_t*>(job.W) + std::size_t(row) * (job.cols / 2) + col / 2;
-        const uint2 lo = __ldcs(reinterpret_cast<const uint2*>(p));
-        const uint2 hi = __ldcs(reinterpret_cast<const uint2*>(p + 32));
+        const uint2 lo = ld_w<kKeep>(reinterpret_cast<const uint2*>(p));
+        const uint2 hi = ld_w<kKeep>(reinterpret_cast<const uint2*>(p + 32));
         return make_uint4(lo.x, lo.y, hi.x, hi.y);
     }
 }
@@ -148,7 +169,11 @@ __device__ __noinline__ void stage_activated(const __half* x, uint4* xs, int c0,
 // kLong: every job of the launch has Plain input and at least 8 steps a row (the model's large
 // matrices); the general variant (short rows, activations) costs the long rows 10-20 % of their
 // bandwidth when they go through it (H100 kernel bench), so they get their own kernel.
-template <WeightKind K, bool kLong> __device__ void tile(const TcJob& job, int blk, uint4* xs) {
+// kMulti: tokens tok0 .. tok0 + n_tok - 1 (at most 8), one per column of the mma's B (lane group
+// g reads token g's x); x of 8 tokens in shared memory (x_stride apart), outputs of 16 rows x 8
+// tokens summed over the warps in shared memory.
+template <WeightKind K, bool kLong, bool kMulti>
+__device__ void tile(const TcJob& job, int blk, uint4* xs, int tok0, int n_tok) {
     using T = Traits<K>;
     constexpr int kSpan = 4 * T::kVals; // columns per step (the 4 lanes of a group)
     constexpr int U = T::kSteps;
@@ -170,8 +195,8 @@ template <WeightKind K, bool kLong> __device__ void tile(const TcJob& job, int b
             if (u < n) {
                 const int col =
                     (s + u) * kSpan + t * (K == WeightKind::Int4G64 ? 16 : T::kVals);
-                wa[u] = load_w<K>(job, r0, col);
-                wb[u] = load_w<K>(job, r1, col);
+                wa[u] = load_w<K, kMulti>(job, r0, col);
+                wb[u] = load_w<K, kMulti>(job, r1, col);
                 if constexpr (K == WeightKind::Int4G64) {
                     sa[u] = *reinterpret_cast<const __half2*>(job.scales +
                                                               std::size_t(r0) * groups + 2 * (s + u));
@@ -188,17 +213,31 @@ template <WeightKind K, bool kLong> __device__ void tile(const TcJob& job, int b
     const int c0 = whole ? int(threadIdx.x) * 8 : s_begin * kSpan + lane * 8;
     const int c1 = whole ? job.cols : s_end * kSpan;
     const int stride = whole ? 32 * kWarps * 8 : 256;
-    auto stage_x = [&](bool activate) {
+    const int xrow = kMulti ? x_stride(K, job.cols) : 0; // uint4 between tokens' rows
+    const int ldx = job.ldx ? job.ldx : job.cols;
+    auto stage_row = [&](const __half* x, uint4* xr, bool activate) {
         if (activate)
-            stage_activated(job.x, xs, c0, c1, stride, job.in);
+            stage_activated(x, xr, c0, c1, stride, job.in);
         else
             for (int c = c0; c < c1; c += stride) {
-                uint4 v = __ldg(reinterpret_cast<const uint4*>(job.x + c));
+                uint4 v = __ldg(reinterpret_cast<const uint4*>(x + c));
                 if constexpr (K == WeightKind::Int4G64) // x0..x7 -> (x0,x4) (x1,x5) (x2,x6) (x3,x7)
                     v = make_uint4(__byte_perm(v.x, v.z, 0x5410), __byte_perm(v.x, v.z, 0x7632),
                                    __byte_perm(v.y, v.w, 0x5410), __byte_perm(v.y, v.w, 0x7632));
-                xs[c / 8] = v;
+                xr[c / 8] = v;
             }
+    };
+    auto stage_x = [&](bool activate) {
+        if constexpr (kMulti) {
+            for (int i = 0; i < kTok; ++i) {
+                if (i < n_tok)
+                    stage_row(job.x + std::size_t(tok0 + i) * ldx, xs + i * xrow, activate);
+                else // the mma's unused columns: zeros, their sums are never stored
+                    for (int c = c0; c < c1; c += stride) xs[i * xrow + c / 8] = make_uint4(0, 0, 0, 0);
+            }
+        } else {
+            stage_row(job.x, xs, activate);
+        }
         if (whole)
             __syncthreads();
         else
@@ -216,18 +255,19 @@ template <WeightKind K, bool kLong> __device__ void tile(const TcJob& job, int b
     }
 
     float d[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-    float acc0 = 0.0f, acc1 = 0.0f;
+    float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f}; // int4: rows g, g + 8 x the mma columns 2t, 2t + 1
+    const uint4* xt = xs + (kMulti ? g * xrow : 0); // the x of this lane's mma column
     while (n > 0) {
 #pragma unroll
         for (int u = 0; u < U; ++u) {
             if (u < n) {
                 const int col = (s + u) * kSpan + t * T::kVals;
                 if constexpr (K == WeightKind::F16) {
-                    const uint4 x = xs[col / 8];
+                    const uint4 x = xt[col / 8];
                     mma16816(d, wa[u].x, wb[u].x, wa[u].y, wb[u].y, x.x, x.y);
                     mma16816(d, wa[u].z, wb[u].z, wa[u].w, wb[u].w, x.z, x.w);
                 } else if constexpr (K == WeightKind::Int8Row) {
-                    const uint4 x01 = xs[col / 8], x23 = xs[col / 8 + 1];
+                    const uint4 x01 = xt[col / 8], x23 = xt[col / 8 + 1];
                     const std::uint32_t xa[8] = {x01.x, x01.y, x01.z, x01.w,
                                                  x23.x, x23.y, x23.z, x23.w};
                     const std::uint32_t wra[4] = {wa[u].x, wa[u].y, wa[u].z, wa[u].w};
@@ -252,7 +292,7 @@ template <WeightKind K, bool kLong> __device__ void tile(const TcJob& job, int b
                         const int xc = step_col + 64 * grp + 16 * t;
 #pragma unroll
                         for (int j = 0; j < 2; ++j) {
-                            const uint4 x = xs[xc / 8 + j]; // (x0,x4) (x1,x5) (x2,x6) (x3,x7)
+                            const uint4 x = xt[xc / 8 + j]; // (x0,x4) (x1,x5) (x2,x6) (x3,x7)
                             std::uint32_t pa[4], pb[4];
                             i4x8_to_h2(ga[grp][j], pa);
                             i4x8_to_h2(gb[grp][j], pb);
@@ -260,8 +300,13 @@ template <WeightKind K, bool kLong> __device__ void tile(const TcJob& job, int b
                             mma16816(e, pa[2], pb[2], pa[3], pb[3], x.z, x.w);
                         }
                         const float2 fa = __half22float2(sa[u]), fb = __half22float2(sb[u]);
-                        acc0 = fmaf(e[0], grp ? fa.y : fa.x, acc0);
-                        acc1 = fmaf(e[2], grp ? fb.y : fb.x, acc1);
+                        const float ra = grp ? fa.y : fa.x, rb = grp ? fb.y : fb.x;
+                        acc[0] = fmaf(e[0], ra, acc[0]);
+                        acc[2] = fmaf(e[2], rb, acc[2]);
+                        if constexpr (kMulti) {
+                            acc[1] = fmaf(e[1], ra, acc[1]);
+                            acc[3] = fmaf(e[3], rb, acc[3]);
+                        }
                     }
                 }
             }
@@ -271,50 +316,66 @@ template <WeightKind K, bool kLong> __device__ void tile(const TcJob& job, int b
         if (n > 0) load(s, n);
     }
     if constexpr (K != WeightKind::Int4G64) {
-        acc0 = d[0];
-        acc1 = d[2];
+#pragma unroll
+        for (int i = 0; i < 4; ++i) acc[i] = d[i];
     }
 
-    __shared__ float red[kWarps][16];
-    if (t == 0) {
-        red[warp][g] = acc0;
-        red[warp][g + 8] = acc1;
+    // Partial sums of the warps: [warp][row in the tile][token] (one token: column 0 only).
+    constexpr int kCols = kMulti ? kTok : 1;
+    __shared__ float red[kWarps][16][kCols];
+    if constexpr (kMulti) {
+        red[warp][g][2 * t] = acc[0];
+        red[warp][g][2 * t + 1] = acc[1];
+        red[warp][g + 8][2 * t] = acc[2];
+        red[warp][g + 8][2 * t + 1] = acc[3];
+    } else if (t == 0) {
+        red[warp][g][0] = acc[0];
+        red[warp][g + 8][0] = acc[2];
     }
     __syncthreads();
-    if (int(threadIdx.x) < 16 * per_block) {
-        const int my_sub = int(threadIdx.x) / 16, i = int(threadIdx.x) % 16;
+    const int ldy = job.ldy ? job.ldy : job.rows;
+    const bool half_out = job.out == GemvOut::StoreF16 || job.out == GemvOut::Relu2F16;
+    for (int o = int(threadIdx.x); o < 16 * kCols * per_block; o += 32 * kWarps) {
+        const int my_sub = o / (16 * kCols), i = o / kCols % 16, tk = o % kCols;
         const int row = (blk * per_block + my_sub) * 16 + i;
-        if (row < job.rows) {
-            float sum = 0.0f;
-            if constexpr (kLong) {
+        if (row >= job.rows || tk >= n_tok) continue;
+        float sum = 0.0f;
+        if constexpr (kLong) {
 #pragma unroll
-                for (int w = 0; w < kWarps; ++w) sum += red[w][i];
-            } else {
-                for (int w = 0; w < ks; ++w) sum += red[my_sub * ks + w][i];
-            }
-            if constexpr (K == WeightKind::Int8Row) sum *= __half2float(job.scales[row]);
-            detail::store_out(job.out, job.y, row, sum);
+            for (int w = 0; w < kWarps; ++w) sum += red[w][i][tk];
+        } else {
+            for (int w = 0; w < ks; ++w) sum += red[my_sub * ks + w][i][tk];
         }
+        if constexpr (K == WeightKind::Int8Row) sum *= __half2float(job.scales[row]);
+        const std::size_t off = std::size_t(tok0 + tk) * ldy; // 0 for one token
+        void* y = half_out ? static_cast<void*>(static_cast<__half*>(job.y) + off)
+                           : static_cast<void*>(static_cast<float*>(job.y) + off);
+        detail::store_out(job.out, y, row, sum);
     }
 }
 
-template <bool kLong>
+template <bool kLong, bool kMulti>
 __global__ void __launch_bounds__(32 * kWarps) gemv_tc_kernel(const __grid_constant__ Params p) {
     extern __shared__ uint4 xs[];
     grid_dep_launch();
+    // kMulti: the `groups` blocks of one block of rows are neighbours (block b: rows b / groups,
+    // tokens 8 (b % groups) ...), so they run at once and all but one find the weights in L2.
+    const int rows_blk = kMulti ? int(blockIdx.x) / p.groups : int(blockIdx.x);
+    const int tok0 = kMulti ? int(blockIdx.x) % p.groups * kTok : 0;
+    const int n_tok = kMulti ? min(kTok, p.tokens - tok0) : 1;
     int j = 0;
-    while (int(blockIdx.x) >= p.tile_start[j + 1]) ++j;
+    while (rows_blk >= p.tile_start[j + 1]) ++j;
     const TcJob& job = p.jobs[j];
-    const int tile_idx = int(blockIdx.x) - p.tile_start[j]; // the job's block index
+    const int tile_idx = rows_blk - p.tile_start[j]; // the job's block index
     switch (job.kind) {
     case WeightKind::F16:
-        tile<WeightKind::F16, kLong>(job, tile_idx, xs);
+        tile<WeightKind::F16, kLong, kMulti>(job, tile_idx, xs, tok0, n_tok);
         break;
     case WeightKind::Int8Row:
-        tile<WeightKind::Int8Row, kLong>(job, tile_idx, xs);
+        tile<WeightKind::Int8Row, kLong, kMulti>(job, tile_idx, xs, tok0, n_tok);
         break;
     case WeightKind::Int4G64:
-        tile<WeightKind::Int4G64, kLong>(job, tile_idx, xs);
+        tile<WeightKind::Int4G64, kLong, kMulti>(job, tile_idx, xs, tok0, n_tok);
         break;
     }
 }
@@ -325,36 +386,58 @@ bool device_has_mma() {
 
 } // namespace
 
-bool gemv_tc_fits(const TcJob& job) {
+bool gemv_tc_fits(const TcJob& job, int tokens) {
     const int span = span_of(job.kind);
     const auto addr = reinterpret_cast<std::uintptr_t>(job.W) |
                       reinterpret_cast<std::uintptr_t>(job.x);
+    const int ldx = job.ldx ? job.ldx : job.cols;
+    const bool tokens_fit =
+        tokens == 1 || (tokens > 1 && tokens <= kMaxTcTokens && job.cols <= kMaxTcColsTokens &&
+                        ldx >= job.cols && ldx % 8 == 0 && (job.ldy == 0 || job.ldy >= job.rows));
     return device_has_mma() && job.W && job.x && job.y && job.rows > 0 && job.rows % 16 == 0 &&
            job.cols >= span && job.cols % span == 0 && job.cols <= kMaxTcCols &&
            (addr & 15) == 0 && (job.kind == WeightKind::F16 || job.scales) &&
-           (job.in == GemvIn::Plain || job.kind == WeightKind::F16);
+           (job.in == GemvIn::Plain || job.kind == WeightKind::F16) && tokens_fit;
 }
 
 cudaError_t gemv_tc(const TcBatch& batch, cudaStream_t stream) {
     if (batch.n_jobs < 1 || batch.n_jobs > kMaxGemvJobs) return cudaErrorInvalidValue;
+    const bool multi = batch.tokens > 1;
     Params p{};
     p.n_jobs = batch.n_jobs;
-    int max_cols = 0;
+    p.tokens = batch.tokens;
+    p.groups = (batch.tokens + kTok - 1) / kTok;
+    std::size_t smem = 0;
     for (int j = 0; j < batch.n_jobs; ++j) {
         const TcJob& job = batch.jobs[j];
-        if (!gemv_tc_fits(job)) return cudaErrorInvalidValue;
+        if (!gemv_tc_fits(job, batch.tokens)) return cudaErrorInvalidValue;
         p.jobs[j] = job;
         p.tile_start[j + 1] = p.tile_start[j] + blocks_of(job);
-        max_cols = std::max(max_cols, job.cols);
+        smem = std::max(smem, multi ? std::size_t(kTok) * x_stride(job.kind, job.cols) * sizeof(uint4)
+                                    : std::size_t(job.cols) * sizeof(__half));
     }
-    const std::size_t smem = std::size_t(max_cols) * sizeof(__half);
     bool all_long = true;
     for (int j = 0; j < batch.n_jobs; ++j)
         all_long = all_long && batch.jobs[j].in == GemvIn::Plain &&
                    k_slices(batch.jobs[j]) == kWarps;
-    return detail::launch_pdl(all_long ? gemv_tc_kernel<true> : gemv_tc_kernel<false>,
-                              dim3(unsigned(p.tile_start[batch.n_jobs])), dim3(32 * kWarps), smem,
-                              stream, p);
+    const dim3 grid(unsigned(p.tile_start[batch.n_jobs] * p.groups));
+    if (!multi)
+        return detail::launch_pdl(all_long ? gemv_tc_kernel<true, false> : gemv_tc_kernel<false, false>,
+                                  grid, dim3(32 * kWarps), smem, stream, p);
+    // Several tokens: up to 8 rows of x (kMaxTcColsTokens wide) in shared memory, beyond the 48 KB
+    // a launch gets without asking.
+    auto* kernel = all_long ? gemv_tc_kernel<true, true> : gemv_tc_kernel<false, true>;
+    static const cudaError_t opted_in = [] {
+        const int most = int(kTok * x_stride(WeightKind::F16, kMaxTcColsTokens) * sizeof(uint4));
+        cudaError_t e = cudaFuncSetAttribute(gemv_tc_kernel<true, true>,
+                                             cudaFuncAttributeMaxDynamicSharedMemorySize, most);
+        if (e == cudaSuccess)
+            e = cudaFuncSetAttribute(gemv_tc_kernel<false, true>,
+                                     cudaFuncAttributeMaxDynamicSharedMemorySize, most);
+        return e;
+    }();
+    if (opted_in != cudaSuccess) return opted_in;
+    return detail::launch_pdl(kernel, grid, dim3(32 * kWarps), smem, stream, p);
 }
 
 } // namespace gander::kernels

@@ -35,19 +35,29 @@ struct TcJob {
     WeightKind kind = WeightKind::F16;
     GemvOut out = GemvOut::StoreF32;
     GemvIn in = GemvIn::Plain; // fp16 weights only (the LoRA up-projections)
+    // Several tokens (TcBatch::tokens > 1): token i's input at x + i ldx, its outputs at y + i ldy
+    // (elements; 0 means cols and rows: packed rows).
+    int ldx = 0, ldy = 0;
 };
 
 struct TcBatch {
     TcJob jobs[kMaxGemvJobs];
     int n_jobs = 0;
+    // Tokens per job, 1 to kMaxTcTokens: y_i = W x_i for each, the weights read once from memory
+    // (8 tokens an mma; blocks of the same rows with other tokens run side by side and find the
+    // weights in L2). The decoding step of a batch of sessions and short prefills.
+    int tokens = 1;
     void add(const TcJob& job) { jobs[n_jobs++] = job; }
 };
 
-// x of a job is staged in shared memory: its width is bounded.
+// x of a job is staged in shared memory: its width is bounded (one token), and more tightly for
+// several tokens (8 rows of x at once).
 constexpr int kMaxTcCols = 20480;
+constexpr int kMaxTcColsTokens = 8192;
+constexpr int kMaxTcTokens = 64;
 
-// Whether gemv_tc can run `job` on the current device.
-bool gemv_tc_fits(const TcJob& job);
+// Whether gemv_tc can run `job` on the current device, for one token or `tokens` of them.
+bool gemv_tc_fits(const TcJob& job, int tokens = 1);
 
 // Runs every job of the batch in one launch (cudaErrorInvalidValue when a job does not fit).
 // Launched with programmatic dependent launch where the card has it (common.cuh).

@@ -79,8 +79,8 @@ if [ $bench = 1 ]; then
         env $v timeout 200 "$BUILD/bin/gander-bench" --backend cuda --shape 7.2b \
           --precision "$2" $3 > "$OUT/ab.tmp" 2>&1 || bench_rc=$?
         cat "$OUT/ab.tmp" >> "$OUT/bench.log"
-        echo "A/B $2 [$v]: $(grep -E '^(decode tok/s|decode / roofline|prefill tok/s)' "$OUT/ab.tmp" |
-          awk '{print $NF}' | tr '\n' ' ')"
+        echo "A/B $2 [$v]: $(grep -E '^(decode tok/s|decode / roofline|prefill tok/s|batched decode)' "$OUT/ab.tmp" |
+          awk '{print ($1 == "batched" ? $4 : $NF)}' | tr '\n' ' ')"
       done
     done
     rm -f "$OUT/ab.tmp"

@@ -108,10 +108,14 @@ struct TcCase {
     std::unique_ptr<Dev<__half>> Yh;
     std::vector<float> y0; // AddF32: the values y held before
     kernels::GemvIn in = kernels::GemvIn::Plain;
+    // Several tokens: x [T, lx], y [T, ly] (lx >= cols, ly >= rows; the gaps must stay untouched).
+    int T = 1, lx = 0, ly = 0, ldx = 0, ldy = 0;
 
     TcCase(kernels::WeightKind k, int r, int c, kernels::GemvOut o,
-           kernels::GemvIn input = kernels::GemvIn::Plain)
-        : kind(k), rows(r), cols(c), out(o), in(input) {
+           kernels::GemvIn input = kernels::GemvIn::Plain, int tokens = 1, int ldx_ = 0,
+           int ldy_ = 0)
+        : kind(k), rows(r), cols(c), out(o), in(input), T(tokens), lx(ldx_ ? ldx_ : c),
+          ly(ldy_ ? ldy_ : r), ldx(ldx_), ldy(ldy_) {
         if (k == kernels::WeightKind::F16) {
             const auto wf = uniform(std::size_t(r) * c, -0.05f, 0.05f);
             const auto wh = to_half(wf);
@@ -125,16 +129,15 @@ struct TcCase {
             W = std::make_unique<Dev<std::uint8_t>>(q.bytes);
             S = std::make_unique<Dev<__half>>(q.scales);
         }
-        xh = to_half(uniform(std::size_t(c), -1.0f, 1.0f));
+        xh = to_half(uniform(std::size_t(T) * lx, -1.0f, 1.0f));
         X = std::make_unique<Dev<__half>>(xh);
+        // y starts with values: added to (AddF32), overwritten, or left alone (the gaps).
+        y0 = uniform(std::size_t(T) * ly, -1.0f, 1.0f);
         if (o == kernels::GemvOut::StoreF16 || o == kernels::GemvOut::Relu2F16) {
-            Yh = std::make_unique<Dev<__half>>(static_cast<std::size_t>(r));
+            Yh = std::make_unique<Dev<__half>>(to_half(y0));
+            for (auto& v : y0) v = __half2float(__float2half_rn(v));
         } else {
-            Y = std::make_unique<Dev<float>>(static_cast<std::size_t>(r));
-            if (o == kernels::GemvOut::AddF32) {
-                y0 = uniform(std::size_t(r), -1.0f, 1.0f);
-                Y->put(y0);
-            }
+            Y = std::make_unique<Dev<float>>(y0);
         }
     }
     kernels::TcJob job() const {
@@ -146,11 +149,13 @@ struct TcCase {
                 cols,
                 kind,
                 out,
-                in};
+                in,
+                ldx,
+                ldy};
     }
     // Checks every output; returns the worst error / sum |terms|.
     double check(const char* what) const {
-        std::vector<float> got(static_cast<std::size_t>(rows));
+        std::vector<float> got(static_cast<std::size_t>(T) * ly);
         if (Y) {
             got = Y->get();
         } else {
@@ -167,27 +172,34 @@ struct TcCase {
             xin[i] = v;
         }
         double worst = 0;
-        for (int r = 0; r < rows; ++r) {
-            double dot = 0, mag = 0;
-            for (int c = 0; c < cols; ++c) {
-                const double t = double(w[std::size_t(r) * cols + c]) * xin[std::size_t(c)];
-                dot += t;
-                mag += std::fabs(t);
+        for (int i = 0; i < T; ++i) {
+            const float* xi = xin.data() + std::size_t(i) * lx;
+            const std::size_t yi = std::size_t(i) * ly;
+            for (int r = 0; r < rows; ++r) {
+                double dot = 0, mag = 0;
+                for (int c = 0; c < cols; ++c) {
+                    const double t = double(w[std::size_t(r) * cols + c]) * xi[c];
+                    dot += t;
+                    mag += std::fabs(t);
+                }
+                double want = dot, tol = 1e-4 * (mag + 1e-6);
+                if (out == kernels::GemvOut::AddF32) want += y0[yi + std::size_t(r)];
+                if (out == kernels::GemvOut::Relu2F16) {
+                    const double p = std::max(dot, 0.0);
+                    want = p * p;
+                    tol = 2.5e-4 * std::max(2 * p * (mag + 1e-6), 1e-7) + 1e-3 * want;
+                } else if (out == kernels::GemvOut::StoreF16) {
+                    tol += 1e-3 * std::fabs(want);
+                }
+                const double e = std::fabs(got[yi + std::size_t(r)] - want);
+                worst = std::max(worst, e / (mag + 1e-6));
+                CHECK_MSG(std::isfinite(got[yi + std::size_t(r)]) && e <= tol,
+                          what << " " << rows << "x" << cols << " token " << i << " row " << r
+                               << ": " << got[yi + std::size_t(r)] << " vs " << want);
             }
-            double want = dot, tol = 1e-4 * (mag + 1e-6);
-            if (out == kernels::GemvOut::AddF32) want += y0[std::size_t(r)];
-            if (out == kernels::GemvOut::Relu2F16) {
-                const double p = std::max(dot, 0.0);
-                want = p * p;
-                tol = 2.5e-4 * std::max(2 * p * (mag + 1e-6), 1e-7) + 1e-3 * want;
-            } else if (out == kernels::GemvOut::StoreF16) {
-                tol += 1e-3 * std::fabs(want);
-            }
-            const double e = std::fabs(got[std::size_t(r)] - want);
-            worst = std::max(worst, e / (mag + 1e-6));
-            CHECK_MSG(std::isfinite(got[std::size_t(r)]) && e <= tol,
-                      what << " " << rows << "x" << cols << " row " << r << ": "
-                           << got[std::size_t(r)] << " vs " << want);
+            for (int r = rows; r < ly; ++r) // past the rows: untouched
+                CHECK_MSG(got[yi + std::size_t(r)] == y0[yi + std::size_t(r)],
+                          what << " token " << i << " wrote past its rows at " << r);
         }
         return worst;
     }
@@ -275,6 +287,72 @@ TEST_CASE("gemv_tc (tensor cores) equals the CPU reference for fp16, int8 and in
     kernels::TcBatch bad;
     bad.add(odd.job());
     REQUIRE(kernels::gemv_tc(bad, nullptr) == cudaErrorInvalidValue);
+}
+
+TEST_CASE("gemv_tc for several tokens (a batch of sessions) equals the CPU reference") {
+    int dev = 0, major = 0;
+    cuda_ok(cudaGetDevice(&dev), "device");
+    cuda_ok(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev), "attribute");
+    if (major < 8) {
+        TcCase c(kernels::WeightKind::F16, 16, 64, kernels::GemvOut::StoreF32,
+                 kernels::GemvIn::Plain, 4);
+        REQUIRE(!kernels::gemv_tc_fits(c.job(), 4));
+        return;
+    }
+    using kernels::GemvOut;
+    using kernels::WeightKind;
+    const GemvOut outs[] = {GemvOut::StoreF32, GemvOut::AddF32, GemvOut::StoreF16,
+                            GemvOut::Relu2F16};
+    int n = 0;
+    // Token counts: a partial group of 8, one group, groups and a partial one, the most.
+    for (int T : {3, 8, 21, 64}) {
+        for (WeightKind kind : {WeightKind::F16, WeightKind::Int8Row, WeightKind::Int4G64}) {
+            const int span = kind == WeightKind::F16 ? 32 : kind == WeightKind::Int8Row ? 64 : 128;
+            // Short rows (a warp a tile), uneven slices, the model's width, the widest allowed.
+            for (auto [rows, cols] : {std::pair{48, 3 * span}, std::pair{32, 21 * span},
+                                      std::pair{256, 4096}, std::pair{32, 8192}}) {
+                if (T == 64 && cols == 8192) continue; // time: the CPU side of the check
+                TcCase c(kind, rows, cols, outs[n++ % 4], kernels::GemvIn::Plain, T);
+                REQUIRE(kernels::gemv_tc_fits(c.job(), T));
+                kernels::TcBatch b;
+                b.tokens = T;
+                b.add(c.job());
+                cuda_ok(kernels::gemv_tc(b, nullptr), "gemv_tc tokens");
+                const double worst = c.check(kind_name(kind));
+                std::fprintf(stderr, "  gemv_tc %s %dx%d, %d tokens: worst error / sum|terms| %.2e\n",
+                             kind_name(kind), rows, cols, T, worst);
+            }
+        }
+    }
+    // One launch as the batched step's: r, k, v (int4) and LoRA down-projections (fp16, short
+    // rows) of 13 sessions, x and y with row strides wider than the matrices; and a head slice.
+    const int T = 13;
+    TcCase r(WeightKind::Int4G64, 512, 1024, GemvOut::StoreF32, kernels::GemvIn::Plain, T, 1032, 520);
+    TcCase d(WeightKind::F16, 96, 1024, GemvOut::StoreF16, kernels::GemvIn::Plain, T, 1032, 100);
+    TcCase q8(WeightKind::Int8Row, 160, 1024, GemvOut::AddF32, kernels::GemvIn::Plain, T);
+    TcCase up(WeightKind::F16, 1024, 96, GemvOut::StoreF32, kernels::GemvIn::Tanh, T);
+    kernels::TcBatch b;
+    b.tokens = T;
+    for (const TcCase* c : {&r, &d, &q8, &up}) {
+        REQUIRE(kernels::gemv_tc_fits(c->job(), T));
+        b.add(c->job());
+    }
+    cuda_ok(kernels::gemv_tc(b, nullptr), "gemv_tc tokens mixed");
+    std::fprintf(stderr, "  gemv_tc 13 tokens, mixed: %.2e %.2e %.2e %.2e\n", r.check("mixed int4"),
+                 d.check("mixed fp16 strided"), q8.check("mixed int8"), up.check("mixed tanh"));
+    // Refused: too many tokens, rows too wide for 8 tokens' x, a row stride under the width.
+    TcCase wide(WeightKind::Int4G64, 16, 16384, GemvOut::StoreF32);
+    REQUIRE(kernels::gemv_tc_fits(wide.job(), 1));
+    REQUIRE(!kernels::gemv_tc_fits(wide.job(), 2));
+    TcCase small(WeightKind::F16, 16, 64, GemvOut::StoreF32);
+    REQUIRE(!kernels::gemv_tc_fits(small.job(), kernels::kMaxTcTokens + 1));
+    kernels::TcJob narrow = small.job();
+    narrow.ldx = 32;
+    REQUIRE(!kernels::gemv_tc_fits(narrow, 2));
+    kernels::TcBatch many;
+    many.tokens = kernels::kMaxTcTokens + 1;
+    many.add(small.job());
+    REQUIRE(kernels::gemv_tc(many, nullptr) == cudaErrorInvalidValue);
 }
 
 GANDER_TEST_MAIN

@@ -658,4 +658,35 @@ TEST_CASE("ffn_value_sparse_i4: transposed int4 rows times h, group scales; tran
     REQUIRE(k::transpose_nibbles(W.p, 3, 64, W.p, 0) == cudaErrorInvalidValue);
 }
 
+TEST_CASE("dequantize_cols: int8 and int4 transposed matrices, eight-column and one-value paths") {
+    // C = 70 is not a multiple of 8 (the one-value kernel); 72 and 4,096 take eight columns a thread.
+    std::uniform_int_distribution<int> byte(0, 255);
+    for (int C : {70, 72, 4096}) {
+        const int F = C == 4096 ? 192 : 128;
+        std::vector<std::uint8_t> q8(std::size_t(F) * C), q4(std::size_t(F) * C / 2);
+        for (auto& b : q8) b = std::uint8_t(byte(rng()));
+        for (auto& b : q4) b = std::uint8_t(byte(rng()));
+        const auto s8 = to_half(uniform(std::size_t(C), 1e-3f, 2e-2f));          // [C]
+        const auto s4 = to_half(uniform(std::size_t(F / 64) * C, 1e-3f, 2e-2f)); // [F / 64, C]
+        Dev<std::uint8_t> Q8(q8), Q4(q4);
+        Dev<__half> S8(s8), S4(s4), D8{q8.size()}, D4{std::size_t(F) * C};
+        REQUIRE(k::dequantize_cols_i8(reinterpret_cast<const std::int8_t*>(Q8.p), S8.p, F, C, D8.p,
+                                      0) == cudaSuccess);
+        REQUIRE(k::dequantize_cols_i4(Q4.p, S4.p, F, C, D4.p, 0) == cudaSuccess);
+        const auto d8 = D8.get(), d4 = D4.get();
+        for (int f = 0; f < F; ++f)
+            for (int c = 0; c < C; ++c) {
+                const std::size_t i = std::size_t(f) * C + c;
+                const float w8 = float(std::int8_t(q8[i])) * __half2float(s8[std::size_t(c)]);
+                const std::uint8_t b = q4[i / 2];
+                const float w4 = float(int(c & 1 ? b >> 4 : b & 15) - 8) *
+                                 __half2float(s4[std::size_t(f / 64) * C + c]);
+                CHECK_MSG(__half2float(d8[i]) == __half2float(__float2half_rn(w8)),
+                          "int8 " << F << "x" << C << " at " << f << "," << c);
+                CHECK_MSG(__half2float(d4[i]) == __half2float(__float2half_rn(w4)),
+                          "int4 " << F << "x" << C << " at " << f << "," << c);
+            }
+    }
+}
+
 GANDER_TEST_MAIN

@@ -482,6 +482,33 @@ enum SkipBit : unsigned {
 };
 } // namespace
 
+// Products of 2 to tc_tokens() tokens (a batch of sessions' decoding step, short prefills) go to
+// the tensor-core kernel for several tokens, larger ones to cuBLAS (int8 / int4 matrices
+// dequantised first). The kernel reads the weights once per 8 tokens (L2 serves the repeats) and
+// dequantises in registers; measured on an H200 (docs/performance.md, fifth session) it is ahead
+// of cuBLAS up to 16 tokens for int4 and about even up to 8 for fp16, behind beyond.
+// GANDER_BATCH_TC=N overrides (0: cuBLAS always), to measure one against the other.
+int CudaModel::tc_tokens() const {
+    static const int env = [] {
+        const char* e = std::getenv("GANDER_BATCH_TC");
+        return e ? std::clamp(std::atoi(e), 0, k::kMaxTcTokens) : -1;
+    }();
+    return env >= 0 ? env : m_quantized ? 16 : 8;
+}
+
+namespace {
+// The tensor-core kernel's job for a product (fp16 or quantized weights).
+k::TcJob tc_job(const __half* W, const QuantDev* q, const __half* x, void* y, int rows, int cols,
+                k::GemvOut out, k::GemvIn in) {
+    if (q && q->q)
+        return k::TcJob{q->q, q->scales, x, y, rows, cols,
+                        q->kind == k::QuantKind::Int8Row ? k::WeightKind::Int8Row
+                                                         : k::WeightKind::Int4G64,
+                        out, in};
+    return k::TcJob{W, nullptr, x, y, rows, cols, k::WeightKind::F16, out, in};
+}
+} // namespace
+
 void CudaModel::linear(const Job* jobs, int n_jobs, int T, Workspace& ws) {
     if (T == 1) { // tensor-core products in one launch; the rest (odd shapes, LoRA up with its
                   // input activation) fp16 in another, quantized in a third
@@ -500,13 +527,7 @@ void CudaModel::linear(const Job* jobs, int n_jobs, int T, Workspace& ws) {
             // together: the classic kernel gives a warp a whole short row and ran them at a fifth
             // of the bandwidth (ncu, H100).
             if (use_tc_gemv() && tc_batch) {
-                const k::TcJob tj =
-                    q ? k::TcJob{j.q->q, j.q->scales, j.x, j.y, j.rows, j.cols,
-                                 j.q->kind == k::QuantKind::Int8Row ? k::WeightKind::Int8Row
-                                                                    : k::WeightKind::Int4G64,
-                                 j.out, j.in}
-                      : k::TcJob{j.W, nullptr, j.x, j.y, j.rows, j.cols, k::WeightKind::F16, j.out,
-                                 j.in};
+                const k::TcJob tj = tc_job(j.W, j.q, j.x, j.y, j.rows, j.cols, j.out, j.in);
                 if (k::gemv_tc_fits(tj)) {
                     tb.add(tj);
                     continue;
@@ -522,8 +543,27 @@ void CudaModel::linear(const Job* jobs, int n_jobs, int T, Workspace& ws) {
         if (qb.n_jobs) GANDER_CUDA(k::gemv_quant(qb, m_stream));
         return;
     }
+    // 2 to 64 tokens (a batch of sessions, a short prompt): the tensor-core kernel reads each
+    // matrix once for all of them, int8 / int4 dequantised in registers; cuBLAS would need every
+    // quantized matrix dequantised into memory first (docs/performance.md, fifth session).
+    if (n_jobs > k::kMaxGemvJobs) throw Error("CUDA backend: internal error: too many products in one launch");
+    bool done[k::kMaxGemvJobs] = {};
+    if (T <= tc_tokens() && use_tc_gemv()) {
+        k::TcBatch tb;
+        tb.tokens = T;
+        for (int i = 0; i < n_jobs; ++i) {
+            const Job& j = jobs[i];
+            const k::TcJob tj = tc_job(j.W, j.q, j.x, j.y, j.rows, j.cols, j.out, j.in);
+            if (k::gemv_tc_fits(tj, T)) {
+                tb.add(tj);
+                done[i] = true;
+            }
+        }
+        if (tb.n_jobs) GANDER_CUDA(k::gemv_tc(tb, m_stream));
+    }
     for (int i = 0; i < n_jobs; ++i) {
         const Job& j = jobs[i];
+        if (done[i]) continue;
         const __half* W = j.W;
         if (j.q && j.q->q) {
             if (!ws.deq) throw Error("CUDA backend: internal error: no dequantisation buffer");
@@ -703,6 +743,7 @@ void CudaModel::forward_batch(int B, float* const* states, Workspace& ws, float*
     const int C = s.n_embd, H = s.n_head(), N = s.head_size, F = s.ffn_dim;
     const std::size_t per_layer = std::size_t(2 * C + H * N * N);
     cudaStream_t st = m_stream;
+    const unsigned skip = measure_skip() & ~unsigned(kSkipScan); // measurement only, as forward()
 
     GANDER_CUDA(
         k::layer_norm(m_emb, ws.ids, m_ln0_w, m_ln0_b, ws.x, nullptr, B, C, kLayerNormEps, st));
@@ -714,37 +755,55 @@ void CudaModel::forward_batch(int B, float* const* states, Workspace& ws, float*
         k::ShiftMix sm{{L.x_r, L.x_w, L.x_k, L.x_v, L.x_a, L.x_g},
                        {ws.xm[0], ws.xm[1], ws.xm[2], ws.xm[3], ws.xm[4], ws.xm[5]},
                        6};
-        GANDER_CUDA(k::ln_shift_mix_rows(ws.x, L.ln1_w, L.ln1_b, states, att_prev, sm, B, C,
-                                         kLayerNormEps, st));
+        if (!(skip & kSkipLnMix))
+            GANDER_CUDA(k::ln_shift_mix_rows(ws.x, L.ln1_w, L.ln1_b, states, att_prev, sm, B, C,
+                                             kLayerNormEps, st));
         const bool first = li == 0;
         Job down[7], up[4];
         const int fewer = attention_jobs(L, ws, first, false, down, up);
-        linear(down, 7 - fewer, B, ws);
-        GANDER_CUDA(k::lora_activation(ws.hw, std::int64_t(B) * R.w, k::Activation::Tanh, st));
-        GANDER_CUDA(k::lora_activation(ws.hg, std::int64_t(B) * R.g, k::Activation::Sigmoid, st));
-        linear(up, 4 - fewer, B, ws);
+        if (!(skip & kSkipDown)) linear(down, 7 - fewer, B, ws);
+        if (!(skip & kSkipUp)) {
+            GANDER_CUDA(k::lora_activation(ws.hw, std::int64_t(B) * R.w, k::Activation::Tanh, st));
+            GANDER_CUDA(
+                k::lora_activation(ws.hg, std::int64_t(B) * R.g, k::Activation::Sigmoid, st));
+            linear(up, 4 - fewer, B, ws);
+        }
         k::Wkv7Step w{nullptr, ws.r,       ws.k,     ws.v,  ws.wl, ws.al,        ws.vl,
                       ws.gl,   ws.v_first, L.w0,     L.a0,  L.v0,  L.k_k,        L.k_a,
                       L.r_k,   L.ln_x_w,   L.ln_x_b, ws.yg, first, kGroupNormEps};
         w.states = states;
         w.state_offset = kv;
-        GANDER_CUDA(k::wkv7_step(w, H, N, st, B));
+        if (!(skip & kSkipWkv)) GANDER_CUDA(k::wkv7_step(w, H, N, st, B));
         Job out{L.Wo, ws.yg, ws.x, C, C, GemvIn::Plain, GemvOut::AddF32, &L.qo};
-        linear(&out, 1, B, ws);
+        if (!(skip & kSkipOut)) linear(&out, 1, B, ws);
 
         k::ShiftMix fm{{L.ffn_x_k}, {ws.xm[0]}, 1};
-        GANDER_CUDA(k::ln_shift_mix_rows(ws.x, L.ln2_w, L.ln2_b, states, ffn_prev, fm, B, C,
-                                         kLayerNormEps, st));
+        if (!(skip & kSkipLnMix))
+            GANDER_CUDA(k::ln_shift_mix_rows(ws.x, L.ln2_w, L.ln2_b, states, ffn_prev, fm, B, C,
+                                             kLayerNormEps, st));
         Job key{L.ffn_k, ws.xm[0], ws.ffn_f, F, C, GemvIn::Plain, GemvOut::StoreF32, &L.qffn_k};
-        linear(&key, 1, B, ws);
-        GANDER_CUDA(k::relu2(ws.ffn_f, ws.ffn_h, std::int64_t(B) * F, st));
-        ffn_value_rows(L, B, ws);
+        if (!(skip & kSkipFfnK)) {
+            linear(&key, 1, B, ws);
+            GANDER_CUDA(k::relu2(ws.ffn_f, ws.ffn_h, std::int64_t(B) * F, st));
+        }
+        if (!(skip & kSkipFfnV)) ffn_value_rows(L, B, ws);
     }
     // Logits of every row: the final LayerNorm into xm[0] (free by now), then the head; a
     // quantized head is dequantised a slice of rows at a time into the scratch matrix.
     GANDER_CUDA(k::layer_norm(ws.x, nullptr, m_ln_out_w, m_ln_out_b, nullptr, ws.xm[0], B, C,
                               kLayerNormEps, st));
     const int V = s.vocab;
+    if (B <= tc_tokens() && use_tc_gemv()) {
+        k::TcBatch tb;
+        tb.tokens = B;
+        k::TcJob head = tc_job(m_head, &m_qhead, ws.xm[0], logits, V, C, GemvOut::StoreF32,
+                               GemvIn::Plain);
+        if (k::gemv_tc_fits(head, B)) {
+            tb.add(head);
+            GANDER_CUDA(k::gemv_tc(tb, st));
+            return;
+        }
+    }
     if (!m_qhead.q) {
         gemm_rows(m_cublas, m_head, V, C, ws.xm[0], B, logits, GemmOut::StoreF32);
         return;

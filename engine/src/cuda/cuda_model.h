@@ -103,6 +103,10 @@ public:
     void step_batch(const std::vector<float*>& states, const std::int32_t* tokens,
                     float* host_logits);
 
+    // The most tokens a matrix product goes to the tensor-core kernel with (gemv_tc.h) before
+    // cuBLAS takes it (cuda_model.cpp).
+    int tc_tokens() const;
+
 private:
     struct Job;
     void forward_batch(int B, float* const* states, Workspace& ws, float* logits);

@@ -32,13 +32,15 @@ protected:
         step_locked(token, logits);
     }
 
-    // Below this many sessions a batch is fed one session at a time: the batched path reads each
-    // weight once but through cuBLAS (and, for int8/int4, a dequantised copy of every matrix), and
-    // measured slower than the per-session graphs at B = 1 (fp16) and B = 8 (int4: 243 vs 317
-    // tok/s; int8 266 vs 268) on an H100; at B = 32 it was 11.6x (fp16), 3.3x (int8) and 2.5x
-    // (int4) the one-session rate.
+    // Below this many sessions a batch is fed one session at a time. Through cuBLAS alone the
+    // batched path needed a dequantised copy of every int8/int4 matrix and measured slower than
+    // the per-session graphs at B = 8 (int4: 243 vs 317 tok/s; int8 266 vs 268, H100); with the
+    // tensor-core kernel for several tokens the weights are read once from their packed form.
     std::size_t min_batch() const {
-        return m_model.info().precision == Precision::Fp16 ? 2 : 16;
+        // (int8/int4 at B = 2-3: the FFN value matrix, still dequantised for cuBLAS, costs
+        // about what the second session's own step would.)
+        if (m_model.info().precision == Precision::Fp16) return 2;
+        return m_model.tc_tokens() >= 4 ? 4 : 16;
     }
 
     // One decoding step of this session; the model's mutex is held by the caller.

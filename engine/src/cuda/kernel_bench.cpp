@@ -266,6 +266,41 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s) {
             out.push_back(f);
         }
     }
+    // Dequantisation for cuBLAS (prefill, batched decoding): a 16384 x 4096 matrix to fp16, row-major
+    // (every matrix but ffn.value) and transposed (ffn.value). Bytes: packed weights and scales read
+    // plus fp16 written, like the copy's read + write.
+    {
+        const std::size_t n = std::size_t(F) * C;
+        Raw deq(n * 2);
+        for (const k::WeightKind kind : kinds) {
+            const bool i8 = kind == k::WeightKind::Int8Row, i4 = kind == k::WeightKind::Int4G64;
+            if (!i8 && !i4) continue;
+            const std::size_t wbytes = i8 ? n : n / 2;
+            Raw W(wbytes), S(std::size_t(F) / 64 * C * 2);
+            fill(W, wbytes, 600, s);
+            fill(S, std::size_t(F) / 64 * C * 2, 601, s);
+            for (bool cols : {false, true}) {
+                const double us = time_launches(s, e0, e1, 12, [&](int) {
+                    const auto* w = W.as<std::uint8_t>();
+                    if (!cols)
+                        return k::dequantize(i8 ? k::QuantKind::Int8Row : k::QuantKind::Int4G64, w,
+                                             S.as<__half>(), F, C, deq.as<__half>(), s);
+                    return i8 ? k::dequantize_cols_i8(reinterpret_cast<const std::int8_t*>(w),
+                                                      S.as<__half>(), F, C, deq.as<__half>(), s)
+                              : k::dequantize_cols_i4(w, S.as<__half>(), F, C, deq.as<__half>(), s);
+                });
+                KernelFigure f;
+                f.name = cols ? "dequantise^T 16384x4096" : "dequantise 16384x4096";
+                f.kind = i4 ? "int4" : "int8";
+                f.kernel = "to fp16";
+                f.bytes = double(wbytes + (i4 ? n / 32 : i8 && !cols ? F * 2 : C * 2) + n * 2);
+                f.us = us;
+                f.bytes_per_s = f.bytes / (f.us * 1e-6);
+                f.fraction_of_copy = copy_bytes_per_s > 0 ? f.bytes_per_s / copy_bytes_per_s : 0;
+                out.push_back(f);
+            }
+        }
+    }
     return out;
 }
 
