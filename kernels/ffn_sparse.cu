@@ -174,22 +174,26 @@ __global__ void __launch_bounds__(kThreads)
         *reinterpret_cast<float4*>(out + i) = make_float4(acc[i], acc[i + 1], acc[i + 2], acc[i + 3]);
 }
 
-// y += the chunks' partial sums.
+// y += the chunks' partial sums (several tokens: blockIdx.y the token, its partial sums C apart
+// within a chunk's `chunk_stride`, its y row C apart).
 // Four threads a column, each summing a quarter of the chunks with 8 loads in flight; the quarters
 // meet in a fixed order (deterministic). One thread a column looping over all 128 chunks (int8,
 // int4) waited ~128 x 30 ns of L2 round trips: that is the ~2 us the int8 / int4 steps' fixed cost
 // has over fp16's 64 chunks at 97 % zeros (kernel bench, fourth session).
 constexpr int kPartialCols = 64, kPartialSlices = kThreads / kPartialCols;
 __global__ void __launch_bounds__(kThreads)
-    add_partials_kernel(const float* partial, int chunks, int C, const __half* scales, float* y) {
+    add_partials_kernel(const float* partial, int chunks, std::size_t chunk_stride, int C,
+                        const __half* scales, float* y) {
     __shared__ float part[kPartialSlices][kPartialCols];
+    partial += std::size_t(blockIdx.y) * C;
+    y += std::size_t(blockIdx.y) * C;
     const int col = int(threadIdx.x) % kPartialCols, slice = int(threadIdx.x) / kPartialCols;
     const int c = int(blockIdx.x) * kPartialCols + col;
     float s = 0.0f;
     if (c < C) {
         const int b0 = slice * chunks / kPartialSlices, b1 = (slice + 1) * chunks / kPartialSlices;
 #pragma unroll 8
-        for (int b = b0; b < b1; ++b) s += partial[std::size_t(b) * C + c];
+        for (int b = b0; b < b1; ++b) s += partial[std::size_t(b) * chunk_stride + c];
     }
     part[slice][col] = s;
     __syncthreads();
@@ -198,6 +202,126 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
         for (int i = 1; i < kPartialSlices; ++i) t += part[i][col];
         y[c] += scales ? t * __half2float(scales[c]) : t;
+    }
+}
+
+// Several tokens (kSparseTokens at most; the batched decoding step, short prefills): each block's
+// rows as in sparse_rows_kernel, listed when any token's activation is non-zero, each listed row's
+// weights dequantised once and multiplied into every token's sums (8 columns a thread, 8 tokens:
+// 64 accumulators). int8: the column scales come in add_partials; int4: folded into the weight,
+// s (n - 8) = 32 s (0.5 + n / 32) - 24 s, one fma from i4_half's value. Issue-bound (~2.5 + T
+// instructions a weight), not bandwidth-bound.
+constexpr int kTokInFlight = 8;
+template <SW K>
+__global__ void __launch_bounds__(kThreads, 2)
+    tokens_rows_kernel(const __half* h, int T, const void* Wt, const __half* scales, int F, int C,
+                       float* partial) {
+    static_assert(K != SW::F16, "fp16 goes to cuBLAS");
+    constexpr int V = 8, R = kRows<K>, kT = kSparseTokens;
+    __shared__ int rows[R];
+    __shared__ __align__(16) float vals[R][kT];
+    __shared__ int warp_count[kThreads / 32];
+    const int t = threadIdx.x, lane = t & 31, warp = t >> 5;
+    const int f0 = blockIdx.x * R;
+    const int f = f0 + t;
+    const bool mine = t < R && f < F;
+    float hv[kT];
+    bool any = false;
+#pragma unroll
+    for (int i = 0; i < kT; ++i) {
+        hv[i] = mine && i < T ? __half2float(h[std::size_t(i) * F + f]) : 0.0f;
+        any = any || hv[i] != 0.0f;
+    }
+    const bool keep = mine && any;
+    const unsigned ballot = __ballot_sync(0xffffffffu, keep);
+    if (lane == 0) warp_count[warp] = __popc(ballot);
+    __syncthreads();
+    int before = 0, n = 0;
+#pragma unroll
+    for (int w = 0; w < kThreads / 32; ++w) {
+        before += w < warp ? warp_count[w] : 0;
+        n += warp_count[w];
+    }
+    const int n_first = K == SW::I4 ? warp_count[0] + warp_count[1] : n; // int4: first scale group
+    if (keep) {
+        const int pos = before + __popc(ballot & ((1u << lane) - 1u));
+        rows[pos] = f;
+#pragma unroll
+        for (int i = 0; i < kT; ++i) vals[pos][i] = hv[i];
+    }
+    __syncthreads();
+
+    const int c = blockIdx.y * (V * kThreads) + V * t;
+    if (c >= C) return;
+    const std::size_t row_bytes = K == SW::I4 ? std::size_t(C) / 2 : std::size_t(C);
+    const auto* base = static_cast<const std::uint8_t*>(Wt) + (K == SW::I4 ? c / 2 : c);
+    float acc[kT][V];
+#pragma unroll
+    for (int i = 0; i < kT; ++i)
+#pragma unroll
+        for (int j = 0; j < V; ++j) acc[i][j] = 0.0f;
+    // Listed rows [i0, i1); int4: a, b the group's 32 s and -24 s per column.
+    auto stream = [&](int i0, int i1, const float* a, const float* b) {
+        for (int i = i0; i < i1; i += kTokInFlight) {
+            Load<K> w[kTokInFlight];
+#pragma unroll
+            for (int u = 0; u < kTokInFlight; ++u)
+                if (i + u < i1)
+                    w[u] = __ldcs(reinterpret_cast<const Load<K>*>(base + std::size_t(rows[i + u]) *
+                                                                          row_bytes));
+#pragma unroll
+            for (int u = 0; u < kTokInFlight; ++u) {
+                if (i + u < i1) {
+                    float wv[V];
+                    if constexpr (K == SW::I4) {
+                        const std::uint32_t lo = (w[u] << 3) & 0x78787878u,
+                                            hi = (w[u] >> 1) & 0x78787878u;
+#pragma unroll
+                        for (int q = 0; q < 4; ++q) {
+                            wv[2 * q] = fmaf(a[2 * q], i4_half(lo, q), b[2 * q]);
+                            wv[2 * q + 1] = fmaf(a[2 * q + 1], i4_half(hi, q), b[2 * q + 1]);
+                        }
+                    } else {
+                        const std::uint32_t lo = w[u].x ^ 0x80808080u, hi = w[u].y ^ 0x80808080u;
+#pragma unroll
+                        for (int q = 0; q < 4; ++q) {
+                            wv[q] = i8_at(lo, q);
+                            wv[4 + q] = i8_at(hi, q);
+                        }
+                    }
+                    const float4 v0 = *reinterpret_cast<const float4*>(&vals[i + u][0]);
+                    const float4 v1 = *reinterpret_cast<const float4*>(&vals[i + u][4]);
+                    const float v[kT] = {v0.x, v0.y, v0.z, v0.w, v1.x, v1.y, v1.z, v1.w};
+#pragma unroll
+                    for (int k = 0; k < kT; ++k)
+#pragma unroll
+                        for (int j = 0; j < V; ++j) acc[k][j] = fmaf(v[k], wv[j], acc[k][j]);
+                }
+            }
+        }
+    };
+    if constexpr (K == SW::I4) {
+        const int g0 = f0 / kGroup;
+#pragma unroll 1
+        for (int g = 0; g < 2 && f0 + g * kGroup < F; ++g) {
+            float s[V], a[V], b[V];
+            detail::unpack8(*reinterpret_cast<const uint4*>(scales + std::size_t(g0 + g) * C + c), s);
+#pragma unroll
+            for (int j = 0; j < V; ++j) {
+                a[j] = 32.0f * s[j];
+                b[j] = -24.0f * s[j];
+            }
+            stream(g ? n_first : 0, g ? n : n_first, a, b);
+        }
+    } else {
+        stream(0, n, nullptr, nullptr);
+    }
+#pragma unroll
+    for (int k = 0; k < kT; ++k) { // unrolled: acc stays in registers
+        if (k >= T) break;
+        float* out = partial + (std::size_t(blockIdx.x) * kT + k) * C + c;
+        *reinterpret_cast<float4*>(out) = make_float4(acc[k][0], acc[k][1], acc[k][2], acc[k][3]);
+        *reinterpret_cast<float4*>(out + 4) = make_float4(acc[k][4], acc[k][5], acc[k][6], acc[k][7]);
     }
 }
 
@@ -311,7 +435,24 @@ cudaError_t launch_sparse(const __half* h, const void* Wt, const __half* scales,
                                                          counts);
     if (const cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
     add_partials_kernel<<<(C + kPartialCols - 1) / kPartialCols, kThreads, 0, stream>>>(
-        partial, chunks_of<K>(F), C, K == SW::I8 ? scales : nullptr, y);
+        partial, chunks_of<K>(F), std::size_t(C), C, K == SW::I8 ? scales : nullptr, y);
+    return cudaGetLastError();
+}
+
+template <SW K>
+cudaError_t launch_tokens(const __half* h, int T, const void* Wt, const __half* scales, int F,
+                          int C, float* y, float* partial, cudaStream_t stream) {
+    const auto wa = reinterpret_cast<std::uintptr_t>(Wt);
+    if (!h || !Wt || !scales || !y || !partial || T < 1 || T > kSparseTokens || F < 1 || C < 8 ||
+        C % 8 != 0 || (wa & (K == SW::I4 ? 3 : 7)) ||
+        (K == SW::I4 && (F % kGroup != 0 || (reinterpret_cast<std::uintptr_t>(scales) & 15))))
+        return cudaErrorInvalidValue;
+    const dim3 grid(unsigned(chunks_of<K>(F)), unsigned((C + 8 * kThreads - 1) / (8 * kThreads)));
+    tokens_rows_kernel<K><<<grid, kThreads, 0, stream>>>(h, T, Wt, scales, F, C, partial);
+    if (const cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
+    add_partials_kernel<<<dim3((C + kPartialCols - 1) / kPartialCols, unsigned(T)), kThreads, 0,
+                          stream>>>(partial, chunks_of<K>(F), std::size_t(kSparseTokens) * C, C,
+                                    K == SW::I8 ? scales : nullptr, y);
     return cudaGetLastError();
 }
 
@@ -327,6 +468,22 @@ cudaError_t launch_transpose(const E* in, int rows, int cols, E* out, cudaStream
 
 std::size_t ffn_value_sparse_scratch(int F, int C) {
     return std::size_t(chunks_of<SW::I8>(F)) * std::size_t(C) * sizeof(float); // the larger
+}
+
+std::size_t ffn_value_tokens_scratch(int F, int C) {
+    return ffn_value_sparse_scratch(F, C) * kSparseTokens;
+}
+
+cudaError_t ffn_value_tokens_i8(const __half* h, int T, const std::int8_t* Wt,
+                                const __half* scales, int F, int C, float* y, float* partial,
+                                cudaStream_t stream) {
+    return launch_tokens<SW::I8>(h, T, Wt, scales, F, C, y, partial, stream);
+}
+
+cudaError_t ffn_value_tokens_i4(const __half* h, int T, const std::uint8_t* Wt,
+                                const __half* scales, int F, int C, float* y, float* partial,
+                                cudaStream_t stream) {
+    return launch_tokens<SW::I4>(h, T, Wt, scales, F, C, y, partial, stream);
 }
 
 cudaError_t ffn_value_sparse(const __half* h, const __half* Wt, int F, int C, float* y,

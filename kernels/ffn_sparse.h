@@ -43,6 +43,19 @@ cudaError_t ffn_value_sparse_i4(const __half* h, const std::uint8_t* Wt, const _
                                 int F, int C, float* y, float* partial, bool dense,
                                 cudaStream_t stream, unsigned long long* counts = nullptr);
 
+// Several tokens at once (a batch of sessions' decoding step, a short prefill): y[t] += h[t] Wt for
+// t < T, T at most kSparseTokens, h [T, F] and y [T, C] with rows packed; int8 / int4 weights and
+// scales as above, every row read once for all tokens and skipped where every token's activation
+// is zero. Needs C % 8 == 0 (and the alignments above); partial: ffn_value_tokens_scratch bytes.
+constexpr int kSparseTokens = 8;
+std::size_t ffn_value_tokens_scratch(int F, int C);
+cudaError_t ffn_value_tokens_i8(const __half* h, int T, const std::int8_t* Wt,
+                                const __half* scales, int F, int C, float* y, float* partial,
+                                cudaStream_t stream);
+cudaError_t ffn_value_tokens_i4(const __half* h, int T, const std::uint8_t* Wt,
+                                const __half* scales, int F, int C, float* y, float* partial,
+                                cudaStream_t stream);
+
 // out [cols, rows] = in [rows, cols] transposed: bytes (at load: int8 ffn.value to [F, C]), 16-bit
 // values (the int4 scales), nibbles (int4 ffn.value; rows and cols even, packed as Wt above).
 cudaError_t transpose_bytes(const std::uint8_t* in, int rows, int cols, std::uint8_t* out,

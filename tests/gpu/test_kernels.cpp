@@ -689,4 +689,78 @@ TEST_CASE("dequantize_cols: int8 and int4 transposed matrices, eight-column and 
     }
 }
 
+TEST_CASE("ffn_value_tokens: several tokens' rows of transposed int8 / int4 weights, zeros skipped") {
+    std::uniform_int_distribution<int> byte(0, 255);
+    std::uniform_real_distribution<double> coin(0.0, 1.0);
+    for (auto [F, C] : {std::pair{320, 72}, std::pair{16384, 4096}, std::pair{192, 2056}}) {
+        const int G = F / 64;
+        std::vector<std::uint8_t> q8(std::size_t(F) * C), q4(std::size_t(F) * C / 2); // [F, C]
+        for (auto& b : q8) b = std::uint8_t(byte(rng()));
+        for (auto& b : q4) b = std::uint8_t(byte(rng()));
+        const auto s8 = to_half(uniform(std::size_t(C), 1e-3f, 2e-2f));     // [C]
+        const auto s4 = to_half(uniform(std::size_t(G) * C, 1e-3f, 2e-2f)); // [F / 64, C]
+        Dev<std::uint8_t> Q8(q8), Q4(q4);
+        Dev<__half> S8(s8), S4(s4);
+        Dev<float> partial{k::ffn_value_tokens_scratch(F, C) / sizeof(float)};
+        auto w8 = [&](int f, int c) {
+            return double(std::int8_t(q8[std::size_t(f) * C + c])) * __half2float(s8[std::size_t(c)]);
+        };
+        auto w4 = [&](int f, int c) {
+            const std::uint8_t b = q4[(std::size_t(f) * C + c) / 2];
+            return double(int(c & 1 ? b >> 4 : b & 15) - 8) *
+                   __half2float(s4[std::size_t(f / 64) * C + c]);
+        };
+        for (int T : {1, 3, 8}) {
+            if (F == 16384 && T == 3) continue; // time: the CPU side
+            for (double zeros : {0.0, 0.5, 0.97}) {
+                if (F == 16384 && zeros != 0.5) continue;
+                // Each token its own zeros, and a run of rows zero for every token (skipped).
+                std::vector<float> hf = uniform(std::size_t(T) * F, 0.0f, 4.0f);
+                for (auto& v : hf)
+                    if (coin(rng()) < zeros) v = 0.0f;
+                for (int i = 0; i < T; ++i)
+                    for (int f = F / 4; f < F / 4 + 64; ++f) hf[std::size_t(i) * F + f] = 0.0f;
+                const auto hh = to_half(hf);
+                const auto y0 = uniform(std::size_t(T) * C, -1.0f, 1.0f);
+                Dev<__half> H(hh);
+                for (bool int4 : {false, true}) {
+                    Dev<float> Y(y0);
+                    REQUIRE((int4 ? k::ffn_value_tokens_i4(H.p, T, Q4.p, S4.p, F, C, Y.p, partial.p, 0)
+                                  : k::ffn_value_tokens_i8(H.p, T,
+                                                           reinterpret_cast<const std::int8_t*>(Q8.p),
+                                                           S8.p, F, C, Y.p, partial.p, 0)) ==
+                            cudaSuccess);
+                    const auto y = Y.get();
+                    double worst = 0;
+                    for (int i = 0; i < T; ++i) {
+                        std::ostringstream what;
+                        what << (int4 ? "int4 " : "int8 ") << F << "x" << C << " token " << i << "/"
+                             << T << " zeros " << zeros;
+                        const auto row = [&](const auto& v, int n) {
+                            return std::vector<typename std::decay_t<decltype(v)>::value_type>(
+                                v.begin() + std::ptrdiff_t(i) * n, v.begin() + std::ptrdiff_t(i + 1) * n);
+                        };
+                        worst = std::max(
+                            worst, int4 ? check_sparse_sum(row(y, C), row(y0, C), row(hh, F), F, C, w4,
+                                                           what.str())
+                                        : check_sparse_sum(row(y, C), row(y0, C), row(hh, F), F, C, w8,
+                                                           what.str()));
+                    }
+                    if (F == 16384)
+                        std::fprintf(stderr, "  ffn_value_tokens %s %dx%d, %d tokens, %.0f%% zeros: worst %.2e\n",
+                                     int4 ? "int4" : "int8", F, C, T, zeros * 100, worst);
+                }
+            }
+        }
+    }
+    // Refused: more tokens than a launch takes, none, a width not a multiple of 8.
+    Dev<__half> H{static_cast<std::size_t>(9 * 64)}, S{static_cast<std::size_t>(64)};
+    Dev<std::uint8_t> W{static_cast<std::size_t>(64 * 64)};
+    Dev<float> Y{static_cast<std::size_t>(9 * 64)}, partial{k::ffn_value_tokens_scratch(64, 64) / 4};
+    REQUIRE(k::ffn_value_tokens_i4(H.p, 9, W.p, S.p, 64, 64, Y.p, partial.p, 0) == cudaErrorInvalidValue);
+    REQUIRE(k::ffn_value_tokens_i4(H.p, 0, W.p, S.p, 64, 64, Y.p, partial.p, 0) == cudaErrorInvalidValue);
+    REQUIRE(k::ffn_value_tokens_i8(H.p, 2, reinterpret_cast<const std::int8_t*>(W.p), S.p, 64, 60,
+                                   Y.p, partial.p, 0) == cudaErrorInvalidValue);
+}
+
 GANDER_TEST_MAIN

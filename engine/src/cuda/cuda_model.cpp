@@ -690,6 +690,25 @@ void CudaModel::forward(int T, float* state, Workspace& ws, bool want_logits) {
 void CudaModel::ffn_value_rows(const LayerDev& L, int T, Workspace& ws) {
     const int C = m_shape.n_embd, F = m_shape.ffn_dim;
     const __half* Wt = L.ffn_vt;
+    if (!Wt && T <= tc_tokens()) {
+        // A few tokens: every row read once from the packed matrix for up to 8 tokens at a time
+        // (ffn_sparse.h), the scratch for the partial sums in the dequantisation buffer it spares.
+        if (!ws.deq || k::ffn_value_tokens_scratch(F, C) > std::size_t(F) * C * sizeof(__half))
+            throw Error("CUDA backend: internal error: no scratch for the FFN value step");
+        float* scratch = reinterpret_cast<float*>(ws.deq);
+        const bool i8 = L.qffn_vt.kind == k::QuantKind::Int8Row;
+        for (int t0 = 0; t0 < T; t0 += k::kSparseTokens) {
+            const int n = std::min(k::kSparseTokens, T - t0);
+            const __half* h = ws.ffn_h + std::size_t(t0) * F;
+            float* y = ws.x + std::size_t(t0) * C;
+            GANDER_CUDA(i8 ? k::ffn_value_tokens_i8(h, n,
+                                                   reinterpret_cast<const std::int8_t*>(L.qffn_vt.q),
+                                                   L.qffn_vt.scales, F, C, y, scratch, m_stream)
+                           : k::ffn_value_tokens_i4(h, n, L.qffn_vt.q, L.qffn_vt.scales, F, C, y,
+                                                   scratch, m_stream));
+        }
+        return;
+    }
     if (!Wt) {
         if (!ws.deq) throw Error("CUDA backend: internal error: no dequantisation buffer");
         if (L.qffn_vt.kind == k::QuantKind::Int8Row)

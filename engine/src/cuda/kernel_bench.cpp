@@ -299,6 +299,29 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s) {
                 f.fraction_of_copy = copy_bytes_per_s > 0 ? f.bytes_per_s / copy_bytes_per_s : 0;
                 out.push_back(f);
             }
+            // The batched step's FFN value product, 8 tokens (ffn_value_tokens; random activations:
+            // every row has a non-zero one). Bytes: the packed matrix and scales, read once.
+            Raw h(std::size_t(8) * F * 2), y(std::size_t(8) * C * 4),
+                partial(k::ffn_value_tokens_scratch(F, C));
+            fill(h, std::size_t(8) * F * 2, 602, s);
+            const double us = time_launches(s, e0, e1, 12, [&](int) {
+                const auto* w = W.as<std::uint8_t>();
+                return i8 ? k::ffn_value_tokens_i8(h.as<__half>(), 8,
+                                                   reinterpret_cast<const std::int8_t*>(w),
+                                                   S.as<__half>(), F, C, y.as<float>(),
+                                                   partial.as<float>(), s)
+                          : k::ffn_value_tokens_i4(h.as<__half>(), 8, w, S.as<__half>(), F, C,
+                                                   y.as<float>(), partial.as<float>(), s);
+            });
+            KernelFigure f;
+            f.name = "ffn value^T x8 16384x4096";
+            f.kind = i4 ? "int4" : "int8";
+            f.kernel = "8 tokens";
+            f.bytes = double(wbytes + (i4 ? n / 32 : C * 2));
+            f.us = us;
+            f.bytes_per_s = f.bytes / (f.us * 1e-6);
+            f.fraction_of_copy = copy_bytes_per_s > 0 ? f.bytes_per_s / copy_bytes_per_s : 0;
+            out.push_back(f);
         }
     }
     return out;
