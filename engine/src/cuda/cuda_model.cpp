@@ -455,7 +455,7 @@ bool sparse_ffn() {
     return on;
 }
 // GANDER_MEASURE_SKIP=lnmix,down,up,wkv,out,ffnk,ffnv leaves those launches out of a decoding
-// step, =scan the WKV scan out of prefill. For measurement only (docs/performance.md: the time each stage takes in the whole step,
+// step (and of a batched step), =scan the WKV scan out of prefill. For measurement only (docs/performance.md: the time each stage takes in the whole step,
 // launch gaps included, without a profiler): the output is wrong while it is set.
 unsigned measure_skip() {
     static const unsigned bits = [] {
