@@ -48,6 +48,44 @@ __device__ __forceinline__ float i4_half(std::uint32_t word, int b) {
     return __uint_as_float(__byte_perm(word, 0x3F000000u, 0x7054u | unsigned(b) << 8));
 }
 
+// A block's list of kept rows, in row order (a thread a row): where this thread's row stands in
+// it (-1: not kept), its length, and for int4 how many of its rows are in the first 64-row scale
+// group (threads 0-63: the first two warps). warp_count: kThreads / 32 ints of shared memory.
+struct RowList {
+    int pos, n, n_first;
+};
+__device__ __forceinline__ RowList list_rows(bool keep, int* warp_count) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    const unsigned ballot = __ballot_sync(0xffffffffu, keep);
+    if (lane == 0) warp_count[warp] = __popc(ballot);
+    __syncthreads();
+    int before = 0, n = 0;
+#pragma unroll
+    for (int w = 0; w < kThreads / 32; ++w) {
+        before += w < warp ? warp_count[w] : 0;
+        n += warp_count[w];
+    }
+    return {keep ? before + __popc(ballot & ((1u << lane) - 1u)) : -1, n,
+            warp_count[0] + warp_count[1]};
+}
+
+// Issues the loads of listed rows [i, min(i + kIn, i1)) (this thread's columns of each).
+template <SW K, int kIn>
+__device__ __forceinline__ void load_listed(Load<K> (&w)[kIn], const std::uint8_t* base,
+                                            const int* rows, int i, int i1, std::size_t row_bytes) {
+#pragma unroll
+    for (int u = 0; u < kIn; ++u)
+        if (i + u < i1)
+            w[u] = __ldcs(reinterpret_cast<const Load<K>*>(base + std::size_t(rows[i + u]) * row_bytes));
+}
+
+// An int4 word's nibbles at bits 3-6 of each byte, for i4_half: lo the low nibbles (columns 2b),
+// hi the high ones (columns 2b + 1).
+__device__ __forceinline__ void i4_split(std::uint32_t w, std::uint32_t& lo, std::uint32_t& hi) {
+    lo = (w << 3) & 0x78787878u;
+    hi = (w >> 1) & 0x78787878u;
+}
+
 template <SW K>
 __global__ void __launch_bounds__(kThreads)
     sparse_rows_kernel(const __half* h, const void* Wt, const __half* scales, int F, int C,
@@ -56,15 +94,13 @@ __global__ void __launch_bounds__(kThreads)
     __shared__ int rows[kSparseRowsPerBlock];
     __shared__ float vals[kSparseRowsPerBlock];
     __shared__ int warp_count[kThreads / 32];
-    const int t = threadIdx.x, lane = t & 31, warp = t >> 5;
+    const int t = threadIdx.x, lane = t & 31;
     const int f0 = blockIdx.x * kRows<K>;
     const int f = f0 + t;
     const bool mine = t < kRows<K> && f < F; // threads past the block's rows only stream
     const __half hv = mine ? h[f] : __float2half(0.0f);
     const float hf = __half2float(hv);
     const bool keep = mine && (dense || hf != 0.0f);
-    const unsigned ballot = __ballot_sync(0xffffffffu, keep);
-    if (lane == 0) warp_count[warp] = __popc(ballot);
     if (counts && blockIdx.y == 0) { // one warp-level tally per warp of the first column block
         const unsigned nz = __ballot_sync(0xffffffffu, mine && hf != 0.0f);
         const unsigned in = __ballot_sync(0xffffffffu, mine);
@@ -73,20 +109,12 @@ __global__ void __launch_bounds__(kThreads)
             atomicAdd(counts + 1, (unsigned long long)__popc(in));
         }
     }
-    __syncthreads();
-    int before = 0, n = 0;
-#pragma unroll
-    for (int w = 0; w < kThreads / 32; ++w) {
-        before += w < warp ? warp_count[w] : 0;
-        n += warp_count[w];
-    }
-    // int4: rows [0, n_first) of the list are the block's first scale group (threads 0-63, the
-    // first two warps: the list is in row order), the rest the second.
-    const int n_first = K == SW::I4 ? warp_count[0] + warp_count[1] : n;
+    // int4: rows [0, n_first) of the list are the block's first scale group, the rest the second.
+    const RowList list = list_rows(keep, warp_count);
+    const int n = list.n, n_first = K == SW::I4 ? list.n_first : n;
     if (keep) {
-        const int pos = before + __popc(ballot & ((1u << lane) - 1u));
-        rows[pos] = f;
-        vals[pos] = hf;
+        rows[list.pos] = f;
+        vals[list.pos] = hf;
     }
     __syncthreads();
 
@@ -101,18 +129,14 @@ __global__ void __launch_bounds__(kThreads)
     auto stream = [&](int i0, int i1, float (&acc)[V], float& vsum) {
         for (int i = i0; i < i1; i += kInFlight) {
             Load<K> w[kInFlight];
-#pragma unroll
-            for (int u = 0; u < kInFlight; ++u)
-                if (i + u < i1)
-                    w[u] = __ldcs(reinterpret_cast<const Load<K>*>(base + std::size_t(rows[i + u]) *
-                                                                          row_bytes));
+            load_listed<K>(w, base, rows, i, i1, row_bytes);
 #pragma unroll
             for (int u = 0; u < kInFlight; ++u) {
                 if (i + u < i1) {
                     const float v = vals[i + u];
                     if constexpr (K == SW::I4) { // byte b: columns 2b (low nibble), 2b + 1
-                        const std::uint32_t lo = (w[u] << 3) & 0x78787878u,
-                                            hi = (w[u] >> 1) & 0x78787878u;
+                        std::uint32_t lo, hi;
+                        i4_split(w[u], lo, hi);
                         vsum += v;
 #pragma unroll
                         for (int b = 0; b < 4; ++b) {
@@ -221,7 +245,7 @@ __global__ void __launch_bounds__(kThreads, 2)
     __shared__ int rows[R];
     __shared__ __align__(16) float vals[R][kT];
     __shared__ int warp_count[kThreads / 32];
-    const int t = threadIdx.x, lane = t & 31, warp = t >> 5;
+    const int t = threadIdx.x;
     const int f0 = blockIdx.x * R;
     const int f = f0 + t;
     const bool mine = t < R && f < F;
@@ -233,21 +257,12 @@ __global__ void __launch_bounds__(kThreads, 2)
         any = any || hv[i] != 0.0f;
     }
     const bool keep = mine && any;
-    const unsigned ballot = __ballot_sync(0xffffffffu, keep);
-    if (lane == 0) warp_count[warp] = __popc(ballot);
-    __syncthreads();
-    int before = 0, n = 0;
-#pragma unroll
-    for (int w = 0; w < kThreads / 32; ++w) {
-        before += w < warp ? warp_count[w] : 0;
-        n += warp_count[w];
-    }
-    const int n_first = K == SW::I4 ? warp_count[0] + warp_count[1] : n; // int4: first scale group
+    const RowList list = list_rows(keep, warp_count);
+    const int n = list.n, n_first = K == SW::I4 ? list.n_first : n; // int4: first scale group
     if (keep) {
-        const int pos = before + __popc(ballot & ((1u << lane) - 1u));
-        rows[pos] = f;
+        rows[list.pos] = f;
 #pragma unroll
-        for (int i = 0; i < kT; ++i) vals[pos][i] = hv[i];
+        for (int i = 0; i < kT; ++i) vals[list.pos][i] = hv[i];
     }
     __syncthreads();
 
@@ -264,18 +279,14 @@ __global__ void __launch_bounds__(kThreads, 2)
     auto stream = [&](int i0, int i1, const float* a, const float* b) {
         for (int i = i0; i < i1; i += kTokInFlight) {
             Load<K> w[kTokInFlight];
-#pragma unroll
-            for (int u = 0; u < kTokInFlight; ++u)
-                if (i + u < i1)
-                    w[u] = __ldcs(reinterpret_cast<const Load<K>*>(base + std::size_t(rows[i + u]) *
-                                                                          row_bytes));
+            load_listed<K>(w, base, rows, i, i1, row_bytes);
 #pragma unroll
             for (int u = 0; u < kTokInFlight; ++u) {
                 if (i + u < i1) {
                     float wv[V];
                     if constexpr (K == SW::I4) {
-                        const std::uint32_t lo = (w[u] << 3) & 0x78787878u,
-                                            hi = (w[u] >> 1) & 0x78787878u;
+                        std::uint32_t lo, hi;
+                        i4_split(w[u], lo, hi);
 #pragma unroll
                         for (int q = 0; q < 4; ++q) {
                             wv[2 * q] = fmaf(a[2 * q], i4_half(lo, q), b[2 * q]);

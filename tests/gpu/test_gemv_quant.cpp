@@ -205,6 +205,18 @@ struct TcCase {
     }
 };
 
+// Whether the card has mma.m16n8k16 (sm_80+); below, the tensor-core kernel must refuse, not run.
+bool has_mma() {
+    int dev = 0, major = 0;
+    cuda_ok(cudaGetDevice(&dev), "device");
+    cuda_ok(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev), "attribute");
+    return major >= 8;
+}
+
+// Every output mode, taken in turn by the shapes of a test.
+constexpr kernels::GemvOut kOuts[] = {kernels::GemvOut::StoreF32, kernels::GemvOut::AddF32,
+                                      kernels::GemvOut::StoreF16, kernels::GemvOut::Relu2F16};
+
 const char* kind_name(kernels::WeightKind k) {
     return k == kernels::WeightKind::F16 ? "fp16" : k == kernels::WeightKind::Int8Row ? "int8" : "int4";
 }
@@ -212,19 +224,13 @@ const char* kind_name(kernels::WeightKind k) {
 } // namespace
 
 TEST_CASE("gemv_tc (tensor cores) equals the CPU reference for fp16, int8 and int4, every output") {
-    int dev = 0, major = 0;
-    cuda_ok(cudaGetDevice(&dev), "device");
-    cuda_ok(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev), "attribute");
-    if (major < 8) {
-        // No mma.m16n8k16 below sm_80: the kernel must say so rather than run.
+    if (!has_mma()) {
         TcCase c(kernels::WeightKind::F16, 16, 64, kernels::GemvOut::StoreF32);
         REQUIRE(!kernels::gemv_tc_fits(c.job()));
         return;
     }
     using kernels::GemvOut;
     using kernels::WeightKind;
-    const GemvOut outs[] = {GemvOut::StoreF32, GemvOut::AddF32, GemvOut::StoreF16,
-                            GemvOut::Relu2F16};
     int n = 0;
     for (WeightKind kind : {WeightKind::F16, WeightKind::Int8Row, WeightKind::Int4G64}) {
         // One step (fewer than the 8 warps), 7 and 21 steps (uneven slices), the model's widths.
@@ -232,7 +238,7 @@ TEST_CASE("gemv_tc (tensor cores) equals the CPU reference for fp16, int8 and in
         for (auto [rows, cols] : {std::pair{16, span}, std::pair{48, 7 * span},
                                   std::pair{32, 21 * span}, std::pair{256, 4096},
                                   std::pair{64, 16384}, std::pair{16, 20480}}) {
-            TcCase c(kind, rows, cols, outs[n++ % 4]);
+            TcCase c(kind, rows, cols, kOuts[n++ % 4]);
             REQUIRE(kernels::gemv_tc_fits(c.job()));
             kernels::TcBatch b;
             b.add(c.job());
@@ -290,10 +296,7 @@ TEST_CASE("gemv_tc (tensor cores) equals the CPU reference for fp16, int8 and in
 }
 
 TEST_CASE("gemv_tc for several tokens (a batch of sessions) equals the CPU reference") {
-    int dev = 0, major = 0;
-    cuda_ok(cudaGetDevice(&dev), "device");
-    cuda_ok(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev), "attribute");
-    if (major < 8) {
+    if (!has_mma()) {
         TcCase c(kernels::WeightKind::F16, 16, 64, kernels::GemvOut::StoreF32,
                  kernels::GemvIn::Plain, 4);
         REQUIRE(!kernels::gemv_tc_fits(c.job(), 4));
@@ -301,8 +304,6 @@ TEST_CASE("gemv_tc for several tokens (a batch of sessions) equals the CPU refer
     }
     using kernels::GemvOut;
     using kernels::WeightKind;
-    const GemvOut outs[] = {GemvOut::StoreF32, GemvOut::AddF32, GemvOut::StoreF16,
-                            GemvOut::Relu2F16};
     int n = 0;
     // Token counts: a partial group of 8, one group, groups and a partial one, the most.
     for (int T : {3, 8, 21, 64}) {
@@ -312,7 +313,7 @@ TEST_CASE("gemv_tc for several tokens (a batch of sessions) equals the CPU refer
             for (auto [rows, cols] : {std::pair{48, 3 * span}, std::pair{32, 21 * span},
                                       std::pair{256, 4096}, std::pair{32, 8192}}) {
                 if (T == 64 && cols == 8192) continue; // time: the CPU side of the check
-                TcCase c(kind, rows, cols, outs[n++ % 4], kernels::GemvIn::Plain, T);
+                TcCase c(kind, rows, cols, kOuts[n++ % 4], kernels::GemvIn::Plain, T);
                 REQUIRE(kernels::gemv_tc_fits(c.job(), T));
                 kernels::TcBatch b;
                 b.tokens = T;

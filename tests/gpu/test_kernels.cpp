@@ -178,6 +178,67 @@ TEST_CASE("ln_shift_mix: LayerNorm, token shift and lerps over several rows") {
     }
 }
 
+TEST_CASE("ln_shift_mix_rows: each row its own session's state (batched decoding)") {
+    for (int C : {64, 200, 4096}) {
+        for (int B : {1, 3, 8}) {
+            auto x = uniform(std::size_t(B) * C, -2.0f, 2.0f);
+            auto w = uniform(C, 0.5f, 1.5f), b = uniform(C, -0.3f, 0.3f);
+            // Each session's state: some padding, then the C floats at `offset`.
+            const std::size_t offset = 40;
+            std::vector<std::unique_ptr<Dev<float>>> st;
+            std::vector<std::vector<float>> prev;
+            std::vector<float*> ptrs;
+            for (int i = 0; i < B; ++i) {
+                prev.push_back(uniform(offset + C, -1, 1));
+                st.push_back(std::make_unique<Dev<float>>(prev.back()));
+                ptrs.push_back(st.back()->p);
+            }
+            Dev<float*> dptrs(ptrs);
+            std::vector<std::vector<float>> mix;
+            for (int m = 0; m < 6; ++m) mix.push_back(uniform(C, 0, 1));
+            Dev<float> dx(x), dw(w), db(b);
+            std::vector<std::unique_ptr<Dev<float>>> dmix;
+            std::vector<std::unique_ptr<Dev<__half>>> dout;
+            k::ShiftMix sm{};
+            sm.n_mix = 6;
+            for (int m = 0; m < 6; ++m) {
+                dmix.push_back(std::make_unique<Dev<float>>(mix[std::size_t(m)]));
+                dout.push_back(std::make_unique<Dev<__half>>(std::size_t(B) * C));
+                sm.mix[m] = dmix.back()->p;
+                sm.out[m] = dout.back()->p;
+            }
+            REQUIRE(k::ln_shift_mix_rows(dx.p, dw.p, db.p, dptrs.p, offset, sm, B, C, 1e-5f, 0) ==
+                    cudaSuccess);
+            std::vector<float> xn(std::size_t(B) * C);
+            for (int t = 0; t < B; ++t)
+                cpu::layer_norm(&x[std::size_t(t) * C], w.data(), b.data(), &xn[std::size_t(t) * C],
+                                C, 1e-5f);
+            for (int m = 0; m < 6; ++m) {
+                std::vector<float> ref(std::size_t(B) * C);
+                for (int t = 0; t < B; ++t)
+                    for (int c = 0; c < C; ++c) {
+                        const float cur = xn[std::size_t(t) * C + c];
+                        const float p = prev[std::size_t(t)][offset + std::size_t(c)];
+                        ref[std::size_t(t) * C + c] = cur + (p - cur) * mix[std::size_t(m)][c];
+                    }
+                auto got = to_float(dout[std::size_t(m)]->get());
+                CHECK_MSG(max_rel(got, ref) < 2e-3, "C=" << C << " B=" << B << " m=" << m);
+            }
+            for (int t = 0; t < B; ++t) { // the state now holds the row's LayerNorm; the rest alone
+                const auto got = st[std::size_t(t)]->get();
+                const std::vector<float> head(got.begin(), got.begin() + std::ptrdiff_t(offset));
+                const std::vector<float> want_head(prev[std::size_t(t)].begin(),
+                                                   prev[std::size_t(t)].begin() + std::ptrdiff_t(offset));
+                CHECK(head == want_head);
+                const std::vector<float> tail(got.begin() + std::ptrdiff_t(offset), got.end());
+                const std::vector<float> want(xn.begin() + std::ptrdiff_t(t) * C,
+                                              xn.begin() + std::ptrdiff_t(t + 1) * C);
+                CHECK_MSG(max_rel(tail, want) < 1e-5, "state C=" << C << " B=" << B << " row " << t);
+            }
+        }
+    }
+}
+
 TEST_CASE("gemv matches cpu::matvec, every output mode and input activation, odd sizes") {
     struct Size {
         int rows, cols;

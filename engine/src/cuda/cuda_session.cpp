@@ -33,14 +33,14 @@ protected:
     }
 
     // Below this many sessions a batch is fed one session at a time. Through cuBLAS alone the
-    // batched path needed a dequantised copy of every int8/int4 matrix and measured slower than
-    // the per-session graphs at B = 8 (int4: 243 vs 317 tok/s; int8 266 vs 268, H100); with the
-    // tensor-core kernel for several tokens the weights are read once from their packed form.
+    // batched path needs a dequantised copy of every int8/int4 matrix and measured slower than
+    // the per-session graphs at B = 8 (int4: 243 vs 317 tok/s; int8 266 vs 268, H100). With the
+    // tensor-core kernel and ffn_value_tokens (GANDER_BATCH_TC, on by default) the packed weights
+    // are read once: int4 B = 3 585 tok/s against 384 one at a time, B = 2 352 against 385 (H100,
+    // fifth session), so int8/int4 batch from 3.
     std::size_t min_batch() const {
-        // (int8/int4 at B = 2-3: the FFN value matrix, still dequantised for cuBLAS, costs
-        // about what the second session's own step would.)
         if (m_model.info().precision == Precision::Fp16) return 2;
-        return m_model.tc_tokens() >= 4 ? 4 : 16;
+        return m_model.tc_tokens() >= 3 ? 3 : 16;
     }
 
     // One decoding step of this session; the model's mutex is held by the caller.
