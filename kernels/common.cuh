@@ -6,8 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-#include <utility>
 #include <cstring>
+#include <utility>
 
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>

@@ -76,7 +76,8 @@ __device__ __forceinline__ void load_listed(Load<K> (&w)[kIn], const std::uint8_
 #pragma unroll
     for (int u = 0; u < kIn; ++u)
         if (i + u < i1)
-            w[u] = __ldcs(reinterpret_cast<const Load<K>*>(base + std::size_t(rows[i + u]) * row_bytes));
+            w[u] = __ldcs(
+                reinterpret_cast<const Load<K>*>(base + std::size_t(rows[i + u]) * row_bytes));
 }
 
 // An int4 word's nibbles at bits 3-6 of each byte, for i4_half: lo the low nibbles (columns 2b),
@@ -126,7 +127,7 @@ __global__ void __launch_bounds__(kThreads)
                        (K == SW::I4 ? std::size_t(c) / 2 : std::size_t(c) * kBytes);
     // Listed rows [i0, i1) times their activations into acc (int4: see i4_half; vsum gets the sum
     // of the activations).
-    auto stream = [&](int i0, int i1, float (&acc)[V], float& vsum) {
+    auto stream = [&](int i0, int i1, float(&acc)[V], float& vsum) {
         for (int i = i0; i < i1; i += kInFlight) {
             Load<K> w[kInFlight];
             load_listed<K>(w, base, rows, i, i1, row_bytes);
@@ -316,7 +317,8 @@ __global__ void __launch_bounds__(kThreads, 2)
 #pragma unroll 1
         for (int g = 0; g < 2 && f0 + g * kGroup < F; ++g) {
             float s[V], a[V], b[V];
-            detail::unpack8(*reinterpret_cast<const uint4*>(scales + std::size_t(g0 + g) * C + c), s);
+            detail::unpack8(*reinterpret_cast<const uint4*>(scales + std::size_t(g0 + g) * C + c),
+                            s);
 #pragma unroll
             for (int j = 0; j < V; ++j) {
                 a[j] = 32.0f * s[j];
@@ -332,7 +334,8 @@ __global__ void __launch_bounds__(kThreads, 2)
         if (k >= T) break;
         float* out = partial + (std::size_t(blockIdx.x) * kT + k) * C + c;
         *reinterpret_cast<float4*>(out) = make_float4(acc[k][0], acc[k][1], acc[k][2], acc[k][3]);
-        *reinterpret_cast<float4*>(out + 4) = make_float4(acc[k][4], acc[k][5], acc[k][6], acc[k][7]);
+        *reinterpret_cast<float4*>(out + 4) =
+            make_float4(acc[k][4], acc[k][5], acc[k][6], acc[k][7]);
     }
 }
 
@@ -391,8 +394,8 @@ __global__ void dequantize_cols8_kernel(const std::uint8_t* Wt, bool int4, const
                 *reinterpret_cast<const std::uint32_t*>(Wt + std::size_t(f) * (C / 2) + c / 2),
                 1.0f, v);
         else
-            detail::dequant_i8x8(*reinterpret_cast<const uint2*>(Wt + std::size_t(f) * C + c),
-                                 1.0f, v);
+            detail::dequant_i8x8(*reinterpret_cast<const uint2*>(Wt + std::size_t(f) * C + c), 1.0f,
+                                 v);
 #pragma unroll
         for (int i = 0; i < 8; ++i) v[i] *= s[i];
         *reinterpret_cast<uint4*>(out + std::size_t(f) * C + c) = detail::pack8(v);
@@ -485,9 +488,8 @@ std::size_t ffn_value_tokens_scratch(int F, int C) {
     return ffn_value_sparse_scratch(F, C) * kSparseTokens;
 }
 
-cudaError_t ffn_value_tokens_i8(const __half* h, int T, const std::int8_t* Wt,
-                                const __half* scales, int F, int C, float* y, float* partial,
-                                cudaStream_t stream) {
+cudaError_t ffn_value_tokens_i8(const __half* h, int T, const std::int8_t* Wt, const __half* scales,
+                                int F, int C, float* y, float* partial, cudaStream_t stream) {
     return launch_tokens<SW::I8>(h, T, Wt, scales, F, C, y, partial, stream);
 }
 
@@ -552,7 +554,7 @@ cudaError_t dequantize_cols_i4(const std::uint8_t* Wt, const __half* scales, int
     if (!Wt || !scales || !out || F < 1 || C < 2 || C % 2 || F % kGroup) return cudaErrorInvalidValue;
     if (cols8_fits(Wt, scales, C, out)) {
         dequantize_cols8_kernel<<<detail::deq8_grid(F, C, 256), 256, 0, stream>>>(Wt, true, scales,
-                                                                                 F, C, out);
+                                                                                  F, C, out);
         return cudaGetLastError();
     }
     const std::size_t n = std::size_t(F) * C;

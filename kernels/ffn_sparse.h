@@ -49,9 +49,8 @@ cudaError_t ffn_value_sparse_i4(const __half* h, const std::uint8_t* Wt, const _
 // is zero. Needs C % 8 == 0 (and the alignments above); partial: ffn_value_tokens_scratch bytes.
 constexpr int kSparseTokens = 8;
 std::size_t ffn_value_tokens_scratch(int F, int C);
-cudaError_t ffn_value_tokens_i8(const __half* h, int T, const std::int8_t* Wt,
-                                const __half* scales, int F, int C, float* y, float* partial,
-                                cudaStream_t stream);
+cudaError_t ffn_value_tokens_i8(const __half* h, int T, const std::int8_t* Wt, const __half* scales,
+                                int F, int C, float* y, float* partial, cudaStream_t stream);
 cudaError_t ffn_value_tokens_i4(const __half* h, int T, const std::uint8_t* Wt,
                                 const __half* scales, int F, int C, float* y, float* partial,
                                 cudaStream_t stream);

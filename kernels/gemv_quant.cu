@@ -199,10 +199,10 @@ cudaError_t dequantize(QuantKind kind, const std::uint8_t* W, const __half* scal
     if (!W || !scales || !out || rows < 0 || cols < 1) return cudaErrorInvalidValue;
     const std::size_t n = std::size_t(rows) * cols;
     if (n == 0) return cudaSuccess;
-    if (cols % 8 == 0 &&
-        ((reinterpret_cast<std::uintptr_t>(W) & 7) | (reinterpret_cast<std::uintptr_t>(out) & 15)) == 0) {
+    if (cols % 8 == 0 && ((reinterpret_cast<std::uintptr_t>(W) & 7) |
+                          (reinterpret_cast<std::uintptr_t>(out) & 15)) == 0) {
         dequantize8_kernel<<<detail::deq8_grid(rows, cols, 256), 256, 0, stream>>>(kind, W, scales,
-                                                                                  rows, cols, out);
+                                                                                   rows, cols, out);
         return cudaGetLastError();
     }
     const int blocks = int(std::min<std::size_t>((n + 255) / 256, 65535));

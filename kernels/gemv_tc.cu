@@ -28,8 +28,8 @@ struct Params {
     TcJob jobs[kMaxGemvJobs];
     int tile_start[kMaxGemvJobs + 1]; // prefix sums of the jobs' blocks
     int n_jobs;
-    int tokens;  // tokens per job (kMulti kernels)
-    int groups;  // groups of 8 tokens: each block of rows comes `groups` times, side by side
+    int tokens; // tokens per job (kMulti kernels)
+    int groups; // groups of 8 tokens: each block of rows comes `groups` times, side by side
 };
 
 constexpr int kTok = 8; // tokens an mma takes (its n)
@@ -233,7 +233,8 @@ __device__ void tile(const TcJob& job, int blk, uint4* xs, int tok0, int n_tok) 
                 if (i < n_tok)
                     stage_row(job.x + std::size_t(tok0 + i) * ldx, xs + i * xrow, activate);
                 else // the mma's unused columns: zeros, their sums are never stored
-                    for (int c = c0; c < c1; c += stride) xs[i * xrow + c / 8] = make_uint4(0, 0, 0, 0);
+                    for (int c = c0; c < c1; c += stride)
+                        xs[i * xrow + c / 8] = make_uint4(0, 0, 0, 0);
             }
         } else {
             stage_row(job.x, xs, activate);
@@ -395,8 +396,8 @@ bool gemv_tc_fits(const TcJob& job, int tokens) {
         tokens == 1 || (tokens > 1 && tokens <= kMaxTcTokens && job.cols <= kMaxTcColsTokens &&
                         ldx >= job.cols && ldx % 8 == 0 && (job.ldy == 0 || job.ldy >= job.rows));
     return device_has_mma() && job.W && job.x && job.y && job.rows > 0 && job.rows % 16 == 0 &&
-           job.cols >= span && job.cols % span == 0 && job.cols <= kMaxTcCols &&
-           (addr & 15) == 0 && (job.kind == WeightKind::F16 || job.scales) &&
+           job.cols >= span && job.cols % span == 0 && job.cols <= kMaxTcCols && (addr & 15) == 0 &&
+           (job.kind == WeightKind::F16 || job.scales) &&
            (job.in == GemvIn::Plain || job.kind == WeightKind::F16) && tokens_fit;
 }
 
@@ -413,8 +414,9 @@ cudaError_t gemv_tc(const TcBatch& batch, cudaStream_t stream) {
         if (!gemv_tc_fits(job, batch.tokens)) return cudaErrorInvalidValue;
         p.jobs[j] = job;
         p.tile_start[j + 1] = p.tile_start[j] + blocks_of(job);
-        smem = std::max(smem, multi ? std::size_t(kTok) * x_stride(job.kind, job.cols) * sizeof(uint4)
-                                    : std::size_t(job.cols) * sizeof(__half));
+        smem =
+            std::max(smem, multi ? std::size_t(kTok) * x_stride(job.kind, job.cols) * sizeof(uint4)
+                                 : std::size_t(job.cols) * sizeof(__half));
     }
     bool all_long = true;
     for (int j = 0; j < batch.n_jobs; ++j)
@@ -422,7 +424,8 @@ cudaError_t gemv_tc(const TcBatch& batch, cudaStream_t stream) {
                    k_slices(batch.jobs[j]) == kWarps;
     const dim3 grid(unsigned(p.tile_start[batch.n_jobs] * p.groups));
     if (!multi)
-        return detail::launch_pdl(all_long ? gemv_tc_kernel<true, false> : gemv_tc_kernel<false, false>,
+        return detail::launch_pdl(all_long ? gemv_tc_kernel<true, false>
+                                           : gemv_tc_kernel<false, false>,
                                   grid, dim3(32 * kWarps), smem, stream, p);
     // Several tokens: up to 8 rows of x (kMaxTcColsTokens wide) in shared memory, beyond the 48 KB
     // a launch gets without asking.

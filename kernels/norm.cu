@@ -245,9 +245,8 @@ __global__ void ln_shift_mix_kernel(const float* x, const float* w, const float*
 // with one L2 round trip an iteration: ~12 us a launch at 8 rows (H200, fifth session). Row t's
 // state is states[t] + offset; each column's state is read and written by the same thread.
 __global__ void __launch_bounds__(256)
-    ln_shift_mix_rows_kernel(const float* x, const float* w, const float* b,
-                             float* const* states, std::size_t offset, ShiftMix mixes, int C,
-                             float eps) {
+    ln_shift_mix_rows_kernel(const float* x, const float* w, const float* b, float* const* states,
+                             std::size_t offset, ShiftMix mixes, int C, float eps) {
     __shared__ float scratch[32];
     const int t = blockIdx.y;
     const float* row = x + std::size_t(t) * C;

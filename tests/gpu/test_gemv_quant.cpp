@@ -320,7 +320,8 @@ TEST_CASE("gemv_tc for several tokens (a batch of sessions) equals the CPU refer
                 b.add(c.job());
                 cuda_ok(kernels::gemv_tc(b, nullptr), "gemv_tc tokens");
                 const double worst = c.check(kind_name(kind));
-                std::fprintf(stderr, "  gemv_tc %s %dx%d, %d tokens: worst error / sum|terms| %.2e\n",
+                std::fprintf(stderr,
+                             "  gemv_tc %s %dx%d, %d tokens: worst error / sum|terms| %.2e\n",
                              kind_name(kind), rows, cols, T, worst);
             }
         }
@@ -328,7 +329,8 @@ TEST_CASE("gemv_tc for several tokens (a batch of sessions) equals the CPU refer
     // One launch as the batched step's: r, k, v (int4) and LoRA down-projections (fp16, short
     // rows) of 13 sessions, x and y with row strides wider than the matrices; and a head slice.
     const int T = 13;
-    TcCase r(WeightKind::Int4G64, 512, 1024, GemvOut::StoreF32, kernels::GemvIn::Plain, T, 1032, 520);
+    TcCase r(WeightKind::Int4G64, 512, 1024, GemvOut::StoreF32, kernels::GemvIn::Plain, T, 1032,
+             520);
     TcCase d(WeightKind::F16, 96, 1024, GemvOut::StoreF16, kernels::GemvIn::Plain, T, 1032, 100);
     TcCase q8(WeightKind::Int8Row, 160, 1024, GemvOut::AddF32, kernels::GemvIn::Plain, T);
     TcCase up(WeightKind::F16, 1024, 96, GemvOut::StoreF32, kernels::GemvIn::Tanh, T);

@@ -228,12 +228,14 @@ TEST_CASE("ln_shift_mix_rows: each row its own session's state (batched decoding
                 const auto got = st[std::size_t(t)]->get();
                 const std::vector<float> head(got.begin(), got.begin() + std::ptrdiff_t(offset));
                 const std::vector<float> want_head(prev[std::size_t(t)].begin(),
-                                                   prev[std::size_t(t)].begin() + std::ptrdiff_t(offset));
+                                                   prev[std::size_t(t)].begin() +
+                                                       std::ptrdiff_t(offset));
                 CHECK(head == want_head);
                 const std::vector<float> tail(got.begin() + std::ptrdiff_t(offset), got.end());
                 const std::vector<float> want(xn.begin() + std::ptrdiff_t(t) * C,
                                               xn.begin() + std::ptrdiff_t(t + 1) * C);
-                CHECK_MSG(max_rel(tail, want) < 1e-5, "state C=" << C << " B=" << B << " row " << t);
+                CHECK_MSG(max_rel(tail, want) < 1e-5,
+                          "state C=" << C << " B=" << B << " row " << t);
             }
         }
     }
@@ -720,7 +722,8 @@ TEST_CASE("ffn_value_sparse_i4: transposed int4 rows times h, group scales; tran
 }
 
 TEST_CASE("dequantize_cols: int8 and int4 transposed matrices, eight-column and one-value paths") {
-    // C = 70 is not a multiple of 8 (the one-value kernel); 72 and 4,096 take eight columns a thread.
+    // C = 70 is not a multiple of 8 (the one-value kernel); 72 and 4,096 take eight columns a
+    // thread.
     std::uniform_int_distribution<int> byte(0, 255);
     for (int C : {70, 72, 4096}) {
         const int F = C == 4096 ? 192 : 128;
@@ -750,7 +753,8 @@ TEST_CASE("dequantize_cols: int8 and int4 transposed matrices, eight-column and 
     }
 }
 
-TEST_CASE("ffn_value_tokens: several tokens' rows of transposed int8 / int4 weights, zeros skipped") {
+TEST_CASE(
+    "ffn_value_tokens: several tokens' rows of transposed int8 / int4 weights, zeros skipped") {
     std::uniform_int_distribution<int> byte(0, 255);
     std::uniform_real_distribution<double> coin(0.0, 1.0);
     for (auto [F, C] : {std::pair{320, 72}, std::pair{16384, 4096}, std::pair{192, 2056}}) {
@@ -764,7 +768,8 @@ TEST_CASE("ffn_value_tokens: several tokens' rows of transposed int8 / int4 weig
         Dev<__half> S8(s8), S4(s4);
         Dev<float> partial{k::ffn_value_tokens_scratch(F, C) / sizeof(float)};
         auto w8 = [&](int f, int c) {
-            return double(std::int8_t(q8[std::size_t(f) * C + c])) * __half2float(s8[std::size_t(c)]);
+            return double(std::int8_t(q8[std::size_t(f) * C + c])) *
+                   __half2float(s8[std::size_t(c)]);
         };
         auto w4 = [&](int f, int c) {
             const std::uint8_t b = q4[(std::size_t(f) * C + c) / 2];
@@ -786,11 +791,11 @@ TEST_CASE("ffn_value_tokens: several tokens' rows of transposed int8 / int4 weig
                 Dev<__half> H(hh);
                 for (bool int4 : {false, true}) {
                     Dev<float> Y(y0);
-                    REQUIRE((int4 ? k::ffn_value_tokens_i4(H.p, T, Q4.p, S4.p, F, C, Y.p, partial.p, 0)
-                                  : k::ffn_value_tokens_i8(H.p, T,
-                                                           reinterpret_cast<const std::int8_t*>(Q8.p),
-                                                           S8.p, F, C, Y.p, partial.p, 0)) ==
-                            cudaSuccess);
+                    REQUIRE(
+                        (int4 ? k::ffn_value_tokens_i4(H.p, T, Q4.p, S4.p, F, C, Y.p, partial.p, 0)
+                              : k::ffn_value_tokens_i8(
+                                    H.p, T, reinterpret_cast<const std::int8_t*>(Q8.p), S8.p, F, C,
+                                    Y.p, partial.p, 0)) == cudaSuccess);
                     const auto y = Y.get();
                     double worst = 0;
                     for (int i = 0; i < T; ++i) {
@@ -799,17 +804,20 @@ TEST_CASE("ffn_value_tokens: several tokens' rows of transposed int8 / int4 weig
                              << T << " zeros " << zeros;
                         const auto row = [&](const auto& v, int n) {
                             return std::vector<typename std::decay_t<decltype(v)>::value_type>(
-                                v.begin() + std::ptrdiff_t(i) * n, v.begin() + std::ptrdiff_t(i + 1) * n);
+                                v.begin() + std::ptrdiff_t(i) * n,
+                                v.begin() + std::ptrdiff_t(i + 1) * n);
                         };
-                        worst = std::max(
-                            worst, int4 ? check_sparse_sum(row(y, C), row(y0, C), row(hh, F), F, C, w4,
-                                                           what.str())
-                                        : check_sparse_sum(row(y, C), row(y0, C), row(hh, F), F, C, w8,
-                                                           what.str()));
+                        worst = std::max(worst,
+                                         int4 ? check_sparse_sum(row(y, C), row(y0, C), row(hh, F),
+                                                                 F, C, w4, what.str())
+                                              : check_sparse_sum(row(y, C), row(y0, C), row(hh, F),
+                                                                 F, C, w8, what.str()));
                     }
                     if (F == 16384)
-                        std::fprintf(stderr, "  ffn_value_tokens %s %dx%d, %d tokens, %.0f%% zeros: worst %.2e\n",
-                                     int4 ? "int4" : "int8", F, C, T, zeros * 100, worst);
+                        std::fprintf(
+                            stderr,
+                            "  ffn_value_tokens %s %dx%d, %d tokens, %.0f%% zeros: worst %.2e\n",
+                            int4 ? "int4" : "int8", F, C, T, zeros * 100, worst);
                 }
             }
         }
@@ -817,9 +825,12 @@ TEST_CASE("ffn_value_tokens: several tokens' rows of transposed int8 / int4 weig
     // Refused: more tokens than a launch takes, none, a width not a multiple of 8.
     Dev<__half> H{static_cast<std::size_t>(9 * 64)}, S{static_cast<std::size_t>(64)};
     Dev<std::uint8_t> W{static_cast<std::size_t>(64 * 64)};
-    Dev<float> Y{static_cast<std::size_t>(9 * 64)}, partial{k::ffn_value_tokens_scratch(64, 64) / 4};
-    REQUIRE(k::ffn_value_tokens_i4(H.p, 9, W.p, S.p, 64, 64, Y.p, partial.p, 0) == cudaErrorInvalidValue);
-    REQUIRE(k::ffn_value_tokens_i4(H.p, 0, W.p, S.p, 64, 64, Y.p, partial.p, 0) == cudaErrorInvalidValue);
+    Dev<float> Y{static_cast<std::size_t>(9 * 64)},
+        partial{k::ffn_value_tokens_scratch(64, 64) / 4};
+    REQUIRE(k::ffn_value_tokens_i4(H.p, 9, W.p, S.p, 64, 64, Y.p, partial.p, 0) ==
+            cudaErrorInvalidValue);
+    REQUIRE(k::ffn_value_tokens_i4(H.p, 0, W.p, S.p, 64, 64, Y.p, partial.p, 0) ==
+            cudaErrorInvalidValue);
     REQUIRE(k::ffn_value_tokens_i8(H.p, 2, reinterpret_cast<const std::int8_t*>(W.p), S.p, 64, 60,
                                    Y.p, partial.p, 0) == cudaErrorInvalidValue);
 }

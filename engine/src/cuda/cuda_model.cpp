@@ -455,8 +455,9 @@ bool sparse_ffn() {
     return on;
 }
 // GANDER_MEASURE_SKIP=lnmix,down,up,wkv,out,ffnk,ffnv leaves those launches out of a decoding
-// step (and of a batched step), =scan the WKV scan out of prefill. For measurement only (docs/performance.md: the time each stage takes in the whole step,
-// launch gaps included, without a profiler): the output is wrong while it is set.
+// step (and of a batched step), =scan the WKV scan out of prefill. For measurement only
+// (docs/performance.md: the time each stage takes in the whole step, launch gaps included, without
+// a profiler): the output is wrong while it is set.
 unsigned measure_skip() {
     static const unsigned bits = [] {
         const char* e = std::getenv("GANDER_MEASURE_SKIP");
@@ -500,12 +501,10 @@ namespace {
 // The tensor-core kernel's job for a product (fp16 or quantized weights).
 k::TcJob tc_job(const __half* W, const QuantDev* q, const __half* x, void* y, int rows, int cols,
                 k::GemvOut out, k::GemvIn in) {
-    if (q && q->q)
-        return k::TcJob{q->q, q->scales, x, y, rows, cols,
-                        q->kind == k::QuantKind::Int8Row ? k::WeightKind::Int8Row
-                                                         : k::WeightKind::Int4G64,
-                        out, in};
-    return k::TcJob{W, nullptr, x, y, rows, cols, k::WeightKind::F16, out, in};
+    if (!q || !q->q) return k::TcJob{W, nullptr, x, y, rows, cols, k::WeightKind::F16, out, in};
+    const k::WeightKind kind = q->kind == k::QuantKind::Int8Row ? k::WeightKind::Int8Row
+                                                                : k::WeightKind::Int4G64;
+    return k::TcJob{q->q, q->scales, x, y, rows, cols, kind, out, in};
 }
 } // namespace
 
@@ -546,7 +545,8 @@ void CudaModel::linear(const Job* jobs, int n_jobs, int T, Workspace& ws) {
     // 2 to 64 tokens (a batch of sessions, a short prompt): the tensor-core kernel reads each
     // matrix once for all of them, int8 / int4 dequantised in registers; cuBLAS would need every
     // quantized matrix dequantised into memory first (docs/performance.md, fifth session).
-    if (n_jobs > k::kMaxGemvJobs) throw Error("CUDA backend: internal error: too many products in one launch");
+    if (n_jobs > k::kMaxGemvJobs)
+        throw Error("CUDA backend: internal error: too many products in one launch");
     bool done[k::kMaxGemvJobs] = {};
     if (T <= tc_tokens() && use_tc_gemv()) {
         k::TcBatch tb;
@@ -701,11 +701,11 @@ void CudaModel::ffn_value_rows(const LayerDev& L, int T, Workspace& ws) {
             const int n = std::min(k::kSparseTokens, T - t0);
             const __half* h = ws.ffn_h + std::size_t(t0) * F;
             float* y = ws.x + std::size_t(t0) * C;
-            GANDER_CUDA(i8 ? k::ffn_value_tokens_i8(h, n,
-                                                   reinterpret_cast<const std::int8_t*>(L.qffn_vt.q),
-                                                   L.qffn_vt.scales, F, C, y, scratch, m_stream)
-                           : k::ffn_value_tokens_i4(h, n, L.qffn_vt.q, L.qffn_vt.scales, F, C, y,
-                                                   scratch, m_stream));
+            GANDER_CUDA(
+                i8 ? k::ffn_value_tokens_i8(h, n, reinterpret_cast<const std::int8_t*>(L.qffn_vt.q),
+                                            L.qffn_vt.scales, F, C, y, scratch, m_stream)
+                   : k::ffn_value_tokens_i4(h, n, L.qffn_vt.q, L.qffn_vt.scales, F, C, y, scratch,
+                                            m_stream));
         }
         return;
     }
@@ -815,8 +815,8 @@ void CudaModel::forward_batch(int B, float* const* states, Workspace& ws, float*
     if (B <= tc_tokens() && use_tc_gemv()) {
         k::TcBatch tb;
         tb.tokens = B;
-        k::TcJob head = tc_job(m_head, &m_qhead, ws.xm[0], logits, V, C, GemvOut::StoreF32,
-                               GemvIn::Plain);
+        k::TcJob head =
+            tc_job(m_head, &m_qhead, ws.xm[0], logits, V, C, GemvOut::StoreF32, GemvIn::Plain);
         if (k::gemv_tc_fits(head, B)) {
             tb.add(head);
             GANDER_CUDA(k::gemv_tc(tb, st));

@@ -266,9 +266,9 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s) {
             out.push_back(f);
         }
     }
-    // Dequantisation for cuBLAS (prefill, batched decoding): a 16384 x 4096 matrix to fp16, row-major
-    // (every matrix but ffn.value) and transposed (ffn.value). Bytes: packed weights and scales read
-    // plus fp16 written, like the copy's read + write.
+    // Dequantisation for cuBLAS (prefill, batched decoding): a 16384 x 4096 matrix to fp16,
+    // row-major (every matrix but ffn.value) and transposed (ffn.value). Bytes: packed weights and
+    // scales read plus fp16 written, like the copy's read + write.
     {
         const std::size_t n = std::size_t(F) * C;
         Raw deq(n * 2);
@@ -306,10 +306,9 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s) {
             fill(h, std::size_t(8) * F * 2, 602, s);
             const double us = time_launches(s, e0, e1, 12, [&](int) {
                 const auto* w = W.as<std::uint8_t>();
-                return i8 ? k::ffn_value_tokens_i8(h.as<__half>(), 8,
-                                                   reinterpret_cast<const std::int8_t*>(w),
-                                                   S.as<__half>(), F, C, y.as<float>(),
-                                                   partial.as<float>(), s)
+                return i8 ? k::ffn_value_tokens_i8(
+                                h.as<__half>(), 8, reinterpret_cast<const std::int8_t*>(w),
+                                S.as<__half>(), F, C, y.as<float>(), partial.as<float>(), s)
                           : k::ffn_value_tokens_i4(h.as<__half>(), 8, w, S.as<__half>(), F, C,
                                                    y.as<float>(), partial.as<float>(), s);
             });
