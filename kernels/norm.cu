@@ -150,6 +150,38 @@ __global__ void layer_norm_kernel(const In* in, const std::int32_t* ids, const f
     }
 }
 
+// One column a thread of a row split over blocks (decoding, and each row of a batch): the
+// column's parameters and state are loaded before the row statistics (their latency hides behind
+// the two reductions), then the lerps go to mixes.out[m][out_off + c] and the LayerNorm to
+// prev_out[c]. The thread that reads prev_in[c] writes prev_out[c]: in place is safe. Every thread
+// of the block must call it (the statistics' barriers).
+__device__ __forceinline__ void ln_mix_column(const float* row, const float* w, const float* b,
+                                              const float* prev_in, float* prev_out,
+                                              const ShiftMix& mixes, std::size_t out_off, int C,
+                                              float eps, float* scratch) {
+    const int c = int(blockIdx.x * blockDim.x + threadIdx.x);
+    const bool has = c < C;
+    float wc = 0.0f, bc = 0.0f, mv[kMaxMix];
+#pragma unroll
+    for (int m = 0; m < kMaxMix; ++m) mv[m] = has && m < mixes.n_mix ? mixes.mix[m][c] : 0.0f;
+    if (has) {
+        wc = w[c];
+        bc = b[c];
+    }
+    detail::grid_dep_wait(); // no-ops unless launched with launch_pdl (common.cuh)
+    detail::grid_dep_launch();
+    const float xc = has ? row[c] : 0.0f, pc = has ? prev_in[c] : 0.0f;
+    float mean, rstd;
+    stats(row, C, eps, scratch, mean, rstd);
+    if (!has) return;
+    const float xn = (xc - mean) * rstd * wc + bc;
+    const float d = pc - xn;
+#pragma unroll
+    for (int m = 0; m < kMaxMix; ++m)
+        if (m < mixes.n_mix) mixes.out[m][out_off + c] = to_half_sat(xn + d * mv[m]);
+    prev_out[c] = xn;
+}
+
 // Layout: blocks (slice, t), as layer_norm_kernel. A block normalises row t and row t-1
 // (recomputing the latter's statistics is cheaper than a second launch), then writes the n_mix
 // lerps of each column. Bytes per row: reads x[t] and x[t-1] (2 x 4C, twice each, mostly L1), w, b
@@ -160,30 +192,8 @@ __global__ void ln_shift_mix_kernel(const float* x, const float* w, const float*
     __shared__ float scratch[32];
     const int t = blockIdx.y;
     const float* row = x + std::size_t(t) * C;
-    if (T == 1 && int(gridDim.x * blockDim.x) >= C) {
-        // Decoding: one column per thread. The parameters of that column are loaded before the
-        // row statistics (their latency then hides behind the two reductions).
-        const int c = int(blockIdx.x * blockDim.x + threadIdx.x);
-        const bool has = c < C;
-        float wc = 0.0f, bc = 0.0f, mv[kMaxMix];
-#pragma unroll
-        for (int m = 0; m < kMaxMix; ++m) mv[m] = has && m < mixes.n_mix ? mixes.mix[m][c] : 0.0f;
-        if (has) {
-            wc = w[c];
-            bc = b[c];
-        }
-        detail::grid_dep_wait(); // launched with launch_pdl (common.cuh)
-        detail::grid_dep_launch();
-        const float xc = has ? row[c] : 0.0f, pc = has ? prev_in[c] : 0.0f;
-        float mean, rstd;
-        stats(row, C, eps, scratch, mean, rstd);
-        if (!has) return;
-        const float xn = (xc - mean) * rstd * wc + bc;
-        const float d = pc - xn;
-#pragma unroll
-        for (int m = 0; m < kMaxMix; ++m)
-            if (m < mixes.n_mix) mixes.out[m][c] = to_half_sat(xn + d * mv[m]);
-        prev_out[c] = xn; // this thread read prev_in[c] above: no race
+    if (T == 1 && int(gridDim.x * blockDim.x) >= C) { // decoding: one column per thread
+        ln_mix_column(row, w, b, prev_in, prev_out, mixes, 0, C, eps, scratch);
         return;
     }
     detail::grid_dep_wait();
@@ -239,9 +249,9 @@ __global__ void ln_shift_mix_kernel(const float* x, const float* w, const float*
     }
 }
 
-// Layout: blocks (slice of 256 columns, row), one column a thread, as the decoding step's
-// ln_shift_mix: every block computes its row's statistics (the row is in L2 after the first), the
-// column's parameters and state loaded first. One block a row (the layout before) walked the row
+// Layout: blocks (slice of 256 columns, row), one column a thread (ln_mix_column, as the decoding
+// step's ln_shift_mix): every block computes its row's statistics (the row is in L2 after the
+// first). One block a row (the layout before) walked the row
 // with one L2 round trip an iteration: ~12 us a launch at 8 rows (H200, fifth session). Row t's
 // state is states[t] + offset; each column's state is read and written by the same thread.
 __global__ void __launch_bounds__(256)
@@ -251,25 +261,7 @@ __global__ void __launch_bounds__(256)
     const int t = blockIdx.y;
     const float* row = x + std::size_t(t) * C;
     float* prev = states[t] + offset;
-    const int c = int(blockIdx.x * blockDim.x + threadIdx.x);
-    const bool has = c < C;
-    float wc = 0.0f, bc = 0.0f, mv[kMaxMix];
-#pragma unroll
-    for (int m = 0; m < kMaxMix; ++m) mv[m] = has && m < mixes.n_mix ? mixes.mix[m][c] : 0.0f;
-    if (has) {
-        wc = w[c];
-        bc = b[c];
-    }
-    const float xc = has ? row[c] : 0.0f, pc = has ? prev[c] : 0.0f;
-    float mean, rstd;
-    stats(row, C, eps, scratch, mean, rstd);
-    if (!has) return;
-    const float xn = (xc - mean) * rstd * wc + bc;
-    const float d = pc - xn;
-#pragma unroll
-    for (int m = 0; m < kMaxMix; ++m)
-        if (m < mixes.n_mix) mixes.out[m][std::size_t(t) * C + c] = to_half_sat(xn + d * mv[m]);
-    prev[c] = xn;
+    ln_mix_column(row, w, b, prev, prev, mixes, std::size_t(t) * C, C, eps, scratch);
 }
 
 // Layout: one warp per (t, head); lanes stride over the head's N columns. Bytes per (t, head):

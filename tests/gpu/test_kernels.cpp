@@ -56,6 +56,60 @@ model::Tensor f16_tensor(const std::vector<__half>& h, int rows, int cols) {
     return t;
 }
 
+// Six token-shift mixes on the card and their fp16 outputs of `rows` rows, as ShiftMix takes them.
+struct DevMixes {
+    std::vector<std::vector<float>> mix;
+    std::vector<std::unique_ptr<Dev<float>>> dmix;
+    std::vector<std::unique_ptr<Dev<__half>>> dout;
+    k::ShiftMix sm{};
+    DevMixes(int C, int rows) {
+        sm.n_mix = 6;
+        for (int m = 0; m < 6; ++m) {
+            mix.push_back(uniform(C, 0, 1));
+            dmix.push_back(std::make_unique<Dev<float>>(mix.back()));
+            dout.push_back(std::make_unique<Dev<__half>>(std::size_t(rows) * C));
+            sm.mix[m] = dmix.back()->p;
+            sm.out[m] = dout.back()->p;
+        }
+    }
+    // Every output against cur + (prev - cur) * mix, cur the CPU LayerNorm rows xn and prev(t, c)
+    // the shifted-in value of row t.
+    template <typename Prev>
+    void check(const std::vector<float>& xn, int rows, int C, Prev prev,
+               const std::string& what) const {
+        for (int m = 0; m < 6; ++m) {
+            std::vector<float> ref(std::size_t(rows) * C);
+            for (int t = 0; t < rows; ++t)
+                for (int c = 0; c < C; ++c) {
+                    const float cur = xn[std::size_t(t) * C + c];
+                    ref[std::size_t(t) * C + c] =
+                        cur + (prev(t, c) - cur) * mix[std::size_t(m)][std::size_t(c)];
+                }
+            auto got = to_float(dout[std::size_t(m)]->get());
+            CHECK_MSG(max_rel(got, ref) < 2e-3, what << " m=" << m);
+        }
+    }
+};
+
+// n relu^2-like activations in [0, 4), each zero with probability `zeros`, as fp32.
+std::vector<float> sparse_activations(std::size_t n, double zeros) {
+    std::vector<float> hf = uniform(n, 0.0f, 4.0f);
+    std::uniform_real_distribution<double> coin(0.0, 1.0);
+    for (auto& v : hf)
+        if (coin(rng()) < zeros) v = 0.0f;
+    return hf;
+}
+
+// cpu::layer_norm of each of the T rows of x.
+std::vector<float> cpu_layer_norm_rows(const std::vector<float>& x, const std::vector<float>& w,
+                                       const std::vector<float>& b, int T, int C) {
+    std::vector<float> xn(std::size_t(T) * C);
+    for (int t = 0; t < T; ++t)
+        cpu::layer_norm(&x[std::size_t(t) * C], w.data(), b.data(), &xn[std::size_t(t) * C], C,
+                        1e-5f);
+    return xn;
+}
+
 } // namespace
 
 TEST_CASE("layer_norm matches cpu::layer_norm (fp32 and gathered fp16 rows)") {
@@ -139,38 +193,20 @@ TEST_CASE("ln_shift_mix: LayerNorm, token shift and lerps over several rows") {
             auto x = uniform(std::size_t(T) * C, -2.0f, 2.0f);
             auto w = uniform(C, 0.5f, 1.5f), b = uniform(C, -0.3f, 0.3f);
             auto prev = uniform(C, -1, 1);
-            std::vector<std::vector<float>> mix;
-            for (int m = 0; m < 6; ++m) mix.push_back(uniform(C, 0, 1));
+            DevMixes mx(C, T);
             Dev<float> dx(x), dw(w), db(b), dprev(prev), dout_prev(C);
-            std::vector<std::unique_ptr<Dev<float>>> dmix;
-            std::vector<std::unique_ptr<Dev<__half>>> dout;
-            k::ShiftMix sm{};
-            sm.n_mix = 6;
-            for (int m = 0; m < 6; ++m) {
-                dmix.push_back(std::make_unique<Dev<float>>(mix[std::size_t(m)]));
-                dout.push_back(std::make_unique<Dev<__half>>(std::size_t(T) * C));
-                sm.mix[m] = dmix.back()->p;
-                sm.out[m] = dout.back()->p;
-            }
             // T == 1 updates the state in place, as decoding does.
             float* pout = T == 1 ? dprev.p : dout_prev.p;
-            REQUIRE(k::ln_shift_mix(dx.p, dw.p, db.p, dprev.p, pout, sm, T, C, 1e-5f, 0) ==
+            REQUIRE(k::ln_shift_mix(dx.p, dw.p, db.p, dprev.p, pout, mx.sm, T, C, 1e-5f, 0) ==
                     cudaSuccess);
-            std::vector<float> xn(std::size_t(T) * C);
-            for (int t = 0; t < T; ++t)
-                cpu::layer_norm(&x[std::size_t(t) * C], w.data(), b.data(), &xn[std::size_t(t) * C],
-                                C, 1e-5f);
-            for (int m = 0; m < 6; ++m) {
-                std::vector<float> ref(std::size_t(T) * C);
-                for (int t = 0; t < T; ++t)
-                    for (int c = 0; c < C; ++c) {
-                        const float cur = xn[std::size_t(t) * C + c];
-                        const float p = t == 0 ? prev[c] : xn[std::size_t(t - 1) * C + c];
-                        ref[std::size_t(t) * C + c] = cur + (p - cur) * mix[std::size_t(m)][c];
-                    }
-                auto got = to_float(dout[std::size_t(m)]->get());
-                CHECK_MSG(max_rel(got, ref) < 2e-3, "C=" << C << " T=" << T << " m=" << m);
-            }
+            const auto xn = cpu_layer_norm_rows(x, w, b, T, C);
+            std::ostringstream what;
+            what << "C=" << C << " T=" << T;
+            mx.check(xn, T, C,
+                     [&](int t, int c) {
+                         return t == 0 ? prev[std::size_t(c)] : xn[std::size_t(t - 1) * C + c];
+                     },
+                     what.str());
             std::vector<float> last(xn.end() - C, xn.end());
             auto got_prev = T == 1 ? dprev.get() : dout_prev.get();
             CHECK_MSG(max_rel(got_prev, last) < 1e-5, "prev_out C=" << C << " T=" << T);
@@ -194,36 +230,16 @@ TEST_CASE("ln_shift_mix_rows: each row its own session's state (batched decoding
                 ptrs.push_back(st.back()->p);
             }
             Dev<float*> dptrs(ptrs);
-            std::vector<std::vector<float>> mix;
-            for (int m = 0; m < 6; ++m) mix.push_back(uniform(C, 0, 1));
+            DevMixes mx(C, B);
             Dev<float> dx(x), dw(w), db(b);
-            std::vector<std::unique_ptr<Dev<float>>> dmix;
-            std::vector<std::unique_ptr<Dev<__half>>> dout;
-            k::ShiftMix sm{};
-            sm.n_mix = 6;
-            for (int m = 0; m < 6; ++m) {
-                dmix.push_back(std::make_unique<Dev<float>>(mix[std::size_t(m)]));
-                dout.push_back(std::make_unique<Dev<__half>>(std::size_t(B) * C));
-                sm.mix[m] = dmix.back()->p;
-                sm.out[m] = dout.back()->p;
-            }
-            REQUIRE(k::ln_shift_mix_rows(dx.p, dw.p, db.p, dptrs.p, offset, sm, B, C, 1e-5f, 0) ==
-                    cudaSuccess);
-            std::vector<float> xn(std::size_t(B) * C);
-            for (int t = 0; t < B; ++t)
-                cpu::layer_norm(&x[std::size_t(t) * C], w.data(), b.data(), &xn[std::size_t(t) * C],
-                                C, 1e-5f);
-            for (int m = 0; m < 6; ++m) {
-                std::vector<float> ref(std::size_t(B) * C);
-                for (int t = 0; t < B; ++t)
-                    for (int c = 0; c < C; ++c) {
-                        const float cur = xn[std::size_t(t) * C + c];
-                        const float p = prev[std::size_t(t)][offset + std::size_t(c)];
-                        ref[std::size_t(t) * C + c] = cur + (p - cur) * mix[std::size_t(m)][c];
-                    }
-                auto got = to_float(dout[std::size_t(m)]->get());
-                CHECK_MSG(max_rel(got, ref) < 2e-3, "C=" << C << " B=" << B << " m=" << m);
-            }
+            REQUIRE(k::ln_shift_mix_rows(dx.p, dw.p, db.p, dptrs.p, offset, mx.sm, B, C, 1e-5f,
+                                         0) == cudaSuccess);
+            const auto xn = cpu_layer_norm_rows(x, w, b, B, C);
+            std::ostringstream what;
+            what << "C=" << C << " B=" << B;
+            mx.check(xn, B, C,
+                     [&](int t, int c) { return prev[std::size_t(t)][offset + std::size_t(c)]; },
+                     what.str());
             for (int t = 0; t < B; ++t) { // the state now holds the row's LayerNorm; the rest alone
                 const auto got = st[std::size_t(t)]->get();
                 const std::vector<float> head(got.begin(), got.begin() + std::ptrdiff_t(offset));
@@ -556,11 +572,7 @@ TEST_CASE("ffn_value_sparse: y += h Wt over the non-zero h only, equal to the de
     // Zero fractions from none to all; odd sizes (a partial row chunk, a partial column block).
     for (auto [F, C] : {std::pair{300, 68}, std::pair{16384, 4096}, std::pair{512, 1028}}) {
         for (double zeros : {0.0, 0.5, 0.9, 1.0}) {
-            std::vector<float> hf = uniform(std::size_t(F), 0.0f, 4.0f);
-            std::uniform_real_distribution<double> coin(0.0, 1.0);
-            for (auto& v : hf)
-                if (coin(rng()) < zeros) v = 0.0f;
-            const auto hh = to_half(hf);
+            const auto hh = to_half(sparse_activations(std::size_t(F), zeros));
             const auto wh = to_half(uniform(std::size_t(F) * C, -0.05f, 0.05f));
             const auto y0 = uniform(std::size_t(C), -1.0f, 1.0f);
             Dev<__half> H(hh), Wt(wh);
@@ -613,11 +625,7 @@ TEST_CASE("ffn_value_sparse_i8: transposed int8 rows times h, column scales; tra
                         __half2float(__float2half_rn(float(std::int8_t(q[std::size_t(c) * F + f])) *
                                                      __half2float(scales[std::size_t(c)]))));
         for (double zeros : {0.0, 0.5, 0.95}) {
-            std::vector<float> hf = uniform(std::size_t(F), 0.0f, 4.0f);
-            std::uniform_real_distribution<double> coin(0.0, 1.0);
-            for (auto& v : hf)
-                if (coin(rng()) < zeros) v = 0.0f;
-            const auto hh = to_half(hf);
+            const auto hh = to_half(sparse_activations(std::size_t(F), zeros));
             const auto y0 = uniform(std::size_t(C), -1.0f, 1.0f);
             Dev<__half> H(hh);
             Dev<float> partial{k::ffn_value_sparse_scratch(F, C) / sizeof(float)};
@@ -625,23 +633,15 @@ TEST_CASE("ffn_value_sparse_i8: transposed int8 rows times h, column scales; tra
                 Dev<float> Y(y0);
                 REQUIRE(k::ffn_value_sparse_i8(H.p, reinterpret_cast<const std::int8_t*>(QT.p), S.p,
                                                F, C, Y.p, partial.p, dense, 0) == cudaSuccess);
-                const auto y = Y.get();
-                for (int c = 0; c < C; ++c) {
-                    double dot = 0, mag = 0;
-                    for (int f = 0; f < F; ++f) {
-                        const double t = double(__half2float(hh[std::size_t(f)])) *
-                                         double(std::int8_t(q[std::size_t(c) * F + f]));
-                        dot += t;
-                        mag += std::fabs(t);
-                    }
-                    const double sc = __half2float(scales[std::size_t(c)]);
-                    const double want = y0[std::size_t(c)] + sc * dot;
-                    const double e = std::fabs(y[std::size_t(c)] - want) /
-                                     (sc * mag + std::fabs(y0[std::size_t(c)]) + 1e-6);
-                    CHECK_MSG(std::isfinite(y[std::size_t(c)]) && e < 1e-5,
-                              F << "x" << C << " zeros " << zeros << " dense " << dense
-                                << " column " << c << ": " << y[std::size_t(c)] << " vs " << want);
-                }
+                std::ostringstream what;
+                what << F << "x" << C << " zeros " << zeros << " dense " << dense;
+                check_sparse_sum(
+                    Y.get(), y0, hh, F, C,
+                    [&](int f, int c) {
+                        return double(std::int8_t(q[std::size_t(c) * F + f])) *
+                               __half2float(scales[std::size_t(c)]);
+                    },
+                    what.str());
             }
         }
     }
@@ -685,11 +685,7 @@ TEST_CASE("ffn_value_sparse_i4: transposed int4 rows times h, group scales; tran
                         __half2float(__float2half_rn(
                             float(nib(c, f)) * __half2float(scales[std::size_t(c) * G + f / 64]))));
         for (double zeros : {0.0, 0.5, 0.95}) {
-            std::vector<float> hf = uniform(std::size_t(F), 0.0f, 4.0f);
-            std::uniform_real_distribution<double> coin(0.0, 1.0);
-            for (auto& v : hf)
-                if (coin(rng()) < zeros) v = 0.0f;
-            const auto hh = to_half(hf);
+            const auto hh = to_half(sparse_activations(std::size_t(F), zeros));
             const auto y0 = uniform(std::size_t(C), -1.0f, 1.0f);
             Dev<__half> H(hh);
             Dev<float> partial{k::ffn_value_sparse_scratch(F, C) / sizeof(float)};
@@ -756,7 +752,6 @@ TEST_CASE("dequantize_cols: int8 and int4 transposed matrices, eight-column and 
 TEST_CASE(
     "ffn_value_tokens: several tokens' rows of transposed int8 / int4 weights, zeros skipped") {
     std::uniform_int_distribution<int> byte(0, 255);
-    std::uniform_real_distribution<double> coin(0.0, 1.0);
     for (auto [F, C] : {std::pair{320, 72}, std::pair{16384, 4096}, std::pair{192, 2056}}) {
         const int G = F / 64;
         std::vector<std::uint8_t> q8(std::size_t(F) * C), q4(std::size_t(F) * C / 2); // [F, C]
@@ -781,9 +776,7 @@ TEST_CASE(
             for (double zeros : {0.0, 0.5, 0.97}) {
                 if (F == 16384 && zeros != 0.5) continue;
                 // Each token its own zeros, and a run of rows zero for every token (skipped).
-                std::vector<float> hf = uniform(std::size_t(T) * F, 0.0f, 4.0f);
-                for (auto& v : hf)
-                    if (coin(rng()) < zeros) v = 0.0f;
+                std::vector<float> hf = sparse_activations(std::size_t(T) * F, zeros);
                 for (int i = 0; i < T; ++i)
                     for (int f = F / 4; f < F / 4 + 64; ++f) hf[std::size_t(i) * F + f] = 0.0f;
                 const auto hh = to_half(hf);
