@@ -95,25 +95,24 @@ void Session::feed_batch(std::span<Session* const> sessions, std::span<const std
                 throw Error("feed_batch: session " + std::to_string(i) + " appears twice");
         sessions[i]->check_tokens(tokens.subspan(i, 1));
     }
+    // Each session's logits are written in place (as feed() does): no [B, V] scratch to fault in
+    // and copy again (8 MB a step at B = 32).
     const std::size_t V = std::size_t(sessions[0]->m_info.shape.vocab);
-    // Not zeroed first: the backend writes every value (at B = 32, 8 MB a step that a value-
-    // initialised vector would clear for nothing).
-    const std::size_t n = V * sessions.size();
-    const auto logits = std::make_unique_for_overwrite<float[]>(n);
-    sessions[0]->do_feed_batch(sessions, tokens, std::span<float>(logits.get(), n));
+    std::vector<std::span<float>> out(sessions.size());
     for (std::size_t i = 0; i < sessions.size(); ++i) {
-        Session& s = *sessions[i];
-        s.m_logits.assign(logits.get() + i * V, logits.get() + (i + 1) * V);
-        s.m_have_logits = true;
-        ++s.m_tokens;
+        sessions[i]->m_logits.resize(V);
+        out[i] = sessions[i]->m_logits;
+    }
+    sessions[0]->do_feed_batch(sessions, tokens, out);
+    for (Session* s : sessions) {
+        s->m_have_logits = true;
+        ++s->m_tokens;
     }
 }
 
 void Session::do_feed_batch(std::span<Session* const> sessions, std::span<const std::int32_t> tokens,
-                            std::span<float> logits) {
-    const std::size_t V = std::size_t(m_info.shape.vocab);
-    for (std::size_t i = 0; i < sessions.size(); ++i)
-        sessions[i]->do_feed(tokens[i], logits.subspan(i * V, V));
+                            std::span<const std::span<float>> logits) {
+    for (std::size_t i = 0; i < sessions.size(); ++i) sessions[i]->do_feed(tokens[i], logits[i]);
 }
 
 void Session::prefill(std::span<const std::int32_t> tokens, const Progress& progress) {

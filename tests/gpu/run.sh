@@ -80,7 +80,9 @@ if [ $bench = 1 ]; then
           --precision "$2" $3 > "$OUT/ab.tmp" 2>&1 || bench_rc=$?
         cat "$OUT/ab.tmp" >> "$OUT/bench.log"
         echo "A/B $2 [$v]: $(grep -E '^(decode tok/s|decode / roofline|prefill tok/s|batched decode)' "$OUT/ab.tmp" |
-          awk '{print ($1 == "batched" ? $4 : $NF)}' | tr '\n' ' ')"
+          awk '{ if ($1 != "batched") { print $NF; next }
+                 c = ""; for (i = 5; i < NF; ++i) if ($i == "card") c = "/" $(i + 1)
+                 sub(/\)$/, "", c); print $4 c }' | tr '\n' ' ')"
       done
     done
     rm -f "$OUT/ab.tmp"

@@ -170,10 +170,11 @@ protected:
     virtual void do_feed(std::int32_t token, std::span<float> logits) = 0;
     virtual void do_prefill(std::span<const std::int32_t> tokens, std::span<float> logits,
                             const Progress& progress) = 0;
-    // Batched step for `sessions` (this one among them); logits is [B, V]. The default feeds
-    // them one by one.
+    // Batched step for `sessions` (this one among them); logits[b] (V floats) receives session
+    // b's output, written only once its step has succeeded. The default feeds them one by one.
     virtual void do_feed_batch(std::span<Session* const> sessions,
-                               std::span<const std::int32_t> tokens, std::span<float> logits);
+                               std::span<const std::int32_t> tokens,
+                               std::span<const std::span<float>> logits);
     virtual void do_reset() = 0;
     virtual void do_read_state(std::span<float> out) const = 0;
     virtual void do_write_state(std::span<const float> in) = 0;

@@ -132,7 +132,7 @@ protected:
     }
 
     void do_feed_batch(std::span<Session* const> sessions, std::span<const std::int32_t> tokens,
-                       std::span<float> logits) override {
+                       std::span<const std::span<float>> logits) override {
         std::lock_guard lock(m_model.mutex());
         const std::size_t V = std::size_t(m_model.w().shape.vocab);
         for (std::size_t done = 0; done < sessions.size();) {
@@ -140,13 +140,16 @@ protected:
             m_batch.clear();
             for (std::size_t i = 0; i < n; ++i)
                 m_batch.push_back(static_cast<CpuSession*>(sessions[done + i]));
+            m_batch_logits.resize(n * V);
             try {
-                run_chunk(tokens.data() + done, int(n), logits.data() + done * V);
+                run_chunk(tokens.data() + done, int(n), m_batch_logits.data());
             } catch (...) {
                 m_batch.clear();
                 throw;
             }
             m_batch.clear();
+            for (std::size_t i = 0; i < n; ++i)
+                std::copy_n(m_batch_logits.data() + i * V, V, logits[done + i].data());
             done += n;
         }
     }
@@ -360,6 +363,7 @@ private:
     // Workspace for one chunk: its size depends on kChunk, never on the prompt length.
     std::vector<float> m_x, m_xa, m_xr, m_xw, m_xk, m_xv, m_xaa, m_xg, m_r, m_k, m_v, m_vfirst,
         m_decay, m_a, m_g, m_kk, m_y, m_tmpc, m_lora, m_ffn, m_row;
+    std::vector<float> m_batch_logits; // a batched step's [n, V] before they go to each session
 };
 
 std::unique_ptr<Session> CpuModel::new_session() { return std::make_unique<CpuSession>(*this); }

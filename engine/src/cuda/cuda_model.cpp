@@ -321,6 +321,8 @@ CudaModel::~CudaModel() {
     if (m_stream) cudaStreamSynchronize(m_stream);
     for (cudaGraphExec_t g : m_batch_graphs)
         if (g) cudaGraphExecDestroy(g);
+    for (cudaEvent_t e : m_batch_ev)
+        if (e) cudaEventDestroy(e);
     if (m_cublas) cublasDestroy(m_cublas);
     if (m_stream) cudaStreamDestroy(m_stream);
 }
@@ -723,17 +725,24 @@ void CudaModel::ffn_value_rows(const LayerDev& L, int T, Workspace& ws) {
 }
 
 void CudaModel::step_batch(const std::vector<float*>& states, const std::int32_t* tokens,
-                           float* host_logits) {
+                           std::span<const std::span<float>> logits) {
     const int B = int(states.size());
-    if (B < 1 || B > kMaxBatch) throw Error("CUDA backend: a batch of " + std::to_string(B) +
-                                            " sessions (1 to " + std::to_string(kMaxBatch) + ")");
+    if (B < 1 || B > kMaxBatch || logits.size() != states.size())
+        throw Error("CUDA backend: a batch of " + std::to_string(B) + " sessions (1 to " +
+                    std::to_string(kMaxBatch) + ")");
     Workspace& ws = prefill_workspace(); // may throw (out of memory): nothing changed yet
     const std::size_t V = std::size_t(m_shape.vocab);
     if (!m_batch_ptrs.get()) {
         DeviceBuffer ptrs(sizeof(float*) * kMaxBatch, "the batch's state pointers");
-        DeviceBuffer logits(sizeof(float) * V * kMaxBatch, "the batch's logits");
+        DeviceBuffer dev_logits(sizeof(float) * V * kMaxBatch, "the batch's logits");
+        // Pinned: the copy of B x V logits runs at the bus's rate (a pageable one went through
+        // the driver's bounce buffer, ~1 ms for 8 MB at B = 32).
+        PinnedBuffer host(sizeof(float) * V * kMaxBatch, "the batch's logits");
+        for (cudaEvent_t& e : m_batch_ev)
+            if (!e) GANDER_CUDA(cudaEventCreate(&e));
         m_batch_ptrs = std::move(ptrs);
-        m_batch_logits = std::move(logits);
+        m_batch_logits = std::move(dev_logits);
+        m_batch_host = std::move(host);
     }
     cudaStream_t st = m_stream;
     GANDER_CUDA(cudaMemcpyAsync(m_batch_ptrs.get(), states.data(), sizeof(float*) * std::size_t(B),
@@ -747,10 +756,23 @@ void CudaModel::step_batch(const std::vector<float*>& states, const std::int32_t
         exec = capture_graph(st, [&] {
             forward_batch(B, m_batch_ptrs.as<float*>(), ws, m_batch_logits.as<float>());
         });
+    GANDER_CUDA(cudaEventRecord(m_batch_ev[0], st));
     GANDER_CUDA(cudaGraphLaunch(exec, st));
-    GANDER_CUDA(cudaMemcpyAsync(host_logits, m_batch_logits.get(), sizeof(float) * V * std::size_t(B),
+    GANDER_CUDA(cudaEventRecord(m_batch_ev[1], st));
+    float* host = m_batch_host.as<float>();
+    GANDER_CUDA(cudaMemcpyAsync(host, m_batch_logits.get(), sizeof(float) * V * std::size_t(B),
                                 cudaMemcpyDeviceToHost, st));
     GANDER_CUDA(cudaStreamSynchronize(st));
+    for (int b = 0; b < B; ++b)
+        std::memcpy(logits[std::size_t(b)].data(), host + std::size_t(b) * V, sizeof(float) * V);
+}
+
+double CudaModel::last_batch_ms() {
+    std::lock_guard lock(m_mutex);
+    if (!m_batch_ev[0]) return 0.0;
+    float ms = 0.0f;
+    return cudaEventElapsedTime(&ms, m_batch_ev[0], m_batch_ev[1]) == cudaSuccess ? double(ms)
+                                                                                  : 0.0;
 }
 
 // forward() for B tokens of B different sessions: the prefill path's matrix products (B rows),

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -95,13 +96,17 @@ public:
 
     // Batched decoding: one token for each of states.size() sessions (at most kMaxBatch), every
     // session with its own state (reference layout, on the card); the logits of row b go to
-    // host_logits + b * vocab. Uses the prefill workspace and cuBLAS (the weights are read once for
-    // the whole batch). A failure part-way leaves the states partly advanced.
+    // logits[b] (vocab floats, through pinned staging), written once the step has finished. Uses
+    // the prefill workspace (the weights are read once for the whole batch). A failure part-way
+    // leaves the states partly advanced.
     static constexpr int kMaxBatch = 64;
     // Over the decoding steps so far (every precision): {non-zero FFN activations, all of them}.
     std::pair<std::uint64_t, std::uint64_t> ffn_activity();
     void step_batch(const std::vector<float*>& states, const std::int32_t* tokens,
-                    float* host_logits);
+                    std::span<const std::span<float>> logits);
+    // The card's time for the last batched step (its graph alone, ms; 0 before the first): with
+    // the host's share of the step, what gander-bench reports next to the batched rates.
+    double last_batch_ms();
 
     // The most tokens a matrix product goes to the tensor-core kernel with (gemv_tc.h) before
     // cuBLAS takes it (cuda_model.cpp).
@@ -134,6 +139,8 @@ private:
     std::unique_ptr<Workspace> m_prefill;
     PinnedBuffer m_pin_token, m_pin_logits;
     DeviceBuffer m_batch_ptrs, m_batch_logits; // step_batch: allocated on first use
+    PinnedBuffer m_batch_host;                 // step_batch: the logits' staging on the host
+    cudaEvent_t m_batch_ev[2] = {};            // around the batched graph (last_batch_ms)
     // step_batch: forward_batch for B rows recorded once as a graph (index B) and replayed; the
     // buffers it names (prefill workspace, m_batch_ptrs, m_batch_logits) never move once made.
     std::array<cudaGraphExec_t, kMaxBatch + 1> m_batch_graphs{};

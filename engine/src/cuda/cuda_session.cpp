@@ -83,9 +83,8 @@ protected:
     }
 
     void do_feed_batch(std::span<Session* const> sessions, std::span<const std::int32_t> tokens,
-                       std::span<float> logits) override {
+                       std::span<const std::span<float>> logits) override {
         std::lock_guard lock(m_model.mutex());
-        const std::size_t V = std::size_t(m_model.info().shape.vocab);
         std::vector<float*> states;
         for (std::size_t done = 0; done < sessions.size();) {
             const std::size_t n =
@@ -94,14 +93,14 @@ protected:
             if (n < min_batch()) { // each session's own decoding graph is faster here
                 for (std::size_t i = 0; i < n; ++i)
                     static_cast<CudaSession*>(sessions[done + i])
-                        ->step_locked(tokens[done + i], logits.subspan((done + i) * V, V));
+                        ->step_locked(tokens[done + i], logits[done + i]);
                 done += n;
                 continue;
             }
             states.clear();
             for (std::size_t i = 0; i < n; ++i)
                 states.push_back(static_cast<CudaSession*>(sessions[done + i])->m_state.as<float>());
-            m_model.step_batch(states, tokens.data() + done, logits.data() + done * V);
+            m_model.step_batch(states, tokens.data() + done, logits.subspan(done, n));
             done += n;
         }
     }
@@ -286,6 +285,11 @@ namespace gander::detail {
 std::pair<std::uint64_t, std::uint64_t> cuda_ffn_activity(Model& model) {
     auto* m = dynamic_cast<cuda::CudaModel*>(&model);
     return m ? m->ffn_activity() : std::pair<std::uint64_t, std::uint64_t>{0, 0};
+}
+
+double cuda_last_batch_ms(Model& model) {
+    auto* m = dynamic_cast<cuda::CudaModel*>(&model);
+    return m ? m->last_batch_ms() : 0.0;
 }
 
 } // namespace gander::detail
