@@ -112,6 +112,25 @@ void Sampler::accept(std::int32_t token) {
     m_counts[token] += 1.0f;
 }
 
+std::int32_t argmax(std::span<const float> values) {
+    if (values.empty()) return -1;
+    // Pass 1: the maximum, over 16 independent lanes (a comparison that is false for NaN, so NaN
+    // never enters); pass 2: the first index holding it.
+    constexpr std::size_t kLanes = 16;
+    float lane[kLanes];
+    std::fill_n(lane, kLanes, kNegInf);
+    const float* p = values.data();
+    const std::size_t n = values.size(), body = n / kLanes * kLanes;
+    for (std::size_t i = 0; i < body; i += kLanes)
+        for (std::size_t j = 0; j < kLanes; ++j) lane[j] = p[i + j] > lane[j] ? p[i + j] : lane[j];
+    float max = kNegInf;
+    for (float v : lane) max = v > max ? v : max;
+    for (std::size_t i = body; i < n; ++i) max = p[i] > max ? p[i] : max;
+    for (std::size_t i = 0; i < n; ++i)
+        if (p[i] == max) return std::int32_t(i);
+    return 0; // every value NaN
+}
+
 std::int32_t Sampler::sample(std::span<const float> logits) {
     if (logits.empty()) throw Error("sampler: empty logits");
     const std::size_t V = logits.size();
@@ -124,13 +143,8 @@ std::int32_t Sampler::sample(std::span<const float> logits) {
             m_work[static_cast<std::size_t>(t)] -=
                 m_params.presence_penalty + m_params.frequency_penalty * count;
 
-    float max = kNegInf;
-    std::size_t argmax = 0;
-    for (std::size_t i = 0; i < V; ++i)
-        if (m_work[i] > max) {
-            max = m_work[i];
-            argmax = i;
-        }
+    const std::int32_t best = argmax(m_work);
+    float max = m_work[std::size_t(best)];
     if (max == kNegInf) throw Error("sampler: every logit is -inf or NaN");
     if (max == std::numeric_limits<float>::infinity()) {
         // The limit of softmax as those logits grow: the +inf tokens share all the probability.
@@ -138,7 +152,7 @@ std::int32_t Sampler::sample(std::span<const float> logits) {
         max = 0.0f;
     }
 
-    auto token = static_cast<std::int32_t>(argmax);
+    std::int32_t token = best;
     // A temperature so small that 1/T overflows is greedy too (and would make 0 * inf = NaN).
     if (m_params.temperature > 0.0f && std::isfinite(1.0f / m_params.temperature))
         token = draw(max);

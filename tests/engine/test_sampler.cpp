@@ -117,6 +117,41 @@ TEST_CASE("greedy is the argmax, lowest id on a tie") {
     CHECK(g.sample(std::vector<float>{-3}) == 0);
 }
 
+TEST_CASE("argmax: the first of the largest, never NaN, at every length and tail") {
+    // Reference: one plain pass (the comparison is false for NaN).
+    auto reference = [](const std::vector<float>& v) {
+        std::int32_t best = 0;
+        float m = -std::numeric_limits<float>::infinity();
+        for (std::size_t i = 0; i < v.size(); ++i)
+            if (v[i] > m) {
+                m = v[i];
+                best = std::int32_t(i);
+            }
+        if (m == -std::numeric_limits<float>::infinity()) // the first -inf, or 0 if all NaN
+            for (std::size_t i = 0; i < v.size(); ++i)
+                if (v[i] == m) return std::int32_t(i);
+        return best;
+    };
+    CHECK(gander::argmax({}) == -1);
+    std::mt19937 rng(std::random_device{}());
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    const float inf = std::numeric_limits<float>::infinity();
+    for (std::size_t n : {1u, 2u, 15u, 16u, 17u, 31u, 33u, 100u, 65536u, 65537u}) {
+        for (int trial = 0; trial < 20; ++trial) {
+            std::vector<float> v(n);
+            // Few distinct values (ties), NaN, +-inf; sometimes every value NaN or -inf.
+            std::uniform_int_distribution<int> pick(0, 9);
+            for (float& x : v) {
+                const int k = pick(rng);
+                x = k == 0 ? nan : k == 1 ? -inf : k == 2 && trial % 5 == 0 ? inf : float(k % 4);
+                if (trial == 7) x = nan;
+                if (trial == 8) x = -inf;
+            }
+            CHECK(gander::argmax(v) == reference(v));
+        }
+    }
+}
+
 TEST_CASE("same seed, same tokens; another seed, other tokens") {
     auto params = gander::SamplerParams{}; // the chat defaults, penalties on
     params.top_p = 0.9f;

@@ -69,6 +69,7 @@ if [ $bench = 1 ]; then
   # A/B of decoding switches: AB_VARIANTS="GANDER_PDL=0;GANDER_GEMV=classic GANDER_PDL=0" runs a
   # short decode bench (precision AB_PRECISION, default int4) under each set of variables, the
   # whole list AB_REPEAT times (default 2, interleaved: machines drift), one result line each.
+  # Batched figures read rate/feed ms/card ms (gander-bench: the step's feed_batch and its graph).
   # AB_ARGS replaces the bench arguments (e.g. "--decode-tokens 0 --prefill 4096" for prefill);
   # AB2_VARIANTS / AB2_PRECISION / AB2_ARGS a second group in the same call.
   ab_group() { # variants precision args
@@ -81,8 +82,8 @@ if [ $bench = 1 ]; then
         cat "$OUT/ab.tmp" >> "$OUT/bench.log"
         echo "A/B $2 [$v]: $(grep -E '^(decode tok/s|decode / roofline|prefill tok/s|batched decode)' "$OUT/ab.tmp" |
           awk '{ if ($1 != "batched") { print $NF; next }
-                 c = ""; for (i = 5; i < NF; ++i) if ($i == "card") c = "/" $(i + 1)
-                 sub(/\)$/, "", c); print $4 c }' | tr '\n' ' ')"
+                 c = ""; for (i = 5; i < NF; ++i) if ($i == "feed" || $i == "card") c = c "/" $(i + 1)
+                 gsub(/[),]/, "", c); print $4 c }' | tr '\n' ' ')"
       done
     done
     rm -f "$OUT/ab.tmp"
