@@ -131,6 +131,118 @@ __host__ __device__ constexpr int span_of(WeightKind k) {
     return k == WeightKind::F16 ? 32 : k == WeightKind::Int8Row ? 64 : 128;
 }
 
+// The weights of steps s .. s + n - 1 (n <= kSteps) for rows r0 and r1 of this lane (group index
+// t), and int4's two scale groups of each step, into registers.
+template <WeightKind K, bool kKeep>
+__device__ __forceinline__ void load_steps(const TcJob& job, int r0, int r1, int t, int s, int n,
+                                           typename Traits<K>::Load (&wa)[Traits<K>::kSteps],
+                                           typename Traits<K>::Load (&wb)[Traits<K>::kSteps],
+                                           __half2 (&sa)[Traits<K>::kSteps],
+                                           __half2 (&sb)[Traits<K>::kSteps]) {
+    constexpr int kSpan = 4 * Traits<K>::kVals;
+    const int groups = job.cols / 64; // int4 scales per row
+#pragma unroll
+    for (int u = 0; u < Traits<K>::kSteps; ++u) {
+        if (u < n) {
+            const int col = (s + u) * kSpan + t * (K == WeightKind::Int4G64 ? 16 : Traits<K>::kVals);
+            wa[u] = load_w<K, kKeep>(job, r0, col);
+            wb[u] = load_w<K, kKeep>(job, r1, col);
+            if constexpr (K == WeightKind::Int4G64) {
+                sa[u] = *reinterpret_cast<const __half2*>(job.scales + std::size_t(r0) * groups +
+                                                          2 * (s + u));
+                sb[u] = *reinterpret_cast<const __half2*>(job.scales + std::size_t(r1) * groups +
+                                                          2 * (s + u));
+            }
+        }
+    }
+}
+
+// Eight values of x from column c, as the kernels keep them in shared memory: int4 in the nibbles'
+// pair order, x0..x7 -> (x0,x4) (x1,x5) (x2,x6) (x3,x7); the others as they are.
+template <WeightKind K> __device__ __forceinline__ uint4 x_for(const __half* x, int c) {
+    uint4 v = __ldg(reinterpret_cast<const uint4*>(x + c));
+    if constexpr (K == WeightKind::Int4G64)
+        v = make_uint4(__byte_perm(v.x, v.z, 0x5410), __byte_perm(v.x, v.z, 0x7632),
+                       __byte_perm(v.y, v.w, 0x5410), __byte_perm(v.y, v.w, 0x7632));
+    return v;
+}
+
+// One step of a lane: its weights of rows r0 (wa) and r1 (wb) for the step starting at column
+// `step_col` of the staged x (int4: sa, sb the step's two group scales), times G groups of 8
+// tokens, group q's x rows at xq + q * q_stride (uint4; lane group g's token first). Sums into
+// acc[q] (the mma's c0..c3: rows g, g + 8 x columns 2t, 2t + 1; int8 sums still unscaled). Each
+// weight is dequantised once for all G groups. kAll: every column is a token (else only column 0
+// is read, and int4 skips the other columns' scaling).
+template <WeightKind K, int G, bool kAll>
+__device__ __forceinline__ void step_mma(const typename Traits<K>::Load& wa,
+                                         const typename Traits<K>::Load& wb, __half2 sa,
+                                         __half2 sb, const uint4* xq, int q_stride, int step_col,
+                                         int t, float (&acc)[G][4]) {
+    if constexpr (K == WeightKind::F16) {
+        const int c8 = (step_col + t * Traits<K>::kVals) / 8;
+#pragma unroll
+        for (int q = 0; q < G; ++q) {
+            const uint4 x = xq[q * q_stride + c8];
+            mma16816(acc[q], wa.x, wb.x, wa.y, wb.y, x.x, x.y);
+            mma16816(acc[q], wa.z, wb.z, wa.w, wb.w, x.z, x.w);
+        }
+    } else if constexpr (K == WeightKind::Int8Row) {
+        const int c8 = (step_col + t * Traits<K>::kVals) / 8;
+        const std::uint32_t wra[4] = {wa.x, wa.y, wa.z, wa.w};
+        const std::uint32_t wrb[4] = {wb.x, wb.y, wb.z, wb.w};
+        std::uint32_t alo[4], ahi[4], blo[4], bhi[4];
+#pragma unroll
+        for (int k = 0; k < 4; ++k) {
+            i8x4_to_h2(wra[k], alo[k], ahi[k]);
+            i8x4_to_h2(wrb[k], blo[k], bhi[k]);
+        }
+#pragma unroll
+        for (int q = 0; q < G; ++q) {
+            const uint4 x01 = xq[q * q_stride + c8], x23 = xq[q * q_stride + c8 + 1];
+            const std::uint32_t xa[8] = {x01.x, x01.y, x01.z, x01.w, x23.x, x23.y, x23.z, x23.w};
+#pragma unroll
+            for (int k = 0; k < 4; ++k)
+                mma16816(acc[q], alo[k], blo[k], ahi[k], bhi[k], xa[2 * k], xa[2 * k + 1]);
+        }
+    } else {
+        // Lane t holds columns 16t..16t+15 of each group (load_w): words .x, .y of group 0 and
+        // .z, .w of group 1, for rows r0 (wa) and r1 (wb). x sits in shared memory in the
+        // nibbles' pair order (x_for), one uint4 a word.
+        const std::uint32_t ga[2][2] = {{wa.x, wa.y}, {wa.z, wa.w}};
+        const std::uint32_t gb[2][2] = {{wb.x, wb.y}, {wb.z, wb.w}};
+        const float2 fa = __half22float2(sa), fb = __half22float2(sb);
+#pragma unroll
+        for (int grp = 0; grp < 2; ++grp) {
+            float e[G][4];
+#pragma unroll
+            for (int q = 0; q < G; ++q) e[q][0] = e[q][1] = e[q][2] = e[q][3] = 0.0f;
+            const int c8 = (step_col + 64 * grp + 16 * t) / 8;
+#pragma unroll
+            for (int j = 0; j < 2; ++j) {
+                std::uint32_t pa[4], pb[4];
+                i4x8_to_h2(ga[grp][j], pa);
+                i4x8_to_h2(gb[grp][j], pb);
+#pragma unroll
+                for (int q = 0; q < G; ++q) {
+                    const uint4 x = xq[q * q_stride + c8 + j]; // (x0,x4) (x1,x5) (x2,x6) (x3,x7)
+                    mma16816(e[q], pa[0], pb[0], pa[1], pb[1], x.x, x.y);
+                    mma16816(e[q], pa[2], pb[2], pa[3], pb[3], x.z, x.w);
+                }
+            }
+            const float ra = grp ? fa.y : fa.x, rb = grp ? fb.y : fb.x;
+#pragma unroll
+            for (int q = 0; q < G; ++q) {
+                acc[q][0] = fmaf(e[q][0], ra, acc[q][0]);
+                acc[q][2] = fmaf(e[q][2], rb, acc[q][2]);
+                if constexpr (kAll) {
+                    acc[q][1] = fmaf(e[q][1], ra, acc[q][1]);
+                    acc[q][3] = fmaf(e[q][3], rb, acc[q][3]);
+                }
+            }
+        }
+    }
+}
+
 // Warps that share one tile's columns: 8 when a row has at least 8 steps; else 1, and each warp
 // of the block takes its own tile (short rows, as the LoRA products: no warp idles).
 __host__ __device__ constexpr int k_slices(const TcJob& job) {
@@ -185,27 +297,10 @@ __device__ void tile(const TcJob& job, int blk, uint4* xs, int tok0, int n_tok) 
     const int r0 = tile_idx * 16 + g, r1 = r0 + 8;
     const int steps = valid ? job.cols / kSpan : 0;
     const int s_begin = kw * steps / ks, s_end = (kw + 1) * steps / ks;
-    const int groups = job.cols / 64; // int4 scales per row
 
     typename T::Load wa[U], wb[U];
     __half2 sa[U], sb[U]; // int4: the step's two group scales for rows r0, r1
-    auto load = [&](int s, int n) {
-#pragma unroll
-        for (int u = 0; u < U; ++u) {
-            if (u < n) {
-                const int col =
-                    (s + u) * kSpan + t * (K == WeightKind::Int4G64 ? 16 : T::kVals);
-                wa[u] = load_w<K, kMulti>(job, r0, col);
-                wb[u] = load_w<K, kMulti>(job, r1, col);
-                if constexpr (K == WeightKind::Int4G64) {
-                    sa[u] = *reinterpret_cast<const __half2*>(job.scales +
-                                                              std::size_t(r0) * groups + 2 * (s + u));
-                    sb[u] = *reinterpret_cast<const __half2*>(job.scales +
-                                                              std::size_t(r1) * groups + 2 * (s + u));
-                }
-            }
-        }
-    };
+    auto load = [&](int s, int n) { load_steps<K, kMulti>(job, r0, r1, t, s, n, wa, wb, sa, sb); };
 
     // x (with the input activation, if any) into shared memory: each warp its own column slice
     // when the warps split the columns (then no block barrier), else the whole block all of it.
@@ -219,13 +314,7 @@ __device__ void tile(const TcJob& job, int blk, uint4* xs, int tok0, int n_tok) 
         if (activate)
             stage_activated(x, xr, c0, c1, stride, job.in);
         else
-            for (int c = c0; c < c1; c += stride) {
-                uint4 v = __ldg(reinterpret_cast<const uint4*>(x + c));
-                if constexpr (K == WeightKind::Int4G64) // x0..x7 -> (x0,x4) (x1,x5) (x2,x6) (x3,x7)
-                    v = make_uint4(__byte_perm(v.x, v.z, 0x5410), __byte_perm(v.x, v.z, 0x7632),
-                                   __byte_perm(v.y, v.w, 0x5410), __byte_perm(v.y, v.w, 0x7632));
-                xr[c / 8] = v;
-            }
+            for (int c = c0; c < c1; c += stride) xr[c / 8] = x_for<K>(x, c);
     };
     auto stage_x = [&](bool activate) {
         if constexpr (kMulti) {
@@ -255,71 +344,19 @@ __device__ void tile(const TcJob& job, int blk, uint4* xs, int tok0, int n_tok) 
         load(s, n);
     }
 
-    float d[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-    float acc[4] = {0.0f, 0.0f, 0.0f, 0.0f}; // int4: rows g, g + 8 x the mma columns 2t, 2t + 1
+    // Rows g, g + 8 x the mma columns 2t, 2t + 1 (int8: before the row scale).
+    float sums[1][4] = {{0.0f, 0.0f, 0.0f, 0.0f}};
     const uint4* xt = xs + (kMulti ? g * xrow : 0); // the x of this lane's mma column
     while (n > 0) {
 #pragma unroll
-        for (int u = 0; u < U; ++u) {
-            if (u < n) {
-                const int col = (s + u) * kSpan + t * T::kVals;
-                if constexpr (K == WeightKind::F16) {
-                    const uint4 x = xt[col / 8];
-                    mma16816(d, wa[u].x, wb[u].x, wa[u].y, wb[u].y, x.x, x.y);
-                    mma16816(d, wa[u].z, wb[u].z, wa[u].w, wb[u].w, x.z, x.w);
-                } else if constexpr (K == WeightKind::Int8Row) {
-                    const uint4 x01 = xt[col / 8], x23 = xt[col / 8 + 1];
-                    const std::uint32_t xa[8] = {x01.x, x01.y, x01.z, x01.w,
-                                                 x23.x, x23.y, x23.z, x23.w};
-                    const std::uint32_t wra[4] = {wa[u].x, wa[u].y, wa[u].z, wa[u].w};
-                    const std::uint32_t wrb[4] = {wb[u].x, wb[u].y, wb[u].z, wb[u].w};
-#pragma unroll
-                    for (int k = 0; k < 4; ++k) {
-                        std::uint32_t alo, ahi, blo, bhi;
-                        i8x4_to_h2(wra[k], alo, ahi);
-                        i8x4_to_h2(wrb[k], blo, bhi);
-                        mma16816(d, alo, blo, ahi, bhi, xa[2 * k], xa[2 * k + 1]);
-                    }
-                } else {
-                    // Lane t holds columns 16t..16t+15 of each group (load_w): words .x, .y
-                    // of group 0 and .z, .w of group 1, for rows r0 (wa) and r1 (wb). x sits in
-                    // shared memory in the nibbles' pair order (stage_x), one uint4 a word.
-                    const std::uint32_t ga[2][2] = {{wa[u].x, wa[u].y}, {wa[u].z, wa[u].w}};
-                    const std::uint32_t gb[2][2] = {{wb[u].x, wb[u].y}, {wb[u].z, wb[u].w}};
-                    const int step_col = (s + u) * kSpan;
-#pragma unroll
-                    for (int grp = 0; grp < 2; ++grp) {
-                        float e[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-                        const int xc = step_col + 64 * grp + 16 * t;
-#pragma unroll
-                        for (int j = 0; j < 2; ++j) {
-                            const uint4 x = xt[xc / 8 + j]; // (x0,x4) (x1,x5) (x2,x6) (x3,x7)
-                            std::uint32_t pa[4], pb[4];
-                            i4x8_to_h2(ga[grp][j], pa);
-                            i4x8_to_h2(gb[grp][j], pb);
-                            mma16816(e, pa[0], pb[0], pa[1], pb[1], x.x, x.y);
-                            mma16816(e, pa[2], pb[2], pa[3], pb[3], x.z, x.w);
-                        }
-                        const float2 fa = __half22float2(sa[u]), fb = __half22float2(sb[u]);
-                        const float ra = grp ? fa.y : fa.x, rb = grp ? fb.y : fb.x;
-                        acc[0] = fmaf(e[0], ra, acc[0]);
-                        acc[2] = fmaf(e[2], rb, acc[2]);
-                        if constexpr (kMulti) {
-                            acc[1] = fmaf(e[1], ra, acc[1]);
-                            acc[3] = fmaf(e[3], rb, acc[3]);
-                        }
-                    }
-                }
-            }
-        }
+        for (int u = 0; u < U; ++u)
+            if (u < n)
+                step_mma<K, 1, kMulti>(wa[u], wb[u], sa[u], sb[u], xt, 0, (s + u) * kSpan, t, sums);
         s += n;
         n = min(U, s_end - s);
         if (n > 0) load(s, n);
     }
-    if constexpr (K != WeightKind::Int4G64) {
-#pragma unroll
-        for (int i = 0; i < 4; ++i) acc[i] = d[i];
-    }
+    const float(&acc)[4] = sums[0];
 
     // Partial sums of the warps: [warp][row in the tile][token] (one token: column 0 only).
     constexpr int kCols = kMulti ? kTok : 1;
@@ -377,6 +414,121 @@ __global__ void __launch_bounds__(32 * kWarps) gemv_tc_kernel(const __grid_const
         break;
     case WeightKind::Int4G64:
         tile<WeightKind::Int4G64, kLong, kMulti>(job, tile_idx, xs, tok0, n_tok);
+        break;
+    }
+}
+
+// ---- Many tokens (gemv_tc_wide, see gemv_tc.h) ----
+
+struct WideParams {
+    TcJob jobs[kMaxGemvJobs];
+    int block_start[kMaxGemvJobs + 1]; // prefix sums of the jobs' blocks
+    int slices[kMaxGemvJobs];          // column slices of each job
+    int n_jobs;
+    int tokens;       // tokens per job
+    int token_blocks; // blocks of 8 G tokens side by side over the same weights
+};
+
+__host__ __device__ constexpr int wide_slices(const TcJob& job) {
+    return (job.cols + kWideCols - 1) / kWideCols;
+}
+
+// One block: rows 128 rb .. + 127 (warp w the tile of 16 at 128 rb + 16 w), columns
+// [k0, k0 + kc) of slice `slice`, tokens tok0 .. tok0 + n_tok - 1 (n_tok <= 8 G).
+template <WeightKind K, int G>
+__device__ void wide_block(const TcJob& job, int rb, int slice, int slices, int tok0, int n_tok,
+                           uint4* xs) {
+    using T = Traits<K>;
+    constexpr int kSpan = 4 * T::kVals, U = T::kSteps;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int kc = job.cols / slices, k0 = slice * kc;
+    const int tile_row = (rb * kWarps + warp) * 16;
+    const bool valid = tile_row < job.rows;
+    const int r0 = tile_row + g, r1 = r0 + 8;
+    const int s_end = valid ? (k0 + kc) / kSpan : k0 / kSpan;
+    int s = k0 / kSpan, n = min(U, s_end - s);
+
+    typename T::Load wa[U], wb[U];
+    __half2 sa[U], sb[U];
+    // Weights first (nothing earlier in the stream writes them); the blocks of the other tokens
+    // read the same rows right after, so they stay in L2.
+    load_steps<K, true>(job, r0, r1, t, s, n, wa, wb, sa, sb);
+    grid_dep_wait();
+    // x of the block's tokens for its columns, every thread a share (unused tokens zero: the
+    // mma's columns for them are never stored).
+    const int xrow = x_stride(K, kc), per_row = kc / 8;
+    const int ldx = job.ldx ? job.ldx : job.cols;
+    for (int i = int(threadIdx.x); i < 8 * G * per_row; i += 32 * kWarps) {
+        const int tk = i / per_row, c = i - tk * per_row;
+        xs[tk * xrow + c] = tk < n_tok ? x_for<K>(job.x + std::size_t(tok0 + tk) * ldx, k0 + 8 * c)
+                                       : make_uint4(0, 0, 0, 0);
+    }
+    __syncthreads();
+
+    float acc[G][4];
+#pragma unroll
+    for (int q = 0; q < G; ++q) acc[q][0] = acc[q][1] = acc[q][2] = acc[q][3] = 0.0f;
+    const uint4* xq = xs + g * xrow; // group q's token for this lane: row 8 q + g
+    while (n > 0) {
+#pragma unroll
+        for (int u = 0; u < U; ++u)
+            if (u < n)
+                step_mma<K, G, true>(wa[u], wb[u], sa[u], sb[u], xq, 8 * xrow,
+                                     (s + u) * kSpan - k0, t, acc);
+        s += n;
+        n = min(U, s_end - s);
+        if (n > 0) load_steps<K, true>(job, r0, r1, t, s, n, wa, wb, sa, sb);
+    }
+    if (!valid) return;
+
+    // c0, c1: row g, tokens 2t, 2t + 1 of the group; c2, c3: row g + 8. The slices of a row meet
+    // by atomic adds (gemv_tc_wide zeroed a StoreF32 output first).
+    const int ldy = job.ldy ? job.ldy : job.rows;
+    float* y = static_cast<float*>(job.y);
+    const bool atomic = slices > 1, add = job.out == GemvOut::AddF32;
+    float scale[2] = {1.0f, 1.0f};
+    if constexpr (K == WeightKind::Int8Row) {
+        scale[0] = __half2float(job.scales[r0]);
+        scale[1] = __half2float(job.scales[r1]);
+    }
+#pragma unroll
+    for (int q = 0; q < G; ++q)
+#pragma unroll
+        for (int c = 0; c < 4; ++c) {
+            const int tk = 8 * q + 2 * t + (c & 1), h = c >> 1;
+            if (tk >= n_tok) continue;
+            float* p = y + std::size_t(tok0 + tk) * ldy + (h ? r1 : r0);
+            const float v = acc[q][c] * scale[h];
+            if (atomic)
+                atomicAdd(p, v);
+            else
+                *p = add ? *p + v : v;
+        }
+}
+
+template <int G>
+__global__ void __launch_bounds__(32 * kWarps, 2) gemv_tc_wide_kernel(const __grid_constant__ WideParams p) {
+    extern __shared__ uint4 xs[];
+    grid_dep_launch();
+    // Block b: job j, then (row block, slice, token block) with the token blocks of the same
+    // weights side by side.
+    const int b = int(blockIdx.x);
+    int j = 0;
+    while (b >= p.block_start[j + 1]) ++j;
+    const TcJob& job = p.jobs[j];
+    const int bi = b - p.block_start[j], slices = p.slices[j];
+    const int tb = bi % p.token_blocks, rest = bi / p.token_blocks;
+    const int slice = rest % slices, rb = rest / slices;
+    const int tok0 = tb * 8 * G, n_tok = min(8 * G, p.tokens - tok0);
+    switch (job.kind) {
+    case WeightKind::F16:
+        wide_block<WeightKind::F16, G>(job, rb, slice, slices, tok0, n_tok, xs);
+        break;
+    case WeightKind::Int8Row:
+        wide_block<WeightKind::Int8Row, G>(job, rb, slice, slices, tok0, n_tok, xs);
+        break;
+    case WeightKind::Int4G64:
+        wide_block<WeightKind::Int4G64, G>(job, rb, slice, slices, tok0, n_tok, xs);
         break;
     }
 }
@@ -441,6 +593,67 @@ cudaError_t gemv_tc(const TcBatch& batch, cudaStream_t stream) {
     }();
     if (opted_in != cudaSuccess) return opted_in;
     return detail::launch_pdl(kernel, grid, dim3(32 * kWarps), smem, stream, p);
+}
+
+bool gemv_tc_wide_fits(const TcJob& job, int tokens) {
+    const int span = span_of(job.kind);
+    const auto addr = reinterpret_cast<std::uintptr_t>(job.W) |
+                      reinterpret_cast<std::uintptr_t>(job.x);
+    const int ldx = job.ldx ? job.ldx : job.cols;
+    const int slices = job.cols > 0 ? wide_slices(job) : 1;
+    return device_has_mma() && job.W && job.x && job.y && job.rows > 0 && job.rows % 16 == 0 &&
+           job.cols >= span && job.cols % slices == 0 && job.cols / slices % span == 0 &&
+           (addr & 15) == 0 && (job.kind == WeightKind::F16 || job.scales) &&
+           job.in == GemvIn::Plain &&
+           (job.out == GemvOut::StoreF32 || job.out == GemvOut::AddF32) && tokens >= 1 &&
+           tokens <= kMaxTcTokens && ldx >= job.cols && ldx % 8 == 0 &&
+           (job.ldy == 0 || job.ldy >= job.rows);
+}
+
+cudaError_t gemv_tc_wide(const TcBatch& batch, cudaStream_t stream) {
+    if (batch.n_jobs < 1 || batch.n_jobs > kMaxGemvJobs) return cudaErrorInvalidValue;
+    // Groups of 8 tokens a block: 1, 2 or 4 (beyond 32 tokens, blocks of 32 side by side).
+    const int G = batch.tokens <= 8 ? 1 : batch.tokens <= 16 ? 2 : 4;
+    WideParams p{};
+    p.n_jobs = batch.n_jobs;
+    p.tokens = batch.tokens;
+    p.token_blocks = (batch.tokens + 8 * G - 1) / (8 * G);
+    std::size_t smem = 0;
+    for (int j = 0; j < batch.n_jobs; ++j) {
+        const TcJob& job = batch.jobs[j];
+        if (!gemv_tc_wide_fits(job, batch.tokens)) return cudaErrorInvalidValue;
+        p.jobs[j] = job;
+        p.slices[j] = wide_slices(job);
+        p.block_start[j + 1] = p.block_start[j] + (job.rows + kWideRows - 1) / kWideRows *
+                                                      p.slices[j] * p.token_blocks;
+        smem = std::max(smem, std::size_t(8 * G) * x_stride(job.kind, job.cols / p.slices[j]) *
+                                  sizeof(uint4));
+    }
+    // Slices meet by atomic adds: a StoreF32 output starts from zero (its row gaps untouched).
+    for (int j = 0; j < batch.n_jobs; ++j) {
+        const TcJob& job = batch.jobs[j];
+        if (p.slices[j] > 1 && job.out == GemvOut::StoreF32) {
+            const std::size_t ldy = std::size_t(job.ldy ? job.ldy : job.rows);
+            const cudaError_t e = cudaMemset2DAsync(job.y, ldy * sizeof(float), 0,
+                                                    std::size_t(job.rows) * sizeof(float),
+                                                    std::size_t(batch.tokens), stream);
+            if (e != cudaSuccess) return e;
+        }
+    }
+    // x of 32 tokens for kWideCols columns: beyond the 48 KB a launch gets without asking.
+    static const cudaError_t opted_in = [] {
+        const int most = int(32 * x_stride(WeightKind::F16, kWideCols) * sizeof(uint4));
+        cudaError_t e = cudaSuccess;
+        for (auto* k : {gemv_tc_wide_kernel<1>, gemv_tc_wide_kernel<2>, gemv_tc_wide_kernel<4>})
+            if (e == cudaSuccess)
+                e = cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, most);
+        return e;
+    }();
+    if (opted_in != cudaSuccess) return opted_in;
+    auto* kernel = G == 1 ? gemv_tc_wide_kernel<1> : G == 2 ? gemv_tc_wide_kernel<2>
+                                                            : gemv_tc_wide_kernel<4>;
+    return detail::launch_pdl(kernel, dim3(unsigned(p.block_start[batch.n_jobs])),
+                              dim3(32 * kWarps), smem, stream, p);
 }
 
 } // namespace gander::kernels

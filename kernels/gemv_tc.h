@@ -56,6 +56,19 @@ constexpr int kMaxTcCols = 20480;
 constexpr int kMaxTcColsTokens = 8192;
 constexpr int kMaxTcTokens = 64;
 
+// Products of many tokens (a batched step of 9 to kMaxTcTokens sessions), gemv_tc_wide: a block
+// takes 128 rows (a warp each 16), one slice of at most kWideCols columns and up to 32 tokens (x
+// of those for the slice in shared memory), and each weight fragment, dequantised once, goes into
+// the mma of every 8 of them. (gemv_tc's several-token blocks hold 16 rows and stage the whole of
+// x for 8 tokens: for int4 twice the weights' own bytes, and each group of 8 dequantises again.)
+// The column slices of a row meet by atomic adds (a StoreF32 output is zeroed first), so the last
+// bits of a sum may differ between runs. Plain input; StoreF32 or AddF32 output; cols / slices a
+// multiple of the kind's step (32 fp16, 64 int8, 128 int4).
+constexpr int kWideCols = 1024;
+constexpr int kWideRows = 128;
+bool gemv_tc_wide_fits(const TcJob& job, int tokens);
+cudaError_t gemv_tc_wide(const TcBatch& batch, cudaStream_t stream);
+
 // Whether gemv_tc can run `job` on the current device, for one token or `tokens` of them.
 bool gemv_tc_fits(const TcJob& job, int tokens = 1);
 

@@ -358,4 +358,71 @@ TEST_CASE("gemv_tc for several tokens (a batch of sessions) equals the CPU refer
     REQUIRE(kernels::gemv_tc(many, nullptr) == cudaErrorInvalidValue);
 }
 
+TEST_CASE("gemv_tc_wide (many tokens, 128 rows a block, column slices) equals the CPU reference") {
+    using kernels::GemvOut;
+    using kernels::WeightKind;
+    if (!has_mma()) {
+        TcCase c(WeightKind::F16, 16, 64, GemvOut::StoreF32, kernels::GemvIn::Plain, 20);
+        REQUIRE(!kernels::gemv_tc_wide_fits(c.job(), 20));
+        return;
+    }
+    int n = 0;
+    // Token counts: one group of 8 or part of it, two groups, four and a partial block of 32, the
+    // most. Shapes: one short slice, a partial block of rows with two slices, the model's width
+    // (four slices), rows past 128 with one slice.
+    for (int T : {5, 16, 17, 33, 64}) {
+        for (WeightKind kind : {WeightKind::F16, WeightKind::Int8Row, WeightKind::Int4G64}) {
+            const int span = kind == WeightKind::F16 ? 32 : kind == WeightKind::Int8Row ? 64 : 128;
+            for (auto [rows, cols] : {std::pair{48, 3 * span}, std::pair{144, 1536},
+                                      std::pair{256, 4096}, std::pair{400, 1024}}) {
+                if (T == 64 && cols == 4096 && kind != WeightKind::Int4G64) continue; // CPU time
+                const GemvOut out = n++ % 2 ? GemvOut::AddF32 : GemvOut::StoreF32;
+                // Every other case with row strides wider than the matrix (gaps stay untouched).
+                const bool strided = n % 3 == 0;
+                TcCase c(kind, rows, cols, out, kernels::GemvIn::Plain, T,
+                         strided ? cols + 8 : 0, strided ? rows + 5 : 0);
+                REQUIRE(kernels::gemv_tc_wide_fits(c.job(), T));
+                kernels::TcBatch b;
+                b.tokens = T;
+                b.add(c.job());
+                cuda_ok(kernels::gemv_tc_wide(b, nullptr), "gemv_tc_wide");
+                const double worst = c.check(kind_name(kind));
+                std::fprintf(stderr,
+                             "  gemv_tc_wide %s %dx%d, %d tokens%s: worst error / sum|terms| %.2e\n",
+                             kind_name(kind), rows, cols, T, strided ? " strided" : "", worst);
+            }
+        }
+    }
+    // One launch of three kinds, as the batched step's r, k, v and a head slice: 40 sessions.
+    const int T = 40;
+    TcCase r(WeightKind::Int4G64, 384, 2048, GemvOut::StoreF32, kernels::GemvIn::Plain, T, 2056,
+             390);
+    TcCase k8(WeightKind::Int8Row, 256, 2048, GemvOut::AddF32, kernels::GemvIn::Plain, T);
+    TcCase h(WeightKind::F16, 128, 2048, GemvOut::StoreF32, kernels::GemvIn::Plain, T);
+    kernels::TcBatch b;
+    b.tokens = T;
+    for (const TcCase* c : {&r, &k8, &h}) b.add(c->job());
+    cuda_ok(kernels::gemv_tc_wide(b, nullptr), "gemv_tc_wide mixed");
+    std::fprintf(stderr, "  gemv_tc_wide 40 tokens, mixed: %.2e %.2e %.2e\n", r.check("mixed int4"),
+                 k8.check("mixed int8"), h.check("mixed fp16"));
+    // Refused: fp16 or relu^2 outputs, an input activation, columns whose slices are not whole
+    // steps (int4 1,152 = 2 slices of 576), too many tokens, a row stride under the width.
+    TcCase half_out(WeightKind::Int8Row, 16, 256, GemvOut::StoreF16);
+    REQUIRE(!kernels::gemv_tc_wide_fits(half_out.job(), 20));
+    TcCase act(WeightKind::F16, 16, 256, GemvOut::StoreF32, kernels::GemvIn::Tanh);
+    REQUIRE(!kernels::gemv_tc_wide_fits(act.job(), 20));
+    TcCase uneven(WeightKind::Int4G64, 16, 1152, GemvOut::StoreF32);
+    REQUIRE(!kernels::gemv_tc_wide_fits(uneven.job(), 20));
+    TcCase ok(WeightKind::Int4G64, 16, 1024, GemvOut::StoreF32);
+    REQUIRE(kernels::gemv_tc_wide_fits(ok.job(), 20));
+    REQUIRE(!kernels::gemv_tc_wide_fits(ok.job(), kernels::kMaxTcTokens + 1));
+    kernels::TcJob narrow = ok.job();
+    narrow.ldx = 512;
+    REQUIRE(!kernels::gemv_tc_wide_fits(narrow, 20));
+    kernels::TcBatch bad;
+    bad.tokens = 20;
+    bad.add(half_out.job());
+    REQUIRE(kernels::gemv_tc_wide(bad, nullptr) == cudaErrorInvalidValue);
+}
+
 GANDER_TEST_MAIN

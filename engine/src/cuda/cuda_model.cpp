@@ -491,6 +491,19 @@ enum SkipBit : unsigned {
 // dequantises in registers; measured on an H200 (docs/performance.md, fifth session) it is ahead
 // of cuBLAS up to 16 tokens for int4 and about even up to 8 for fp16, behind beyond.
 // GANDER_BATCH_TC=N overrides (0: cuBLAS always), to measure one against the other.
+// Products of more tokens than tc_tokens() (a batch of 17 to 64 sessions): int8 / int4 through
+// gemv_tc_wide (128 rows a block, every weight dequantised once for up to 32 tokens), fp16 through
+// cuBLAS, which reads fp16 weights once anyway. GANDER_WIDE=all sends fp16 there too, =0 none (the
+// dequantise + cuBLAS path), to measure one against the other.
+bool CudaModel::wide_for(bool quantized) const {
+    static const int mode = [] {
+        const char* e = std::getenv("GANDER_WIDE");
+        if (!e) return 1;
+        return std::strcmp(e, "0") == 0 ? 0 : std::strcmp(e, "all") == 0 ? 2 : 1;
+    }();
+    return use_tc_gemv() && (mode == 2 || (mode == 1 && quantized));
+}
+
 int CudaModel::tc_tokens() const {
     static const int env = [] {
         const char* e = std::getenv("GANDER_BATCH_TC");
@@ -562,6 +575,19 @@ void CudaModel::linear(const Job* jobs, int n_jobs, int T, Workspace& ws) {
             }
         }
         if (tb.n_jobs) GANDER_CUDA(k::gemv_tc(tb, m_stream));
+    } else if (T <= k::kMaxTcTokens) {
+        k::TcBatch wb;
+        wb.tokens = T;
+        for (int i = 0; i < n_jobs; ++i) {
+            const Job& j = jobs[i];
+            if (!wide_for(j.q && j.q->q)) continue;
+            const k::TcJob tj = tc_job(j.W, j.q, j.x, j.y, j.rows, j.cols, j.out, j.in);
+            if (k::gemv_tc_wide_fits(tj, T)) {
+                wb.add(tj);
+                done[i] = true;
+            }
+        }
+        if (wb.n_jobs) GANDER_CUDA(k::gemv_tc_wide(wb, m_stream));
     }
     for (int i = 0; i < n_jobs; ++i) {
         const Job& j = jobs[i];
@@ -834,14 +860,15 @@ void CudaModel::forward_batch(int B, float* const* states, Workspace& ws, float*
     GANDER_CUDA(k::layer_norm(ws.x, nullptr, m_ln_out_w, m_ln_out_b, nullptr, ws.xm[0], B, C,
                               kLayerNormEps, st));
     const int V = s.vocab;
-    if (B <= tc_tokens() && use_tc_gemv()) {
+    const bool tc = B <= tc_tokens() && use_tc_gemv();
+    if (tc || wide_for(m_qhead.q != nullptr)) {
         k::TcBatch tb;
         tb.tokens = B;
         k::TcJob head =
             tc_job(m_head, &m_qhead, ws.xm[0], logits, V, C, GemvOut::StoreF32, GemvIn::Plain);
-        if (k::gemv_tc_fits(head, B)) {
+        if (tc ? k::gemv_tc_fits(head, B) : k::gemv_tc_wide_fits(head, B)) {
             tb.add(head);
-            GANDER_CUDA(k::gemv_tc(tb, st));
+            GANDER_CUDA(tc ? k::gemv_tc(tb, st) : k::gemv_tc_wide(tb, st));
             return;
         }
     }

@@ -111,6 +111,9 @@ public:
     // The most tokens a matrix product goes to the tensor-core kernel with (gemv_tc.h) before
     // cuBLAS takes it (cuda_model.cpp).
     int tc_tokens() const;
+    // Whether products of more tokens than that go to gemv_tc_wide (quantized weights, by default)
+    // rather than cuBLAS.
+    bool wide_for(bool quantized) const;
 
 private:
     struct Job;
