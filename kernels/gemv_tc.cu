@@ -12,6 +12,7 @@
 // Bytes per launch: every weight byte (and int4/int8 scale) once, x once per block from L2, outputs.
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
 #include "kernels/common.cuh"
 #include "kernels/gemv_tc.h"
@@ -533,6 +534,182 @@ __global__ void __launch_bounds__(32 * kWarps, 2) gemv_tc_wide_kernel(const __gr
     }
 }
 
+// ---- The transposed FFN value matrix for many tokens (ffn_value_wide, see gemv_tc.h) ----
+//
+// y[t][c] += sum over f of h[t][f] Wt[f][c]: the mma's rows are 16 columns c of Wt, its k 16 rows
+// f. Lane (g, t) feeds output rows c0 + g and c0 + g + 8 and, by the free order of k, rows
+// f0 + 4t .. f0 + 4t + 3 of the chunk (the A pairs (4t, 4t + 1) and (4t + 2, 4t + 3); B the same
+// four values of h, one 8-byte read). A row f's 16 columns are 8 bytes (int4) or 16 (int8); the
+// lane picks its nibble or byte g (and g + 8) of four rows into fp16 pairs. int4 scales are per
+// (64 rows f, column c): constant over a group's four chunks, applied to their sum per output row;
+// int8 scales per column c, applied at the end.
+
+struct WideTParams {
+    const void* Wt;
+    const __half* scales;
+    const __half* h;
+    float* y;
+    int F, C, T, slices, token_blocks;
+    bool int4;
+};
+
+__host__ __device__ constexpr int wide_t_slices(int F) {
+    return (F + kWideCols - 1) / kWideCols;
+}
+// Shared-memory row of one token's h in 32-bit words: 8 words past a multiple of 32, so that the
+// 8-byte reads of lane groups g = 0..3 (a half warp) fall in distinct banks.
+__host__ __device__ constexpr int wide_t_stride(int kf) {
+    return (kf / 2 + 31) / 32 * 32 + 8;
+}
+
+// The fp16 pair (nibble g of a, nibble g of b) - 8, exact; a and b already shifted by 4 g (the
+// nibble in bits 0-3): byte 0 of a and byte 0 of b into bytes 0 and 2, under 0x6400 (1024 + n).
+__device__ __forceinline__ std::uint32_t nib_pair(std::uint32_t a, std::uint32_t b) {
+    const std::uint32_t v = (__byte_perm(a, b, 0x0400) & 0x000F000Fu) | 0x64006400u;
+    return h2_bits(__hsub2(bits_h2(v), __half2half2(__ushort_as_half(0x6408)))); // - 1032
+}
+
+template <int G, bool kInt4>
+__device__ void wide_t_block(const WideTParams& p, int cb, int slice, int tok0, int n_tok,
+                             std::uint32_t* hs) {
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int kf = p.F / p.slices, f_begin = slice * kf;
+    const int c0 = (cb * kWarps + warp) * 16;
+    const bool valid = c0 < p.C;
+    constexpr int kChunk = 16, U = 4; // rows f a chunk; chunks in flight (int4: one scale group)
+    // Row f0 + 4t + i of a chunk: int4 8 bytes (columns c0..c0 + 15), int8 16 bytes.
+    using Row = std::conditional_t<kInt4, uint2, uint4>;
+    Row w[U][4];
+    auto load = [&](int f0) {
+#pragma unroll
+        for (int u = 0; u < U; ++u)
+#pragma unroll
+            for (int i = 0; i < 4; ++i) {
+                const std::size_t f = std::size_t(f0 + u * kChunk + 4 * t + i);
+                if constexpr (kInt4)
+                    w[u][i] = __ldg(reinterpret_cast<const uint2*>(
+                        static_cast<const std::uint8_t*>(p.Wt) + f * (p.C / 2) + c0 / 2));
+                else
+                    w[u][i] = __ldg(reinterpret_cast<const uint4*>(
+                        static_cast<const std::uint8_t*>(p.Wt) + f * p.C + c0));
+            }
+    };
+    const int f_end = valid ? f_begin + kf : f_begin;
+    int f0 = f_begin;
+    if (f0 < f_end) load(f0);
+    grid_dep_wait();
+    const int stride = wide_t_stride(kf), per_row = kf / 8; // uint4 of h a token's row
+    for (int i = int(threadIdx.x); i < 8 * G * per_row; i += 32 * kWarps) {
+        const int tk = i / per_row, c = i - tk * per_row;
+        const uint4 v = tk < n_tok ? __ldg(reinterpret_cast<const uint4*>(
+                                         p.h + std::size_t(tok0 + tk) * p.F + f_begin + 8 * c))
+                                   : make_uint4(0, 0, 0, 0);
+        *reinterpret_cast<uint4*>(hs + tk * stride + 4 * c) = v;
+    }
+    __syncthreads();
+
+    float acc[G][4];
+#pragma unroll
+    for (int q = 0; q < G; ++q) acc[q][0] = acc[q][1] = acc[q][2] = acc[q][3] = 0.0f;
+    const std::uint32_t* hq = hs + g * stride + 2 * t; // lane group g's token, its rows 4t..
+    // int8: byte g and g + 8 of a row's 16 (words g / 4 and 2 + g / 4); the selector of byte
+    // g % 4 of two words side by side.
+    const int sel = (g & 3) | ((4 + (g & 3)) << 4);
+    const int shift = 4 * g; // int4: nibble g of a word
+    while (f0 < f_end) {
+        float e[G][4];
+#pragma unroll
+        for (int q = 0; q < G; ++q) e[q][0] = e[q][1] = e[q][2] = e[q][3] = 0.0f;
+#pragma unroll
+        for (int u = 0; u < U; ++u) {
+            std::uint32_t a[4]; // rows c0 + g (pairs 0, 2) and c0 + g + 8 (1, 3)
+            if constexpr (kInt4) {
+                std::uint32_t lo[4], hi[4];
+#pragma unroll
+                for (int i = 0; i < 4; ++i) {
+                    lo[i] = w[u][i].x >> shift; // columns c0..c0 + 7
+                    hi[i] = w[u][i].y >> shift; // c0 + 8..c0 + 15
+                }
+                a[0] = nib_pair(lo[0], lo[1]);
+                a[1] = nib_pair(hi[0], hi[1]);
+                a[2] = nib_pair(lo[2], lo[3]);
+                a[3] = nib_pair(hi[2], hi[3]);
+            } else {
+                std::uint32_t lo[4], hi[4];
+#pragma unroll
+                for (int i = 0; i < 4; ++i) {
+                    lo[i] = g < 4 ? w[u][i].x : w[u][i].y;
+                    hi[i] = g < 4 ? w[u][i].z : w[u][i].w;
+                }
+                const std::uint32_t rl = __byte_perm(__byte_perm(lo[0], lo[1], sel),
+                                                     __byte_perm(lo[2], lo[3], sel), 0x5410);
+                const std::uint32_t rh = __byte_perm(__byte_perm(hi[0], hi[1], sel),
+                                                     __byte_perm(hi[2], hi[3], sel), 0x5410);
+                i8x4_to_h2(rl, a[0], a[2]);
+                i8x4_to_h2(rh, a[1], a[3]);
+            }
+            const int fl = f0 - f_begin + u * kChunk; // the chunk's first row in the slice
+#pragma unroll
+            for (int q = 0; q < G; ++q) {
+                const uint2 b = *reinterpret_cast<const uint2*>(hq + q * 8 * stride + fl / 2);
+                mma16816(e[q], a[0], a[1], a[2], a[3], b.x, b.y);
+            }
+        }
+        if constexpr (kInt4) { // the group's scales of rows c0 + g, c0 + g + 8
+            const __half* s = p.scales + std::size_t(f0 / 64) * p.C + c0 + g;
+            const float sa = __half2float(s[0]), sb = __half2float(s[8]);
+#pragma unroll
+            for (int q = 0; q < G; ++q) {
+                acc[q][0] = fmaf(e[q][0], sa, acc[q][0]);
+                acc[q][1] = fmaf(e[q][1], sa, acc[q][1]);
+                acc[q][2] = fmaf(e[q][2], sb, acc[q][2]);
+                acc[q][3] = fmaf(e[q][3], sb, acc[q][3]);
+            }
+        } else {
+#pragma unroll
+            for (int q = 0; q < G; ++q)
+#pragma unroll
+                for (int c = 0; c < 4; ++c) acc[q][c] += e[q][c];
+        }
+        f0 += U * kChunk;
+        if (f0 < f_end) load(f0);
+    }
+    if (!valid) return;
+    float scale[2] = {1.0f, 1.0f};
+    if constexpr (!kInt4) {
+        scale[0] = __half2float(p.scales[c0 + g]);
+        scale[1] = __half2float(p.scales[c0 + g + 8]);
+    }
+#pragma unroll
+    for (int q = 0; q < G; ++q)
+#pragma unroll
+        for (int c = 0; c < 4; ++c) {
+            const int tk = 8 * q + 2 * t + (c & 1), hrow = c >> 1;
+            if (tk >= n_tok) continue;
+            float* y = p.y + std::size_t(tok0 + tk) * p.C + c0 + g + 8 * hrow;
+            const float v = acc[q][c] * scale[hrow];
+            if (p.slices > 1)
+                atomicAdd(y, v);
+            else
+                *y += v;
+        }
+}
+
+template <int G>
+__global__ void __launch_bounds__(32 * kWarps, 2) ffn_value_wide_kernel(const __grid_constant__ WideTParams p) {
+    extern __shared__ std::uint32_t hs[];
+    grid_dep_launch();
+    // Block b: (column block, slice, token block), the token blocks of the same weights side by side.
+    const int b = int(blockIdx.x);
+    const int tb = b % p.token_blocks, rest = b / p.token_blocks;
+    const int slice = rest % p.slices, cb = rest / p.slices;
+    const int tok0 = tb * 8 * G, n_tok = min(8 * G, p.T - tok0);
+    if (p.int4)
+        wide_t_block<G, true>(p, cb, slice, tok0, n_tok, hs);
+    else
+        wide_t_block<G, false>(p, cb, slice, tok0, n_tok, hs);
+}
+
 bool device_has_mma() {
     return detail::compute_major() >= 8;
 }
@@ -653,6 +830,36 @@ cudaError_t gemv_tc_wide(const TcBatch& batch, cudaStream_t stream) {
     auto* kernel = G == 1 ? gemv_tc_wide_kernel<1> : G == 2 ? gemv_tc_wide_kernel<2>
                                                             : gemv_tc_wide_kernel<4>;
     return detail::launch_pdl(kernel, dim3(unsigned(p.block_start[batch.n_jobs])),
+                              dim3(32 * kWarps), smem, stream, p);
+}
+
+bool ffn_value_wide_fits(bool int4, const void* Wt, const __half* scales, const __half* h, int T,
+                         int F, int C, const float* y) {
+    const int slices = F > 0 ? wide_t_slices(F) : 1;
+    const auto addr = reinterpret_cast<std::uintptr_t>(Wt) | reinterpret_cast<std::uintptr_t>(h);
+    return device_has_mma() && Wt && scales && h && y && T >= 1 && T <= kMaxTcTokens && F > 0 &&
+           F % slices == 0 && F / slices % 64 == 0 && C >= 16 && C % 16 == 0 && (addr & 15) == 0;
+}
+
+cudaError_t ffn_value_wide(bool int4, const void* Wt, const __half* scales, const __half* h, int T,
+                           int F, int C, float* y, cudaStream_t stream) {
+    if (!ffn_value_wide_fits(int4, Wt, scales, h, T, F, C, y)) return cudaErrorInvalidValue;
+    const int G = T <= 8 ? 1 : T <= 16 ? 2 : 4;
+    WideTParams p{Wt, scales, h, y, F, C, T, wide_t_slices(F), (T + 8 * G - 1) / (8 * G), int4};
+    const std::size_t smem = std::size_t(8 * G) * wide_t_stride(F / p.slices) * 4;
+    static const cudaError_t opted_in = [] {
+        const int most = 32 * wide_t_stride(kWideCols) * 4;
+        cudaError_t e = cudaSuccess;
+        for (auto* k : {ffn_value_wide_kernel<1>, ffn_value_wide_kernel<2>, ffn_value_wide_kernel<4>})
+            if (e == cudaSuccess)
+                e = cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, most);
+        return e;
+    }();
+    if (opted_in != cudaSuccess) return opted_in;
+    auto* kernel = G == 1 ? ffn_value_wide_kernel<1> : G == 2 ? ffn_value_wide_kernel<2>
+                                                              : ffn_value_wide_kernel<4>;
+    const int col_blocks = (C + kWideRows - 1) / kWideRows;
+    return detail::launch_pdl(kernel, dim3(unsigned(col_blocks * p.slices * p.token_blocks)),
                               dim3(32 * kWarps), smem, stream, p);
 }
 

@@ -69,6 +69,17 @@ constexpr int kWideRows = 128;
 bool gemv_tc_wide_fits(const TcJob& job, int tokens);
 cudaError_t gemv_tc_wide(const TcBatch& batch, cudaStream_t stream);
 
+// The FFN value product of 1 to kMaxTcTokens tokens from the transposed int8 / int4 matrix (the
+// layout and scales of ffn_sparse.h, which the decoding step reads): y[t] += h[t] Wt for every
+// row of Wt (no skipping: over many tokens few rows are zero for all). Blocks as gemv_tc_wide's:
+// 128 columns of Wt, a slice of at most kWideCols rows f, up to 32 tokens; slices meet by atomic
+// adds. h [T, F] and y [T, C] rows packed. Needs F / slices a multiple of 64, C a multiple of 16,
+// 16-byte aligned Wt and h.
+bool ffn_value_wide_fits(bool int4, const void* Wt, const __half* scales, const __half* h, int T,
+                         int F, int C, const float* y);
+cudaError_t ffn_value_wide(bool int4, const void* Wt, const __half* scales, const __half* h, int T,
+                           int F, int C, float* y, cudaStream_t stream);
+
 // Whether gemv_tc can run `job` on the current device, for one token or `tokens` of them.
 bool gemv_tc_fits(const TcJob& job, int tokens = 1);
 

@@ -9,6 +9,7 @@
 #include "gpu_test_util.h"
 #include "kernels/ffn_sparse.h"
 #include "kernels/gemv.h"
+#include "kernels/gemv_tc.h"
 #include "kernels/mix.h"
 #include "kernels/norm.h"
 #include "kernels/sample.h"
@@ -826,6 +827,79 @@ TEST_CASE(
             cudaErrorInvalidValue);
     REQUIRE(k::ffn_value_tokens_i8(H.p, 2, reinterpret_cast<const std::int8_t*>(W.p), S.p, 64, 60,
                                    Y.p, partial.p, 0) == cudaErrorInvalidValue);
+}
+
+TEST_CASE("ffn_value_wide: many tokens times every row of transposed int8 / int4 weights") {
+    std::uniform_int_distribution<int> byte(0, 255);
+    int dev = 0, major = 0;
+    REQUIRE(cudaGetDevice(&dev) == cudaSuccess);
+    REQUIRE(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) == cudaSuccess);
+    // Shapes: one slice of rows f, two slices and a partial block of columns, the model's (16
+    // slices of 1,024).
+    for (auto [F, C] : {std::pair{320, 80}, std::pair{2048, 400}, std::pair{16384, 4096}}) {
+        const int G = F / 64;
+        std::vector<std::uint8_t> q8(std::size_t(F) * C), q4(std::size_t(F) * C / 2); // [F, C]
+        for (auto& b : q8) b = std::uint8_t(byte(rng()));
+        for (auto& b : q4) b = std::uint8_t(byte(rng()));
+        const auto s8 = to_half(uniform(std::size_t(C), 1e-3f, 2e-2f));     // [C]
+        const auto s4 = to_half(uniform(std::size_t(G) * C, 1e-3f, 2e-2f)); // [F / 64, C]
+        Dev<std::uint8_t> Q8(q8), Q4(q4);
+        Dev<__half> S8(s8), S4(s4);
+        auto w8 = [&](int f, int c) {
+            return double(std::int8_t(q8[std::size_t(f) * C + c])) *
+                   __half2float(s8[std::size_t(c)]);
+        };
+        auto w4 = [&](int f, int c) {
+            const std::uint8_t b = q4[(std::size_t(f) * C + c) / 2];
+            return double(int(c & 1 ? b >> 4 : b & 15) - 8) *
+                   __half2float(s4[std::size_t(f / 64) * C + c]);
+        };
+        // Tokens: part of a group of 8, two groups, a partial block of 32, two blocks, the most.
+        for (int T : {5, 16, 17, 40, 64}) {
+            if (F == 16384 && T != 17) continue; // time: the CPU side
+            const auto hh = to_half(sparse_activations(std::size_t(T) * F, 0.5));
+            const auto y0 = uniform(std::size_t(T) * C, -1.0f, 1.0f);
+            Dev<__half> H(hh);
+            for (bool int4 : {false, true}) {
+                const void* W = int4 ? static_cast<const void*>(Q4.p) : Q8.p;
+                const __half* S = int4 ? S4.p : S8.p;
+                Dev<float> Y(y0);
+                if (major < 8) { // no mma: refused
+                    REQUIRE(!k::ffn_value_wide_fits(int4, W, S, H.p, T, F, C, Y.p));
+                    continue;
+                }
+                REQUIRE(k::ffn_value_wide_fits(int4, W, S, H.p, T, F, C, Y.p));
+                REQUIRE(k::ffn_value_wide(int4, W, S, H.p, T, F, C, Y.p, 0) == cudaSuccess);
+                const auto y = Y.get();
+                double worst = 0;
+                for (int i = 0; i < T; ++i) {
+                    std::ostringstream what;
+                    what << "wide " << (int4 ? "int4 " : "int8 ") << F << "x" << C << " token " << i
+                         << "/" << T;
+                    const auto row = [&](const auto& v, int n) {
+                        return std::vector<typename std::decay_t<decltype(v)>::value_type>(
+                            v.begin() + std::ptrdiff_t(i) * n, v.begin() + std::ptrdiff_t(i + 1) * n);
+                    };
+                    worst = std::max(worst, int4 ? check_sparse_sum(row(y, C), row(y0, C),
+                                                                    row(hh, F), F, C, w4, what.str())
+                                                 : check_sparse_sum(row(y, C), row(y0, C),
+                                                                    row(hh, F), F, C, w8, what.str()));
+                }
+                std::fprintf(stderr, "  ffn_value_wide %s %dx%d, %d tokens: worst %.2e\n",
+                             int4 ? "int4" : "int8", F, C, T, worst);
+            }
+        }
+    }
+    // Refused: too many tokens, none, rows f not in whole scale groups a slice (1,088 = 2 x 544),
+    // a width not a multiple of 16.
+    Dev<__half> H{static_cast<std::size_t>(65 * 1088)}, S{static_cast<std::size_t>(1088)};
+    Dev<std::uint8_t> W{static_cast<std::size_t>(1088 * 64)};
+    Dev<float> Y{static_cast<std::size_t>(65 * 64)};
+    REQUIRE(!k::ffn_value_wide_fits(true, W.p, S.p, H.p, 65, 64, 64, Y.p));
+    REQUIRE(!k::ffn_value_wide_fits(true, W.p, S.p, H.p, 0, 64, 64, Y.p));
+    REQUIRE(!k::ffn_value_wide_fits(true, W.p, S.p, H.p, 4, 1088, 64, Y.p));
+    REQUIRE(!k::ffn_value_wide_fits(false, W.p, S.p, H.p, 4, 64, 40, Y.p));
+    REQUIRE(k::ffn_value_wide(true, W.p, S.p, H.p, 65, 64, 64, Y.p, 0) == cudaErrorInvalidValue);
 }
 
 GANDER_TEST_MAIN

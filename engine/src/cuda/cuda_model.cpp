@@ -486,15 +486,15 @@ enum SkipBit : unsigned {
 } // namespace
 
 // Products of 2 to tc_tokens() tokens (a batch of sessions' decoding step, short prefills) go to
-// the tensor-core kernel for several tokens, larger ones to cuBLAS (int8 / int4 matrices
-// dequantised first). The kernel reads the weights once per 8 tokens (L2 serves the repeats) and
-// dequantises in registers; measured on an H200 (docs/performance.md, fifth session) it is ahead
-// of cuBLAS up to 16 tokens for int4 and about even up to 8 for fp16, behind beyond.
-// GANDER_BATCH_TC=N overrides (0: cuBLAS always), to measure one against the other.
-// Products of more tokens than tc_tokens() (a batch of 17 to 64 sessions): int8 / int4 through
-// gemv_tc_wide (128 rows a block, every weight dequantised once for up to 32 tokens), fp16 through
-// cuBLAS, which reads fp16 weights once anyway. GANDER_WIDE=all sends fp16 there too, =0 none (the
-// dequantise + cuBLAS path), to measure one against the other.
+// gemv_tc's several-token kernel (16 rows a block, the weights read once per 8 tokens, L2 serving
+// the repeats); more tokens, up to 64, to gemv_tc_wide for int8 / int4 (128 rows a block, each
+// weight dequantised once for up to 32 tokens; the FFN value product through ffn_value_wide) and
+// to cuBLAS for fp16 (which reads fp16 weights once anyway). Beyond 64, and for int8 / int4 with
+// GANDER_WIDE=0, cuBLAS after dequantising each matrix. Measured (H100, sixth session): int4
+// B = 16 through the wide kernel 8.13 ms on the card against 9.48 through the several-token one;
+// at 32, 9.26 against 14.01 for dequantise + cuBLAS (docs/performance.md).
+// GANDER_BATCH_TC=N moves the first threshold (0: none to gemv_tc); GANDER_WIDE=all sends fp16 to
+// the wide kernel too.
 bool CudaModel::wide_for(bool quantized) const {
     static const int mode = [] {
         const char* e = std::getenv("GANDER_WIDE");
@@ -509,7 +509,7 @@ int CudaModel::tc_tokens() const {
         const char* e = std::getenv("GANDER_BATCH_TC");
         return e ? std::clamp(std::atoi(e), 0, k::kMaxTcTokens) : -1;
     }();
-    return env >= 0 ? env : m_quantized ? 16 : 8;
+    return env >= 0 ? env : 8;
 }
 
 namespace {
@@ -718,13 +718,20 @@ void CudaModel::forward(int T, float* state, Workspace& ws, bool want_logits) {
 void CudaModel::ffn_value_rows(const LayerDev& L, int T, Workspace& ws) {
     const int C = m_shape.n_embd, F = m_shape.ffn_dim;
     const __half* Wt = L.ffn_vt;
+    const bool i8 = L.qffn_vt.kind == k::QuantKind::Int8Row;
+    if (!Wt && T > tc_tokens() && wide_for(true) &&
+        k::ffn_value_wide_fits(!i8, L.qffn_vt.q, L.qffn_vt.scales, ws.ffn_h, T, F, C, ws.x)) {
+        // Many tokens: every row read once for up to 32 of them on the tensor cores.
+        GANDER_CUDA(k::ffn_value_wide(!i8, L.qffn_vt.q, L.qffn_vt.scales, ws.ffn_h, T, F, C, ws.x,
+                                      m_stream));
+        return;
+    }
     if (!Wt && T <= tc_tokens()) {
         // A few tokens: every row read once from the packed matrix for up to 8 tokens at a time
         // (ffn_sparse.h), the scratch for the partial sums in the dequantisation buffer it spares.
         if (!ws.deq || k::ffn_value_tokens_scratch(F, C) > std::size_t(F) * C * sizeof(__half))
             throw Error("CUDA backend: internal error: no scratch for the FFN value step");
         float* scratch = reinterpret_cast<float*>(ws.deq);
-        const bool i8 = L.qffn_vt.kind == k::QuantKind::Int8Row;
         for (int t0 = 0; t0 < T; t0 += k::kSparseTokens) {
             const int n = std::min(k::kSparseTokens, T - t0);
             const __half* h = ws.ffn_h + std::size_t(t0) * F;

@@ -40,7 +40,7 @@ protected:
     // fifth session), so int8/int4 batch from 3.
     std::size_t min_batch() const {
         if (m_model.info().precision == Precision::Fp16) return 2;
-        return m_model.tc_tokens() >= 3 ? 3 : 16;
+        return m_model.tc_tokens() >= 3 || m_model.wide_for(true) ? 3 : 16;
     }
 
     // One decoding step of this session; the model's mutex is held by the caller.
