@@ -27,6 +27,10 @@
 #include <limits>
 #include <string>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace gander {
 
 namespace {
@@ -114,20 +118,40 @@ void Sampler::accept(std::int32_t token) {
 
 std::int32_t argmax(std::span<const float> values) {
     if (values.empty()) return -1;
-    // Pass 1: the maximum, over 16 independent lanes (a comparison that is false for NaN, so NaN
-    // never enters); pass 2: the first index holding it.
-    constexpr std::size_t kLanes = 16;
-    float lane[kLanes];
-    std::fill_n(lane, kLanes, kNegInf);
+    // Pass 1: the maximum over independent lanes (max(v, lane) keeps the lane when v is NaN, so
+    // NaN never enters); pass 2: the first index holding it. SSE where the compiler has it (every
+    // x86-64): the compilers left the plain lanes scalar (GCC 12, -O3), ~3x slower.
     const float* p = values.data();
-    const std::size_t n = values.size(), body = n / kLanes * kLanes;
-    for (std::size_t i = 0; i < body; i += kLanes)
-        for (std::size_t j = 0; j < kLanes; ++j) lane[j] = p[i + j] > lane[j] ? p[i + j] : lane[j];
+    const std::size_t n = values.size();
+    std::size_t i = 0;
     float max = kNegInf;
-    for (float v : lane) max = v > max ? v : max;
-    for (std::size_t i = body; i < n; ++i) max = p[i] > max ? p[i] : max;
-    for (std::size_t i = 0; i < n; ++i)
-        if (p[i] == max) return std::int32_t(i);
+#if defined(__SSE2__)
+    if (n >= 16) {
+        __m128 l0 = _mm_set1_ps(kNegInf), l1 = l0, l2 = l0, l3 = l0;
+        for (; i + 16 <= n; i += 16) {
+            l0 = _mm_max_ps(_mm_loadu_ps(p + i), l0);
+            l1 = _mm_max_ps(_mm_loadu_ps(p + i + 4), l1);
+            l2 = _mm_max_ps(_mm_loadu_ps(p + i + 8), l2);
+            l3 = _mm_max_ps(_mm_loadu_ps(p + i + 12), l3);
+        }
+        alignas(16) float lane[16];
+        _mm_store_ps(lane, l0);
+        _mm_store_ps(lane + 4, l1);
+        _mm_store_ps(lane + 8, l2);
+        _mm_store_ps(lane + 12, l3);
+        for (float v : lane) max = v > max ? v : max;
+    }
+#endif
+    for (; i < n; ++i) max = p[i] > max ? p[i] : max;
+    std::size_t j = 0;
+#if defined(__SSE2__)
+    const __m128 m = _mm_set1_ps(max);
+    for (; j + 4 <= n; j += 4)
+        if (const int hit = _mm_movemask_ps(_mm_cmpeq_ps(_mm_loadu_ps(p + j), m)))
+            return std::int32_t(j + std::size_t(std::countr_zero(unsigned(hit))));
+#endif
+    for (; j < n; ++j)
+        if (p[j] == max) return std::int32_t(j);
     return 0; // every value NaN
 }
 

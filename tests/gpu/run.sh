@@ -71,7 +71,7 @@ if [ $bench = 1 ]; then
   # whole list AB_REPEAT times (default 2, interleaved: machines drift), one result line each.
   # Batched figures read rate/feed ms/card ms (gander-bench: the step's feed_batch and its graph).
   # AB_ARGS replaces the bench arguments (e.g. "--decode-tokens 0 --prefill 4096" for prefill);
-  # AB2_VARIANTS / AB2_PRECISION / AB2_ARGS a second group in the same call.
+  # AB2_VARIANTS / AB2_PRECISION / AB2_ARGS a second group in the same call, AB3_* a third.
   ab_group() { # variants precision args
     IFS=';' read -ra variants <<< "$1"
     for _ in $(seq "${AB_REPEAT:-2}"); do
@@ -90,6 +90,7 @@ if [ $bench = 1 ]; then
   }
   ab_group "${AB_VARIANTS:-}" "${AB_PRECISION:-int4}" "${AB_ARGS:---decode-tokens 512 --prefill 64 --batch 0}"
   ab_group "${AB2_VARIANTS:-}" "${AB2_PRECISION:-fp16}" "${AB2_ARGS:---decode-tokens 0 --prefill 4096 --batch 0}"
+  ab_group "${AB3_VARIANTS:-}" "${AB3_PRECISION:-int8}" "${AB3_ARGS:---decode-tokens 512 --prefill 64 --batch 0}"
 fi
 
 # compute-sanitizer: out-of-bounds and uninitialised accesses over the kernel and model tests,

@@ -21,9 +21,9 @@
 namespace gander {
 
 // The greedy pick: the index of the largest value, the lowest on a tie; NaN is never picked
-// (with every value NaN or -inf, index 0). Two passes with independent lanes (about 10x
-// std::max_element's one dependent chain at -O2: ~25 us for 65,536 logits), for the engine's
-// batched callers and the benchmark. Empty input: -1.
+// (with every value NaN or -inf, index 0). Two passes over SSE lanes (std::max_element is one
+// dependent chain: ~10x slower at -O2), for the Sampler's greedy pass and the benchmark's picks.
+// Empty input: -1.
 std::int32_t argmax(std::span<const float> values);
 
 struct SamplerParams {
