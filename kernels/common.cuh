@@ -46,6 +46,22 @@ inline int compute_major() {
     return major;
 }
 
+// The most dynamic shared memory a block may opt in to on the current device (bytes; 48 KB, what
+// every launch gets, when it cannot be read): 227 KB on an H100, 163 KB on an A100, ~99 KB on the
+// RTX 30 / 40 / 50 cards. Kernels that stage more than 48 KB check their need against it.
+inline int max_smem_optin() {
+    static const int most = [] {
+        int dev = 0, m = 0;
+        if (cudaGetDevice(&dev) != cudaSuccess ||
+            cudaDeviceGetAttribute(&m, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev) != cudaSuccess) {
+            (void)cudaGetLastError();
+            return 48 * 1024;
+        }
+        return m;
+    }();
+    return most;
+}
+
 // Whether launch_pdl() asks for early launch: compute capability 9.0 or later, unless GANDER_PDL=0.
 // On by default: H100, 512 decoded tokens a run, fp16 202.5 tok/s with it against 199.5 and 199.8
 // without, int4 346.8 and 346.9 against 343.4 and 344.7 (docs/performance.md, third session; the

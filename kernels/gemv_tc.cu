@@ -12,6 +12,7 @@
 // Bytes per launch: every weight byte (and int4/int8 scale) once, x once per block from L2, outputs.
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <type_traits>
 
 #include "kernels/common.cuh"
@@ -430,8 +431,22 @@ struct WideParams {
     int token_blocks; // blocks of 8 G tokens side by side over the same weights
 };
 
-__host__ __device__ constexpr int wide_slices(const TcJob& job) {
-    return (job.cols + kWideCols - 1) / kWideCols;
+// Columns a block of the wide kernels takes at most: kWideCols, or GANDER_WIDE_COLS (a multiple
+// of 128 from 128 to 4,096; to measure fewer slices and atomic adds against more shared memory).
+int wide_cols() {
+    static const int cols = [] {
+        const char* e = std::getenv("GANDER_WIDE_COLS");
+        const int v = e ? std::atoi(e) : 0;
+        return v >= 128 && v <= 4096 && v % 128 == 0 ? v : kWideCols;
+    }();
+    return cols;
+}
+int wide_slices(const TcJob& job) {
+    return (job.cols + wide_cols() - 1) / wide_cols();
+}
+// Shared memory of a wide block: x of 8 G tokens for its columns.
+std::size_t wide_smem(WeightKind kind, int cols, int G) {
+    return std::size_t(8 * G) * x_stride(kind, cols) * sizeof(uint4);
 }
 
 // One block: rows 128 rb .. + 127 (warp w the tile of 16 at 128 rb + 16 w), columns
@@ -553,8 +568,8 @@ struct WideTParams {
     bool int4;
 };
 
-__host__ __device__ constexpr int wide_t_slices(int F) {
-    return (F + kWideCols - 1) / kWideCols;
+int wide_t_slices(int F) {
+    return (F + wide_cols() - 1) / wide_cols();
 }
 // Shared-memory row of one token's h in 32-bit words: 8 words past a multiple of 32, so that the
 // 8-byte reads of lane groups g = 0..3 (a half warp) fall in distinct banks.
@@ -721,9 +736,14 @@ bool gemv_tc_fits(const TcJob& job, int tokens) {
     const auto addr = reinterpret_cast<std::uintptr_t>(job.W) |
                       reinterpret_cast<std::uintptr_t>(job.x);
     const int ldx = job.ldx ? job.ldx : job.cols;
+    // Several tokens: x of 8 in shared memory, within what the card lets a block have (~99 KB on
+    // the RTX cards: 8,192 columns would not fit there).
     const bool tokens_fit =
-        tokens == 1 || (tokens > 1 && tokens <= kMaxTcTokens && job.cols <= kMaxTcColsTokens &&
-                        ldx >= job.cols && ldx % 8 == 0 && (job.ldy == 0 || job.ldy >= job.rows));
+        tokens == 1 ||
+        (tokens > 1 && tokens <= kMaxTcTokens && job.cols <= kMaxTcColsTokens &&
+         std::size_t(kTok) * x_stride(job.kind, job.cols) * sizeof(uint4) <=
+             std::size_t(detail::max_smem_optin()) &&
+         ldx >= job.cols && ldx % 8 == 0 && (job.ldy == 0 || job.ldy >= job.rows));
     return device_has_mma() && job.W && job.x && job.y && job.rows > 0 && job.rows % 16 == 0 &&
            job.cols >= span && job.cols % span == 0 && job.cols <= kMaxTcCols && (addr & 15) == 0 &&
            (job.kind == WeightKind::F16 || job.scales) &&
@@ -760,7 +780,8 @@ cudaError_t gemv_tc(const TcBatch& batch, cudaStream_t stream) {
     // a launch gets without asking.
     auto* kernel = all_long ? gemv_tc_kernel<true, true> : gemv_tc_kernel<false, true>;
     static const cudaError_t opted_in = [] {
-        const int most = int(kTok * x_stride(WeightKind::F16, kMaxTcColsTokens) * sizeof(uint4));
+        const int most = std::min(int(kTok * x_stride(WeightKind::F16, kMaxTcColsTokens) * sizeof(uint4)),
+                                  detail::max_smem_optin());
         cudaError_t e = cudaFuncSetAttribute(gemv_tc_kernel<true, true>,
                                              cudaFuncAttributeMaxDynamicSharedMemorySize, most);
         if (e == cudaSuccess)
@@ -780,6 +801,7 @@ bool gemv_tc_wide_fits(const TcJob& job, int tokens) {
     const int slices = job.cols > 0 ? wide_slices(job) : 1;
     return device_has_mma() && job.W && job.x && job.y && job.rows > 0 && job.rows % 16 == 0 &&
            job.cols >= span && job.cols % slices == 0 && job.cols / slices % span == 0 &&
+           wide_smem(job.kind, job.cols / slices, 4) <= std::size_t(detail::max_smem_optin()) &&
            (addr & 15) == 0 && (job.kind == WeightKind::F16 || job.scales) &&
            job.in == GemvIn::Plain &&
            (job.out == GemvOut::StoreF32 || job.out == GemvOut::AddF32) && tokens >= 1 &&
@@ -803,8 +825,7 @@ cudaError_t gemv_tc_wide(const TcBatch& batch, cudaStream_t stream) {
         p.slices[j] = wide_slices(job);
         p.block_start[j + 1] = p.block_start[j] + (job.rows + kWideRows - 1) / kWideRows *
                                                       p.slices[j] * p.token_blocks;
-        smem = std::max(smem, std::size_t(8 * G) * x_stride(job.kind, job.cols / p.slices[j]) *
-                                  sizeof(uint4));
+        smem = std::max(smem, wide_smem(job.kind, job.cols / p.slices[j], G));
     }
     // Slices meet by atomic adds: a StoreF32 output starts from zero (its row gaps untouched).
     for (int j = 0; j < batch.n_jobs; ++j) {
@@ -817,9 +838,10 @@ cudaError_t gemv_tc_wide(const TcBatch& batch, cudaStream_t stream) {
             if (e != cudaSuccess) return e;
         }
     }
-    // x of 32 tokens for kWideCols columns: beyond the 48 KB a launch gets without asking.
+    // x of 32 tokens for a slice's columns: beyond the 48 KB a launch gets without asking.
     static const cudaError_t opted_in = [] {
-        const int most = int(32 * x_stride(WeightKind::F16, kWideCols) * sizeof(uint4));
+        const int most =
+            std::min(int(wide_smem(WeightKind::F16, wide_cols(), 4)), detail::max_smem_optin());
         cudaError_t e = cudaSuccess;
         for (auto* k : {gemv_tc_wide_kernel<1>, gemv_tc_wide_kernel<2>, gemv_tc_wide_kernel<4>})
             if (e == cudaSuccess)
@@ -838,7 +860,8 @@ bool ffn_value_wide_fits(bool int4, const void* Wt, const __half* scales, const 
     const int slices = F > 0 ? wide_t_slices(F) : 1;
     const auto addr = reinterpret_cast<std::uintptr_t>(Wt) | reinterpret_cast<std::uintptr_t>(h);
     return device_has_mma() && Wt && scales && h && y && T >= 1 && T <= kMaxTcTokens && F > 0 &&
-           F % slices == 0 && F / slices % 64 == 0 && C >= 16 && C % 16 == 0 && (addr & 15) == 0;
+           F % slices == 0 && F / slices % 64 == 0 && C >= 16 && C % 16 == 0 && (addr & 15) == 0 &&
+           std::size_t(32) * wide_t_stride(F / slices) * 4 <= std::size_t(detail::max_smem_optin());
 }
 
 cudaError_t ffn_value_wide(bool int4, const void* Wt, const __half* scales, const __half* h, int T,
@@ -848,7 +871,7 @@ cudaError_t ffn_value_wide(bool int4, const void* Wt, const __half* scales, cons
     WideTParams p{Wt, scales, h, y, F, C, T, wide_t_slices(F), (T + 8 * G - 1) / (8 * G), int4};
     const std::size_t smem = std::size_t(8 * G) * wide_t_stride(F / p.slices) * 4;
     static const cudaError_t opted_in = [] {
-        const int most = 32 * wide_t_stride(kWideCols) * 4;
+        const int most = std::min(32 * wide_t_stride(wide_cols()) * 4, detail::max_smem_optin());
         cudaError_t e = cudaSuccess;
         for (auto* k : {ffn_value_wide_kernel<1>, ffn_value_wide_kernel<2>, ffn_value_wide_kernel<4>})
             if (e == cudaSuccess)
