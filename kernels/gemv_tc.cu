@@ -566,7 +566,6 @@ struct WideTParams {
     float* y;
     int F, C, T, slices, token_blocks;
     bool int4;
-    int prefetch; // iterations of 64 rows f asked into L2 ahead of the loads (0: none)
 };
 
 int wide_t_slices(int F) {
@@ -611,17 +610,6 @@ __device__ void wide_t_block(const WideTParams& p, int cb, int slice, int tok0, 
             }
     };
     const int f_end = valid ? f_begin + kf : f_begin;
-    // Rows f ahead of the loads into L2 (holding no registers, unlike more loads in flight): one
-    // thread a row, the block's 128 columns of it (64 bytes int4, 128 int8).
-    const std::size_t row_bytes = kInt4 ? std::size_t(p.C) / 2 : std::size_t(p.C);
-    const std::size_t col_byte = std::size_t(cb) * kWideRows / (kInt4 ? 2 : 1);
-    auto prefetch_rows = [&](int first, int n) {
-        const int f = first + int(threadIdx.x);
-        if (int(threadIdx.x) < n && f < f_begin + kf)
-            asm volatile("prefetch.global.L2 [%0];" ::"l"(static_cast<const std::uint8_t*>(p.Wt) +
-                                                          std::size_t(f) * row_bytes + col_byte));
-    };
-    if (p.prefetch) prefetch_rows(f_begin + U * kChunk, U * kChunk * p.prefetch);
     int f0 = f_begin;
     if (f0 < f_end) load(f0);
     grid_dep_wait();
@@ -700,7 +688,6 @@ __device__ void wide_t_block(const WideTParams& p, int cb, int slice, int tok0, 
         }
         f0 += U * kChunk;
         if (f0 < f_end) load(f0);
-        if (p.prefetch) prefetch_rows(f0 + U * kChunk * p.prefetch, U * kChunk);
     }
     if (!valid) return;
     float scale[2] = {1.0f, 1.0f};
@@ -881,13 +868,7 @@ cudaError_t ffn_value_wide(bool int4, const void* Wt, const __half* scales, cons
                            int F, int C, float* y, cudaStream_t stream) {
     if (!ffn_value_wide_fits(int4, Wt, scales, h, T, F, C, y)) return cudaErrorInvalidValue;
     const int G = T <= 8 ? 1 : T <= 16 ? 2 : 4;
-    // GANDER_WIDE_PREFETCH=N (0-3): rows N iterations ahead into L2 (measurement; default 0).
-    static const int prefetch = [] {
-        const char* e = std::getenv("GANDER_WIDE_PREFETCH");
-        return e ? std::clamp(std::atoi(e), 0, 3) : 0;
-    }();
-    WideTParams p{Wt,     scales, h, y, F, C, T, wide_t_slices(F), (T + 8 * G - 1) / (8 * G),
-                  int4, prefetch};
+    WideTParams p{Wt, scales, h, y, F, C, T, wide_t_slices(F), (T + 8 * G - 1) / (8 * G), int4};
     const std::size_t smem = std::size_t(8 * G) * wide_t_stride(F / p.slices) * 4;
     static const cudaError_t opted_in = [] {
         const int most = std::min(32 * wide_t_stride(wide_cols()) * 4, detail::max_smem_optin());
