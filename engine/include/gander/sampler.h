@@ -54,6 +54,7 @@ private:
     std::int32_t draw(float max_logit); // temperature > 0: top-p, top-k, then one uniform draw
     double exp_pass(float max_logit, float inv_temperature);
     void keep_top(double total_mass, bool use_top_p, bool use_top_k);
+    bool keep_top_near(float max_logit, double total_mass, bool use_top_p, bool use_top_k);
 
     SamplerParams m_params;
     std::mt19937_64 m_rng;
@@ -65,6 +66,8 @@ private:
     std::vector<double> m_bucket_mass;         // per bucket: sum of unnormalised p
     std::vector<std::uint32_t> m_bucket_count; // per bucket: number of tokens
     std::size_t m_buckets_used = 0;            // buckets [0, this) may be non-zero
+    std::vector<std::int32_t> m_near;          // keep_top_near: tokens within 4 nats of the best
+    std::vector<std::uint16_t> m_near_bucket;  // and their buckets
 };
 
 } // namespace gander
