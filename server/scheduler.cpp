@@ -74,8 +74,17 @@ struct Scheduler::Active {
     bool done = false;
 };
 
+namespace {
+// Worker threads for the sampling: the cores beside the scheduler's own, at most 7 (a step's
+// sampling is then well under the card's share at the batch sizes the server admits).
+unsigned sampling_workers() {
+    const unsigned cores = std::thread::hardware_concurrency();
+    return cores > 1 ? std::min(cores - 1, 7u) : 0u;
+}
+} // namespace
+
 Scheduler::Scheduler(Model& model, const Tokenizer& tokenizer, const SchedulerLimits& limits)
-    : m_model(model), m_tokenizer(tokenizer), m_limits(limits) {
+    : m_model(model), m_tokenizer(tokenizer), m_limits(limits), m_sampling(sampling_workers()) {
     m_thread = std::thread([this] { run(); });
 }
 
@@ -256,11 +265,27 @@ void Scheduler::decode_step() {
         m_counters.batched_steps += 1;
         m_counters.batched_tokens += std::int64_t(batch.size());
     }
-    for (Active* a : batch) {
+    // Each job's own Sampler over its own logits: the jobs side by side (ParallelFor), then the
+    // tokens taken through the streams and stop strings in order, on this thread.
+    std::vector<std::int32_t> picked(batch.size(), -1);
+    std::vector<std::optional<std::string>> errors(batch.size());
+    m_sampling.run(batch.size(), [&](std::size_t i) {
+        try {
+            picked[i] = sample(*batch[i]);
+        } catch (const std::exception& e) {
+            errors[i] = e.what();
+        }
+    });
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        Active* a = batch[i];
         a->absorbed += m_tokenizer.decode(std::span(&a->next, 1));
         a->next = -1;
+        if (errors[i]) {
+            fail(*a, *errors[i]);
+            continue;
+        }
         try {
-            accept_token(*a, sample(*a));
+            accept_token(*a, picked[i]);
         } catch (const std::exception& e) {
             fail(*a, e.what());
         }
