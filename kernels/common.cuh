@@ -53,7 +53,8 @@ inline int max_smem_optin() {
     static const int most = [] {
         int dev = 0, m = 0;
         if (cudaGetDevice(&dev) != cudaSuccess ||
-            cudaDeviceGetAttribute(&m, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev) != cudaSuccess) {
+            cudaDeviceGetAttribute(&m, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev) !=
+                cudaSuccess) {
             (void)cudaGetLastError();
             return 48 * 1024;
         }

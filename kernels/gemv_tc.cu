@@ -146,7 +146,8 @@ __device__ __forceinline__ void load_steps(const TcJob& job, int r0, int r1, int
 #pragma unroll
     for (int u = 0; u < Traits<K>::kSteps; ++u) {
         if (u < n) {
-            const int col = (s + u) * kSpan + t * (K == WeightKind::Int4G64 ? 16 : Traits<K>::kVals);
+            const int col =
+                (s + u) * kSpan + t * (K == WeightKind::Int4G64 ? 16 : Traits<K>::kVals);
             wa[u] = load_w<K, kKeep>(job, r0, col);
             wb[u] = load_w<K, kKeep>(job, r1, col);
             if constexpr (K == WeightKind::Int4G64) {
@@ -176,10 +177,9 @@ template <WeightKind K> __device__ __forceinline__ uint4 x_for(const __half* x, 
 // weight is dequantised once for all G groups. kAll: every column is a token (else only column 0
 // is read, and int4 skips the other columns' scaling).
 template <WeightKind K, int G, bool kAll>
-__device__ __forceinline__ void step_mma(const typename Traits<K>::Load& wa,
-                                         const typename Traits<K>::Load& wb, __half2 sa,
-                                         __half2 sb, const uint4* xq, int q_stride, int step_col,
-                                         int t, float (&acc)[G][4]) {
+__device__ __forceinline__ void
+step_mma(const typename Traits<K>::Load& wa, const typename Traits<K>::Load& wb, __half2 sa,
+         __half2 sb, const uint4* xq, int q_stride, int step_col, int t, float (&acc)[G][4]) {
     if constexpr (K == WeightKind::F16) {
         const int c8 = (step_col + t * Traits<K>::kVals) / 8;
 #pragma unroll
@@ -489,8 +489,8 @@ __device__ void wide_block(const TcJob& job, int rb, int slice, int slices, int 
 #pragma unroll
         for (int u = 0; u < U; ++u)
             if (u < n)
-                step_mma<K, G, true>(wa[u], wb[u], sa[u], sb[u], xq, 8 * xrow,
-                                     (s + u) * kSpan - k0, t, acc);
+                step_mma<K, G, true>(wa[u], wb[u], sa[u], sb[u], xq, 8 * xrow, (s + u) * kSpan - k0,
+                                     t, acc);
         s += n;
         n = min(U, s_end - s);
         if (n > 0) load_steps<K, true>(job, r0, r1, t, s, n, wa, wb, sa, sb);
@@ -523,7 +523,8 @@ __device__ void wide_block(const TcJob& job, int rb, int slice, int slices, int 
 }
 
 template <int G>
-__global__ void __launch_bounds__(32 * kWarps, 2) gemv_tc_wide_kernel(const __grid_constant__ WideParams p) {
+__global__ void __launch_bounds__(32 * kWarps, 2)
+    gemv_tc_wide_kernel(const __grid_constant__ WideParams p) {
     extern __shared__ uint4 xs[];
     grid_dep_launch();
     // Block b: job j, then (row block, slice, token block) with the token blocks of the same
@@ -711,10 +712,12 @@ __device__ void wide_t_block(const WideTParams& p, int cb, int slice, int tok0, 
 }
 
 template <int G>
-__global__ void __launch_bounds__(32 * kWarps, 2) ffn_value_wide_kernel(const __grid_constant__ WideTParams p) {
+__global__ void __launch_bounds__(32 * kWarps, 2)
+    ffn_value_wide_kernel(const __grid_constant__ WideTParams p) {
     extern __shared__ std::uint32_t hs[];
     grid_dep_launch();
-    // Block b: (column block, slice, token block), the token blocks of the same weights side by side.
+    // Block b: (column block, slice, token block), the token blocks of the same weights side by
+    // side.
     const int b = int(blockIdx.x);
     const int tb = b % p.token_blocks, rest = b / p.token_blocks;
     const int slice = rest % p.slices, cb = rest / p.slices;
@@ -739,11 +742,10 @@ bool gemv_tc_fits(const TcJob& job, int tokens) {
     // Several tokens: x of 8 in shared memory, within what the card lets a block have (~99 KB on
     // the RTX cards: 8,192 columns would not fit there).
     const bool tokens_fit =
-        tokens == 1 ||
-        (tokens > 1 && tokens <= kMaxTcTokens && job.cols <= kMaxTcColsTokens &&
-         std::size_t(kTok) * x_stride(job.kind, job.cols) * sizeof(uint4) <=
-             std::size_t(detail::max_smem_optin()) &&
-         ldx >= job.cols && ldx % 8 == 0 && (job.ldy == 0 || job.ldy >= job.rows));
+        tokens == 1 || (tokens > 1 && tokens <= kMaxTcTokens && job.cols <= kMaxTcColsTokens &&
+                        std::size_t(kTok) * x_stride(job.kind, job.cols) * sizeof(uint4) <=
+                            std::size_t(detail::max_smem_optin()) &&
+                        ldx >= job.cols && ldx % 8 == 0 && (job.ldy == 0 || job.ldy >= job.rows));
     return device_has_mma() && job.W && job.x && job.y && job.rows > 0 && job.rows % 16 == 0 &&
            job.cols >= span && job.cols % span == 0 && job.cols <= kMaxTcCols && (addr & 15) == 0 &&
            (job.kind == WeightKind::F16 || job.scales) &&
@@ -780,8 +782,9 @@ cudaError_t gemv_tc(const TcBatch& batch, cudaStream_t stream) {
     // a launch gets without asking.
     auto* kernel = all_long ? gemv_tc_kernel<true, true> : gemv_tc_kernel<false, true>;
     static const cudaError_t opted_in = [] {
-        const int most = std::min(int(kTok * x_stride(WeightKind::F16, kMaxTcColsTokens) * sizeof(uint4)),
-                                  detail::max_smem_optin());
+        const int most =
+            std::min(int(kTok * x_stride(WeightKind::F16, kMaxTcColsTokens) * sizeof(uint4)),
+                     detail::max_smem_optin());
         cudaError_t e = cudaFuncSetAttribute(gemv_tc_kernel<true, true>,
                                              cudaFuncAttributeMaxDynamicSharedMemorySize, most);
         if (e == cudaSuccess)
@@ -795,8 +798,8 @@ cudaError_t gemv_tc(const TcBatch& batch, cudaStream_t stream) {
 
 bool gemv_tc_wide_fits(const TcJob& job, int tokens) {
     const int span = span_of(job.kind);
-    const auto addr = reinterpret_cast<std::uintptr_t>(job.W) |
-                      reinterpret_cast<std::uintptr_t>(job.x);
+    const auto addr =
+        reinterpret_cast<std::uintptr_t>(job.W) | reinterpret_cast<std::uintptr_t>(job.x);
     const int ldx = job.ldx ? job.ldx : job.cols;
     const int slices = job.cols > 0 ? wide_slices(job) : 1;
     return device_has_mma() && job.W && job.x && job.y && job.rows > 0 && job.rows % 16 == 0 &&
@@ -849,8 +852,9 @@ cudaError_t gemv_tc_wide(const TcBatch& batch, cudaStream_t stream) {
         return e;
     }();
     if (opted_in != cudaSuccess) return opted_in;
-    auto* kernel = G == 1 ? gemv_tc_wide_kernel<1> : G == 2 ? gemv_tc_wide_kernel<2>
-                                                            : gemv_tc_wide_kernel<4>;
+    auto* kernel = G == 1   ? gemv_tc_wide_kernel<1>
+                   : G == 2 ? gemv_tc_wide_kernel<2>
+                            : gemv_tc_wide_kernel<4>;
     return detail::launch_pdl(kernel, dim3(unsigned(p.block_start[batch.n_jobs])),
                               dim3(32 * kWarps), smem, stream, p);
 }
@@ -873,14 +877,16 @@ cudaError_t ffn_value_wide(bool int4, const void* Wt, const __half* scales, cons
     static const cudaError_t opted_in = [] {
         const int most = std::min(32 * wide_t_stride(wide_cols()) * 4, detail::max_smem_optin());
         cudaError_t e = cudaSuccess;
-        for (auto* k : {ffn_value_wide_kernel<1>, ffn_value_wide_kernel<2>, ffn_value_wide_kernel<4>})
+        for (auto* k :
+             {ffn_value_wide_kernel<1>, ffn_value_wide_kernel<2>, ffn_value_wide_kernel<4>})
             if (e == cudaSuccess)
                 e = cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, most);
         return e;
     }();
     if (opted_in != cudaSuccess) return opted_in;
-    auto* kernel = G == 1 ? ffn_value_wide_kernel<1> : G == 2 ? ffn_value_wide_kernel<2>
-                                                              : ffn_value_wide_kernel<4>;
+    auto* kernel = G == 1   ? ffn_value_wide_kernel<1>
+                   : G == 2 ? ffn_value_wide_kernel<2>
+                            : ffn_value_wide_kernel<4>;
     const int col_blocks = (C + kWideRows - 1) / kWideRows;
     return detail::launch_pdl(kernel, dim3(unsigned(col_blocks * p.slices * p.token_blocks)),
                               dim3(32 * kWarps), smem, stream, p);

@@ -125,7 +125,7 @@ private:
     SchedulerStats m_counters;
 
     std::vector<std::unique_ptr<Active>> m_active; // scheduler thread only
-    ParallelFor m_sampling;                         // each decoding job's Sampler, side by side
+    ParallelFor m_sampling;                        // each decoding job's Sampler, side by side
     std::thread m_thread;
 };
 

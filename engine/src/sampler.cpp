@@ -79,8 +79,8 @@ inline float exp_neg(float d) {
 // e[i] = e^((l[i] - max) * inv_t) for all i; returns their sum. This pass is most of the sampler's
 // time: the fixed 8-wide inner loop over restrict pointers is what the compiler vectorises at -O2,
 // and the sum runs in four independent chains (in a fixed order, so it is reproducible).
-GANDER_AVX2_CLONES double exp_all(const float* __restrict l, float* __restrict e,
-                                  std::size_t V, float max, float inv_t) {
+GANDER_AVX2_CLONES double exp_all(const float* __restrict l, float* __restrict e, std::size_t V,
+                                  float max, float inv_t) {
     std::size_t i = 0;
     for (; i + 8 <= V; i += 8)
         for (std::size_t j = 0; j < 8; ++j) e[i + j] = exp_neg((max - l[i + j]) * inv_t);
@@ -119,8 +119,7 @@ std::size_t near_tokens(const float* w, std::size_t V, float max, float limit, s
 
 // logits with NaN as -inf into w. On the bits (NaN: exponent all ones, mantissa not zero), as
 // exp_neg does: a float compare would keep the compiler from vectorising the loop.
-GANDER_AVX2_CLONES void without_nan(const float* __restrict l, float* __restrict w,
-                                    std::size_t V) {
+GANDER_AVX2_CLONES void without_nan(const float* __restrict l, float* __restrict w, std::size_t V) {
     const auto one = [](float v) {
         const auto bits = std::bit_cast<std::uint32_t>(v);
         return std::bit_cast<float>((bits & 0x7FFFFFFFu) > 0x7F800000u ? 0xFF800000u : bits);
@@ -367,8 +366,8 @@ bool Sampler::keep_top_near(float max, double total, bool use_top_p, bool use_to
         keep_in_boundary = k - before;
     }
     // The kept: every near token of a bucket below the boundary, the boundary's best few; by id.
-    const std::vector<std::int32_t> boundary_kept(m_order.begin(),
-                                                  m_order.begin() + std::ptrdiff_t(keep_in_boundary));
+    const std::vector<std::int32_t> boundary_kept(
+        m_order.begin(), m_order.begin() + std::ptrdiff_t(keep_in_boundary));
     m_order.clear();
     for (std::size_t j = 0; j < n; ++j)
         if (m_near_bucket[j] < boundary) m_order.push_back(m_near[j]);

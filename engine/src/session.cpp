@@ -110,7 +110,8 @@ void Session::feed_batch(std::span<Session* const> sessions, std::span<const std
     }
 }
 
-void Session::do_feed_batch(std::span<Session* const> sessions, std::span<const std::int32_t> tokens,
+void Session::do_feed_batch(std::span<Session* const> sessions,
+                            std::span<const std::int32_t> tokens,
                             std::span<const std::span<float>> logits) {
     for (std::size_t i = 0; i < sessions.size(); ++i) sessions[i]->do_feed(tokens[i], logits[i]);
 }

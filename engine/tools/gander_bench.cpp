@@ -314,7 +314,8 @@ int main(int argc, char** argv) {
                 if (opt.backend == gander::BackendKind::Cuda)
                     card_ms += gander::detail::cuda_last_batch_ms(*model);
 #endif
-                for (int i = 0; i < B; ++i) ids[std::size_t(i)] = argmax(ss[std::size_t(i)]->logits());
+                for (int i = 0; i < B; ++i)
+                    ids[std::size_t(i)] = argmax(ss[std::size_t(i)]->logits());
             };
             step();
             step();

@@ -379,17 +379,17 @@ TEST_CASE("gemv_tc_wide (many tokens, 128 rows a block, column slices) equals th
                 const GemvOut out = n++ % 2 ? GemvOut::AddF32 : GemvOut::StoreF32;
                 // Every other case with row strides wider than the matrix (gaps stay untouched).
                 const bool strided = n % 3 == 0;
-                TcCase c(kind, rows, cols, out, kernels::GemvIn::Plain, T,
-                         strided ? cols + 8 : 0, strided ? rows + 5 : 0);
+                TcCase c(kind, rows, cols, out, kernels::GemvIn::Plain, T, strided ? cols + 8 : 0,
+                         strided ? rows + 5 : 0);
                 REQUIRE(kernels::gemv_tc_wide_fits(c.job(), T));
                 kernels::TcBatch b;
                 b.tokens = T;
                 b.add(c.job());
                 cuda_ok(kernels::gemv_tc_wide(b, nullptr), "gemv_tc_wide");
                 const double worst = c.check(kind_name(kind));
-                std::fprintf(stderr,
-                             "  gemv_tc_wide %s %dx%d, %d tokens%s: worst error / sum|terms| %.2e\n",
-                             kind_name(kind), rows, cols, T, strided ? " strided" : "", worst);
+                std::fprintf(
+                    stderr, "  gemv_tc_wide %s %dx%d, %d tokens%s: worst error / sum|terms| %.2e\n",
+                    kind_name(kind), rows, cols, T, strided ? " strided" : "", worst);
             }
         }
     }

@@ -878,12 +878,14 @@ TEST_CASE("ffn_value_wide: many tokens times every row of transposed int8 / int4
                          << "/" << T;
                     const auto row = [&](const auto& v, int n) {
                         return std::vector<typename std::decay_t<decltype(v)>::value_type>(
-                            v.begin() + std::ptrdiff_t(i) * n, v.begin() + std::ptrdiff_t(i + 1) * n);
+                            v.begin() + std::ptrdiff_t(i) * n,
+                            v.begin() + std::ptrdiff_t(i + 1) * n);
                     };
-                    worst = std::max(worst, int4 ? check_sparse_sum(row(y, C), row(y0, C),
-                                                                    row(hh, F), F, C, w4, what.str())
-                                                 : check_sparse_sum(row(y, C), row(y0, C),
-                                                                    row(hh, F), F, C, w8, what.str()));
+                    worst =
+                        std::max(worst, int4 ? check_sparse_sum(row(y, C), row(y0, C), row(hh, F),
+                                                                F, C, w4, what.str())
+                                             : check_sparse_sum(row(y, C), row(y0, C), row(hh, F),
+                                                                F, C, w8, what.str()));
                 }
                 std::fprintf(stderr, "  ffn_value_wide %s %dx%d, %d tokens: worst %.2e\n",
                              int4 ? "int4" : "int8", F, C, T, worst);
