@@ -487,12 +487,14 @@ enum SkipBit : unsigned {
 
 // Products of 2 to tc_tokens() tokens (a batch of sessions' decoding step, short prefills) go to
 // gemv_tc's several-token kernel (16 rows a block, the weights read once per 8 tokens, L2 serving
-// the repeats); more tokens, up to 64, to gemv_tc_wide for int8 / int4 (128 rows a block, each
-// weight dequantised once for up to 32 tokens; the FFN value product through ffn_value_wide) and
-// to cuBLAS for fp16 (which reads fp16 weights once anyway). Beyond 64, and for int8 / int4 with
-// GANDER_WIDE=0, cuBLAS after dequantising each matrix. Measured (H100, sixth session): int4
-// B = 16 through the wide kernel 8.13 ms on the card against 9.48 through the several-token one;
-// at 32, 9.26 against 14.01 for dequantise + cuBLAS (docs/performance.md).
+// the repeats). A batched step of more sessions, up to 64: int8 / int4 through gemv_tc_wide (128
+// rows a block, each weight dequantised once for up to 32 tokens; the FFN value product through
+// ffn_value_wide), fp16 through cuBLAS (which reads fp16 weights once anyway). Everything else
+// (longer prefill chunks, and int8 / int4 with GANDER_WIDE=0): cuBLAS, each quantized matrix
+// dequantised first. The wide kernels' column slices meet by atomic adds, so a prefill never
+// takes them: one session's output stays the same from run to run. Measured (H100, sixth
+// session): int4 B = 16 through the wide kernel 8.13 ms on the card against 9.48 through the
+// several-token one; at 32, 7.5 against 14.0 for dequantise + cuBLAS (docs/performance.md).
 // GANDER_BATCH_TC=N moves the first threshold (0: none to gemv_tc); GANDER_WIDE=all sends fp16 to
 // the wide kernel too.
 bool CudaModel::wide_for(bool quantized) const {
@@ -523,7 +525,7 @@ k::TcJob tc_job(const __half* W, const QuantDev* q, const __half* x, void* y, in
 }
 } // namespace
 
-void CudaModel::linear(const Job* jobs, int n_jobs, int T, Workspace& ws) {
+void CudaModel::linear(const Job* jobs, int n_jobs, int T, Workspace& ws, bool sessions) {
     if (T == 1) { // tensor-core products in one launch; the rest (odd shapes, LoRA up with its
                   // input activation) fp16 in another, quantized in a third
         k::TcBatch tb;
@@ -575,7 +577,7 @@ void CudaModel::linear(const Job* jobs, int n_jobs, int T, Workspace& ws) {
             }
         }
         if (tb.n_jobs) GANDER_CUDA(k::gemv_tc(tb, m_stream));
-    } else if (T <= k::kMaxTcTokens) {
+    } else if (sessions && T <= k::kMaxTcTokens) {
         k::TcBatch wb;
         wb.tokens = T;
         for (int i = 0; i < n_jobs; ++i) {
@@ -715,11 +717,11 @@ void CudaModel::forward(int T, float* state, Workspace& ws, bool want_logits) {
 
 // x += ffn_h W_value for T rows from the transposed matrix (fp16, or int8 dequantised into the
 // scratch matrix first).
-void CudaModel::ffn_value_rows(const LayerDev& L, int T, Workspace& ws) {
+void CudaModel::ffn_value_rows(const LayerDev& L, int T, Workspace& ws, bool sessions) {
     const int C = m_shape.n_embd, F = m_shape.ffn_dim;
     const __half* Wt = L.ffn_vt;
     const bool i8 = L.qffn_vt.kind == k::QuantKind::Int8Row;
-    if (!Wt && T > tc_tokens() && wide_for(true) &&
+    if (!Wt && sessions && T > tc_tokens() && wide_for(true) &&
         k::ffn_value_wide_fits(!i8, L.qffn_vt.q, L.qffn_vt.scales, ws.ffn_h, T, F, C, ws.x)) {
         // Many tokens: every row read once for up to 32 of them on the tensor cores.
         GANDER_CUDA(k::ffn_value_wide(!i8, L.qffn_vt.q, L.qffn_vt.scales, ws.ffn_h, T, F, C, ws.x,
@@ -835,12 +837,12 @@ void CudaModel::forward_batch(int B, float* const* states, Workspace& ws, float*
         const bool first = li == 0;
         Job down[7], up[4];
         const int fewer = attention_jobs(L, ws, first, false, down, up);
-        if (!(skip & kSkipDown)) linear(down, 7 - fewer, B, ws);
+        if (!(skip & kSkipDown)) linear(down, 7 - fewer, B, ws, true);
         if (!(skip & kSkipUp)) {
             GANDER_CUDA(k::lora_activation(ws.hw, std::int64_t(B) * R.w, k::Activation::Tanh, st));
             GANDER_CUDA(
                 k::lora_activation(ws.hg, std::int64_t(B) * R.g, k::Activation::Sigmoid, st));
-            linear(up, 4 - fewer, B, ws);
+            linear(up, 4 - fewer, B, ws, true);
         }
         k::Wkv7Step w{nullptr, ws.r,       ws.k,     ws.v,  ws.wl, ws.al,        ws.vl,
                       ws.gl,   ws.v_first, L.w0,     L.a0,  L.v0,  L.k_k,        L.k_a,
@@ -849,7 +851,7 @@ void CudaModel::forward_batch(int B, float* const* states, Workspace& ws, float*
         w.state_offset = kv;
         if (!(skip & kSkipWkv)) GANDER_CUDA(k::wkv7_step(w, H, N, st, B));
         Job out{L.Wo, ws.yg, ws.x, C, C, GemvIn::Plain, GemvOut::AddF32, &L.qo};
-        if (!(skip & kSkipOut)) linear(&out, 1, B, ws);
+        if (!(skip & kSkipOut)) linear(&out, 1, B, ws, true);
 
         k::ShiftMix fm{{L.ffn_x_k}, {ws.xm[0]}, 1};
         if (!(skip & kSkipLnMix))
@@ -857,10 +859,10 @@ void CudaModel::forward_batch(int B, float* const* states, Workspace& ws, float*
                                              kLayerNormEps, st));
         Job key{L.ffn_k, ws.xm[0], ws.ffn_f, F, C, GemvIn::Plain, GemvOut::StoreF32, &L.qffn_k};
         if (!(skip & kSkipFfnK)) {
-            linear(&key, 1, B, ws);
+            linear(&key, 1, B, ws, true);
             GANDER_CUDA(k::relu2(ws.ffn_f, ws.ffn_h, std::int64_t(B) * F, st));
         }
-        if (!(skip & kSkipFfnV)) ffn_value_rows(L, B, ws);
+        if (!(skip & kSkipFfnV)) ffn_value_rows(L, B, ws, true);
     }
     // Logits of every row: the final LayerNorm into xm[0] (free by now), then the head; a
     // quantized head is dequantised a slice of rows at a time into the scratch matrix.

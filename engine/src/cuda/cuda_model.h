@@ -118,9 +118,12 @@ public:
 private:
     struct Job;
     void forward_batch(int B, float* const* states, Workspace& ws, float* logits);
-    void ffn_value_rows(const LayerDev& L, int T, Workspace& ws);
+    // sessions: the T rows are a batch of sessions' decoding step (forward_batch), which may take
+    // the wide kernels; a sequence's rows (prefill) never do: their slices meet by atomic adds,
+    // whose order varies, and one session's output stays the same from run to run.
+    void ffn_value_rows(const LayerDev& L, int T, Workspace& ws, bool sessions = false);
     void place(const model::Weights* weights, std::uint64_t seed, const Progress& progress);
-    void linear(const Job* jobs, int n_jobs, int T, Workspace& ws);
+    void linear(const Job* jobs, int n_jobs, int T, Workspace& ws, bool sessions = false);
     int attention_jobs(const LayerDev& L, Workspace& ws, bool first, bool step, Job* down,
                        Job* up) const;
 
