@@ -75,16 +75,15 @@ struct Scheduler::Active {
 };
 
 namespace {
-// Worker threads for the sampling: the cores beside the scheduler's own, at most 7 (a step's
+// Threads for the sampling, the scheduler's own among them: one a core, at most 8 (a step's
 // sampling is then well under the card's share at the batch sizes the server admits).
-unsigned sampling_workers() {
-    const unsigned cores = std::thread::hardware_concurrency();
-    return cores > 1 ? std::min(cores - 1, 7u) : 0u;
+int sampling_threads() {
+    return int(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
 }
 } // namespace
 
 Scheduler::Scheduler(Model& model, const Tokenizer& tokenizer, const SchedulerLimits& limits)
-    : m_model(model), m_tokenizer(tokenizer), m_limits(limits), m_sampling(sampling_workers()) {
+    : m_model(model), m_tokenizer(tokenizer), m_limits(limits), m_sampling(sampling_threads()) {
     m_thread = std::thread([this] { run(); });
 }
 
@@ -265,15 +264,17 @@ void Scheduler::decode_step() {
         m_counters.batched_steps += 1;
         m_counters.batched_tokens += std::int64_t(batch.size());
     }
-    // Each job's own Sampler over its own logits: the jobs side by side (ParallelFor), then the
+    // Each job's own Sampler over its own logits: the jobs side by side on the pool, then the
     // tokens taken through the streams and stop strings in order, on this thread.
     std::vector<std::int32_t> picked(batch.size(), -1);
     std::vector<std::optional<std::string>> errors(batch.size());
-    m_sampling.run(batch.size(), [&](std::size_t i) {
-        try {
-            picked[i] = sample(*batch[i]);
-        } catch (const std::exception& e) {
-            errors[i] = e.what();
+    m_sampling.parallel_for(std::int64_t(batch.size()), 1, [&](std::int64_t b, std::int64_t e) {
+        for (auto i = std::size_t(b); i < std::size_t(e); ++i) {
+            try {
+                picked[i] = sample(*batch[i]);
+            } catch (const std::exception& ex) {
+                errors[i] = ex.what();
+            }
         }
     });
     for (std::size_t i = 0; i < batch.size(); ++i) {

@@ -17,8 +17,8 @@
 
 #include "gander/gander.h"
 #include "gander/sampler.h"
+#include "gander/thread_pool.h"
 #include "gander/tokenizer.h"
-#include "parallel_for.h"
 
 #include <atomic>
 #include <condition_variable>
@@ -125,7 +125,7 @@ private:
     SchedulerStats m_counters;
 
     std::vector<std::unique_ptr<Active>> m_active; // scheduler thread only
-    ParallelFor m_sampling;                        // each decoding job's Sampler, side by side
+    ThreadPool m_sampling;                         // each decoding job's Sampler, side by side
     std::thread m_thread;
 };
 

@@ -1,12 +1,13 @@
 // The CPU backend's fast paths (AVX2 dot products, register-blocked matmul, thread splits) against
 // plain double-precision loops, on fresh random inputs of odd sizes and every weight dtype.
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <random>
 
 #include "check.h"
 #include "cpu/ops.h"
-#include "cpu/thread_pool.h"
+#include "gander/thread_pool.h"
 #include "model/half.h"
 #include "model/quantize.h"
 
@@ -83,6 +84,26 @@ TEST_CASE("matvec and matmul equal plain loops for every dtype, odd sizes, with 
                                   1e-4f * (1 + std::fabs(want[std::size_t(o)])) * std::sqrt(float(cols)),
                               "matvec " << io::dtype_name(dt) << " row " << o);
             }
+        }
+    }
+}
+
+TEST_CASE("ThreadPool: disjoint ranges covering every index once, over many rounds and sizes") {
+    // The server's sampling runs one round a decoding step, with each round's function and
+    // counters gone when the next starts.
+    for (int threads : {1, 2, 4, 8}) {
+        gander::ThreadPool pool(threads);
+        CHECK(pool.size() == threads);
+        for (int round = 0; round < 2000; ++round) {
+            const std::int64_t n = round % 37;
+            std::vector<std::atomic<int>> hits(static_cast<std::size_t>(n));
+            std::atomic<std::int64_t> covered{0};
+            pool.parallel_for(n, 1, [&](std::int64_t b, std::int64_t e) {
+                for (std::int64_t i = b; i < e; ++i) hits[std::size_t(i)].fetch_add(1);
+                covered.fetch_add(e - b);
+            });
+            CHECK(covered.load() == n);
+            for (const auto& h : hits) CHECK(h.load() == 1);
         }
     }
 }

@@ -2,7 +2,6 @@
 // HTTP limits, streaming, the session cache and its eviction, cancellation of a request whose
 // client left, and the queue limit. (The openai npm client covers the same API from outside.)
 #include "local_server.h"
-#include "parallel_for.h"
 #include "server_settings.h"
 
 #include <QJsonArray>
@@ -17,9 +16,7 @@
 
 #include "gander/gander.h"
 
-#include <atomic>
 #include <memory>
-#include <vector>
 
 using namespace Qt::StringLiterals;
 using gander::server::LocalServer;
@@ -156,27 +153,6 @@ private Q_SLOTS:
         QVERIFY(m_port != 0);
     }
     void cleanupTestCase() { m_server.reset(); }
-
-    // The sampling pool: every index exactly once per round and all of them done when run()
-    // returns, over many rounds of every size (each round's function and counters are gone when
-    // the next starts).
-    void parallelForRunsEachIndexOnce() {
-        for (unsigned workers : {0u, 1u, 3u, 7u}) {
-            gander::server::ParallelFor pool(workers);
-            QCOMPARE(pool.workers(), workers);
-            for (int round = 0; round < 2000; ++round) {
-                const std::size_t n = std::size_t(round % 37);
-                std::vector<std::atomic<int>> hits(n);
-                std::atomic<int> calls{0};
-                pool.run(n, [&](std::size_t i) {
-                    hits[i].fetch_add(1);
-                    calls.fetch_add(1);
-                });
-                QCOMPARE(calls.load(), int(n));
-                for (std::size_t i = 0; i < n; ++i) QCOMPARE(hits[i].load(), 1);
-            }
-        }
-    }
 
     void missingModelFails() {
         LocalServer server;

@@ -10,7 +10,7 @@
 
 #include "backend.h"
 #include "cpu/ops.h"
-#include "cpu/thread_pool.h"
+#include "gander/thread_pool.h"
 
 namespace gander::cpu {
 namespace {

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <vector>
 
-#include "cpu/thread_pool.h"
+#include "gander/thread_pool.h"
 #include "model/half.h"
 
 #if defined(__x86_64__) || defined(_M_X64)

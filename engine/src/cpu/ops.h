@@ -8,9 +8,13 @@
 
 #include "model/weights.h"
 
+namespace gander {
+class ThreadPool;
+}
+
 namespace gander::cpu {
 
-class ThreadPool;
+using gander::ThreadPool;
 
 void layer_norm(const float* x, const float* w, const float* b, float* out, int n, float eps);
 // Per-group normalisation over `n_groups` groups of `group_size` (RWKV-7's ln_x, eps 64e-5).

@@ -1,5 +1,6 @@
-// A fixed pool of worker threads for the CPU backend's data-parallel loops. The calling thread
-// takes part, so a pool of n threads starts n - 1 workers. One parallel_for at a time per pool.
+// A fixed pool of worker threads for data-parallel loops: the CPU backend's matrix products, the
+// server's per-job sampling. The calling thread takes part, so a pool of n threads starts n - 1
+// workers. One parallel_for at a time per pool.
 #pragma once
 
 #include <condition_variable>
@@ -9,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-namespace gander::cpu {
+namespace gander {
 
 class ThreadPool {
 public:
@@ -38,4 +39,4 @@ private:
     const std::function<void(std::int64_t, std::int64_t)>* m_fn = nullptr;
 };
 
-} // namespace gander::cpu
+} // namespace gander

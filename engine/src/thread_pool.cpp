@@ -1,9 +1,9 @@
 // See thread_pool.h.
-#include "cpu/thread_pool.h"
+#include "gander/thread_pool.h"
 
 #include <algorithm>
 
-namespace gander::cpu {
+namespace gander {
 
 ThreadPool::ThreadPool(int threads) {
     if (threads <= 0) threads = int(std::max(1u, std::thread::hardware_concurrency()));
@@ -65,4 +65,4 @@ void ThreadPool::parallel_for(std::int64_t n, std::int64_t grain,
     m_fn = nullptr;
 }
 
-} // namespace gander::cpu
+} // namespace gander
