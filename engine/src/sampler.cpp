@@ -47,7 +47,6 @@ namespace {
 
 constexpr int kBuckets = 4096;
 constexpr float kBucketsPerNat = 64.0f;    // buckets cover d in [0, 64); the last takes the rest
-constexpr std::uint16_t kDropped = 0xFFFF; // bucket mark of a token that the cut leaves out
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 // A double in [0, 1) from the top 53 bits, so results do not depend on the standard library's
@@ -254,7 +253,9 @@ std::int32_t Sampler::draw(float max) {
             last = std::max(last, b);
         }
         m_buckets_used = static_cast<std::size_t>(last) + 1;
-        keep_top(total, use_top_p, use_top_k);
+        keep_top({nullptr, m_bucket.data(), V, m_bucket_mass.data(), m_bucket_count.data(),
+                  int(m_buckets_used), false},
+                 total, use_top_p, use_top_k);
     } else if (!use_top_p && !use_top_k) {
         m_order.resize(V);
         for (std::size_t i = 0; i < V; ++i) m_order[i] = static_cast<std::int32_t>(i);
@@ -289,11 +290,11 @@ double Sampler::exp_pass(float max, float inv_t) {
     return exp_all(m_work.data(), m_probs.data(), m_work.size(), max, inv_t);
 }
 
-// keep_top's decision when the cut falls within kNear buckets (4 nats) of the best token, as it
-// does for the chat default (top-p 0.3) on a trained model's logits: only the tokens there get a
-// bucket, and the bucket sums are those keep_top would form (the same tokens added in the same
-// order). Returns false, having decided nothing, when the cut lies further out (a flat
-// distribution, top-p 0.9, a large top-k); the full pass then runs (~15 us more for this one).
+// When the cut falls within kNear buckets (4 nats) of the best token, as it does for the chat
+// default (top-p 0.3) on a trained model's logits, only the tokens that close need a bucket: the
+// bucket sums there are those of the full pass (the same tokens added in the same order), so the
+// decision is the same. Returns false, having decided nothing, when the cut lies further out (a
+// flat distribution, top-p 0.9, a large top-k); the full pass then runs (~15 us more for this).
 // V = 65,536, top-p 0.3, logits N(0, 3), here: 250 us a call before (the bucket pass over every
 // token was ~100 of it), ~85 with this and the AVX2 passes.
 bool Sampler::keep_top_near(float max, double total, bool use_top_p, bool use_top_k) {
@@ -312,7 +313,17 @@ bool Sampler::keep_top_near(float max, double total, bool use_top_p, bool use_to
         mass[b] += m_probs[i];
         ++count[b];
     }
-    const float* d_base = m_work.data();
+    return keep_top({m_near.data(), m_near_bucket.data(), n, mass.data(), count.data(), kNear, true},
+                    total, use_top_p, use_top_k);
+}
+
+// Leaves in m_order the ids that top-p and top-k keep, in id order, from the bucket sums of the
+// listed tokens. Every token of a lower bucket is more probable than every token of a higher one,
+// so the kept set is "all buckets below the boundary bucket, and the best few of it". A near list
+// gives up (false) where the boundary would lie past its buckets.
+bool Sampler::keep_top(const Buckets& in, double total, bool use_top_p, bool use_top_k) {
+    const auto id = [&](std::size_t j) { return in.ids ? in.ids[j] : static_cast<std::int32_t>(j); };
+    const float* d_base = m_work.data(); // ordering by logit (desc) is ordering by d (asc)
     const auto better = [d_base](std::int32_t a, std::int32_t b) {
         return d_base[a] > d_base[b] || (d_base[a] == d_base[b] && a < b);
     };
@@ -320,97 +331,28 @@ bool Sampler::keep_top_near(float max, double total, bool use_top_p, bool use_to
     const auto sort_bucket = [&](int b) { // m_order := the tokens of bucket b, best first
         if (sorted_bucket == b) return;
         m_order.clear();
-        for (std::size_t j = 0; j < n; ++j)
-            if (m_near_bucket[j] == b) m_order.push_back(m_near[j]);
+        for (std::size_t j = 0; j < in.n; ++j)
+            if (in.bucket[j] == b) m_order.push_back(id(j));
         std::sort(m_order.begin(), m_order.end(), better);
         sorted_bucket = b;
     };
 
-    int boundary = kNear;
-    std::size_t keep_in_boundary = 0, kept = V;
-    if (use_top_p) {
-        const double p_mass = static_cast<double>(std::max(m_params.top_p, 0.0f)) * total;
-        double cum = 0.0;
-        std::size_t before = 0;
-        int b = 0;
-        for (; b < kNear; ++b) {
-            if (cum + mass[b] >= p_mass && count[b] > 0) break;
-            cum += mass[b];
-            before += count[b];
-        }
-        if (b == kNear) return false;
-        sort_bucket(b);
-        std::size_t cut = m_order.size() - 1;
-        for (std::size_t j = 0; j < m_order.size(); ++j) {
-            cum += m_probs[static_cast<std::size_t>(m_order[j])];
-            if (cum >= p_mass) {
-                cut = j;
-                break;
-            }
-        }
-        std::size_t keep = cut + 1; // and the tokens tied with the cut
-        while (keep < m_order.size() && d_base[m_order[keep]] == d_base[m_order[cut]]) ++keep;
-        boundary = b;
-        keep_in_boundary = keep;
-        kept = before + keep;
-    }
-    const auto k = static_cast<std::size_t>(m_params.top_k);
-    if (use_top_k && kept > k) {
-        std::size_t before = 0;
-        int b = 0;
-        while (b < kNear && before + count[static_cast<std::size_t>(b)] < k)
-            before += count[static_cast<std::size_t>(b++)];
-        if (b == kNear) return false;
-        sort_bucket(b);
-        boundary = b;
-        keep_in_boundary = k - before;
-    }
-    // The kept: every near token of a bucket below the boundary, the boundary's best few; by id.
-    const std::vector<std::int32_t> boundary_kept(
-        m_order.begin(), m_order.begin() + std::ptrdiff_t(keep_in_boundary));
-    m_order.clear();
-    for (std::size_t j = 0; j < n; ++j)
-        if (m_near_bucket[j] < boundary) m_order.push_back(m_near[j]);
-    m_order.insert(m_order.end(), boundary_kept.begin(), boundary_kept.end());
-    std::sort(m_order.begin(), m_order.end());
-    return true;
-}
-
-// Leaves in m_order the ids that top-p and top-k keep, in id order. m_probs, m_bucket and the
-// bucket totals are filled. Every token of a lower bucket is more probable than every token of a
-// higher one, so the kept set is "all buckets below the boundary bucket, and the best few of it".
-void Sampler::keep_top(double total, bool use_top_p, bool use_top_k) {
-    const std::size_t V = m_work.size();
-    const float* d_base = m_work.data(); // ordering by logit (desc) is ordering by d (asc)
-    const auto better = [d_base](std::int32_t a, std::int32_t b) {
-        return d_base[a] > d_base[b] || (d_base[a] == d_base[b] && a < b);
-    };
-    // m_order := the tokens of bucket b, best first.
-    int sorted_bucket = -1;
-    const auto sort_bucket = [&](int b) {
-        if (sorted_bucket == b) return;
-        m_order.clear();
-        for (std::size_t i = 0; i < V; ++i)
-            if (m_bucket[i] == b) m_order.push_back(static_cast<std::int32_t>(i));
-        std::sort(m_order.begin(), m_order.end(), better);
-        sorted_bucket = b;
-    };
-
-    int boundary = kBuckets - 1;
+    int boundary = in.n_buckets;
     std::size_t keep_in_boundary = 0;
-    std::size_t kept = V;
+    std::size_t kept = m_work.size();
     if (use_top_p) {
         const double p_mass = static_cast<double>(std::max(m_params.top_p, 0.0f)) * total;
         double cum = 0.0;
         std::size_t before = 0;
         int b = 0;
-        // Stop at the last non-empty bucket, if rounding keeps the sum short of p_mass.
-        const int last = static_cast<int>(m_buckets_used) - 1;
+        // The full list stops at its last bucket, should rounding keep the sum short of p_mass.
+        const int last = in.near ? in.n_buckets : in.n_buckets - 1;
         for (; b < last; ++b) {
-            if (cum + m_bucket_mass[b] >= p_mass && m_bucket_count[b] > 0) break;
-            cum += m_bucket_mass[b];
-            before += m_bucket_count[b];
+            if (cum + in.mass[b] >= p_mass && in.count[b] > 0) break;
+            cum += in.mass[b];
+            before += in.count[b];
         }
+        if (b == in.n_buckets) return false;
         sort_bucket(b);
         std::size_t cut = m_order.size() - 1;
         for (std::size_t j = 0; j < m_order.size(); ++j) {
@@ -421,28 +363,31 @@ void Sampler::keep_top(double total, bool use_top_p, bool use_top_k) {
             }
         }
         // Tokens tied with the cut are kept too; equal logits share a bucket.
-        std::size_t n = cut + 1;
-        while (n < m_order.size() && d_base[m_order[n]] == d_base[m_order[cut]]) ++n;
+        std::size_t keep = cut + 1;
+        while (keep < m_order.size() && d_base[m_order[keep]] == d_base[m_order[cut]]) ++keep;
         boundary = b;
-        keep_in_boundary = n;
-        kept = before + n;
+        keep_in_boundary = keep;
+        kept = before + keep;
     }
     const auto k = static_cast<std::size_t>(m_params.top_k);
     if (use_top_k && kept > k) {
         // Top-k's set is then a prefix of top-p's: the k best overall.
         std::size_t before = 0;
         int b = 0;
-        while (before + m_bucket_count[b] < k) before += m_bucket_count[b++];
+        while (b < in.n_buckets && before + in.count[b] < k) before += in.count[b++];
+        if (b == in.n_buckets) return false;
         sort_bucket(b);
         boundary = b;
         keep_in_boundary = k - before;
     }
-
-    for (std::size_t j = keep_in_boundary; j < m_order.size(); ++j)
-        m_bucket[static_cast<std::size_t>(m_order[j])] = kDropped;
+    // The kept: every listed token of a bucket below the boundary, the boundary's best few; by id.
+    m_kept.assign(m_order.begin(), m_order.begin() + std::ptrdiff_t(keep_in_boundary));
     m_order.clear();
-    for (std::size_t i = 0; i < V; ++i)
-        if (m_bucket[i] <= boundary) m_order.push_back(static_cast<std::int32_t>(i));
+    for (std::size_t j = 0; j < in.n; ++j)
+        if (in.bucket[j] < boundary) m_order.push_back(id(j));
+    m_order.insert(m_order.end(), m_kept.begin(), m_kept.end());
+    std::sort(m_order.begin(), m_order.end());
+    return true;
 }
 
 } // namespace gander

@@ -53,7 +53,18 @@ public:
 private:
     std::int32_t draw(float max_logit); // temperature > 0: top-p, top-k, then one uniform draw
     double exp_pass(float max_logit, float inv_temperature);
-    void keep_top(double total_mass, bool use_top_p, bool use_top_k);
+    // Tokens with their buckets (ids null: every token, in id order) and the sums of buckets
+    // [0, n_buckets); near: a list of the tokens close to the best only (keep_top may give up).
+    struct Buckets {
+        const std::int32_t* ids;
+        const std::uint16_t* bucket;
+        std::size_t n;
+        const double* mass;
+        const std::uint32_t* count;
+        int n_buckets;
+        bool near;
+    };
+    bool keep_top(const Buckets& in, double total_mass, bool use_top_p, bool use_top_k);
     bool keep_top_near(float max_logit, double total_mass, bool use_top_p, bool use_top_k);
 
     SamplerParams m_params;
@@ -68,6 +79,7 @@ private:
     std::size_t m_buckets_used = 0;            // buckets [0, this) may be non-zero
     std::vector<std::int32_t> m_near;          // keep_top_near: tokens within 4 nats of the best
     std::vector<std::uint16_t> m_near_bucket;  // and their buckets
+    std::vector<std::int32_t> m_kept;          // keep_top: the boundary bucket's kept tokens
 };
 
 } // namespace gander
