@@ -3,6 +3,7 @@
 #include <cmath>
 #include <sstream>
 #include <string>
+#include <tuple>
 
 #include "cpu/ops.h"
 #include "cuda/gemm.h"
@@ -750,28 +751,45 @@ TEST_CASE("dequantize_cols: int8 and int4 transposed matrices, eight-column and 
     }
 }
 
+namespace {
+// Random transposed FFN value weights [F, C] as the card keeps them (int8 bytes with column scales;
+// int4 nibbles with scales per 64 rows f and column), on the card, and the value of each (f, c).
+struct TransposedWeights {
+    int F, C;
+    std::vector<std::uint8_t> q8, q4; // [F, C] bytes; [F, C / 2] nibbles, column 2i low in byte i
+    std::vector<__half> s8, s4;       // [C]; [F / 64, C]
+    Dev<std::uint8_t> Q8, Q4;
+    Dev<__half> S8, S4;
+    static std::vector<std::uint8_t> random_bytes(std::size_t n) {
+        std::uniform_int_distribution<int> byte(0, 255);
+        std::vector<std::uint8_t> v(n);
+        for (auto& b : v) b = std::uint8_t(byte(rng()));
+        return v;
+    }
+    TransposedWeights(int f, int c)
+        : F(f), C(c), q8(random_bytes(std::size_t(f) * c)), q4(random_bytes(std::size_t(f) * c / 2)),
+          s8(to_half(uniform(std::size_t(c), 1e-3f, 2e-2f))),
+          s4(to_half(uniform(std::size_t(f / 64) * c, 1e-3f, 2e-2f))), Q8(q8), Q4(q4), S8(s8),
+          S4(s4) {}
+    double w8(int f, int c) const {
+        return double(std::int8_t(q8[std::size_t(f) * C + c])) * __half2float(s8[std::size_t(c)]);
+    }
+    double w4(int f, int c) const {
+        const std::uint8_t b = q4[(std::size_t(f) * C + c) / 2];
+        return double(int(c & 1 ? b >> 4 : b & 15) - 8) *
+               __half2float(s4[std::size_t(f / 64) * C + c]);
+    }
+};
+} // namespace
+
 TEST_CASE(
     "ffn_value_tokens: several tokens' rows of transposed int8 / int4 weights, zeros skipped") {
-    std::uniform_int_distribution<int> byte(0, 255);
     for (auto [F, C] : {std::pair{320, 72}, std::pair{16384, 4096}, std::pair{192, 2056}}) {
-        const int G = F / 64;
-        std::vector<std::uint8_t> q8(std::size_t(F) * C), q4(std::size_t(F) * C / 2); // [F, C]
-        for (auto& b : q8) b = std::uint8_t(byte(rng()));
-        for (auto& b : q4) b = std::uint8_t(byte(rng()));
-        const auto s8 = to_half(uniform(std::size_t(C), 1e-3f, 2e-2f));     // [C]
-        const auto s4 = to_half(uniform(std::size_t(G) * C, 1e-3f, 2e-2f)); // [F / 64, C]
-        Dev<std::uint8_t> Q8(q8), Q4(q4);
-        Dev<__half> S8(s8), S4(s4);
+        const TransposedWeights tw(F, C);
+        const auto& [Q8, Q4, S8, S4] = std::tie(tw.Q8, tw.Q4, tw.S8, tw.S4);
         Dev<float> partial{k::ffn_value_tokens_scratch(F, C) / sizeof(float)};
-        auto w8 = [&](int f, int c) {
-            return double(std::int8_t(q8[std::size_t(f) * C + c])) *
-                   __half2float(s8[std::size_t(c)]);
-        };
-        auto w4 = [&](int f, int c) {
-            const std::uint8_t b = q4[(std::size_t(f) * C + c) / 2];
-            return double(int(c & 1 ? b >> 4 : b & 15) - 8) *
-                   __half2float(s4[std::size_t(f / 64) * C + c]);
-        };
+        auto w8 = [&](int f, int c) { return tw.w8(f, c); };
+        auto w4 = [&](int f, int c) { return tw.w4(f, c); };
         for (int T : {1, 3, 8}) {
             if (F == 16384 && T == 3) continue; // time: the CPU side
             for (double zeros : {0.0, 0.5, 0.97}) {
@@ -830,30 +848,16 @@ TEST_CASE(
 }
 
 TEST_CASE("ffn_value_wide: many tokens times every row of transposed int8 / int4 weights") {
-    std::uniform_int_distribution<int> byte(0, 255);
     int dev = 0, major = 0;
     REQUIRE(cudaGetDevice(&dev) == cudaSuccess);
     REQUIRE(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) == cudaSuccess);
     // Shapes: one slice of rows f, two slices and a partial block of columns, the model's (16
     // slices of 1,024).
     for (auto [F, C] : {std::pair{320, 80}, std::pair{2048, 400}, std::pair{16384, 4096}}) {
-        const int G = F / 64;
-        std::vector<std::uint8_t> q8(std::size_t(F) * C), q4(std::size_t(F) * C / 2); // [F, C]
-        for (auto& b : q8) b = std::uint8_t(byte(rng()));
-        for (auto& b : q4) b = std::uint8_t(byte(rng()));
-        const auto s8 = to_half(uniform(std::size_t(C), 1e-3f, 2e-2f));     // [C]
-        const auto s4 = to_half(uniform(std::size_t(G) * C, 1e-3f, 2e-2f)); // [F / 64, C]
-        Dev<std::uint8_t> Q8(q8), Q4(q4);
-        Dev<__half> S8(s8), S4(s4);
-        auto w8 = [&](int f, int c) {
-            return double(std::int8_t(q8[std::size_t(f) * C + c])) *
-                   __half2float(s8[std::size_t(c)]);
-        };
-        auto w4 = [&](int f, int c) {
-            const std::uint8_t b = q4[(std::size_t(f) * C + c) / 2];
-            return double(int(c & 1 ? b >> 4 : b & 15) - 8) *
-                   __half2float(s4[std::size_t(f / 64) * C + c]);
-        };
+        const TransposedWeights tw(F, C);
+        const auto& [Q8, Q4, S8, S4] = std::tie(tw.Q8, tw.Q4, tw.S8, tw.S4);
+        auto w8 = [&](int f, int c) { return tw.w8(f, c); };
+        auto w4 = [&](int f, int c) { return tw.w4(f, c); };
         // Tokens: part of a group of 8, two groups, a partial block of 32, two blocks, the most.
         for (int T : {5, 16, 17, 40, 64}) {
             if (F == 16384 && T != 17) continue; // time: the CPU side
