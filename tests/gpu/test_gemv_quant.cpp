@@ -205,6 +205,14 @@ struct TcCase {
     }
 };
 
+// The most shared memory a block may opt in to on this card (bytes).
+int max_smem_optin() {
+    int dev = 0, most = 0;
+    cuda_ok(cudaGetDevice(&dev), "device");
+    cuda_ok(cudaDeviceGetAttribute(&most, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev), "attribute");
+    return most;
+}
+
 // Whether the card has mma.m16n8k16 (sm_80+); below, the tensor-core kernel must refuse, not run.
 bool has_mma() {
     int dev = 0, major = 0;
@@ -314,6 +322,12 @@ TEST_CASE("gemv_tc for several tokens (a batch of sessions) equals the CPU refer
                                       std::pair{256, 4096}, std::pair{32, 8192}}) {
                 if (T == 64 && cols == 8192) continue; // time: the CPU side of the check
                 TcCase c(kind, rows, cols, kOuts[n++ % 4], kernels::GemvIn::Plain, T);
+                // 8 tokens' x of 8,192 columns (~131 KB) is more shared memory than the RTX cards
+                // let a block have (~99 KB): refused there, run here (H100: 227 KB).
+                if (cols == 8192 && max_smem_optin() < 136 * 1024) {
+                    REQUIRE(!kernels::gemv_tc_fits(c.job(), T));
+                    continue;
+                }
                 REQUIRE(kernels::gemv_tc_fits(c.job(), T));
                 kernels::TcBatch b;
                 b.tokens = T;
