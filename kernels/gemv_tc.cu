@@ -422,6 +422,28 @@ __global__ void __launch_bounds__(32 * kWarps) gemv_tc_kernel(const __grid_const
 
 // ---- Many tokens (gemv_tc_wide, see gemv_tc.h) ----
 
+// A wide block's sums of rows r0, r1 (the mma's c0, c1: row r0, tokens 2t, 2t + 1 of group q;
+// c2, c3: row r1) times their row scale into y (token i's row at y + i ldy): atomic adds where
+// the column slices of a row meet (slices > 1), else stored (or added: add).
+template <int G>
+__device__ __forceinline__ void store_sums(const float (&acc)[G][4], const float (&scale)[2],
+                                           float* y, int ldy, int r0, int r1, int tok0, int n_tok,
+                                           int t, bool atomic, bool add) {
+#pragma unroll
+    for (int q = 0; q < G; ++q)
+#pragma unroll
+        for (int c = 0; c < 4; ++c) {
+            const int tk = 8 * q + 2 * t + (c & 1), h = c >> 1;
+            if (tk >= n_tok) continue;
+            float* p = y + std::size_t(tok0 + tk) * ldy + (h ? r1 : r0);
+            const float v = acc[q][c] * scale[h];
+            if (atomic)
+                atomicAdd(p, v);
+            else
+                *p = add ? *p + v : v;
+        }
+}
+
 struct WideParams {
     TcJob jobs[kMaxGemvJobs];
     int block_start[kMaxGemvJobs + 1]; // prefix sums of the jobs' blocks
@@ -499,27 +521,13 @@ __device__ void wide_block(const TcJob& job, int rb, int slice, int slices, int 
 
     // c0, c1: row g, tokens 2t, 2t + 1 of the group; c2, c3: row g + 8. The slices of a row meet
     // by atomic adds (gemv_tc_wide zeroed a StoreF32 output first).
-    const int ldy = job.ldy ? job.ldy : job.rows;
-    float* y = static_cast<float*>(job.y);
-    const bool atomic = slices > 1, add = job.out == GemvOut::AddF32;
     float scale[2] = {1.0f, 1.0f};
     if constexpr (K == WeightKind::Int8Row) {
         scale[0] = __half2float(job.scales[r0]);
         scale[1] = __half2float(job.scales[r1]);
     }
-#pragma unroll
-    for (int q = 0; q < G; ++q)
-#pragma unroll
-        for (int c = 0; c < 4; ++c) {
-            const int tk = 8 * q + 2 * t + (c & 1), h = c >> 1;
-            if (tk >= n_tok) continue;
-            float* p = y + std::size_t(tok0 + tk) * ldy + (h ? r1 : r0);
-            const float v = acc[q][c] * scale[h];
-            if (atomic)
-                atomicAdd(p, v);
-            else
-                *p = add ? *p + v : v;
-        }
+    store_sums<G>(acc, scale, static_cast<float*>(job.y), job.ldy ? job.ldy : job.rows, r0, r1,
+                  tok0, n_tok, t, slices > 1, job.out == GemvOut::AddF32);
 }
 
 template <int G>
@@ -696,19 +704,7 @@ __device__ void wide_t_block(const WideTParams& p, int cb, int slice, int tok0, 
         scale[0] = __half2float(p.scales[c0 + g]);
         scale[1] = __half2float(p.scales[c0 + g + 8]);
     }
-#pragma unroll
-    for (int q = 0; q < G; ++q)
-#pragma unroll
-        for (int c = 0; c < 4; ++c) {
-            const int tk = 8 * q + 2 * t + (c & 1), hrow = c >> 1;
-            if (tk >= n_tok) continue;
-            float* y = p.y + std::size_t(tok0 + tk) * p.C + c0 + g + 8 * hrow;
-            const float v = acc[q][c] * scale[hrow];
-            if (p.slices > 1)
-                atomicAdd(y, v);
-            else
-                *y += v;
-        }
+    store_sums<G>(acc, scale, p.y, p.C, c0 + g, c0 + g + 8, tok0, n_tok, t, p.slices > 1, true);
 }
 
 template <int G>
@@ -726,6 +722,18 @@ __global__ void __launch_bounds__(32 * kWarps, 2)
         wide_t_block<G, true>(p, cb, slice, tok0, n_tok, hs);
     else
         wide_t_block<G, false>(p, cb, slice, tok0, n_tok, hs);
+}
+
+// Lets each of `kernels` take up to `bytes` of dynamic shared memory, beyond the 48 KB a launch
+// gets without asking, but never more than the card allows a block (the fits checks keep jobs that
+// need more away).
+template <typename... Kernel> cudaError_t opt_in_smem(std::size_t bytes, Kernel*... kernels) {
+    const int most = int(std::min(bytes, std::size_t(detail::max_smem_optin())));
+    cudaError_t e = cudaSuccess;
+    for (const void* k : {reinterpret_cast<const void*>(kernels)...})
+        if (e == cudaSuccess)
+            e = cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, most);
+    return e;
 }
 
 bool device_has_mma() {
@@ -778,20 +786,11 @@ cudaError_t gemv_tc(const TcBatch& batch, cudaStream_t stream) {
         return detail::launch_pdl(all_long ? gemv_tc_kernel<true, false>
                                            : gemv_tc_kernel<false, false>,
                                   grid, dim3(32 * kWarps), smem, stream, p);
-    // Several tokens: up to 8 rows of x (kMaxTcColsTokens wide) in shared memory, beyond the 48 KB
-    // a launch gets without asking.
+    // Several tokens: up to 8 rows of x (kMaxTcColsTokens wide) in shared memory.
     auto* kernel = all_long ? gemv_tc_kernel<true, true> : gemv_tc_kernel<false, true>;
-    static const cudaError_t opted_in = [] {
-        const int most =
-            std::min(int(kTok * x_stride(WeightKind::F16, kMaxTcColsTokens) * sizeof(uint4)),
-                     detail::max_smem_optin());
-        cudaError_t e = cudaFuncSetAttribute(gemv_tc_kernel<true, true>,
-                                             cudaFuncAttributeMaxDynamicSharedMemorySize, most);
-        if (e == cudaSuccess)
-            e = cudaFuncSetAttribute(gemv_tc_kernel<false, true>,
-                                     cudaFuncAttributeMaxDynamicSharedMemorySize, most);
-        return e;
-    }();
+    static const cudaError_t opted_in =
+        opt_in_smem(kTok * x_stride(WeightKind::F16, kMaxTcColsTokens) * sizeof(uint4),
+                    gemv_tc_kernel<true, true>, gemv_tc_kernel<false, true>);
     if (opted_in != cudaSuccess) return opted_in;
     return detail::launch_pdl(kernel, grid, dim3(32 * kWarps), smem, stream, p);
 }
@@ -841,16 +840,10 @@ cudaError_t gemv_tc_wide(const TcBatch& batch, cudaStream_t stream) {
             if (e != cudaSuccess) return e;
         }
     }
-    // x of 32 tokens for a slice's columns: beyond the 48 KB a launch gets without asking.
-    static const cudaError_t opted_in = [] {
-        const int most =
-            std::min(int(wide_smem(WeightKind::F16, wide_cols(), 4)), detail::max_smem_optin());
-        cudaError_t e = cudaSuccess;
-        for (auto* k : {gemv_tc_wide_kernel<1>, gemv_tc_wide_kernel<2>, gemv_tc_wide_kernel<4>})
-            if (e == cudaSuccess)
-                e = cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, most);
-        return e;
-    }();
+    // x of 32 tokens for a slice's columns.
+    static const cudaError_t opted_in =
+        opt_in_smem(wide_smem(WeightKind::F16, wide_cols(), 4), gemv_tc_wide_kernel<1>,
+                    gemv_tc_wide_kernel<2>, gemv_tc_wide_kernel<4>);
     if (opted_in != cudaSuccess) return opted_in;
     auto* kernel = G == 1   ? gemv_tc_wide_kernel<1>
                    : G == 2 ? gemv_tc_wide_kernel<2>
@@ -874,15 +867,9 @@ cudaError_t ffn_value_wide(bool int4, const void* Wt, const __half* scales, cons
     const int G = T <= 8 ? 1 : T <= 16 ? 2 : 4;
     WideTParams p{Wt, scales, h, y, F, C, T, wide_t_slices(F), (T + 8 * G - 1) / (8 * G), int4};
     const std::size_t smem = std::size_t(8 * G) * wide_t_stride(F / p.slices) * 4;
-    static const cudaError_t opted_in = [] {
-        const int most = std::min(32 * wide_t_stride(wide_cols()) * 4, detail::max_smem_optin());
-        cudaError_t e = cudaSuccess;
-        for (auto* k :
-             {ffn_value_wide_kernel<1>, ffn_value_wide_kernel<2>, ffn_value_wide_kernel<4>})
-            if (e == cudaSuccess)
-                e = cudaFuncSetAttribute(k, cudaFuncAttributeMaxDynamicSharedMemorySize, most);
-        return e;
-    }();
+    static const cudaError_t opted_in =
+        opt_in_smem(std::size_t(32) * wide_t_stride(wide_cols()) * 4, ffn_value_wide_kernel<1>,
+                    ffn_value_wide_kernel<2>, ffn_value_wide_kernel<4>);
     if (opted_in != cudaSuccess) return opted_in;
     auto* kernel = G == 1   ? ffn_value_wide_kernel<1>
                    : G == 2 ? ffn_value_wide_kernel<2>

@@ -18,7 +18,6 @@
 //   88      8     checksum of bytes [0, 88) and of the payload
 //   96      ...   payload: the state in `layout`, as `dtype`
 #include <cstring>
-#include <memory>
 
 #include "gander/gander.h"
 #include "model/half.h"

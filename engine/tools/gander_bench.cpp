@@ -12,11 +12,10 @@
 #include <sstream>
 #include <string>
 #include <thread>
-
-#include "gander/sampler.h"
 #include <vector>
 
 #include "gander/gander.h"
+#include "gander/sampler.h"
 #ifdef GANDER_HAVE_CUDA
 #include "backend.h"
 #endif

@@ -229,6 +229,17 @@ const char* kind_name(kernels::WeightKind k) {
     return k == kernels::WeightKind::F16 ? "fp16" : k == kernels::WeightKind::Int8Row ? "int8" : "int4";
 }
 
+// Runs the job of c alone for T tokens (gemv_tc's several-token kernel, or gemv_tc_wide) and checks
+// every output against the CPU; returns the worst error / sum |terms|.
+double run_alone(const TcCase& c, int T, bool wide) {
+    kernels::TcBatch b;
+    b.tokens = T;
+    b.add(c.job());
+    cuda_ok(wide ? kernels::gemv_tc_wide(b, nullptr) : kernels::gemv_tc(b, nullptr),
+            wide ? "gemv_tc_wide" : "gemv_tc tokens");
+    return c.check(kind_name(c.kind));
+}
+
 } // namespace
 
 TEST_CASE("gemv_tc (tensor cores) equals the CPU reference for fp16, int8 and int4, every output") {
@@ -329,11 +340,7 @@ TEST_CASE("gemv_tc for several tokens (a batch of sessions) equals the CPU refer
                     continue;
                 }
                 REQUIRE(kernels::gemv_tc_fits(c.job(), T));
-                kernels::TcBatch b;
-                b.tokens = T;
-                b.add(c.job());
-                cuda_ok(kernels::gemv_tc(b, nullptr), "gemv_tc tokens");
-                const double worst = c.check(kind_name(kind));
+                const double worst = run_alone(c, T, false);
                 std::fprintf(stderr,
                              "  gemv_tc %s %dx%d, %d tokens: worst error / sum|terms| %.2e\n",
                              kind_name(kind), rows, cols, T, worst);
@@ -396,11 +403,7 @@ TEST_CASE("gemv_tc_wide (many tokens, 128 rows a block, column slices) equals th
                 TcCase c(kind, rows, cols, out, kernels::GemvIn::Plain, T, strided ? cols + 8 : 0,
                          strided ? rows + 5 : 0);
                 REQUIRE(kernels::gemv_tc_wide_fits(c.job(), T));
-                kernels::TcBatch b;
-                b.tokens = T;
-                b.add(c.job());
-                cuda_ok(kernels::gemv_tc_wide(b, nullptr), "gemv_tc_wide");
-                const double worst = c.check(kind_name(kind));
+                const double worst = run_alone(c, T, true);
                 std::fprintf(
                     stderr, "  gemv_tc_wide %s %dx%d, %d tokens%s: worst error / sum|terms| %.2e\n",
                     kind_name(kind), rows, cols, T, strided ? " strided" : "", worst);

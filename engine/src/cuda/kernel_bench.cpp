@@ -136,6 +136,13 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s) {
     GANDER_CUDA(cudaMemsetAsync(y.p, 0, std::size_t(V) * 4 * 3, s));
 
     std::vector<KernelFigure> out;
+    // A row of the table. A read-only stream against a copy's read + write: the fraction of the
+    // copy bandwidth, as issue 7 asks for.
+    auto add = [&](std::string name, std::string kind, std::string kernel, double bytes, double us) {
+        const double per_s = bytes / (us * 1e-6);
+        out.push_back({std::move(name), std::move(kind), std::move(kernel), bytes, us, per_s,
+                       copy_bytes_per_s > 0 ? per_s / copy_bytes_per_s : 0});
+    };
     for (const Case& c : cases) {
         for (int ki = 0; ki < 3; ++ki) {
             const k::WeightKind kind = kinds[ki];
@@ -200,17 +207,8 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s) {
             for (bool tc : {false, true}) {
                 const double us = time_launches(s, e0, e1, std::max(copies, 24),
                                                 [&](int i) { return launch(i % copies, tc); });
-                KernelFigure f;
-                f.name = c.name;
-                f.kind = kind_names[ki];
-                f.kernel = tc ? "tensor-core" : "classic";
-                f.bytes = double(launch_bytes);
-                f.us = us;
-                f.bytes_per_s = double(launch_bytes) / (us * 1e-6);
-                // A read-only stream against a copy's read + write: the fraction of the copy
-                // bandwidth, as issue 7 asks for.
-                f.fraction_of_copy = copy_bytes_per_s > 0 ? f.bytes_per_s / copy_bytes_per_s : 0;
-                out.push_back(f);
+                add(c.name, kind_names[ki], tc ? "tensor-core" : "classic", double(launch_bytes),
+                    us);
             }
         }
     }
@@ -254,16 +252,9 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s) {
                           : k::ffn_value_sparse(h.as<__half>(), static_cast<const __half*>(w), F, C,
                                                 y.as<float>(), partial.as<float>(), dense, s);
             });
-            KernelFigure f;
-            f.name = "ffn value^T 16384x4096";
-            f.kind = i4 ? "int4" : i8 ? "int8" : "fp16";
-            f.kernel = dense ? "sparse, dense"
-                             : std::to_string(int(zeros * 100 + 0.5)) + "% zeros";
-            f.bytes = double(wbytes + (i4 ? sbytes : 0));
-            f.us = us;
-            f.bytes_per_s = f.bytes / (f.us * 1e-6);
-            f.fraction_of_copy = copy_bytes_per_s > 0 ? f.bytes_per_s / copy_bytes_per_s : 0;
-            out.push_back(f);
+            add("ffn value^T 16384x4096", i4 ? "int4" : i8 ? "int8" : "fp16",
+                dense ? "sparse, dense" : std::to_string(int(zeros * 100 + 0.5)) + "% zeros",
+                double(wbytes + (i4 ? sbytes : 0)), us);
         }
     }
     // Dequantisation for cuBLAS (prefill, batched decoding): a 16384 x 4096 matrix to fp16,
@@ -289,15 +280,9 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s) {
                                                       S.as<__half>(), F, C, deq.as<__half>(), s)
                               : k::dequantize_cols_i4(w, S.as<__half>(), F, C, deq.as<__half>(), s);
                 });
-                KernelFigure f;
-                f.name = cols ? "dequantise^T 16384x4096" : "dequantise 16384x4096";
-                f.kind = i4 ? "int4" : "int8";
-                f.kernel = "to fp16";
-                f.bytes = double(wbytes + (i4 ? n / 32 : i8 && !cols ? F * 2 : C * 2) + n * 2);
-                f.us = us;
-                f.bytes_per_s = f.bytes / (f.us * 1e-6);
-                f.fraction_of_copy = copy_bytes_per_s > 0 ? f.bytes_per_s / copy_bytes_per_s : 0;
-                out.push_back(f);
+                add(cols ? "dequantise^T 16384x4096" : "dequantise 16384x4096", i4 ? "int4" : "int8",
+                    "to fp16", double(wbytes + (i4 ? n / 32 : i8 && !cols ? F * 2 : C * 2) + n * 2),
+                    us);
             }
             // The batched step's FFN value product, 8 tokens (ffn_value_tokens; random activations:
             // every row has a non-zero one). Bytes: the packed matrix and scales, read once.
@@ -312,15 +297,8 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s) {
                           : k::ffn_value_tokens_i4(h.as<__half>(), 8, w, S.as<__half>(), F, C,
                                                    y.as<float>(), partial.as<float>(), s);
             });
-            KernelFigure f;
-            f.name = "ffn value^T x8 16384x4096";
-            f.kind = i4 ? "int4" : "int8";
-            f.kernel = "8 tokens";
-            f.bytes = double(wbytes + (i4 ? n / 32 : C * 2));
-            f.us = us;
-            f.bytes_per_s = f.bytes / (f.us * 1e-6);
-            f.fraction_of_copy = copy_bytes_per_s > 0 ? f.bytes_per_s / copy_bytes_per_s : 0;
-            out.push_back(f);
+            add("ffn value^T x8 16384x4096", i4 ? "int4" : "int8", "8 tokens",
+                double(wbytes + (i4 ? n / 32 : C * 2)), us);
         }
     }
     return out;
