@@ -73,8 +73,8 @@ cudaError_t gemv_tc_wide(const TcBatch& batch, cudaStream_t stream);
 // layout and scales of ffn_sparse.h, which the decoding step reads): y[t] += h[t] Wt for every
 // row of Wt (no skipping: over many tokens few rows are zero for all). Blocks as gemv_tc_wide's:
 // 128 columns of Wt, a slice of at most kWideCols rows f, up to 32 tokens; slices meet by atomic
-// adds. h [T, F] and y [T, C] rows packed. Needs F / slices a multiple of 64, C a multiple of 16,
-// 16-byte aligned Wt and h.
+// adds. h [T, F] and y [T, C] rows packed. Needs F / slices a multiple of 64, C a multiple of 16
+// (int8) or 32 (int4), 16-byte aligned Wt and h.
 bool ffn_value_wide_fits(bool int4, const void* Wt, const __half* scales, const __half* h, int T,
                          int F, int C, const float* y);
 cudaError_t ffn_value_wide(bool int4, const void* Wt, const __half* scales, const __half* h, int T,

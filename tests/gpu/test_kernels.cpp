@@ -853,7 +853,7 @@ TEST_CASE("ffn_value_wide: many tokens times every row of transposed int8 / int4
     REQUIRE(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) == cudaSuccess);
     // Shapes: one slice of rows f, two slices and a partial block of columns, the model's (16
     // slices of 1,024).
-    for (auto [F, C] : {std::pair{320, 80}, std::pair{2048, 400}, std::pair{16384, 4096}}) {
+    for (auto [F, C] : {std::pair{320, 96}, std::pair{2048, 416}, std::pair{16384, 4096}}) {
         const TransposedWeights tw(F, C);
         const auto& [Q8, Q4, S8, S4] = std::tie(tw.Q8, tw.Q4, tw.S8, tw.S4);
         auto w8 = [&](int f, int c) { return tw.w8(f, c); };
@@ -897,7 +897,7 @@ TEST_CASE("ffn_value_wide: many tokens times every row of transposed int8 / int4
         }
     }
     // Refused: too many tokens, none, rows f not in whole scale groups a slice (1,088 = 2 x 544),
-    // a width not a multiple of 16.
+    // a width not a multiple of 16 (int8) or 32 (int4: rows copied 16 bytes at a time).
     Dev<__half> H{static_cast<std::size_t>(65 * 1088)}, S{static_cast<std::size_t>(1088)};
     Dev<std::uint8_t> W{static_cast<std::size_t>(1088 * 64)};
     Dev<float> Y{static_cast<std::size_t>(65 * 64)};
@@ -905,6 +905,7 @@ TEST_CASE("ffn_value_wide: many tokens times every row of transposed int8 / int4
     REQUIRE(!k::ffn_value_wide_fits(true, W.p, S.p, H.p, 0, 64, 64, Y.p));
     REQUIRE(!k::ffn_value_wide_fits(true, W.p, S.p, H.p, 4, 1088, 64, Y.p));
     REQUIRE(!k::ffn_value_wide_fits(false, W.p, S.p, H.p, 4, 64, 40, Y.p));
+    REQUIRE(!k::ffn_value_wide_fits(true, W.p, S.p, H.p, 4, 64, 48, Y.p)); // int4 rows: 16 bytes
     REQUIRE(k::ffn_value_wide(true, W.p, S.p, H.p, 65, 64, 64, Y.p, 0) == cudaErrorInvalidValue);
 }
 
