@@ -1,4 +1,6 @@
 // Element-wise kernels of a layer (see mix.h).
+#include <algorithm>
+
 #include "kernels/common.cuh"
 #include "kernels/mix.h"
 
@@ -9,13 +11,23 @@ using detail::sigmoidf_;
 using detail::to_half_sat;
 using detail::warp_sum;
 
+__device__ __forceinline__ float activate(Activation act, float v) {
+    return act == Activation::Tanh ? tanhf(v) : act == Activation::Sigmoid ? sigmoidf_(v) : v;
+}
+
 // Layout: a grid-stride loop over n elements. Bytes: 2n read, 2n written.
 __global__ void lora_activation_kernel(__half* x, long long n, Activation act) {
     for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n;
-         i += (long long)gridDim.x * blockDim.x) {
-        const float v = __half2float(x[i]);
-        x[i] = __float2half_rn(act == Activation::Tanh ? tanhf(v) : sigmoidf_(v));
-    }
+         i += (long long)gridDim.x * blockDim.x)
+        x[i] = __float2half_rn(activate(act, __half2float(x[i])));
+}
+
+// Layout: blockIdx.y the job, a grid-stride loop over its n values. Bytes: 4n read, 2n written.
+__global__ void lora_finish_kernel(const __grid_constant__ LoraFinish f) {
+    const int j = int(blockIdx.y);
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < f.n[j];
+         i += (long long)gridDim.x * blockDim.x)
+        f.out[j][i] = __float2half_rn(activate(f.act[j], f.in[j][i]));
 }
 
 // Layout: grid-stride over n. Bytes: 4n read, 2n written.
@@ -71,6 +83,18 @@ int grid_for(long long n, int threads) {
 cudaError_t lora_activation(__half* x, long long n, Activation act, cudaStream_t stream) {
     if (n <= 0) return cudaSuccess;
     lora_activation_kernel<<<grid_for(n, 256), 256, 0, stream>>>(x, n, act);
+    return cudaGetLastError();
+}
+
+cudaError_t lora_finish(const LoraFinish& f, cudaStream_t stream) {
+    if (f.jobs < 0 || f.jobs > 4) return cudaErrorInvalidValue;
+    long long most = 0;
+    for (int j = 0; j < f.jobs; ++j) {
+        if (f.n[j] < 0 || (f.n[j] > 0 && (!f.in[j] || !f.out[j]))) return cudaErrorInvalidValue;
+        most = std::max(most, f.n[j]);
+    }
+    if (most == 0) return cudaSuccess;
+    lora_finish_kernel<<<dim3(unsigned(grid_for(most, 256)), unsigned(f.jobs)), 256, 0, stream>>>(f);
     return cudaGetLastError();
 }
 

@@ -7,10 +7,21 @@
 
 namespace gander::kernels {
 
-enum class Activation : int { Tanh, Sigmoid };
+enum class Activation : int { Tanh, Sigmoid, None };
 
 // x[i] = act(x[i]) for n fp16 values (LoRA hidden layers of prefill).
 cudaError_t lora_activation(__half* x, long long n, Activation act, cudaStream_t stream);
+
+// The LoRA hidden rows of a batched step from their f32 sums, up to 4 of them in one launch:
+// out[j][i] = fp16(act[j](in[j][i])) for i < n[j] (rows packed; in and out may not overlap).
+struct LoraFinish {
+    const float* in[4];
+    __half* out[4];
+    long long n[4];
+    Activation act[4];
+    int jobs;
+};
+cudaError_t lora_finish(const LoraFinish& f, cudaStream_t stream);
 
 // out[i] = fp16(max(x[i], 0)^2) for n values (the FFN hidden layer of prefill).
 cudaError_t relu2(const float* x, __half* out, long long n, cudaStream_t stream);

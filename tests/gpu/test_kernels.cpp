@@ -1,6 +1,7 @@
 // Each kernel of kernels/ against the CPU reference (cpu/ops.h, or plain loops where the reference
 // has no such op), on fresh random inputs every run, including odd sizes.
 #include <cmath>
+#include <deque>
 #include <sstream>
 #include <string>
 #include <tuple>
@@ -508,6 +509,47 @@ TEST_CASE("lora_activation and relu2") {
     std::vector<float> ref(x);
     for (auto& v : ref) v = std::max(v, 0.0f) * std::max(v, 0.0f);
     CHECK(max_rel(to_float(dh.get()), ref) < 1e-3);
+}
+
+TEST_CASE("lora_finish: a batched step's LoRA sums into fp16 hidden rows, four at once") {
+    // Lengths of a batch of 32 sessions times the 7.2B shape's ranks, and odd ones.
+    const long long n[4] = {32 * 128, 4097, 32 * 480, 7};
+    const k::Activation act[4] = {k::Activation::Tanh, k::Activation::None,
+                                  k::Activation::Sigmoid, k::Activation::Tanh};
+    std::vector<std::vector<float>> x;
+    std::deque<Dev<float>> in; // Dev does not move
+    std::deque<Dev<__half>> out;
+    k::LoraFinish f{};
+    for (int j = 0; j < 4; ++j) {
+        x.push_back(uniform(std::size_t(n[j]), -6, 6));
+        in.emplace_back(x.back());
+        out.emplace_back(std::size_t(n[j]));
+    }
+    for (int jobs : {3, 4}) { // the first layer has no value LoRA: three
+        for (int j = 0; j < 4; ++j) {
+            REQUIRE(cudaMemset(out[std::size_t(j)].p, 0, std::size_t(n[j]) * 2) == cudaSuccess);
+            f.in[j] = in[std::size_t(j)].p;
+            f.out[j] = out[std::size_t(j)].p;
+            f.n[j] = n[j];
+            f.act[j] = act[j];
+        }
+        f.jobs = jobs;
+        REQUIRE(k::lora_finish(f, 0) == cudaSuccess);
+        for (int j = 0; j < 4; ++j) {
+            std::vector<float> ref(x[std::size_t(j)]);
+            for (auto& v : ref)
+                v = j >= jobs                         ? 0.0f // not asked for: untouched
+                    : act[j] == k::Activation::Tanh    ? std::tanh(v)
+                    : act[j] == k::Activation::Sigmoid ? sigmoid(v)
+                                                       : v;
+            CHECK(max_rel(to_float(out[std::size_t(j)].get()), ref) < 1e-3);
+        }
+    }
+    f.jobs = 5;
+    CHECK(k::lora_finish(f, 0) == cudaErrorInvalidValue);
+    f.jobs = 2;
+    f.in[1] = nullptr;
+    CHECK(k::lora_finish(f, 0) == cudaErrorInvalidValue);
 }
 
 TEST_CASE("sample: greedy is the argmax; draws follow the kept distribution") {

@@ -124,6 +124,8 @@ private:
     void ffn_value_rows(const LayerDev& L, int T, Workspace& ws, bool sessions = false);
     void place(const model::Weights* weights, std::uint64_t seed, const Progress& progress);
     void linear(const Job* jobs, int n_jobs, int T, Workspace& ws, bool sessions = false);
+    void lora_down_batch(Job* down, int n_lora, int B, Workspace& ws, const LoraRanks& R);
+    bool wide_lora() const;
     int attention_jobs(const LayerDev& L, Workspace& ws, bool first, bool step, Job* down,
                        Job* up) const;
 
