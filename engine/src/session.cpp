@@ -17,6 +17,7 @@
 //   72      16    zero (reserved)
 //   88      8     checksum of bytes [0, 88) and of the payload
 //   96      ...   payload: the state in `layout`, as `dtype`
+#include <algorithm>
 #include <cstring>
 
 #include "gander/gander.h"
@@ -72,10 +73,25 @@ void Session::check_tokens(std::span<const std::int32_t> tokens) const {
                         std::to_string(V) + " tokens (0.." + std::to_string(V - 1) + ")");
 }
 
+std::span<float> Session::logits_storage() {
+    m_logits.resize(std::size_t(m_info.shape.vocab));
+    return m_logits;
+}
+
+std::span<float> Session::out_logits() {
+    if (m_out.empty()) {
+        const std::span<float> s = logits_storage();
+        if (s.size() != std::size_t(m_info.shape.vocab))
+            throw Error("internal error: the backend's logits hold " + std::to_string(s.size()) +
+                        " floats, the model's vocabulary " + std::to_string(m_info.shape.vocab));
+        m_out = s;
+    }
+    return m_out;
+}
+
 void Session::feed(std::int32_t token) {
     check_tokens({&token, 1});
-    m_logits.resize(std::size_t(m_info.shape.vocab));
-    do_feed(token, m_logits);
+    do_feed(token, out_logits());
     m_have_logits = true;
     ++m_tokens;
 }
@@ -96,12 +112,8 @@ void Session::feed_batch(std::span<Session* const> sessions, std::span<const std
     }
     // Each session's logits are written in place (as feed() does): no [B, V] scratch to fault in
     // and copy again (8 MB a step at B = 32).
-    const std::size_t V = std::size_t(sessions[0]->m_info.shape.vocab);
     std::vector<std::span<float>> out(sessions.size());
-    for (std::size_t i = 0; i < sessions.size(); ++i) {
-        sessions[i]->m_logits.resize(V);
-        out[i] = sessions[i]->m_logits;
-    }
+    for (std::size_t i = 0; i < sessions.size(); ++i) out[i] = sessions[i]->out_logits();
     sessions[0]->do_feed_batch(sessions, tokens, out);
     for (Session* s : sessions) {
         s->m_have_logits = true;
@@ -119,16 +131,18 @@ void Session::prefill(std::span<const std::int32_t> tokens, const Progress& prog
     if (tokens.empty()) return;
     check_tokens(tokens);
     // Written to a scratch buffer first: a cancelled prefill must leave logits() as they were.
-    std::vector<float> logits(std::size_t(m_info.shape.vocab));
+    // The storage is asked for before the state moves on, so that nothing can fail after it.
+    const std::span<float> out = out_logits();
+    std::vector<float> logits(out.size());
     do_prefill(tokens, logits, progress);
-    m_logits = std::move(logits);
+    std::copy(logits.begin(), logits.end(), out.begin());
     m_have_logits = true;
     m_tokens += std::int64_t(tokens.size());
 }
 
 std::span<const float> Session::logits() const {
     if (!m_have_logits) return {};
-    return m_logits;
+    return m_out;
 }
 
 void Session::reset() {

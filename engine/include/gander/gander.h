@@ -178,12 +178,19 @@ protected:
     virtual void do_reset() = 0;
     virtual void do_read_state(std::span<float> out) const = 0;
     virtual void do_write_state(std::span<const float> in) = 0;
+    // Where this session's logits live: V floats that stay in place for the session's lifetime
+    // (asked for once, on the first token). feed and feed_batch have the backend write into them;
+    // prefill copies its result in once it has succeeded. The default is a vector the session
+    // owns; the CUDA backend gives pinned host memory that the card copies into directly.
+    virtual std::span<float> logits_storage();
 
 private:
     void check_tokens(std::span<const std::int32_t> tokens) const;
+    std::span<float> out_logits(); // logits_storage(), asked for once and checked
 
     const ModelInfo& m_info;
-    std::vector<float> m_logits;
+    std::vector<float> m_logits; // the default logits_storage()
+    std::span<float> m_out;      // what logits_storage() gave; empty until the first token
     bool m_have_logits = false;
     std::int64_t m_tokens = 0;
 };

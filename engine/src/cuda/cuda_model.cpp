@@ -304,7 +304,6 @@ CudaModel::CudaModel(const ModelShape& shape, const model::Weights* weights, std
         m_pin_token = PinnedBuffer(sizeof(std::int32_t), "the token");
         m_ffn_counts = DeviceBuffer(2 * sizeof(unsigned long long), "the FFN counters");
         GANDER_CUDA(cudaMemsetAsync(m_ffn_counts.get(), 0, m_ffn_counts.bytes(), m_stream));
-        m_pin_logits = PinnedBuffer(std::size_t(shape.vocab) * 4, "the logits");
         GANDER_CUDA(cudaStreamSynchronize(m_stream));
     } catch (...) {
         if (m_cublas) cublasDestroy(m_cublas);
@@ -760,6 +759,19 @@ void CudaModel::ffn_value_rows(const LayerDev& L, int T, Workspace& ws, bool ses
     gemm_cols(m_cublas, Wt, F, C, ws.ffn_h, T, ws.x, GemmOut::AddF32);
 }
 
+namespace {
+// Whether the card can copy into `p` asynchronously, without the driver's bounce buffer:
+// page-locked host memory (cudaMallocHost, or registered with cudaHostRegister).
+bool is_pinned(const void* p) {
+    cudaPointerAttributes a{};
+    if (cudaPointerGetAttributes(&a, p) != cudaSuccess) {
+        (void)cudaGetLastError(); // a pointer CUDA does not know: not pinned
+        return false;
+    }
+    return a.type == cudaMemoryTypeHost;
+}
+} // namespace
+
 void CudaModel::step_batch(const std::vector<float*>& states, const std::int32_t* tokens,
                            std::span<const std::span<float>> logits) {
     const int B = int(states.size());
@@ -771,20 +783,29 @@ void CudaModel::step_batch(const std::vector<float*>& states, const std::int32_t
     if (!m_batch_ptrs.get()) {
         DeviceBuffer ptrs(sizeof(float*) * kMaxBatch, "the batch's state pointers");
         DeviceBuffer dev_logits(sizeof(float) * V * kMaxBatch, "the batch's logits");
-        // Pinned: the copy of B x V logits runs at the bus's rate (a pageable one went through
-        // the driver's bounce buffer, ~1 ms for 8 MB at B = 32).
-        PinnedBuffer host(sizeof(float) * V * kMaxBatch, "the batch's logits");
         for (cudaEvent_t& e : m_batch_ev)
             if (!e) GANDER_CUDA(cudaEventCreate(&e));
         m_batch_ptrs = std::move(ptrs);
         m_batch_logits = std::move(dev_logits);
-        m_batch_host = std::move(host);
     }
+    // Rows whose logits are pinned (CUDA sessions' own, Session::logits_storage) are copied there
+    // by the card: no staging and no 8 MB of memcpy on the host a step at B = 32. Others go
+    // through a pinned staging buffer (a copy into pageable memory goes through the driver's
+    // bounce buffer, ~1 ms for 8 MB at B = 32), made on first need.
+    const std::size_t n = std::size_t(B);
+    std::array<bool, kMaxBatch> direct{};
+    bool staged = false;
+    for (std::size_t b = 0; b < n; ++b) {
+        direct[b] = is_pinned(logits[b].data());
+        staged = staged || !direct[b];
+    }
+    if (staged && !m_batch_host.as<void>())
+        m_batch_host = PinnedBuffer(sizeof(float) * V * kMaxBatch, "the batch's logits");
     cudaStream_t st = m_stream;
-    GANDER_CUDA(cudaMemcpyAsync(m_batch_ptrs.get(), states.data(), sizeof(float*) * std::size_t(B),
+    GANDER_CUDA(cudaMemcpyAsync(m_batch_ptrs.get(), states.data(), sizeof(float*) * n,
                                 cudaMemcpyHostToDevice, st));
-    GANDER_CUDA(cudaMemcpyAsync(ws.ids, tokens, sizeof(std::int32_t) * std::size_t(B),
-                                cudaMemcpyHostToDevice, st));
+    GANDER_CUDA(
+        cudaMemcpyAsync(ws.ids, tokens, sizeof(std::int32_t) * n, cudaMemcpyHostToDevice, st));
     // The step's ~500 launches and cuBLAS calls cost the host more than the card takes to run
     // them; recorded once per batch size, a step is one graph launch.
     cudaGraphExec_t& exec = m_batch_graphs[std::size_t(B)];
@@ -795,12 +816,14 @@ void CudaModel::step_batch(const std::vector<float*>& states, const std::int32_t
     GANDER_CUDA(cudaEventRecord(m_batch_ev[0], st));
     GANDER_CUDA(cudaGraphLaunch(exec, st));
     GANDER_CUDA(cudaEventRecord(m_batch_ev[1], st));
+    const float* dev = m_batch_logits.as<float>();
     float* host = m_batch_host.as<float>();
-    GANDER_CUDA(cudaMemcpyAsync(host, m_batch_logits.get(), sizeof(float) * V * std::size_t(B),
-                                cudaMemcpyDeviceToHost, st));
+    for (std::size_t b = 0; b < n; ++b)
+        GANDER_CUDA(cudaMemcpyAsync(direct[b] ? logits[b].data() : host + b * V, dev + b * V,
+                                    sizeof(float) * V, cudaMemcpyDeviceToHost, st));
     GANDER_CUDA(cudaStreamSynchronize(st));
-    for (int b = 0; b < B; ++b)
-        std::memcpy(logits[std::size_t(b)].data(), host + std::size_t(b) * V, sizeof(float) * V);
+    for (std::size_t b = 0; b < n; ++b)
+        if (!direct[b]) std::memcpy(logits[b].data(), host + b * V, sizeof(float) * V);
 }
 
 double CudaModel::last_batch_ms() {

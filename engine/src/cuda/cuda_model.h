@@ -88,7 +88,6 @@ public:
     Workspace& decode_workspace() { return m_decode; }
     Workspace& prefill_workspace(); // allocated on first use; throws Error on OOM
     std::int32_t* pinned_token() const { return m_pin_token.as<std::int32_t>(); }
-    float* pinned_logits() const { return m_pin_logits.as<float>(); }
     // Runs T tokens (ids already in ws.ids) through the model, updating `state` (reference
     // layout); leaves the last token's logits in ws.logits when `logits` is set. T == 1 uses only
     // graph-capturable kernels (no cuBLAS).
@@ -96,7 +95,8 @@ public:
 
     // Batched decoding: one token for each of states.size() sessions (at most kMaxBatch), every
     // session with its own state (reference layout, on the card); the logits of row b go to
-    // logits[b] (vocab floats, through pinned staging), written once the step has finished. Uses
+    // logits[b] (vocab floats), written once the step has finished: copied there by the card when
+    // logits[b] is pinned host memory (CUDA sessions' logits), else through pinned staging. Uses
     // the prefill workspace (the weights are read once for the whole batch). A failure part-way
     // leaves the states partly advanced.
     static constexpr int kMaxBatch = 64;
@@ -145,9 +145,9 @@ private:
     std::vector<LayerDev> m_layers;
     Workspace m_decode;
     std::unique_ptr<Workspace> m_prefill;
-    PinnedBuffer m_pin_token, m_pin_logits;
+    PinnedBuffer m_pin_token;
     DeviceBuffer m_batch_ptrs, m_batch_logits; // step_batch: allocated on first use
-    PinnedBuffer m_batch_host;                 // step_batch: the logits' staging on the host
+    PinnedBuffer m_batch_host; // step_batch: staging for logits not in pinned memory (first use)
     cudaEvent_t m_batch_ev[2] = {};            // around the batched graph (last_batch_ms)
     // step_batch: forward_batch for B rows recorded once as a graph (index B) and replayed; the
     // buffers it names (prefill workspace, m_batch_ptrs, m_batch_logits) never move once made.

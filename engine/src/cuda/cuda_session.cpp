@@ -17,7 +17,8 @@ class CudaSession final : public Session {
 public:
     explicit CudaSession(CudaModel& m)
         : Session(m.info()), m_model(m), m_bytes(state_size_f32(m.info().shape)),
-          m_state(m_bytes, "a session's state"), m_backup(m_bytes, "a session's state backup") {
+          m_state(m_bytes, "a session's state"), m_backup(m_bytes, "a session's state backup"),
+          m_pinned_logits(std::size_t(m.info().shape.vocab) * sizeof(float), "a session's logits") {
         std::lock_guard lock(m_model.mutex());
         GANDER_CUDA(cudaMemsetAsync(m_state.get(), 0, m_bytes, m_model.stream()));
         GANDER_CUDA(cudaStreamSynchronize(m_model.stream()));
@@ -43,13 +44,20 @@ protected:
         return m_model.tc_tokens() >= 3 || m_model.wide_for(true) ? 3 : 16;
     }
 
-    // One decoding step of this session; the model's mutex is held by the caller.
+    // Pinned: the decoding graph and step_batch copy the logits straight in (no staging).
+    std::span<float> logits_storage() override {
+        return {m_pinned_logits.as<float>(), std::size_t(m_model.info().shape.vocab)};
+    }
+
+    // One decoding step of this session; the model's mutex is held by the caller. The graph
+    // leaves the logits in logits_storage(), which Session hands down as `logits`.
     void step_locked(std::int32_t token, std::span<float> logits) {
         if (!m_exec) capture();
         *m_model.pinned_token() = token;
         GANDER_CUDA(cudaGraphLaunch(m_exec, m_model.stream()));
         GANDER_CUDA(cudaStreamSynchronize(m_model.stream()));
-        std::memcpy(logits.data(), m_model.pinned_logits(), logits.size_bytes());
+        if (logits.data() != m_pinned_logits.as<float>())
+            std::memcpy(logits.data(), m_pinned_logits.as<float>(), logits.size_bytes());
     }
 
     void do_prefill(std::span<const std::int32_t> tokens, std::span<float> logits,
@@ -126,8 +134,8 @@ protected:
     }
 
 private:
-    // Records one decoding step (token in from pinned memory, logits out to pinned memory) as a
-    // graph bound to this session's state; each feed replays it.
+    // Records one decoding step (token in from pinned memory, logits out to this session's pinned
+    // logits) as a graph bound to this session's state and logits; each feed replays it.
     void capture() {
         cudaStream_t st = m_model.stream();
         Workspace& ws = m_model.decode_workspace();
@@ -135,7 +143,7 @@ private:
             GANDER_CUDA(
                 cudaMemcpyAsync(ws.ids, m_model.pinned_token(), 4, cudaMemcpyHostToDevice, st));
             m_model.forward(1, m_state.as<float>(), ws, true);
-            GANDER_CUDA(cudaMemcpyAsync(m_model.pinned_logits(), ws.logits,
+            GANDER_CUDA(cudaMemcpyAsync(m_pinned_logits.as<float>(), ws.logits,
                                         std::size_t(m_model.info().shape.vocab) * 4,
                                         cudaMemcpyDeviceToHost, st));
         });
@@ -144,6 +152,7 @@ private:
     CudaModel& m_model;
     std::size_t m_bytes;
     DeviceBuffer m_state, m_backup;
+    PinnedBuffer m_pinned_logits; // logits_storage(): V floats
     cudaGraphExec_t m_exec = nullptr;
 };
 
