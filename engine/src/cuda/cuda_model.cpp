@@ -495,8 +495,9 @@ enum SkipBit : unsigned {
 // takes them: one session's output stays the same from run to run. Measured (H100, sixth
 // session): int4 B = 16 through the wide kernel 8.13 ms on the card against 9.48 through the
 // several-token one; at 32, 7.5 against 14.0 for dequantise + cuBLAS (docs/performance.md).
-// GANDER_BATCH_TC=N moves the first threshold (0: none to gemv_tc); GANDER_WIDE=all sends fp16 to
-// the wide kernel too.
+// Since the seventh session a batched step of sessions takes the wide kernels from 2 sessions
+// (tc_tokens(true) is 0). GANDER_BATCH_TC=N moves the first threshold for both (0: none to
+// gemv_tc); GANDER_WIDE=all sends fp16 to the wide kernel too.
 bool CudaModel::wide_for(bool quantized) const {
     static const int mode = [] {
         const char* e = std::getenv("GANDER_WIDE");
@@ -506,12 +507,17 @@ bool CudaModel::wide_for(bool quantized) const {
     return use_tc_gemv() && (mode == 2 || (mode == 1 && quantized));
 }
 
-int CudaModel::tc_tokens() const {
+int CudaModel::tc_tokens(bool sessions) const {
     static const int env = [] {
         const char* e = std::getenv("GANDER_BATCH_TC");
         return e ? std::clamp(std::atoi(e), 0, k::kMaxTcTokens) : -1;
     }();
-    return env >= 0 ? env : 8;
+    if (env >= 0) return env;
+    // A batched step of 2-8 sessions: the wide kernels beat the several-token one there too
+    // (H100, seventh session, card ms a step, int4 B = 4 / 8: 3.40 / 3.62 against 4.72 / 5.62;
+    // int8 4.18 / 4.39 against 5.08 / 5.87; fp16 B = 8, its LoRA products wide and the rest
+    // through cuBLAS: 6.59 against 7.50).
+    return sessions && wide_for(true) ? 0 : 8;
 }
 
 namespace {
@@ -565,7 +571,7 @@ void CudaModel::linear(const Job* jobs, int n_jobs, int T, Workspace& ws, bool s
     if (n_jobs > k::kMaxGemvJobs)
         throw Error("CUDA backend: internal error: too many products in one launch");
     bool done[k::kMaxGemvJobs] = {};
-    if (T <= tc_tokens() && use_tc_gemv()) {
+    if (T <= tc_tokens(sessions) && use_tc_gemv()) {
         k::TcBatch tb;
         tb.tokens = T;
         for (int i = 0; i < n_jobs; ++i) {
@@ -721,14 +727,14 @@ void CudaModel::ffn_value_rows(const LayerDev& L, int T, Workspace& ws, bool ses
     const int C = m_shape.n_embd, F = m_shape.ffn_dim;
     const __half* Wt = L.ffn_vt;
     const bool i8 = L.qffn_vt.kind == k::QuantKind::Int8Row;
-    if (!Wt && sessions && T > tc_tokens() && wide_for(true) &&
+    if (!Wt && sessions && T > tc_tokens(true) && wide_for(true) &&
         k::ffn_value_wide_fits(!i8, L.qffn_vt.q, L.qffn_vt.scales, ws.ffn_h, T, F, C, ws.x)) {
         // Many tokens: every row read once for up to 32 of them on the tensor cores.
         GANDER_CUDA(k::ffn_value_wide(!i8, L.qffn_vt.q, L.qffn_vt.scales, ws.ffn_h, T, F, C, ws.x,
                                       m_stream));
         return;
     }
-    if (!Wt && T <= tc_tokens()) {
+    if (!Wt && T <= tc_tokens(sessions)) {
         // A few tokens: every row read once from the packed matrix for up to 8 tokens at a time
         // (ffn_sparse.h), the scratch for the partial sums in the dequantisation buffer it spares.
         if (!ws.deq || k::ffn_value_tokens_scratch(F, C) > std::size_t(F) * C * sizeof(__half))
@@ -958,7 +964,7 @@ void CudaModel::forward_batch(int B, float* const* states, Workspace& ws, float*
     GANDER_CUDA(k::layer_norm(ws.x, nullptr, m_ln_out_w, m_ln_out_b, nullptr, ws.xm[0], B, C,
                               kLayerNormEps, st));
     const int V = s.vocab;
-    const bool tc = B <= tc_tokens() && use_tc_gemv();
+    const bool tc = B <= tc_tokens(true) && use_tc_gemv();
     if (tc || wide_for(m_qhead.q != nullptr)) {
         k::TcBatch tb;
         tb.tokens = B;

@@ -109,8 +109,9 @@ public:
     double last_batch_ms();
 
     // The most tokens a matrix product goes to the tensor-core kernel with (gemv_tc.h) before
-    // cuBLAS takes it (cuda_model.cpp).
-    int tc_tokens() const;
+    // cuBLAS takes it (cuda_model.cpp); sessions: in a batched step of sessions (0 by default:
+    // the wide kernels take those).
+    int tc_tokens(bool sessions = false) const;
     // Whether products of more tokens than that go to gemv_tc_wide (quantized weights, by default)
     // rather than cuBLAS.
     bool wide_for(bool quantized) const;

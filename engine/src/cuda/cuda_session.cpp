@@ -38,10 +38,12 @@ protected:
     // the per-session graphs at B = 8 (int4: 243 vs 317 tok/s; int8 266 vs 268, H100). With the
     // tensor-core kernel and ffn_value_tokens (GANDER_BATCH_TC, on by default) the packed weights
     // are read once: int4 B = 3 585 tok/s against 384 one at a time, B = 2 352 against 385 (H100,
-    // fifth session), so int8/int4 batch from 3.
+    // fifth session), so int8/int4 batched from 3. Through the wide kernels (seventh session, H100)
+    // B = 2 is 1.5x one session for every precision (int4 585 against 392 tok/s, int8 480 against
+    // 316, fp16 302 against 208): every batch of 2 or more goes through step_batch.
     std::size_t min_batch() const {
-        if (m_model.info().precision == Precision::Fp16) return 2;
-        return m_model.tc_tokens() >= 3 || m_model.wide_for(true) ? 3 : 16;
+        if (m_model.info().precision == Precision::Fp16 || m_model.wide_for(true)) return 2;
+        return m_model.tc_tokens(true) >= 3 ? 3 : 16;
     }
 
     // Pinned: the decoding graph and step_batch copy the logits straight in (no staging).
