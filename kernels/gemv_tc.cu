@@ -598,9 +598,9 @@ __device__ __forceinline__ std::uint32_t nib_pair(std::uint32_t a, std::uint32_t
 // columns: 4 KB int4, 8 KB int8) is copied by the whole block with cp.async, kStages tiles ahead,
 // so a block keeps 12-24 KB of weights in flight without holding them in registers (a version that
 // loaded into registers held 512 distinct bytes a warp: ~0.55 TB/s; this one cut the step of 32
-// int4 sessions by 0.6 ms on the card, of 32 int8 ones by 1.4 ms: H100, seventh session). A tile's rows keep their 16-byte
-// chunks in swizzled order (chunk ^ (row / 4) % chunks): the four rows the lanes t of a warp read
-// at once then sit in four different banks' groups.
+// int4 sessions by 0.6 ms on the card, of 32 int8 ones by 1.4 ms: H100, seventh session). A tile's
+// rows keep their 16-byte chunks in swizzled order (chunk ^ (row / 4) % chunks): the four rows the
+// lanes t of a warp read at once then sit in four different banks' groups.
 constexpr int kStages = 4;
 constexpr int kTileRows = 64; // rows f an iteration (four mma chunks, one int4 scale group)
 
@@ -718,7 +718,8 @@ __device__ void wide_t_block(const WideTParams& p, int cb, int slice, int tok0, 
                             tile + r * kRowBytes + (((warp >> 1) ^ rc) * 16) + (warp & 1) * 8);
                         lo[i] = w.x >> shift; // columns c0..c0 + 7
                         hi[i] = w.y >> shift; // c0 + 8..c0 + 15
-                    } else { // 16 bytes at 16 warp: chunk warp
+                    } else {
+                        // 16 bytes at 16 warp: chunk warp
                         const uint4 w = *reinterpret_cast<const uint4*>(tile + r * kRowBytes +
                                                                         ((warp ^ rc) * 16));
                         lo[i] = g < 4 ? w.x : w.y;

@@ -94,7 +94,8 @@ cudaError_t lora_finish(const LoraFinish& f, cudaStream_t stream) {
         most = std::max(most, f.n[j]);
     }
     if (most == 0) return cudaSuccess;
-    lora_finish_kernel<<<dim3(unsigned(grid_for(most, 256)), unsigned(f.jobs)), 256, 0, stream>>>(f);
+    lora_finish_kernel<<<dim3(unsigned(grid_for(most, 256)), unsigned(f.jobs)), 256, 0, stream>>>(
+        f);
     return cudaGetLastError();
 }
 

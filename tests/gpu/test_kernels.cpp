@@ -514,8 +514,8 @@ TEST_CASE("lora_activation and relu2") {
 TEST_CASE("lora_finish: a batched step's LoRA sums into fp16 hidden rows, four at once") {
     // Lengths of a batch of 32 sessions times the 7.2B shape's ranks, and odd ones.
     const long long n[4] = {32 * 128, 4097, 32 * 480, 7};
-    const k::Activation act[4] = {k::Activation::Tanh, k::Activation::None,
-                                  k::Activation::Sigmoid, k::Activation::Tanh};
+    const k::Activation act[4] = {k::Activation::Tanh, k::Activation::None, k::Activation::Sigmoid,
+                                  k::Activation::Tanh};
     std::vector<std::vector<float>> x;
     std::deque<Dev<float>> in; // Dev does not move
     std::deque<Dev<__half>> out;
@@ -538,7 +538,7 @@ TEST_CASE("lora_finish: a batched step's LoRA sums into fp16 hidden rows, four a
         for (int j = 0; j < 4; ++j) {
             std::vector<float> ref(x[std::size_t(j)]);
             for (auto& v : ref)
-                v = j >= jobs                         ? 0.0f // not asked for: untouched
+                v = j >= jobs                          ? 0.0f // not asked for: untouched
                     : act[j] == k::Activation::Tanh    ? std::tanh(v)
                     : act[j] == k::Activation::Sigmoid ? sigmoid(v)
                                                        : v;

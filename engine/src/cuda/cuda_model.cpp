@@ -884,8 +884,8 @@ void CudaModel::lora_down_batch(Job* down, int n_lora, int B, Workspace& ws, con
     k::LoraFinish f{};
     const int ranks[4] = {R.w, R.a, R.g, R.v};
     __half* const hidden[4] = {ws.hw, ws.ha, ws.hg, ws.hv};
-    const k::Activation act[4] = {k::Activation::Tanh, k::Activation::None,
-                                  k::Activation::Sigmoid, k::Activation::None};
+    const k::Activation act[4] = {k::Activation::Tanh, k::Activation::None, k::Activation::Sigmoid,
+                                  k::Activation::None};
     for (int i = 0; i < n_lora; ++i) {
         f.in[i] = sums[i];
         f.out[i] = hidden[i];
