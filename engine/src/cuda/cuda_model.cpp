@@ -841,12 +841,14 @@ double CudaModel::last_batch_ms() {
 }
 
 // GANDER_WIDE_LORA=0 gives a batched step's LoRA products to cuBLAS, one call each (for the A/B).
+// A rank above the width would not fit the zeroed rows lora_down_batch sums into (no RWKV-7 has
+// one; such a model takes the cuBLAS path).
 bool CudaModel::wide_lora() const {
     static const bool on = [] {
         const char* e = std::getenv("GANDER_WIDE_LORA");
         return !(e && std::strcmp(e, "0") == 0);
     }();
-    return on && use_tc_gemv();
+    return on && use_tc_gemv() && max_rank(m_shape) <= m_shape.n_embd;
 }
 
 // A batched step's down-projections in one launch: the n_lora LoRA down-projections (w, a, g, v
