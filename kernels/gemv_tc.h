@@ -56,7 +56,7 @@ constexpr int kMaxTcCols = 20480;
 constexpr int kMaxTcColsTokens = 8192;
 constexpr int kMaxTcTokens = 64;
 
-// Products of many tokens (a batched step of 9 to kMaxTcTokens sessions), gemv_tc_wide: a block
+// Products of many tokens (a batched step of 2 to kMaxTcTokens sessions), gemv_tc_wide: a block
 // takes 128 rows (a warp each 16), one slice of at most kWideCols columns and up to 32 tokens (x
 // of those for the slice in shared memory), and each weight fragment, dequantised once, goes into
 // the mma of every 8 of them. (gemv_tc's several-token blocks hold 16 rows and stage the whole of

@@ -74,14 +74,6 @@ struct Scheduler::Active {
     bool done = false;
 };
 
-namespace {
-// Threads for the sampling, the scheduler's own among them: one a core, at most 8 (a step's
-// sampling is then well under the card's share at the batch sizes the server admits).
-int sampling_threads() {
-    return int(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
-}
-} // namespace
-
 Scheduler::Scheduler(Model& model, const Tokenizer& tokenizer, const SchedulerLimits& limits)
     : m_model(model), m_tokenizer(tokenizer), m_limits(limits), m_sampling(sampling_threads()) {
     m_thread = std::thread([this] { run(); });

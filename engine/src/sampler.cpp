@@ -27,6 +27,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <thread>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -155,6 +156,10 @@ void Sampler::reset() {
 void Sampler::accept(std::int32_t token) {
     for (auto& [t, count] : m_counts) count *= m_params.penalty_decay;
     m_counts[token] += 1.0f;
+}
+
+int sampling_threads() {
+    return int(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
 }
 
 std::int32_t argmax(std::span<const float> values) {

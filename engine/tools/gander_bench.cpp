@@ -291,8 +291,8 @@ int main(int argc, char** argv) {
         // Batched decoding (Session::feed_batch): B sessions, one token each per step, greedy;
         // the aggregate rate over 24 timed steps after 2 warm-up steps. The picks run side by
         // side as the server samples a batch (Scheduler's m_sampling.parallel_for in
-        // server/scheduler.cpp): a pool of one thread a core, at most 8, the same count.
-        gander::ThreadPool picks(int(std::clamp(std::thread::hardware_concurrency(), 1u, 8u)));
+        // server/scheduler.cpp), on as many threads.
+        gander::ThreadPool picks(gander::sampling_threads());
         struct Batched {
             int B;
             double tps, step_ms, feed_ms, card_ms; // feed_batch; its batched graph alone (CUDA)

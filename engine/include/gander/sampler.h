@@ -20,6 +20,10 @@
 
 namespace gander {
 
+// Threads to sample a batch of sessions side by side (the server's pool, the benchmark's picks):
+// one a core, at most 8 (a step's sampling then stays well under the card's share of it).
+int sampling_threads();
+
 // The greedy pick: the index of the largest value, the lowest on a tie; NaN is never picked
 // (with every value NaN or -inf, index 0). Two passes over SSE lanes (std::max_element is one
 // dependent chain: ~10x slower at -O2), for the Sampler's greedy pass and the benchmark's picks.
