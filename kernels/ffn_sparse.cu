@@ -206,23 +206,24 @@ __global__ void __launch_bounds__(kThreads)
 
 // The decoding step's int8 / int4 kernel (one token; launch_sparse takes it where the shape
 // allows: C a multiple of 16 / 32, Wt 16-byte aligned). sparse_rows_kernel's 4- and 8-byte loads
-// kept 32-64 KB in flight an SM and its blocks of 128 rows paid their start and their partial
-// sums' round trip for little work (H100, kernel alone: int4 15.7 us at 50 % zeros, 7.0 at 97 %,
-// for 17.9 MB of weights). Here a block of 512 threads takes 128 rows (int4: two scale groups) or
-// 256 (int8): 128 blocks on the 7.2B shape, one wave. Four streams of 128 threads each take a share
-// of the listed rows (int4: streams 0-1 the first scale group's, 2-3 the second's, so that a
-// thread scales by one group's scales at the end), every thread 16 bytes of each of its rows
-// (int4 32 columns, int8 16), 16 rows in flight: 256 bytes a thread, 128 KB an SM, about a block's
-// whole share of a half-zero matrix at once. The streams' sums meet in shared memory in a fixed
-// order, one partial row a block goes out (deterministic). Launched with programmatic dependent
-// launch: the int4 scales are staged in shared memory before the wait.
-constexpr int kWideThreads = 512, kWideTpr = 128, kWideStreams = kWideThreads / kWideTpr;
+// keep 32-64 KB in flight an SM and its blocks of 128 rows pay their start and their partial sums'
+// round trip for little work (H100, kernel alone: int4 14.5 us at 50 % zeros for 17.9 MB of
+// weights). Here every thread streams 16 bytes of each of its rows (int4 32 columns, int8 16), 16
+// rows in flight (256 bytes a thread); a block is two streams of 128 threads, each taking a share
+// of the block's listed rows (int4: stream 0 the first scale group's, 1 the second's, so that a
+// thread scales by one group's scales at the end; int8: every other row), 128 rows (int4) or 256
+// (int8) a block: 128 blocks on the 7.2B shape, one wave. The two streams' sums meet in shared
+// memory in a fixed order, one partial row a block goes out (deterministic). Launched with
+// programmatic dependent launch: the int4 scales are staged in shared memory before the wait.
+// 512-thread blocks of four streams (128 registers a thread: a whole SM's register file, so that
+// nothing else could run beside a block) measured int4 16.6 us at 50 % zeros, 8.2 at 97 %.
+constexpr int kWideStreams = 2, kWideTpr = 128, kWideThreads = kWideStreams * kWideTpr;
 constexpr int kWideIn = 16;
 template <SW K> constexpr int kWideV = K == SW::I4 ? 32 : 16;
-template <SW K> constexpr int kWideRows = K == SW::I4 ? 128 : 256;
+template <SW K> constexpr int kWideRows = K == SW::I4 ? 2 * kGroup : 256;
 
 template <SW K>
-__global__ void __launch_bounds__(kWideThreads, 1)
+__global__ void __launch_bounds__(kWideThreads, 2)
     wide_rows_kernel(const __half* h, const std::uint8_t* Wt, const __half* scales, int F, int C,
                      float* partial, bool dense, unsigned long long* counts) {
     static_assert(K != SW::F16, "fp16 keeps sparse_rows_kernel");
@@ -230,22 +231,22 @@ __global__ void __launch_bounds__(kWideThreads, 1)
     __shared__ int rows[R];
     __shared__ float vals[R];
     __shared__ int warp_count[kWideThreads / 32];
-    // Two streams' sums at a time, [stream][column j][thread]: no bank conflicts. int4 first holds
-    // the block's two groups' scales, [group][uint4 j][thread] (16 KB).
-    __shared__ __align__(16) float red[2 * V * kWideTpr];
+    // Stream 1's sums, [column j][thread]: no bank conflicts. int4 first holds the block's two
+    // groups' scales, [group][uint4 j][thread] (16 KB).
+    __shared__ __align__(16) float red[V * kWideTpr];
     uint4* const staged = reinterpret_cast<uint4*>(red);
     const int t = threadIdx.x, lane = t & 31;
     const int s = t / kWideTpr, tc = t % kWideTpr;
     const int c = int(blockIdx.y) * (kWideTpr * V) + tc * V;
     const bool active = c < C;
     const int f0 = int(blockIdx.x) * R;
-    const int grp_row = K == SW::I4 ? f0 + (s / 2) * kGroup : f0; // int4: this stream's group
+    const int grp_row = K == SW::I4 ? f0 + s * kGroup : f0; // int4: this stream's group
     if constexpr (K == SW::I4) {
-        if (s % 2 == 0 && active && grp_row < F) {
+        if (active && grp_row < F) {
             const auto* sp =
                 reinterpret_cast<const uint4*>(scales + std::size_t(grp_row / kGroup) * C + c);
 #pragma unroll
-            for (int j = 0; j < V / 8; ++j) staged[((s / 2) * (V / 8) + j) * kWideTpr + tc] = __ldg(sp + j);
+            for (int j = 0; j < V / 8; ++j) staged[(s * (V / 8) + j) * kWideTpr + tc] = __ldg(sp + j);
         }
     }
     detail::grid_dep_wait(); // launched with launch_pdl (common.cuh)
@@ -270,10 +271,10 @@ __global__ void __launch_bounds__(kWideThreads, 1)
     __syncthreads();
     detail::grid_dep_launch();
 
-    // This stream's listed rows: int4 every other one of its group's, int8 every fourth.
-    constexpr int kStep = K == SW::I4 ? 2 : kWideStreams;
-    const int i0 = K == SW::I4 && s >= 2 ? list.n_first : 0;
-    const int i1 = K == SW::I4 && s < 2 ? list.n_first : list.n;
+    // This stream's listed rows: int4 its group's, int8 every other one.
+    constexpr int kStep = K == SW::I4 ? 1 : kWideStreams;
+    const int i0 = K == SW::I4 && s == 1 ? list.n_first : 0;
+    const int i1 = K == SW::I4 && s == 0 ? list.n_first : list.n;
     const std::size_t row_bytes = K == SW::I4 ? std::size_t(C) / 2 : std::size_t(C);
     const std::uint8_t* base = Wt + (K == SW::I4 ? c / 2 : c);
     float part[V];
@@ -281,7 +282,7 @@ __global__ void __launch_bounds__(kWideThreads, 1)
     for (int j = 0; j < V; ++j) part[j] = 0.0f;
     float vsum = 0.0f; // int4: the sum of the activations (see i4_half)
     if (active) {
-        for (int i = i0 + (K == SW::I4 ? s % 2 : s); i < i1; i += kStep * kWideIn) {
+        for (int i = i0 + (K == SW::I4 ? 0 : s); i < i1; i += kStep * kWideIn) {
             uint4 w[kWideIn];
 #pragma unroll
             for (int u = 0; u < kWideIn; ++u)
@@ -322,7 +323,7 @@ __global__ void __launch_bounds__(kWideThreads, 1)
 #pragma unroll
             for (int j = 0; j < V / 8; ++j) {
                 float sc[8];
-                detail::unpack8(staged[((s / 2) * (V / 8) + j) * kWideTpr + tc], sc);
+                detail::unpack8(staged[(s * (V / 8) + j) * kWideTpr + tc], sc);
 #pragma unroll
                 for (int e = 0; e < 8; ++e)
                     part[8 * j + e] = fmaf(32.0f, part[8 * j + e], bias) * sc[e];
@@ -330,15 +331,7 @@ __global__ void __launch_bounds__(kWideThreads, 1)
         }
         __syncthreads(); // every thread has its scales: red may take the sums
     }
-    // Streams 2-3 into 0-1, then 1 into 0: a fixed order.
-    if (s >= 2)
-#pragma unroll
-        for (int j = 0; j < V; ++j) red[((s - 2) * V + j) * kWideTpr + tc] = part[j];
-    __syncthreads();
-    if (s < 2)
-#pragma unroll
-        for (int j = 0; j < V; ++j) part[j] += red[(s * V + j) * kWideTpr + tc];
-    __syncthreads();
+    // Stream 1 into stream 0: a fixed order.
     if (s == 1)
 #pragma unroll
         for (int j = 0; j < V; ++j) red[j * kWideTpr + tc] = part[j];
@@ -347,10 +340,9 @@ __global__ void __launch_bounds__(kWideThreads, 1)
         float* out = partial + std::size_t(blockIdx.x) * C + c;
 #pragma unroll
         for (int j = 0; j < V; j += 4)
-            *reinterpret_cast<float4*>(out + j) =
-                make_float4(part[j] + red[j * kWideTpr + tc], part[j + 1] + red[(j + 1) * kWideTpr + tc],
-                            part[j + 2] + red[(j + 2) * kWideTpr + tc],
-                            part[j + 3] + red[(j + 3) * kWideTpr + tc]);
+            *reinterpret_cast<float4*>(out + j) = make_float4(
+                part[j] + red[j * kWideTpr + tc], part[j + 1] + red[(j + 1) * kWideTpr + tc],
+                part[j + 2] + red[(j + 2) * kWideTpr + tc], part[j + 3] + red[(j + 3) * kWideTpr + tc]);
     }
 }
 
