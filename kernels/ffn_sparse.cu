@@ -11,8 +11,6 @@
 // (F / 128 x C x 4 x 2; 4 MB on the 7.2B shape).
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
-#include <cstring>
 #include <type_traits>
 
 #include "kernels/common.cuh"
@@ -52,11 +50,10 @@ __device__ __forceinline__ float i4_half(std::uint32_t word, int b) {
 
 // A block's list of kept rows, in row order (a thread a row): where this thread's row stands in
 // it (-1: not kept), its length, and for int4 how many of its rows are in the first 64-row scale
-// group (threads 0-63: the first two warps). warp_count: kBlock / 32 ints of shared memory.
+// group (threads 0-63: the first two warps). warp_count: kThreads / 32 ints of shared memory.
 struct RowList {
     int pos, n, n_first;
 };
-template <int kBlock = kThreads>
 __device__ __forceinline__ RowList list_rows(bool keep, int* warp_count) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const unsigned ballot = __ballot_sync(0xffffffffu, keep);
@@ -64,7 +61,7 @@ __device__ __forceinline__ RowList list_rows(bool keep, int* warp_count) {
     __syncthreads();
     int before = 0, n = 0;
 #pragma unroll
-    for (int w = 0; w < kBlock / 32; ++w) {
+    for (int w = 0; w < kThreads / 32; ++w) {
         before += w < warp ? warp_count[w] : 0;
         n += warp_count[w];
     }
@@ -202,148 +199,6 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
     for (int i = 0; i < V; i += 4)
         *reinterpret_cast<float4*>(out + i) = make_float4(acc[i], acc[i + 1], acc[i + 2], acc[i + 3]);
-}
-
-// The decoding step's int8 / int4 kernel (one token; launch_sparse takes it where the shape
-// allows: C a multiple of 16 / 32, Wt 16-byte aligned). sparse_rows_kernel's 4- and 8-byte loads
-// keep 32-64 KB in flight an SM and its blocks of 128 rows pay their start and their partial sums'
-// round trip for little work (H100, kernel alone: int4 14.5 us at 50 % zeros for 17.9 MB of
-// weights). Here every thread streams 16 bytes of each of its rows (int4 32 columns, int8 16), 16
-// rows in flight (256 bytes a thread); a block is two streams of 128 threads, each taking a share
-// of the block's listed rows (int4: stream 0 the first scale group's, 1 the second's, so that a
-// thread scales by one group's scales at the end; int8: every other row), 128 rows (int4) or 256
-// (int8) a block: 128 blocks on the 7.2B shape, one wave. The two streams' sums meet in shared
-// memory in a fixed order, one partial row a block goes out (deterministic). Launched with
-// programmatic dependent launch: the int4 scales are staged in shared memory before the wait.
-// 512-thread blocks of four streams (128 registers a thread: a whole SM's register file, so that
-// nothing else could run beside a block) measured int4 16.6 us at 50 % zeros, 8.2 at 97 %.
-constexpr int kWideStreams = 2, kWideTpr = 128, kWideThreads = kWideStreams * kWideTpr;
-constexpr int kWideIn = 16;
-template <SW K> constexpr int kWideV = K == SW::I4 ? 32 : 16;
-template <SW K> constexpr int kWideRows = K == SW::I4 ? 2 * kGroup : 256;
-
-template <SW K>
-__global__ void __launch_bounds__(kWideThreads, 2)
-    wide_rows_kernel(const __half* h, const std::uint8_t* Wt, const __half* scales, int F, int C,
-                     float* partial, bool dense, unsigned long long* counts) {
-    static_assert(K != SW::F16, "fp16 keeps sparse_rows_kernel");
-    constexpr int V = kWideV<K>, R = kWideRows<K>;
-    __shared__ int rows[R];
-    __shared__ float vals[R];
-    __shared__ int warp_count[kWideThreads / 32];
-    // Stream 1's sums, [column j][thread]: no bank conflicts. int4 first holds the block's two
-    // groups' scales, [group][uint4 j][thread] (16 KB).
-    __shared__ __align__(16) float red[V * kWideTpr];
-    uint4* const staged = reinterpret_cast<uint4*>(red);
-    const int t = threadIdx.x, lane = t & 31;
-    const int s = t / kWideTpr, tc = t % kWideTpr;
-    const int c = int(blockIdx.y) * (kWideTpr * V) + tc * V;
-    const bool active = c < C;
-    const int f0 = int(blockIdx.x) * R;
-    const int grp_row = K == SW::I4 ? f0 + s * kGroup : f0; // int4: this stream's group
-    if constexpr (K == SW::I4) {
-        if (active && grp_row < F) {
-            const auto* sp =
-                reinterpret_cast<const uint4*>(scales + std::size_t(grp_row / kGroup) * C + c);
-#pragma unroll
-            for (int j = 0; j < V / 8; ++j) staged[(s * (V / 8) + j) * kWideTpr + tc] = __ldg(sp + j);
-        }
-    }
-    detail::grid_dep_wait(); // launched with launch_pdl (common.cuh)
-
-    const int f = f0 + t;
-    const bool mine = t < R && f < F;
-    const float hf = mine ? __half2float(h[f]) : 0.0f;
-    const bool keep = mine && (dense || hf != 0.0f);
-    if (counts && blockIdx.y == 0) {
-        const unsigned nz = __ballot_sync(0xffffffffu, mine && hf != 0.0f);
-        const unsigned in = __ballot_sync(0xffffffffu, mine);
-        if (lane == 0 && in) {
-            atomicAdd(counts, (unsigned long long)__popc(nz));
-            atomicAdd(counts + 1, (unsigned long long)__popc(in));
-        }
-    }
-    const RowList list = list_rows<kWideThreads>(keep, warp_count);
-    if (keep) {
-        rows[list.pos] = f;
-        vals[list.pos] = hf;
-    }
-    __syncthreads();
-    detail::grid_dep_launch();
-
-    // This stream's listed rows: int4 its group's, int8 every other one.
-    constexpr int kStep = K == SW::I4 ? 1 : kWideStreams;
-    const int i0 = K == SW::I4 && s == 1 ? list.n_first : 0;
-    const int i1 = K == SW::I4 && s == 0 ? list.n_first : list.n;
-    const std::size_t row_bytes = K == SW::I4 ? std::size_t(C) / 2 : std::size_t(C);
-    const std::uint8_t* base = Wt + (K == SW::I4 ? c / 2 : c);
-    float part[V];
-#pragma unroll
-    for (int j = 0; j < V; ++j) part[j] = 0.0f;
-    float vsum = 0.0f; // int4: the sum of the activations (see i4_half)
-    if (active) {
-        for (int i = i0 + (K == SW::I4 ? 0 : s); i < i1; i += kStep * kWideIn) {
-            uint4 w[kWideIn];
-#pragma unroll
-            for (int u = 0; u < kWideIn; ++u)
-                if (i + u * kStep < i1)
-                    w[u] = __ldcs(reinterpret_cast<const uint4*>(
-                        base + std::size_t(rows[i + u * kStep]) * row_bytes));
-#pragma unroll
-            for (int u = 0; u < kWideIn; ++u) {
-                if (i + u * kStep < i1) {
-                    const float v = vals[i + u * kStep];
-                    const std::uint32_t wd[4] = {w[u].x, w[u].y, w[u].z, w[u].w};
-#pragma unroll
-                    for (int q = 0; q < 4; ++q) {
-                        if constexpr (K == SW::I4) { // word q: columns 8q .. 8q + 7
-                            std::uint32_t lo, hi;
-                            i4_split(wd[q], lo, hi);
-#pragma unroll
-                            for (int b = 0; b < 4; ++b) {
-                                part[8 * q + 2 * b] = fmaf(v, i4_half(lo, b), part[8 * q + 2 * b]);
-                                part[8 * q + 2 * b + 1] =
-                                    fmaf(v, i4_half(hi, b), part[8 * q + 2 * b + 1]);
-                            }
-                        } else { // word q: columns 4q .. 4q + 3
-                            const std::uint32_t x = wd[q] ^ 0x80808080u;
-#pragma unroll
-                            for (int b = 0; b < 4; ++b)
-                                part[4 * q + b] = fmaf(v, i8_at(x, b), part[4 * q + b]);
-                        }
-                    }
-                    if constexpr (K == SW::I4) vsum += v;
-                }
-            }
-        }
-    }
-    if constexpr (K == SW::I4) { // s (32 part - 24 vsum) = s sum v (n - 8); int8 scales in add_partials
-        if (active && grp_row < F) {
-            const float bias = -24.0f * vsum;
-#pragma unroll
-            for (int j = 0; j < V / 8; ++j) {
-                float sc[8];
-                detail::unpack8(staged[(s * (V / 8) + j) * kWideTpr + tc], sc);
-#pragma unroll
-                for (int e = 0; e < 8; ++e)
-                    part[8 * j + e] = fmaf(32.0f, part[8 * j + e], bias) * sc[e];
-            }
-        }
-        __syncthreads(); // every thread has its scales: red may take the sums
-    }
-    // Stream 1 into stream 0: a fixed order.
-    if (s == 1)
-#pragma unroll
-        for (int j = 0; j < V; ++j) red[j * kWideTpr + tc] = part[j];
-    __syncthreads();
-    if (s == 0 && active) {
-        float* out = partial + std::size_t(blockIdx.x) * C + c;
-#pragma unroll
-        for (int j = 0; j < V; j += 4)
-            *reinterpret_cast<float4*>(out + j) = make_float4(
-                part[j] + red[j * kWideTpr + tc], part[j + 1] + red[(j + 1) * kWideTpr + tc],
-                part[j + 2] + red[(j + 2) * kWideTpr + tc], part[j + 3] + red[(j + 3) * kWideTpr + tc]);
-    }
 }
 
 // y += the chunks' partial sums (several tokens: blockIdx.y the token, its partial sums C apart
@@ -580,24 +435,6 @@ bool cols8_fits(const void* Wt, const __half* scales, int C, const __half* out) 
                           (reinterpret_cast<std::uintptr_t>(out) & 15)) == 0;
 }
 
-// GANDER_SPARSE_WIDE=0 keeps int8 / int4 decoding steps on sparse_rows_kernel (for the A/B).
-bool sparse_wide() {
-    static const bool on = [] {
-        const char* e = std::getenv("GANDER_SPARSE_WIDE");
-        return !(e && std::strcmp(e, "0") == 0);
-    }();
-    return on;
-}
-
-// Whether wide_rows_kernel takes the shape: whole 16-byte loads of every row.
-template <SW K> bool wide_fits(const void* Wt, int C) {
-    if constexpr (K == SW::F16)
-        return false;
-    else
-        return sparse_wide() && C % kWideV<K> == 0 &&
-               (reinterpret_cast<std::uintptr_t>(Wt) & 15) == 0;
-}
-
 template <SW K> int chunks_of(int F) {
     return (F + kRows<K> - 1) / kRows<K>;
 }
@@ -612,23 +449,11 @@ cudaError_t launch_sparse(const __half* h, const void* Wt, const __half* scales,
         (wa & (K == SW::I4 ? 3 : 7)) || (K != SW::F16 && !scales) ||
         (K == SW::I4 && (F % kGroup != 0 || (reinterpret_cast<std::uintptr_t>(scales) & 15))))
         return cudaErrorInvalidValue;
-    const bool wide = wide_fits<K>(Wt, C);
-    const int chunks = wide ? (F + kWideRows<K> - 1) / kWideRows<K> : chunks_of<K>(F);
-    cudaError_t e = cudaSuccess;
-    if constexpr (K != SW::F16) {
-        constexpr int cols = kWideTpr * kWideV<K>;
-        if (wide)
-            e = detail::launch_pdl(wide_rows_kernel<K>,
-                                   dim3(unsigned(chunks), unsigned((C + cols - 1) / cols)),
-                                   dim3(kWideThreads), 0, stream, h,
-                                   static_cast<const std::uint8_t*>(Wt), scales, F, C, partial,
-                                   dense, counts);
-    }
-    if (!wide)
-        e = detail::launch_pdl(sparse_rows_kernel<K>,
-                               dim3(unsigned(chunks), unsigned((C + V * kThreads - 1) / (V * kThreads))),
-                               dim3(kThreads), 0, stream, h, Wt, scales, F, C, partial, dense,
-                               counts);
+    const int chunks = chunks_of<K>(F);
+    const cudaError_t e = detail::launch_pdl(
+        sparse_rows_kernel<K>,
+        dim3(unsigned(chunks), unsigned((C + V * kThreads - 1) / (V * kThreads))), dim3(kThreads),
+        0, stream, h, Wt, scales, F, C, partial, dense, counts);
     if (e != cudaSuccess) return e;
     return detail::launch_pdl(add_partials_kernel,
                               dim3(unsigned((C + kPartialCols - 1) / kPartialCols)), dim3(kThreads),

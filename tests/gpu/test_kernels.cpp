@@ -646,8 +646,7 @@ TEST_CASE("ffn_value_sparse: y += h Wt over the non-zero h only, equal to the de
 }
 
 TEST_CASE("ffn_value_sparse_i8: transposed int8 rows times h, column scales; transpose; dequantise") {
-    // 72 and 2,056 columns take the 8-column kernel; 4,096 and 2,064 the decoding step's 16-byte
-    // one (2,064: a second column block of one thread; 300 rows: a second block of 44).
+    // 2,064 columns: a second column block of two threads; 300 rows: a last block of 44.
     for (auto [F, C] : {std::pair{300, 72}, std::pair{16384, 4096}, std::pair{512, 2056},
                         std::pair{300, 2064}}) {
         // The file layout [C, F] with a scale per row c; uploaded and transposed on the card.
@@ -695,8 +694,7 @@ TEST_CASE("ffn_value_sparse_i8: transposed int8 rows times h, column scales; tra
 }
 
 TEST_CASE("ffn_value_sparse_i4: transposed int4 rows times h, group scales; transposes; dequantise") {
-    // 72 and 2,056 columns take the 8-column kernel; 4,096 and 4,160 the decoding step's 16-byte
-    // one (4,160: a second column block of two threads; 192 rows: a last block of one scale group).
+    // 4,160 columns: a third column block of 8 threads; 192 rows: a last block of one scale group.
     for (auto [F, C] : {std::pair{320, 72}, std::pair{16384, 4096}, std::pair{192, 2056},
                         std::pair{192, 4160}}) {
         // The file layout [C, F]: row c holds F / 2 bytes (column 2i in the low nibble of byte i)
@@ -832,8 +830,7 @@ struct TransposedWeights {
 
 TEST_CASE(
     "ffn_value_tokens: several tokens' rows of transposed int8 / int4 weights, zeros skipped") {
-    // 72 and 2,056 columns take the 8-column kernel; 4,096 and 4,160 the decoding step's 16-byte
-    // one (4,160: a second column block of two threads; 192 rows: a last block of one scale group).
+    // 4,160 columns: a third column block of 8 threads; 192 rows: a last block of one scale group.
     for (auto [F, C] : {std::pair{320, 72}, std::pair{16384, 4096}, std::pair{192, 2056},
                         std::pair{192, 4160}}) {
         const TransposedWeights tw(F, C);
