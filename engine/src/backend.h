@@ -59,5 +59,8 @@ double cuda_last_batch_ms(Model& model);
 // Peak device memory used by this process since the last reset (bytes).
 std::size_t cuda_peak_memory();
 void cuda_reset_peak_memory();
+// cudaProfilerStart / cudaProfilerStop: what a profiler started with --profile-from-start off
+// (ncu, nsys) records (gander-bench --profile-step: one decoding step).
+void cuda_profile(bool on);
 } // namespace gander::detail
 #endif

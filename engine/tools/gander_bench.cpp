@@ -39,6 +39,7 @@ struct Options {
     std::string json;
     std::uint64_t seed = 1;
     bool kernels = false; // --kernels: the decoding GEMV kernels alone (CUDA), no model
+    bool profile_step = false; // --profile-step: one decoding step between cudaProfilerStart/Stop
     std::vector<int> batch;  // --batch B1,B2,...: batched decoding, aggregate tok/s
     bool batch_given = false;
 };
@@ -93,6 +94,8 @@ Options parse(int argc, char** argv) {
                     if (!t.empty() && std::stoi(t) > 0) o.batch.push_back(std::stoi(t)); // 0: none
             } else if (a == "--kernels") {
                 o.kernels = true;
+            } else if (a == "--profile-step") {
+                o.profile_step = true;
             } else if (a == "--seed") {
                 o.seed = std::stoull(value());
             } else if (a == "--help" || a == "-h") {
@@ -102,7 +105,8 @@ Options parse(int argc, char** argv) {
                             "[--decode-tokens N] [--prefill T1,T2,...]\n  [--batch B1,B2,... (0: none)] "
                             "[--threads N] [--seed S] "
                             "[--json FILE]\n  --kernels: time each decoding matrix-vector kernel alone (CUDA) "
-                            "against the copy bandwidth\n");
+                            "against the copy bandwidth\n  --profile-step: one decoding step after the warm-up between "
+                            "cudaProfilerStart and Stop (ncu --profile-from-start off)\n");
                 std::exit(0);
             } else {
                 usage("unknown option " + a);
@@ -226,6 +230,13 @@ int main(int argc, char** argv) {
         // Decode: warm up, then time greedy steps.
         session->feed(tok(rng));
         for (int i = 0; i < 8; ++i) session->feed(argmax(session->logits()));
+#ifdef GANDER_HAVE_CUDA
+        if (opt.profile_step && opt.backend == gander::BackendKind::Cuda) {
+            gander::detail::cuda_profile(true);
+            session->feed(argmax(session->logits()));
+            gander::detail::cuda_profile(false);
+        }
+#endif
         t0 = Clock::now();
         for (int i = 0; i < opt.decode_tokens; ++i) session->feed(argmax(session->logits()));
         const double decode_tps = opt.decode_tokens / seconds_since(t0);

@@ -159,13 +159,16 @@ PY
 fi
 
 # Per-kernel durations of one decoding step (ncu, graph nodes profiled one by one; the sum
-# against the measured step time gives the launch overhead).
+# against the measured step time gives the launch overhead). gander-bench --profile-step brackets
+# one step after the warm-up with cudaProfilerStart/Stop: every kernel of that step, whatever the
+# launch count before it.
 if [ $profile = 1 ]; then
   [ "${PROFILE_PREFILL_ONLY:-0}" = 1 ] || {
-  timeout 240 ncu --graph-profiling node --metrics gpu__time_duration.sum,dram__bytes_read.sum \
-    -k regex:'gemv|wkv|ln_shift|layer_norm|group_norm' --launch-skip 1036 --launch-count 259 --clock-control none \
+  timeout 240 ncu --profile-from-start off --graph-profiling node \
+    --metrics gpu__time_duration.sum,dram__bytes_read.sum --clock-control none \
     --csv --print-units base "$BUILD/bin/gander-bench" --backend cuda --shape 7.2b \
-    --precision "${PROFILE_PRECISION:-fp16}" --decode-tokens 8 --prefill 16 > "$OUT/ncu.csv" 2> "$OUT/ncu.err"
+    --precision "${PROFILE_PRECISION:-fp16}" --decode-tokens 8 --prefill 16 --batch 0 \
+    --profile-step > "$OUT/ncu.csv" 2> "$OUT/ncu.err"
   python3 - "$OUT/ncu.csv" <<'PY' | tee "$OUT/ncu-summary.txt"
 import csv, sys, collections
 rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 10]

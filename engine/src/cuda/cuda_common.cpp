@@ -2,6 +2,8 @@
 // gander-bench, peak memory).
 #include "cuda/cuda_common.h"
 
+#include <cuda_profiler_api.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -149,6 +151,10 @@ std::size_t cuda_peak_memory() {
 }
 void cuda_reset_peak_memory() {
     cuda::reset_tracked_peak();
+}
+void cuda_profile(bool on) {
+    // Without a profiler attached both are no-ops; an error here is no reason to stop a benchmark.
+    if ((on ? cudaProfilerStart() : cudaProfilerStop()) != cudaSuccess) (void)cudaGetLastError();
 }
 
 CudaDeviceFigures cuda_measure_device() {
