@@ -472,11 +472,10 @@ cudaError_t launch_tokens(const __half* h, int T, const void* Wt, const __half* 
     const dim3 grid(unsigned(chunks_of<K>(F)), unsigned((C + 8 * kThreads - 1) / (8 * kThreads)));
     tokens_rows_kernel<K><<<grid, kThreads, 0, stream>>>(h, T, Wt, scales, F, C, partial);
     if (const cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
-    return detail::launch_pdl(add_partials_kernel,
-                              dim3(unsigned((C + kPartialCols - 1) / kPartialCols), unsigned(T)),
-                              dim3(kThreads), 0, stream, static_cast<const float*>(partial),
-                              chunks_of<K>(F), std::size_t(kSparseTokens) * C, C,
-                              K == SW::I8 ? scales : nullptr, y);
+    return detail::launch_pdl(
+        add_partials_kernel, dim3(unsigned((C + kPartialCols - 1) / kPartialCols), unsigned(T)),
+        dim3(kThreads), 0, stream, static_cast<const float*>(partial), chunks_of<K>(F),
+        std::size_t(kSparseTokens) * C, C, K == SW::I8 ? scales : nullptr, y);
 }
 
 template <typename E>

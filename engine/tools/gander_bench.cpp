@@ -99,14 +99,18 @@ Options parse(int argc, char** argv) {
             } else if (a == "--seed") {
                 o.seed = std::stoull(value());
             } else if (a == "--help" || a == "-h") {
-                std::printf("gander-bench: decode and prefill speed of a random-weight model of a "
-                            "real RWKV-7 shape\nusage: gander-bench [--backend cpu|cuda] [--shape "
-                            "0.1b|0.4b|1.5b|2.9b|7.2b]\n  [--precision fp16|bf16|fp32|int8|int4] "
-                            "[--decode-tokens N] [--prefill T1,T2,...]\n  [--batch B1,B2,... (0: none)] "
-                            "[--threads N] [--seed S] "
-                            "[--json FILE]\n  --kernels: time each decoding matrix-vector kernel alone (CUDA) "
-                            "against the copy bandwidth\n  --profile-step: one decoding step after the warm-up between "
-                            "cudaProfilerStart and Stop (ncu --profile-from-start off)\n");
+                std::printf(
+                    "gander-bench: decode and prefill speed of a random-weight model of a real "
+                    "RWKV-7 shape\n"
+                    "usage: gander-bench [--backend cpu|cuda] [--shape 0.1b|0.4b|1.5b|2.9b|7.2b]\n"
+                    "  [--precision fp16|bf16|fp32|int8|int4] [--decode-tokens N] "
+                    "[--prefill T1,T2,...]\n"
+                    "  [--batch B1,B2,... (0: none)] [--threads N] [--seed S] [--json FILE]\n"
+                    "  --kernels: time each decoding matrix-vector kernel alone (CUDA) against "
+                    "the copy bandwidth\n"
+                    "  --profile-step: one decoding step after the warm-up between "
+                    "cudaProfilerStart and Stop\n"
+                    "    (for ncu --profile-from-start off)\n");
                 std::exit(0);
             } else {
                 usage("unknown option " + a);

@@ -647,8 +647,8 @@ TEST_CASE("ffn_value_sparse: y += h Wt over the non-zero h only, equal to the de
 
 TEST_CASE("ffn_value_sparse_i8: transposed int8 rows times h, column scales; transpose; dequantise") {
     // 2,064 columns: a second column block of two threads; 300 rows: a last block of 44.
-    for (auto [F, C] : {std::pair{300, 72}, std::pair{16384, 4096}, std::pair{512, 2056},
-                        std::pair{300, 2064}}) {
+    for (auto [F, C] :
+         {std::pair{300, 72}, std::pair{16384, 4096}, std::pair{512, 2056}, std::pair{300, 2064}}) {
         // The file layout [C, F] with a scale per row c; uploaded and transposed on the card.
         std::vector<std::uint8_t> q(std::size_t(F) * C);
         std::uniform_int_distribution<int> byte(0, 255);
@@ -695,8 +695,8 @@ TEST_CASE("ffn_value_sparse_i8: transposed int8 rows times h, column scales; tra
 
 TEST_CASE("ffn_value_sparse_i4: transposed int4 rows times h, group scales; transposes; dequantise") {
     // 4,160 columns: a third column block of 8 threads; 192 rows: a last block of one scale group.
-    for (auto [F, C] : {std::pair{320, 72}, std::pair{16384, 4096}, std::pair{192, 2056},
-                        std::pair{192, 4160}}) {
+    for (auto [F, C] :
+         {std::pair{320, 72}, std::pair{16384, 4096}, std::pair{192, 2056}, std::pair{192, 4160}}) {
         // The file layout [C, F]: row c holds F / 2 bytes (column 2i in the low nibble of byte i)
         // and F / 64 scales; uploaded and transposed on the card.
         const int G = F / 64;
@@ -831,8 +831,8 @@ struct TransposedWeights {
 TEST_CASE(
     "ffn_value_tokens: several tokens' rows of transposed int8 / int4 weights, zeros skipped") {
     // 4,160 columns: a third column block of 8 threads; 192 rows: a last block of one scale group.
-    for (auto [F, C] : {std::pair{320, 72}, std::pair{16384, 4096}, std::pair{192, 2056},
-                        std::pair{192, 4160}}) {
+    for (auto [F, C] :
+         {std::pair{320, 72}, std::pair{16384, 4096}, std::pair{192, 2056}, std::pair{192, 4160}}) {
         const TransposedWeights tw(F, C);
         const auto& [Q8, Q4, S8, S4] = std::tie(tw.Q8, tw.Q4, tw.S8, tw.S4);
         Dev<float> partial{k::ffn_value_tokens_scratch(F, C) / sizeof(float)};
