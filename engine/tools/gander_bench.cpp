@@ -231,18 +231,24 @@ int main(int argc, char** argv) {
         std::mt19937 rng(1234);
         std::uniform_int_distribution<int> tok(1, shape.vocab - 1);
 
+        // Greedy decoding steps; every timed run of them comes after kWarmup untimed ones.
+        auto greedy = [&](int n) {
+            for (int i = 0; i < n; ++i) session->feed(argmax(session->logits()));
+        };
+        constexpr int kWarmup = 9;
+
         // Decode: warm up, then time greedy steps.
         session->feed(tok(rng));
-        for (int i = 0; i < 8; ++i) session->feed(argmax(session->logits()));
+        greedy(kWarmup - 1);
 #ifdef GANDER_HAVE_CUDA
         if (opt.profile_step && opt.backend == gander::BackendKind::Cuda) {
             gander::detail::cuda_profile(true);
-            session->feed(argmax(session->logits()));
+            greedy(1);
             gander::detail::cuda_profile(false);
         }
 #endif
         t0 = Clock::now();
-        for (int i = 0; i < opt.decode_tokens; ++i) session->feed(argmax(session->logits()));
+        greedy(opt.decode_tokens);
         const double decode_tps = opt.decode_tokens / seconds_since(t0);
         // Bytes of weights one decoded token reads (every matrix and vector once, one embedding
         // row), as the backend holds them.
@@ -285,14 +291,14 @@ int main(int argc, char** argv) {
         }
         // Decoding right after the longest prompt: RWKV's state does not grow with the context,
         // so this should match the decode figure above (issue 7: within 3 %). Timed as that
-        // figure is: after the same 9 tokens of warm-up (until the eighth session the first of
+        // figure is: after the same kWarmup tokens (until the eighth session the first of
         // these 128 tokens came straight after the prompt, which the figure above never has).
         double decode_after = 0;
         if (!prefill.empty() && opt.decode_tokens > 0) {
             const int n = std::min(opt.decode_tokens, 128);
-            for (int i = 0; i < 9; ++i) session->feed(argmax(session->logits()));
+            greedy(kWarmup);
             t0 = Clock::now();
-            for (int i = 0; i < n; ++i) session->feed(argmax(session->logits()));
+            greedy(n);
             decode_after = n / seconds_since(t0);
             fig["decode_tok_s_after_prompt"] = decode_after;
             fig["decode_after_prompt_tokens"] = prefill.back().first;
