@@ -10,7 +10,9 @@
 // rows) x the row's bytes of Wt (int4: and every scale), h once, partial written and read once
 // (F / 128 x C x 4 x 2; 4 MB on the 7.2B shape).
 #include <algorithm>
+#include <climits>
 #include <cstdint>
+#include <cstdlib>
 #include <type_traits>
 
 #include "kernels/common.cuh"
@@ -87,7 +89,41 @@ __device__ __forceinline__ void i4_split(std::uint32_t w, std::uint32_t& lo, std
     hi = (w >> 1) & 0x78787878u;
 }
 
+// One listed row's weights times its activation into a (int4: see i4_half; vs gets the sum of
+// the activations).
 template <SW K>
+__device__ __forceinline__ void row_fma(const Load<K>& w, float v, float (&a)[kVals<K>], float& vs) {
+    if constexpr (K == SW::I4) { // byte b: columns 2b (low nibble), 2b + 1
+        std::uint32_t lo, hi;
+        i4_split(w, lo, hi);
+        vs += v;
+#pragma unroll
+        for (int b = 0; b < 4; ++b) {
+            a[2 * b] = fmaf(v, i4_half(lo, b), a[2 * b]);
+            a[2 * b + 1] = fmaf(v, i4_half(hi, b), a[2 * b + 1]);
+        }
+    } else if constexpr (K == SW::I8) {
+        const std::uint32_t lo = w.x ^ 0x80808080u, hi = w.y ^ 0x80808080u;
+#pragma unroll
+        for (int b = 0; b < 4; ++b) {
+            a[b] = fmaf(v, i8_at(lo, b), a[b]);
+            a[4 + b] = fmaf(v, i8_at(hi, b), a[4 + b]);
+        }
+    } else {
+        const __half2* p = reinterpret_cast<const __half2*>(&w);
+        const float2 x = __half22float2(p[0]), y = __half22float2(p[1]);
+        a[0] = fmaf(v, x.x, a[0]);
+        a[1] = fmaf(v, x.y, a[1]);
+        a[2] = fmaf(v, y.x, a[2]);
+        a[3] = fmaf(v, y.y, a[3]);
+    }
+}
+
+// Rows a buffer of the pipelined stream (two buffers: the next round's loads in flight while the
+// current round is multiplied): as many registers as the plain stream's kInFlight.
+template <SW K> constexpr int kPipeIn = K == SW::I4 ? kInFlight : kInFlight / 2;
+
+template <SW K, bool kPipe>
 __global__ void __launch_bounds__(kThreads)
     sparse_rows_kernel(const __half* h, const void* Wt, const __half* scales, int F, int C,
                        float* partial, bool dense, unsigned long long* counts) {
@@ -115,7 +151,8 @@ __global__ void __launch_bounds__(kThreads)
     const RowList list = list_rows(keep, warp_count);
     const int n = list.n, n_first = K == SW::I4 ? list.n_first : n;
     if (keep) {
-        rows[list.pos] = f;
+        // kPipe: the row's byte offset in Wt (the launch checks that F rows fit 32 bits).
+        rows[list.pos] = kPipe ? f * int(K == SW::I4 ? C / 2 : K == SW::F16 ? 2 * C : C) : f;
         vals[list.pos] = hf;
     }
     __syncthreads();
@@ -168,7 +205,67 @@ __global__ void __launch_bounds__(kThreads)
     float acc[V];
 #pragma unroll
     for (int i = 0; i < V; ++i) acc[i] = 0.0f;
-    if constexpr (K == SW::I4) {
+    if constexpr (kPipe) {
+        // Both buffers' rounds in one pass over the list; int4 scales each group's sums where the
+        // list crosses from the first scale group into the second (n_first) and at the end.
+        constexpr int P = kPipeIn<K>;
+        uint4 s0 = make_uint4(0, 0, 0, 0), s1 = s0;
+        if constexpr (K == SW::I4) {
+            const int g0 = f0 / kGroup;
+            s0 = *reinterpret_cast<const uint4*>(scales + std::size_t(g0) * C + c);
+            if (f0 + kGroup < F)
+                s1 = *reinterpret_cast<const uint4*>(scales + std::size_t(g0 + 1) * C + c);
+        }
+        float part[V], vsum = 0.0f;
+#pragma unroll
+        for (int i = 0; i < V; ++i) part[i] = 0.0f;
+        auto flush = [&](uint4 sc4) { // int4: part, vsum of one group into acc
+            const float bias = -24.0f * vsum;
+            const std::uint32_t sw[4] = {sc4.x, sc4.y, sc4.z, sc4.w};
+#pragma unroll
+            for (int i = 0; i < V / 2; ++i) {
+                const float lo = __half2float(__ushort_as_half((unsigned short)(sw[i] & 0xffffu)));
+                const float hi = __half2float(__ushort_as_half((unsigned short)(sw[i] >> 16)));
+                acc[2 * i] = fmaf(fmaf(32.0f, part[2 * i], bias), lo, acc[2 * i]);
+                acc[2 * i + 1] = fmaf(fmaf(32.0f, part[2 * i + 1], bias), hi, acc[2 * i + 1]);
+                part[2 * i] = part[2 * i + 1] = 0.0f;
+            }
+            vsum = 0.0f;
+        };
+        Load<K> wa[P], wb[P];
+        auto issue = [&](Load<K>(&w)[P], int i) {
+#pragma unroll
+            for (int u = 0; u < P; ++u)
+                if (i + u < n)
+                    w[u] = __ldcs(reinterpret_cast<const Load<K>*>(base + unsigned(rows[i + u])));
+        };
+        auto consume = [&](const Load<K>(&w)[P], int i) {
+            // int4: does the second scale group begin inside this round?
+            const bool cross = K == SW::I4 && n_first >= i && n_first < i + P;
+            if (!cross) {
+#pragma unroll
+                for (int u = 0; u < P; ++u)
+                    if (i + u < n) row_fma<K>(w[u], vals[i + u], K == SW::I4 ? part : acc, vsum);
+            } else {
+#pragma unroll
+                for (int u = 0; u < P; ++u) {
+                    if (i + u == n_first) flush(s0);
+                    if (i + u < n) row_fma<K>(w[u], vals[i + u], part, vsum);
+                }
+            }
+        };
+        if constexpr (K == SW::I4)
+            if (n_first == 0) s0 = s1; // only second-group rows (n_first = 0 "crosses" at once)
+        issue(wa, 0);
+        for (int i = 0; i < n; i += 2 * P) {
+            issue(wb, i + P);
+            consume(wa, i);
+            if (i + P >= n) break;
+            issue(wa, i + 2 * P);
+            consume(wb, i + P);
+        }
+        if constexpr (K == SW::I4) flush(n > n_first && n_first > 0 ? s1 : s0);
+    } else if constexpr (K == SW::I4) {
         // Each group's sum times its column scales (loaded first, 8 halves a group).
         const int g0 = f0 / kGroup;
         const bool two = f0 + kGroup < F;
@@ -435,6 +532,14 @@ bool cols8_fits(const void* Wt, const __half* scales, int C, const __half* out) 
                           (reinterpret_cast<std::uintptr_t>(out) & 15)) == 0;
 }
 
+// GANDER_SPARSE_PIPE=0: the one-token sparse step without the pipelined stream (A/B switch).
+bool sparse_pipe() {
+    static const bool on = [] {
+        const char* e = std::getenv("GANDER_SPARSE_PIPE");
+        return !(e && e[0] == '0');
+    }();
+    return on;
+}
 template <SW K> int chunks_of(int F) {
     return (F + kRows<K> - 1) / kRows<K>;
 }
@@ -450,8 +555,11 @@ cudaError_t launch_sparse(const __half* h, const void* Wt, const __half* scales,
         (K == SW::I4 && (F % kGroup != 0 || (reinterpret_cast<std::uintptr_t>(scales) & 15))))
         return cudaErrorInvalidValue;
     const int chunks = chunks_of<K>(F);
+    const std::size_t wt_bytes =
+        std::size_t(F) * (K == SW::I4 ? C / 2 : K == SW::F16 ? 2 * std::size_t(C) : C);
+    const bool pipe = sparse_pipe() && wt_bytes <= std::size_t(INT32_MAX);
     const cudaError_t e = detail::launch_pdl(
-        sparse_rows_kernel<K>,
+        pipe ? sparse_rows_kernel<K, true> : sparse_rows_kernel<K, false>,
         dim3(unsigned(chunks), unsigned((C + V * kThreads - 1) / (V * kThreads))), dim3(kThreads),
         0, stream, h, Wt, scales, F, C, partial, dense, counts);
     if (e != cudaSuccess) return e;
