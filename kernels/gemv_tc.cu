@@ -394,9 +394,8 @@ __device__ void tile(const TcJob& job, int blk, uint4* xs, int tok0, int n_tok) 
     }
 }
 
-template <bool kLong, bool kMulti, int kMinBlocks = 0>
-__global__ void __launch_bounds__(32 * kWarps, kMinBlocks)
-    gemv_tc_kernel(const __grid_constant__ Params p) {
+template <bool kLong, bool kMulti>
+__global__ void __launch_bounds__(32 * kWarps) gemv_tc_kernel(const __grid_constant__ Params p) {
     extern __shared__ uint4 xs[];
     grid_dep_launch();
     // kMulti: the `groups` blocks of one block of rows are neighbours (block b: rows b / groups,
@@ -824,16 +823,6 @@ bool gemv_tc_fits(const TcJob& job, int tokens) {
            (job.in == GemvIn::Plain || job.kind == WeightKind::F16) && tokens_fit;
 }
 
-// GANDER_TC_OCC4=1: the one-token long-rows kernel compiled for 4 resident blocks an SM (64
-// registers a thread) instead of 3 (A/B switch).
-bool tc_occ4() {
-    static const bool on = [] {
-        const char* e = std::getenv("GANDER_TC_OCC4");
-        return e && e[0] == '1';
-    }();
-    return on;
-}
-
 cudaError_t gemv_tc(const TcBatch& batch, cudaStream_t stream) {
     if (batch.n_jobs < 1 || batch.n_jobs > kMaxGemvJobs) return cudaErrorInvalidValue;
     const bool multi = batch.tokens > 1;
@@ -857,8 +846,7 @@ cudaError_t gemv_tc(const TcBatch& batch, cudaStream_t stream) {
                    k_slices(batch.jobs[j]) == kWarps;
     const dim3 grid(unsigned(p.tile_start[batch.n_jobs] * p.groups));
     if (!multi)
-        return detail::launch_pdl(all_long ? (tc_occ4() ? gemv_tc_kernel<true, false, 4>
-                                                        : gemv_tc_kernel<true, false>)
+        return detail::launch_pdl(all_long ? gemv_tc_kernel<true, false>
                                            : gemv_tc_kernel<false, false>,
                                   grid, dim3(32 * kWarps), smem, stream, p);
     // Several tokens: up to 8 rows of x (kMaxTcColsTokens wide) in shared memory.
