@@ -3,8 +3,10 @@
 // Layout: blocks (f-chunk of 256 fp16 or 128 int8 / int4 rows, c-chunk of 1,024 fp16 or 2,048
 // int8 / int4 columns), 256 threads. The block first lists the non-zero h of its chunk in shared
 // memory (warp ballots, in row order), then each thread streams 8 bytes (4 fp16 or 8 int8
-// columns) or 4 bytes (8 int4 columns) of every listed row, 16 rows in flight, accumulating in
-// registers; its sums go to partial[f-chunk][c] (int8: before the column scale, which the second
+// columns) or 4 bytes (8 int4 columns) of every listed row, accumulating in registers: in rounds
+// of 16 int4 or 8 fp16 / int8 rows, the next round's loads issued before the current round is
+// multiplied (two register buffers; GANDER_SPARSE_PIPE=0 keeps the older stream, 16 rows in
+// flight and then their arithmetic); its sums go to partial[f-chunk][c] (int8: before the column scale, which the second
 // pass applies; int4: each of the chunk's two scale groups summed apart and scaled). A second pass
 // adds the f-chunks' partials to y in a fixed order (deterministic, no atomics). Bytes: (non-zero
 // rows) x the row's bytes of Wt (int4: and every scale), h once, partial written and read once
@@ -171,35 +173,8 @@ __global__ void __launch_bounds__(kThreads)
             Load<K> w[kInFlight];
             load_listed<K>(w, base, rows, i, i1, row_bytes);
 #pragma unroll
-            for (int u = 0; u < kInFlight; ++u) {
-                if (i + u < i1) {
-                    const float v = vals[i + u];
-                    if constexpr (K == SW::I4) { // byte b: columns 2b (low nibble), 2b + 1
-                        std::uint32_t lo, hi;
-                        i4_split(w[u], lo, hi);
-                        vsum += v;
-#pragma unroll
-                        for (int b = 0; b < 4; ++b) {
-                            acc[2 * b] = fmaf(v, i4_half(lo, b), acc[2 * b]);
-                            acc[2 * b + 1] = fmaf(v, i4_half(hi, b), acc[2 * b + 1]);
-                        }
-                    } else if constexpr (K == SW::I8) {
-                        const std::uint32_t lo = w[u].x ^ 0x80808080u, hi = w[u].y ^ 0x80808080u;
-#pragma unroll
-                        for (int b = 0; b < 4; ++b) {
-                            acc[b] = fmaf(v, i8_at(lo, b), acc[b]);
-                            acc[4 + b] = fmaf(v, i8_at(hi, b), acc[4 + b]);
-                        }
-                    } else {
-                        const __half2* p = reinterpret_cast<const __half2*>(&w[u]);
-                        const float2 a = __half22float2(p[0]), b = __half22float2(p[1]);
-                        acc[0] = fmaf(v, a.x, acc[0]);
-                        acc[1] = fmaf(v, a.y, acc[1]);
-                        acc[2] = fmaf(v, b.x, acc[2]);
-                        acc[3] = fmaf(v, b.y, acc[3]);
-                    }
-                }
-            }
+            for (int u = 0; u < kInFlight; ++u)
+                if (i + u < i1) row_fma<K>(w[u], vals[i + u], acc, vsum);
         }
     };
     float acc[V];
