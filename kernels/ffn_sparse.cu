@@ -6,11 +6,11 @@
 // columns) or 4 bytes (8 int4 columns) of every listed row, accumulating in registers: in rounds
 // of 16 int4 or 8 fp16 / int8 rows, the next round's loads issued before the current round is
 // multiplied (two register buffers; GANDER_SPARSE_PIPE=0 keeps the older stream, 16 rows in
-// flight and then their arithmetic); its sums go to partial[f-chunk][c] (int8: before the column scale, which the second
-// pass applies; int4: each of the chunk's two scale groups summed apart and scaled). A second pass
-// adds the f-chunks' partials to y in a fixed order (deterministic, no atomics). Bytes: (non-zero
-// rows) x the row's bytes of Wt (int4: and every scale), h once, partial written and read once
-// (F / 128 x C x 4 x 2; 4 MB on the 7.2B shape).
+// flight and then their arithmetic); its sums go to partial[f-chunk][c] (int8: before the column
+// scale, which the second pass applies; int4: each of the chunk's two scale groups summed apart and
+// scaled). A second pass adds the f-chunks' partials to y in a fixed order (deterministic, no
+// atomics). Bytes: (non-zero rows) x the row's bytes of Wt (int4: and every scale), h once, partial
+// written and read once (F / 128 x C x 4 x 2; 4 MB on the 7.2B shape).
 #include <algorithm>
 #include <climits>
 #include <cstdint>
@@ -94,7 +94,8 @@ __device__ __forceinline__ void i4_split(std::uint32_t w, std::uint32_t& lo, std
 // One listed row's weights times its activation into a (int4: see i4_half; vs gets the sum of
 // the activations).
 template <SW K>
-__device__ __forceinline__ void row_fma(const Load<K>& w, float v, float (&a)[kVals<K>], float& vs) {
+__device__ __forceinline__ void row_fma(const Load<K>& w, float v, float (&a)[kVals<K>],
+                                        float& vs) {
     if constexpr (K == SW::I4) { // byte b: columns 2b (low nibble), 2b + 1
         std::uint32_t lo, hi;
         i4_split(w, lo, hi);
@@ -530,8 +531,9 @@ cudaError_t launch_sparse(const __half* h, const void* Wt, const __half* scales,
         (K == SW::I4 && (F % kGroup != 0 || (reinterpret_cast<std::uintptr_t>(scales) & 15))))
         return cudaErrorInvalidValue;
     const int chunks = chunks_of<K>(F);
-    const std::size_t wt_bytes =
-        std::size_t(F) * (K == SW::I4 ? C / 2 : K == SW::F16 ? 2 * std::size_t(C) : C);
+    const std::size_t wt_bytes = std::size_t(F) * (K == SW::I4    ? C / 2
+                                                   : K == SW::F16 ? 2 * std::size_t(C)
+                                                                  : C);
     const bool pipe = sparse_pipe() && wt_bytes <= std::size_t(INT32_MAX);
     const cudaError_t e = detail::launch_pdl(
         pipe ? sparse_rows_kernel<K, true> : sparse_rows_kernel<K, false>,
