@@ -35,6 +35,10 @@ enum class SW { F16, I8, I4 };
 template <SW K> constexpr int kVals = K == SW::F16 ? 4 : 8;
 template <SW K> constexpr int kRows = K == SW::F16 ? kSparseRowsPerBlock : kSparseRowsPerBlock / 2;
 template <SW K> using Load = std::conditional_t<K == SW::I4, std::uint32_t, uint2>;
+// Bytes of n columns of a row of the transposed matrix (in the integer type given).
+template <SW K, typename I> __host__ __device__ constexpr I row_bytes_of(I n) {
+    return K == SW::I4 ? n / 2 : n * (K == SW::F16 ? 2 : 1);
+}
 constexpr int kGroup = 64; // int4 rows per scale
 
 // int8 -> fp32 without the int-to-float unit (an eighth of the fp32 rate): the byte, offset by 128,
@@ -155,7 +159,7 @@ __global__ void __launch_bounds__(kThreads)
     const int n = list.n, n_first = K == SW::I4 ? list.n_first : n;
     if (keep) {
         // kPipe: the row's byte offset in Wt (the launch checks that F rows fit 32 bits).
-        rows[list.pos] = kPipe ? f * int(K == SW::I4 ? C / 2 : K == SW::F16 ? 2 * C : C) : f;
+        rows[list.pos] = kPipe ? f * row_bytes_of<K>(C) : f;
         vals[list.pos] = hf;
     }
     __syncthreads();
@@ -163,10 +167,8 @@ __global__ void __launch_bounds__(kThreads)
 
     const int c = blockIdx.y * (V * kThreads) + V * t;
     if (c >= C) return;
-    constexpr int kBytes = K == SW::F16 ? 2 : 1; // per column; int4: half a byte
-    const std::size_t row_bytes = K == SW::I4 ? std::size_t(C) / 2 : std::size_t(C) * kBytes;
-    const auto* base = static_cast<const std::uint8_t*>(Wt) +
-                       (K == SW::I4 ? std::size_t(c) / 2 : std::size_t(c) * kBytes);
+    const std::size_t row_bytes = row_bytes_of<K>(std::size_t(C));
+    const auto* base = static_cast<const std::uint8_t*>(Wt) + row_bytes_of<K>(std::size_t(c));
     // Listed rows [i0, i1) times their activations into acc (int4: see i4_half; vsum gets the sum
     // of the activations).
     auto stream = [&](int i0, int i1, float(&acc)[V], float& vsum) {
@@ -347,8 +349,8 @@ __global__ void __launch_bounds__(kThreads, 2)
 
     const int c = blockIdx.y * (V * kThreads) + V * t;
     if (c >= C) return;
-    const std::size_t row_bytes = K == SW::I4 ? std::size_t(C) / 2 : std::size_t(C);
-    const auto* base = static_cast<const std::uint8_t*>(Wt) + (K == SW::I4 ? c / 2 : c);
+    const std::size_t row_bytes = row_bytes_of<K>(std::size_t(C));
+    const auto* base = static_cast<const std::uint8_t*>(Wt) + row_bytes_of<K>(c);
     float acc[kT][V];
 #pragma unroll
     for (int i = 0; i < kT; ++i)
@@ -531,10 +533,8 @@ cudaError_t launch_sparse(const __half* h, const void* Wt, const __half* scales,
         (K == SW::I4 && (F % kGroup != 0 || (reinterpret_cast<std::uintptr_t>(scales) & 15))))
         return cudaErrorInvalidValue;
     const int chunks = chunks_of<K>(F);
-    const std::size_t wt_bytes = std::size_t(F) * (K == SW::I4    ? C / 2
-                                                   : K == SW::F16 ? 2 * std::size_t(C)
-                                                                  : C);
-    const bool pipe = sparse_pipe() && wt_bytes <= std::size_t(INT32_MAX);
+    const bool pipe =
+        sparse_pipe() && row_bytes_of<K>(std::size_t(C)) * std::size_t(F) <= INT32_MAX;
     const cudaError_t e = detail::launch_pdl(
         pipe ? sparse_rows_kernel<K, true> : sparse_rows_kernel<K, false>,
         dim3(unsigned(chunks), unsigned((C + V * kThreads - 1) / (V * kThreads))), dim3(kThreads),
