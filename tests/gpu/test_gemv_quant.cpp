@@ -267,6 +267,22 @@ TEST_CASE("gemv_tc (tensor cores) equals the CPU reference for fp16, int8 and in
                          kind_name(kind), rows, cols, worst);
         }
     }
+    // x far from zero and x tiny (the other cases draw x from [-1, 1]): a kernel that sums a
+    // row with an offset on every weight and takes the offset times the sum of x off afterwards
+    // (tried for int8 / int4 in the tenth session, docs/performance.md) loses digits to a common
+    // offset in x; one that scales x loses them to subnormals.
+    for (WeightKind kind : {WeightKind::Int8Row, WeightKind::Int4G64})
+        for (auto [lo, hi] : {std::pair{7.0f, 9.0f}, std::pair{-1e-3f, 1e-3f}}) {
+            TcCase c(kind, 256, 4096, GemvOut::StoreF32);
+            c.xh = to_half(uniform(4096, lo, hi));
+            c.X = std::make_unique<Dev<__half>>(c.xh);
+            kernels::TcBatch b;
+            b.add(c.job());
+            cuda_ok(kernels::gemv_tc(b, nullptr), "gemv_tc offset x");
+            std::fprintf(stderr,
+                         "  gemv_tc %s 256x4096, x in [%g, %g]: worst error / sum|terms| %.2e\n",
+                         kind_name(kind), double(lo), double(hi), c.check(kind_name(kind)));
+        }
     // One launch over jobs of all three kinds and different shapes (as a layer's projections).
     TcCase a(WeightKind::Int4G64, 4096, 4096, GemvOut::StoreF32);
     TcCase b2(WeightKind::F16, 96, 4096, GemvOut::StoreF16);
