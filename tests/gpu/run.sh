@@ -3,6 +3,8 @@
 # and the engine tests, then gander-bench on the 7.2B shape. Logs and bench.json go to $OUT (or
 # ./out-gpu); a short table is printed last. Fits in 10 minutes on an H100.
 #   GANDER_FIXTURES=/path/to/fixtures tests/gpu/run.sh [--no-bench] [--bench-only]
+# Variables (see below): GPU_TESTS, ENGINE_TESTS, KERNELS, BENCH_PRECISIONS, AB*_VARIANTS /
+# _PRECISION / _ARGS, AB_REPEAT, SKIPS (+ SKIP_PRECISION), SASS=1.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-$PWD/out-gpu}
@@ -33,6 +35,14 @@ cmake -S . -B "$BUILD" -G Ninja -DGANDER_GUI=OFF -DGANDER_CUDA=ON -DCMAKE_BUILD_
 ninja -C "$BUILD" -j"$(nproc)" > "$OUT/build.log" 2>&1 || { grep -E "error|FAILED" -A3 "$OUT/build.log" | head -60; exit 1; }
 t_build=$(( $(date +%s) - t0 ))
 echo "build: ${t_build}s"
+# SASS=1: the machine code of the decoding step's kernels to $OUT (this machine has cuobjdump;
+# the development machine does not), gzipped, one file a source.
+if [ "${SASS:-0}" = 1 ]; then
+  for f in gemv_tc ffn_sparse wkv7 norm; do
+    o=$(find "$BUILD" -name "$f.cu.o" | head -1)
+    [ -n "$o" ] && cuobjdump -sass "$o" | gzip > "$OUT/sass_$f.txt.gz"
+  done
+fi
 
 gpu_rc=0
 eng_rc=0
@@ -91,6 +101,23 @@ if [ $bench = 1 ]; then
   ab_group "${AB_VARIANTS:-}" "${AB_PRECISION:-int4}" "${AB_ARGS:---decode-tokens 512 --prefill 64 --batch 0}"
   ab_group "${AB2_VARIANTS:-}" "${AB2_PRECISION:-fp16}" "${AB2_ARGS:---decode-tokens 0 --prefill 4096 --batch 0}"
   ab_group "${AB3_VARIANTS:-}" "${AB3_PRECISION:-int8}" "${AB3_ARGS:---decode-tokens 512 --prefill 64 --batch 0}"
+  # Where a decoding step goes (SKIPS="lnmix up wkv out ffnv ..."): a 256-token decode with each
+  # stage's launches left out (GANDER_MEASURE_SKIP: wrong output, timing only), precision
+  # SKIP_PRECISION (int4), and the microseconds a layer each saves against none left out.
+  if [ -n "${SKIPS:-}" ]; then
+    skip_rate() {
+      env ${1:+GANDER_MEASURE_SKIP=$1} timeout 120 "$BUILD/bin/gander-bench" --backend cuda \
+        --shape 7.2b --precision "${SKIP_PRECISION:-int4}" --decode-tokens 256 --prefill 16 \
+        --batch 0 2>&1 | awk '/^decode tok\/s /{print $NF; exit}'
+    }
+    base=$(skip_rate "")
+    echo "skip none: $base tok/s" | tee -a "$OUT/bench.log"
+    for k in $SKIPS; do
+      r=$(skip_rate "$k")
+      echo "skip $k: $r tok/s, $(awk -v a="$base" -v b="$r" 'BEGIN { if (a > 0 && b > 0) printf "%.1f us a layer", (1e6 / a - 1e6 / b) / 32; else print "?" }')" |
+        tee -a "$OUT/bench.log"
+    done
+  fi
 fi
 
 # compute-sanitizer: out-of-bounds and uninitialised accesses over the kernel and model tests,
@@ -216,5 +243,5 @@ echo
 echo "==== summary ($(head -2 "$OUT/gpu.txt" | tail -1 | cut -d, -f1), $(( $(date +%s) - t0 ))s) ===="
 [ $tests = 1 ] && echo "gpu tests: $(grep -E 'tests passed' "$OUT/ctest-gpu.log" || echo 'rc '$gpu_rc)"
 [ $tests = 1 ] && echo "engine tests: $(grep -E 'tests passed' "$OUT/ctest-engine.log" || echo 'rc '$eng_rc)"
-[ $bench = 1 ] && { echo "bench rc $bench_rc"; grep -E "A/B|gander-bench |bandwidth|decode tok/s|roofline|prefill tok/s|batched|peak memory" "$OUT/bench.log"; }
+[ $bench = 1 ] && { echo "bench rc $bench_rc"; grep -E "A/B|gander-bench |bandwidth|decode tok/s|roofline|prefill tok/s|batched|peak memory|^skip " "$OUT/bench.log"; }
 [ $gpu_rc = 0 ] && [ $bench_rc = 0 ]
