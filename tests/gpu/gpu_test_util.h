@@ -117,6 +117,24 @@ inline double rel_err(const std::vector<float>& a, const std::vector<float>& b) 
     if (a.size() != b.size()) return INFINITY;
     return rel_err(a.data(), b.data(), a.size());
 }
+// n tokens drawn uniformly from [0, V) (the run's seed).
+inline std::vector<std::int32_t> random_tokens(std::size_t n, int V) {
+    std::uniform_int_distribution<int> d(0, V - 1);
+    std::vector<std::int32_t> t(n);
+    for (auto& x : t) x = d(rng());
+    return t;
+}
+
+// Feeds `tokens` to both sessions one at a time; the worst rel_err of a's logits against b's.
+inline double worst_step_err(Session& a, Session& b, const std::vector<std::int32_t>& tokens) {
+    double worst = 0;
+    for (auto t : tokens) {
+        a.feed(t);
+        b.feed(t);
+        worst = std::max(worst, rel_err(a.logits().data(), b.logits().data(), a.logits().size()));
+    }
+    return worst;
+}
 // max |a - b| / max |b|: for outputs whose spread says little (states, norms).
 inline double max_rel(const std::vector<float>& a, const std::vector<float>& b) {
     if (a.size() != b.size()) return INFINITY;

@@ -103,7 +103,8 @@ if [ $bench = 1 ]; then
   ab_group "${AB3_VARIANTS:-}" "${AB3_PRECISION:-int8}" "${AB3_ARGS:---decode-tokens 512 --prefill 64 --batch 0}"
   # Where a decoding step goes (SKIPS="lnmix up wkv out ffnv ..."): a 256-token decode with each
   # stage's launches left out (GANDER_MEASURE_SKIP: wrong output, timing only), precision
-  # SKIP_PRECISION (int4), and the microseconds a layer each saves against none left out.
+  # SKIP_PRECISION (int4), and the microseconds a layer (of the 7.2B shape's 32) each saves
+  # against none left out.
   if [ -n "${SKIPS:-}" ]; then
     skip_rate() {
       env ${1:+GANDER_MEASURE_SKIP=$1} timeout 120 "$BUILD/bin/gander-bench" --backend cuda \

@@ -24,13 +24,6 @@ ModelShape small_shape(int layers, int C, int V) {
     return s;
 }
 
-std::vector<std::int32_t> random_tokens(std::size_t n, int V) {
-    std::uniform_int_distribution<int> d(0, V - 1);
-    std::vector<std::int32_t> t(n);
-    for (auto& x : t) x = d(rng());
-    return t;
-}
-
 } // namespace
 
 TEST_CASE("a random model made on the card equals the CPU one (fp16) and shares its fingerprint") {
@@ -45,14 +38,7 @@ TEST_CASE("a random model made on the card equals the CPU one (fp16) and shares 
     CHECK(gm->info().fingerprint == cm->info().fingerprint);
     CHECK(gm->info().n_params == cm->info().n_params);
     auto gs = gm->new_session(), cs = cm->new_session();
-    const auto toks = random_tokens(40, shape.vocab);
-    double worst = 0;
-    for (auto t : toks) {
-        gs->feed(t);
-        cs->feed(t);
-        worst = std::max(
-            worst, rel_err(gs->logits().data(), cs->logits().data(), std::size_t(shape.vocab)));
-    }
+    const double worst = worst_step_err(*gs, *cs, random_tokens(40, shape.vocab));
     std::fprintf(stderr, "  worst step err vs CPU: %.2e\n", worst);
     CHECK(worst <= 2e-2);
     CHECK(rel_err(gs->state_f32(), cs->state_f32()) <= 2e-2);

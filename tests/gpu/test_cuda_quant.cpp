@@ -2,7 +2,6 @@
 // uploaded as they are, decoded through the fused-dequantisation GEMV and prefilled through
 // dequantised cuBLAS products. Compared with the CPU backend running the same quantized weights.
 #include <fstream>
-#include <random>
 
 #include "backend.h"
 #include "gpu_test_util.h"
@@ -98,9 +97,7 @@ TEST_CASE("int8 / int4 of a real width follow the CPU reference step by step (sa
     s.ffn_dim = 4096;
     s.ranks.assign(2, LoraRanks{64, 64, 32, 128});
     const auto w = model::make_random_weights(s, run_seed() % 1000, io::DType::F16);
-    std::mt19937 r(7);
-    std::vector<std::int32_t> toks(24);
-    for (auto& t : toks) t = std::int32_t(r() % 500);
+    const auto toks = random_tokens(24, s.vocab);
     for (Precision p : {Precision::Int8, Precision::Int4}) {
         const auto q = model::convert_weights(w, p);
         LoadOptions og, oc;
@@ -110,13 +107,7 @@ TEST_CASE("int8 / int4 of a real width follow the CPU reference step by step (sa
         auto g = detail::make_cuda_model(q, og);
         auto c = detail::make_cpu_model(q, oc, "test");
         auto gs = g->new_session(), cs = c->new_session();
-        double worst = 0;
-        for (auto t : toks) {
-            gs->feed(t);
-            cs->feed(t);
-            worst = std::max(
-                worst, rel_err(gs->logits().data(), cs->logits().data(), std::size_t(s.vocab)));
-        }
+        const double worst = worst_step_err(*gs, *cs, toks);
         std::fprintf(stderr, "  %s C = 1024: worst step err vs CPU %.2e\n",
                      std::string(to_string(p)).c_str(), worst);
         CHECK(worst <= 2e-2);
