@@ -32,6 +32,22 @@ __device__ __forceinline__ void grid_dep_launch() {
 #endif
 }
 
+// Where a kernel that waits at its start lets the next one launch. Early (the default): before
+// its own wait, so that the next kernel's blocks become resident and fetch their weights while
+// the kernel before this one still runs. Still ordered: a kernel completes only after its own
+// wait has returned, so each grid_dep_wait() comes after every earlier kernel in the stream has
+// completed. Compiled with GANDER_LATE_TRIGGER: after the wait (as before; to measure).
+#ifdef GANDER_LATE_TRIGGER
+constexpr bool kEarlyTrigger = false;
+#else
+constexpr bool kEarlyTrigger = true;
+#endif
+__device__ __forceinline__ void grid_dep_begin() {
+    if constexpr (kEarlyTrigger) grid_dep_launch();
+    grid_dep_wait();
+    if constexpr (!kEarlyTrigger) grid_dep_launch();
+}
+
 // The current device's compute capability major version (0 when it cannot be read), asked once.
 inline int compute_major() {
     static const int major = [] {

@@ -142,7 +142,8 @@ __global__ void __launch_bounds__(kThreads)
     const int f0 = blockIdx.x * kRows<K>;
     const int f = f0 + t;
     const bool mine = t < kRows<K> && f < F; // threads past the block's rows only stream
-    detail::grid_dep_wait();                 // launched with launch_pdl (common.cuh)
+    if constexpr (detail::kEarlyTrigger) detail::grid_dep_launch(); // see common.cuh
+    detail::grid_dep_wait(); // launched with launch_pdl (common.cuh)
     const __half hv = mine ? h[f] : __float2half(0.0f);
     const float hf = __half2float(hv);
     const bool keep = mine && (dense || hf != 0.0f);
@@ -163,7 +164,7 @@ __global__ void __launch_bounds__(kThreads)
         vals[list.pos] = hf;
     }
     __syncthreads();
-    detail::grid_dep_launch();
+    if constexpr (!detail::kEarlyTrigger) detail::grid_dep_launch();
 
     const int c = blockIdx.y * (V * kThreads) + V * t;
     if (c >= C) return;
@@ -288,8 +289,7 @@ __global__ void __launch_bounds__(kThreads)
     add_partials_kernel(const float* partial, int chunks, std::size_t chunk_stride, int C,
                         const __half* scales, float* y) {
     __shared__ float part[kPartialSlices][kPartialCols];
-    detail::grid_dep_wait();
-    detail::grid_dep_launch();
+    detail::grid_dep_begin();
     partial += std::size_t(blockIdx.y) * C;
     y += std::size_t(blockIdx.y) * C;
     const int col = int(threadIdx.x) % kPartialCols, slice = int(threadIdx.x) / kPartialCols;

@@ -82,8 +82,7 @@ __device__ __forceinline__ void stats(const float* row, int n, float eps, float*
 template <typename In>
 __global__ void layer_norm_kernel(const In* in, const std::int32_t* ids, const float* w,
                                   const float* b, float* out, __half* out_h, int n, float eps) {
-    detail::grid_dep_wait(); // launched with launch_pdl (common.cuh)
-    detail::grid_dep_launch();
+    detail::grid_dep_begin(); // launched with launch_pdl (common.cuh)
     __shared__ float scratch[32];
     const int t = blockIdx.y;
     const std::size_t src = ids ? std::size_t(ids[t]) : std::size_t(t);
@@ -168,8 +167,7 @@ __device__ __forceinline__ void ln_mix_column(const float* row, const float* w, 
         wc = w[c];
         bc = b[c];
     }
-    detail::grid_dep_wait(); // no-ops unless launched with launch_pdl (common.cuh)
-    detail::grid_dep_launch();
+    detail::grid_dep_begin(); // no-ops unless launched with launch_pdl (common.cuh)
     const float xc = has ? row[c] : 0.0f, pc = has ? prev_in[c] : 0.0f;
     float mean, rstd;
     stats(row, C, eps, scratch, mean, rstd);
@@ -196,8 +194,7 @@ __global__ void ln_shift_mix_kernel(const float* x, const float* w, const float*
         ln_mix_column(row, w, b, prev_in, prev_out, mixes, 0, C, eps, scratch);
         return;
     }
-    detail::grid_dep_wait();
-    detail::grid_dep_launch();
+    detail::grid_dep_begin();
     float mean, rstd, pmean = 0.0f, prstd = 0.0f;
     stats(row, C, eps, scratch, mean, rstd);
     if (t > 0) stats(row - C, C, eps, scratch, pmean, prstd);

@@ -177,8 +177,7 @@ template <bool kStaged> __global__ void __launch_bounds__(64) wkv7_step_kernel(W
     const int c = int(blockIdx.y) * int(gridDim.x) * N + h * N + i; // index into the [rows, C] vectors
     const int pc = h * N + i;                                        // into the [C] parameters
     float* const state = p.states ? p.states[blockIdx.y] + p.state_offset : p.state;
-    detail::grid_dep_wait(); // launched with launch_pdl (common.cuh)
-    detail::grid_dep_launch();
+    detail::grid_dep_begin(); // launched with launch_pdl (common.cuh)
     __shared__ float buf[2];
     __shared__ __align__(16) float sh[5][N];
     // Every global load is issued here, before the first barrier (loads do not move across

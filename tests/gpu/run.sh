@@ -4,7 +4,7 @@
 # ./out-gpu); a short table is printed last. Fits in 10 minutes on an H100.
 #   GANDER_FIXTURES=/path/to/fixtures tests/gpu/run.sh [--no-bench] [--bench-only]
 # Variables (see below): GPU_TESTS, ENGINE_TESTS, KERNELS, BENCH_PRECISIONS, AB*_VARIANTS /
-# _PRECISION / _ARGS, AB_REPEAT, SKIPS (+ SKIP_PRECISION), SASS=1.
+# _PRECISION / _ARGS, AB_REPEAT, SKIPS (+ SKIP_PRECISION), SASS=1, BUILD2_FLAGS.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-$PWD/out-gpu}
@@ -33,6 +33,14 @@ cat "$OUT/gpu.txt"
 cmake -S . -B "$BUILD" -G Ninja -DGANDER_GUI=OFF -DGANDER_CUDA=ON -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_CUDA_ARCHITECTURES="$ARCH" > "$OUT/configure.log" 2>&1 || { tail -30 "$OUT/configure.log"; exit 1; }
 ninja -C "$BUILD" -j"$(nproc)" > "$OUT/build.log" 2>&1 || { grep -E "error|FAILED" -A3 "$OUT/build.log" | head -60; exit 1; }
+# BUILD2_FLAGS="-DGANDER_LATE_TRIGGER": a second gander-bench in $BUILD-2 with those CUDA flags; an
+# A/B variant that contains BUILD2=1 runs it (compile-time switches against the default build).
+if [ -n "${BUILD2_FLAGS:-}" ]; then
+  cmake -S . -B "$BUILD-2" -G Ninja -DGANDER_GUI=OFF -DGANDER_CUDA=ON -DCMAKE_BUILD_TYPE=Release \
+    -DCMAKE_CUDA_ARCHITECTURES="$ARCH" -DCMAKE_CUDA_FLAGS="$BUILD2_FLAGS" > /dev/null 2>&1 &&
+    ninja -C "$BUILD-2" -j"$(nproc)" gander-bench >> "$OUT/build.log" 2>&1 ||
+    { echo "second build ($BUILD2_FLAGS) failed"; tail -20 "$OUT/build.log"; exit 1; }
+fi
 t_build=$(( $(date +%s) - t0 ))
 echo "build: ${t_build}s"
 # SASS=1: the machine code of the decoding step's kernels to $OUT (this machine has cuobjdump;
@@ -87,7 +95,8 @@ if [ $bench = 1 ]; then
     for _ in $(seq "${AB_REPEAT:-2}"); do
       for v in "${variants[@]}"; do
         echo "== A/B: $2 $3 with [$v]" >> "$OUT/bench.log"
-        env $v timeout 200 "$BUILD/bin/gander-bench" --backend cuda --shape 7.2b \
+        bin=$BUILD; case " $v " in *" BUILD2=1 "*) bin=$BUILD-2 ;; esac
+        env $v timeout 200 "$bin/bin/gander-bench" --backend cuda --shape 7.2b \
           --precision "$2" $3 > "$OUT/ab.tmp" 2>&1 || bench_rc=$?
         cat "$OUT/ab.tmp" >> "$OUT/bench.log"
         echo "A/B $2 [$v]: $(grep -E '^(decode tok/s|decode / roofline|prefill tok/s|batched decode)' "$OUT/ab.tmp" |
