@@ -5,13 +5,12 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
-#include <cstring>
 #include <utility>
 
 #include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
+#include "kernels/env.h"
 #include "kernels/gemv.h"
 
 namespace gander::kernels::detail {
@@ -84,11 +83,7 @@ inline int max_smem_optin() {
 // without, int4 346.8 and 346.9 against 343.4 and 344.7 (docs/performance.md, third session; the
 // earlier single 128-token runs had put it within their noise).
 inline bool pdl_enabled() {
-    static const bool on = [] {
-        const char* e = std::getenv("GANDER_PDL");
-        if (e && std::strcmp(e, "0") == 0) return false;
-        return compute_major() >= 9;
-    }();
+    static const bool on = !env_is("GANDER_PDL", "0") && compute_major() >= 9;
     return on;
 }
 

@@ -13,10 +13,10 @@
 // written and read once (F / 128 x C x 4 x 2; 4 MB on the 7.2B shape).
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
 #include <type_traits>
 
 #include "kernels/common.cuh"
+#include "kernels/env.h"
 #include "kernels/ffn_sparse.h"
 
 namespace gander::kernels {
@@ -512,10 +512,7 @@ bool cols8_fits(const void* Wt, const __half* scales, int C, const __half* out) 
 
 // GANDER_SPARSE_PIPE=0: the one-token sparse step without the pipelined stream (A/B switch).
 bool sparse_pipe() {
-    static const bool on = [] {
-        const char* e = std::getenv("GANDER_SPARSE_PIPE");
-        return !(e && e[0] == '0');
-    }();
+    static const bool on = !detail::env_is("GANDER_SPARSE_PIPE", "0");
     return on;
 }
 template <SW K> int chunks_of(int F) {

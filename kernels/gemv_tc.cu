@@ -12,10 +12,10 @@
 // Bytes per launch: every weight byte (and int4/int8 scale) once, x once per block from L2, outputs.
 #include <algorithm>
 #include <cstdint>
-#include <cstdlib>
 #include <type_traits>
 
 #include "kernels/common.cuh"
+#include "kernels/env.h"
 #include "kernels/gemv_tc.h"
 
 namespace gander::kernels {
@@ -457,8 +457,7 @@ struct WideParams {
 // of 128 from 128 to 4,096; to measure fewer slices and atomic adds against more shared memory).
 int wide_cols() {
     static const int cols = [] {
-        const char* e = std::getenv("GANDER_WIDE_COLS");
-        const int v = e ? std::atoi(e) : 0;
+        const int v = detail::env_int("GANDER_WIDE_COLS", 0);
         return v >= 128 && v <= 4096 && v % 128 == 0 ? v : kWideCols;
     }();
     return cols;

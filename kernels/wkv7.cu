@@ -1,8 +1,6 @@
 // The WKV-7 scan (see wkv7.h).
-#include <cstdlib>
-#include <cstring>
-
 #include "kernels/common.cuh"
+#include "kernels/env.h"
 #include "kernels/wkv7.h"
 
 namespace gander::kernels {
@@ -278,10 +276,7 @@ cudaError_t wkv7_step(const Wkv7Step& p, int H, int N, cudaStream_t stream, int 
     if (N != 64 || H < 1 || rows < 1 || (rows > 1 && !p.states)) return cudaErrorInvalidValue;
     // The state goes through shared memory (H100, int4 decode: 344.9 against 322.3 tok/s with
     // each thread loading its own row); GANDER_WKV_STEP=rows keeps the direct loads, to measure.
-    static const bool staged = [] {
-        const char* e = std::getenv("GANDER_WKV_STEP");
-        return !(e && std::strcmp(e, "rows") == 0);
-    }();
+    static const bool staged = !detail::env_is("GANDER_WKV_STEP", "rows");
     return detail::launch_pdl(staged ? wkv7_step_kernel<true> : wkv7_step_kernel<false>,
                               dim3(unsigned(H), unsigned(rows)), dim3(64), 0, stream, p);
 }
@@ -301,8 +296,7 @@ constexpr int kSeqDefault = 3; // H100: 25,510 tok/s fp16 prefill at T = 4,096 a
 
 int seq_variant_from_env() {
     static const int v = [] {
-        const char* e = std::getenv("GANDER_WKV_SEQ");
-        const int n = e ? std::atoi(e) : -1;
+        const int n = detail::env_int("GANDER_WKV_SEQ", -1);
         return n >= 0 && n < wkv7_seq_variants() ? n : kSeqDefault;
     }();
     return v;

@@ -9,6 +9,7 @@
 
 #include "cuda/convert.h"
 #include "cuda/gemm.h"
+#include "kernels/env.h"
 #include "kernels/ffn_sparse.h"
 #include "kernels/gemv.h"
 #include "kernels/gemv_tc.h"
@@ -441,19 +442,13 @@ namespace {
 // GANDER_GEMV=classic keeps decoding on the warp-per-row GEMVs (gemv.cu, gemv_quant.cu) instead of
 // the tensor-core ones (gemv_tc.cu); kept as a switch to measure one against the other.
 bool use_tc_gemv() {
-    static const bool on = [] {
-        const char* e = std::getenv("GANDER_GEMV");
-        return !(e && std::strcmp(e, "classic") == 0);
-    }();
+    static const bool on = !k::detail::env_is("GANDER_GEMV", "classic");
     return on;
 }
 // GANDER_SPARSE_FFN=0 reads every row of the FFN value matrix in a decoding step (the
 // dense-equivalent figure); by default rows whose activation is zero are skipped.
 bool sparse_ffn() {
-    static const bool on = [] {
-        const char* e = std::getenv("GANDER_SPARSE_FFN");
-        return !(e && std::strcmp(e, "0") == 0);
-    }();
+    static const bool on = !k::detail::env_is("GANDER_SPARSE_FFN", "0");
     return on;
 }
 // GANDER_MEASURE_SKIP=lnmix,down,up,wkv,out,ffnk,ffnv leaves those launches out of a decoding
@@ -499,18 +494,16 @@ enum SkipBit : unsigned {
 // (tc_tokens(true) is 0). GANDER_BATCH_TC=N moves the first threshold for both (0: none to
 // gemv_tc); GANDER_WIDE=all sends fp16 to the wide kernel too.
 bool CudaModel::wide_for(bool quantized) const {
-    static const int mode = [] {
-        const char* e = std::getenv("GANDER_WIDE");
-        if (!e) return 1;
-        return std::strcmp(e, "0") == 0 ? 0 : std::strcmp(e, "all") == 0 ? 2 : 1;
-    }();
+    static const int mode = k::detail::env_is("GANDER_WIDE", "0")     ? 0
+                            : k::detail::env_is("GANDER_WIDE", "all") ? 2
+                                                                      : 1;
     return use_tc_gemv() && (mode == 2 || (mode == 1 && quantized));
 }
 
 int CudaModel::tc_tokens(bool sessions) const {
     static const int env = [] {
-        const char* e = std::getenv("GANDER_BATCH_TC");
-        return e ? std::clamp(std::atoi(e), 0, k::kMaxTcTokens) : -1;
+        const int n = k::detail::env_int("GANDER_BATCH_TC", -1);
+        return n < 0 ? -1 : std::min(n, k::kMaxTcTokens);
     }();
     if (env >= 0) return env;
     // A batched step of 2-8 sessions: the wide kernels beat the several-token one there too
@@ -844,10 +837,7 @@ double CudaModel::last_batch_ms() {
 // A rank above the width would not fit the zeroed rows lora_down_batch sums into (no RWKV-7 has
 // one; such a model takes the cuBLAS path).
 bool CudaModel::wide_lora() const {
-    static const bool on = [] {
-        const char* e = std::getenv("GANDER_WIDE_LORA");
-        return !(e && std::strcmp(e, "0") == 0);
-    }();
+    static const bool on = !k::detail::env_is("GANDER_WIDE_LORA", "0");
     return on && use_tc_gemv() && max_rank(m_shape) <= m_shape.n_embd;
 }
 
