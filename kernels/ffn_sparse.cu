@@ -125,6 +125,23 @@ __device__ __forceinline__ void row_fma(const Load<K>& w, float v, float (&a)[kV
     }
 }
 
+// int4: one scale group's sums into acc. Each column's part is the sum of v (0.5 + n / 32) over
+// the group's rows (i4_half) and vsum the sum of v, so the group adds s (32 part - 24 vsum) =
+// s sum of v (n - 8), s its column scale (sc4: the 8 columns' fp16 scales).
+template <int V>
+__device__ __forceinline__ void add_group_i4(float (&acc)[V], const float (&part)[V], float vsum,
+                                             uint4 sc4) {
+    const float bias = -24.0f * vsum;
+    const std::uint32_t sw[4] = {sc4.x, sc4.y, sc4.z, sc4.w};
+#pragma unroll
+    for (int i = 0; i < V / 2; ++i) {
+        const float lo = __half2float(__ushort_as_half((unsigned short)(sw[i] & 0xffffu)));
+        const float hi = __half2float(__ushort_as_half((unsigned short)(sw[i] >> 16)));
+        acc[2 * i] = fmaf(fmaf(32.0f, part[2 * i], bias), lo, acc[2 * i]);
+        acc[2 * i + 1] = fmaf(fmaf(32.0f, part[2 * i + 1], bias), hi, acc[2 * i + 1]);
+    }
+}
+
 // Rows a buffer of the pipelined stream (two buffers: the next round's loads in flight while the
 // current round is multiplied): 32 registers of loads for every format (the plain stream's 16
 // rows in flight are 32 for fp16 / int8, 16 for int4).
@@ -199,16 +216,9 @@ __global__ void __launch_bounds__(kThreads)
 #pragma unroll
         for (int i = 0; i < V; ++i) part[i] = 0.0f;
         auto flush = [&](uint4 sc4) { // int4: part, vsum of one group into acc
-            const float bias = -24.0f * vsum;
-            const std::uint32_t sw[4] = {sc4.x, sc4.y, sc4.z, sc4.w};
+            add_group_i4(acc, part, vsum, sc4);
 #pragma unroll
-            for (int i = 0; i < V / 2; ++i) {
-                const float lo = __half2float(__ushort_as_half((unsigned short)(sw[i] & 0xffffu)));
-                const float hi = __half2float(__ushort_as_half((unsigned short)(sw[i] >> 16)));
-                acc[2 * i] = fmaf(fmaf(32.0f, part[2 * i], bias), lo, acc[2 * i]);
-                acc[2 * i + 1] = fmaf(fmaf(32.0f, part[2 * i + 1], bias), hi, acc[2 * i + 1]);
-                part[2 * i] = part[2 * i + 1] = 0.0f;
-            }
+            for (int i = 0; i < V; ++i) part[i] = 0.0f;
             vsum = 0.0f;
         };
         Load<K> wa[P], wb[P];
@@ -258,14 +268,7 @@ __global__ void __launch_bounds__(kThreads)
             for (int i = 0; i < V; ++i) part[i] = 0.0f;
             float vsum = 0.0f;
             stream(g ? n_first : 0, g ? n : n_first, part, vsum);
-            const float bias = -24.0f * vsum;
-            const __half2* sh = reinterpret_cast<const __half2*>(g ? &s1 : &s0);
-#pragma unroll
-            for (int i = 0; i < V / 2; ++i) {
-                const float2 sc = __half22float2(sh[i]);
-                acc[2 * i] = fmaf(fmaf(32.0f, part[2 * i], bias), sc.x, acc[2 * i]);
-                acc[2 * i + 1] = fmaf(fmaf(32.0f, part[2 * i + 1], bias), sc.y, acc[2 * i + 1]);
-            }
+            add_group_i4(acc, part, vsum, g ? s1 : s0);
         }
     } else {
         float unused = 0.0f;
