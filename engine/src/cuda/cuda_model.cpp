@@ -609,6 +609,19 @@ void CudaModel::linear(const Job* jobs, int n_jobs, int T, Workspace& ws, bool s
     }
 }
 
+namespace {
+// The token-shift lerps of a layer's attention (xm: 0 r, 1 w, 2 k, 3 v, 4 a, 5 g) and of its FFN
+// (xm[0]), into the workspace's mixed inputs (every row of them).
+k::ShiftMix attention_mixes(const LayerDev& L, const Workspace& ws) {
+    return {{L.x_r, L.x_w, L.x_k, L.x_v, L.x_a, L.x_g},
+            {ws.xm[0], ws.xm[1], ws.xm[2], ws.xm[3], ws.xm[4], ws.xm[5]},
+            6};
+}
+k::ShiftMix ffn_mixes(const LayerDev& L, const Workspace& ws) {
+    return {{L.ffn_x_k}, {ws.xm[0]}, 1};
+}
+} // namespace
+
 void CudaModel::forward(int T, float* state, Workspace& ws, bool want_logits) {
     using k::GemvIn;
     using k::GemvOut;
@@ -635,9 +648,7 @@ void CudaModel::forward(int T, float* state, Workspace& ws, bool want_logits) {
                                         cudaMemcpyDeviceToDevice, st));
             prev_in = ws.prev;
         }
-        k::ShiftMix sm{{L.x_r, L.x_w, L.x_k, L.x_v, L.x_a, L.x_g},
-                       {ws.xm[0], ws.xm[1], ws.xm[2], ws.xm[3], ws.xm[4], ws.xm[5]},
-                       6};
+        const k::ShiftMix sm = attention_mixes(L, ws);
         if (!(skip & kSkipLnMix))
             GANDER_CUDA(k::ln_shift_mix(ws.x, L.ln1_w, L.ln1_b, prev_in, att_prev, sm, T, C,
                                         kLayerNormEps, st));
@@ -676,7 +687,7 @@ void CudaModel::forward(int T, float* state, Workspace& ws, bool want_logits) {
                                         cudaMemcpyDeviceToDevice, st));
             prev_in = ws.prev;
         }
-        k::ShiftMix fm{{L.ffn_x_k}, {ws.xm[0]}, 1};
+        const k::ShiftMix fm = ffn_mixes(L, ws);
         if (!(skip & kSkipLnMix))
             GANDER_CUDA(k::ln_shift_mix(ws.x, L.ln2_w, L.ln2_b, prev_in, ffn_prev, fm, T, C,
                                         kLayerNormEps, st));
@@ -906,9 +917,7 @@ void CudaModel::forward_batch(int B, float* const* states, Workspace& ws, float*
         const LoraRanks& R = L.ranks;
         const std::size_t att_prev = std::size_t(li) * per_layer, kv = att_prev + std::size_t(C),
                           ffn_prev = kv + std::size_t(H) * N * N;
-        k::ShiftMix sm{{L.x_r, L.x_w, L.x_k, L.x_v, L.x_a, L.x_g},
-                       {ws.xm[0], ws.xm[1], ws.xm[2], ws.xm[3], ws.xm[4], ws.xm[5]},
-                       6};
+        const k::ShiftMix sm = attention_mixes(L, ws);
         if (!(skip & kSkipLnMix))
             GANDER_CUDA(k::ln_shift_mix_rows(ws.x, L.ln1_w, L.ln1_b, states, att_prev, sm, B, C,
                                              kLayerNormEps, st));
@@ -940,7 +949,7 @@ void CudaModel::forward_batch(int B, float* const* states, Workspace& ws, float*
         Job out{L.Wo, ws.yg, ws.x, C, C, GemvIn::Plain, GemvOut::AddF32, &L.qo};
         if (!(skip & kSkipOut)) linear(&out, 1, B, ws, true);
 
-        k::ShiftMix fm{{L.ffn_x_k}, {ws.xm[0]}, 1};
+        const k::ShiftMix fm = ffn_mixes(L, ws);
         if (!(skip & kSkipLnMix))
             GANDER_CUDA(k::ln_shift_mix_rows(ws.x, L.ln2_w, L.ln2_b, states, ffn_prev, fm, B, C,
                                              kLayerNormEps, st));
