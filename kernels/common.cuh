@@ -88,7 +88,8 @@ inline bool pdl_enabled() {
 }
 
 // kernel<<<grid, block, smem, stream>>>(args...), with programmatic dependent launch when enabled.
-// Only for kernels that begin with grid_dep_wait() (see above).
+// Only for kernels that call grid_dep_wait() (or grid_dep_begin()) before they touch memory that
+// earlier kernels write (see above).
 template <typename... Params, typename... Args>
 cudaError_t launch_pdl(void (*kernel)(Params...), dim3 grid, dim3 block, std::size_t smem,
                        cudaStream_t stream, Args&&... args) {
