@@ -213,6 +213,77 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s) {
         }
     }
 
+    // The long one-token products of a decoding step (per layer: r, k, v in one launch, output,
+    // FFN key) for 32 layers of distinct weights, three ways: as launches (what the model does,
+    // each waiting for the one before: programmatic dependent launch), as the phases of one
+    // kernel that meet at a grid barrier instead, and as those phases with no barrier at all
+    // (streaming alone). Per layer: us and the rate of its weight bytes.
+    for (const k::WeightKind kind : {k::WeightKind::Int8Row, k::WeightKind::Int4G64}) {
+        const int layers = 32;
+        const std::vector<Mat> mats = {{C, C, k::GemvOut::StoreF32},
+                                       {C, C, k::GemvOut::StoreF32},
+                                       {C, C, k::GemvOut::StoreF32},
+                                       {C, C, k::GemvOut::AddF32},
+                                       {F, C, k::GemvOut::Relu2F16}};
+        double layer_bytes = 0;
+        for (const Mat& m : mats) layer_bytes += double(weight_bytes(m, kind));
+        const bool i8 = kind == k::WeightKind::Int8Row;
+        std::vector<Raw> W, S;
+        std::vector<k::TcBatch> phases;
+        Raw key_out(std::size_t(F) * 2);
+        for (int l = 0; l < layers; ++l) {
+            k::TcBatch b[3];
+            for (std::size_t mi = 0; mi < mats.size(); ++mi) {
+                const Mat& m = mats[mi];
+                const std::size_t n = std::size_t(m.rows) * m.cols;
+                const std::size_t wb = i8 ? n : n / 2,
+                                  sb = i8 ? std::size_t(m.rows) * 2 : n / 64 * 2;
+                W.emplace_back(wb);
+                fill(W.back(), wb, 3000 + std::uint64_t(l * 8) + mi, s);
+                S.emplace_back(sb);
+                fill(S.back(), sb, 5000 + std::uint64_t(l * 8) + mi, s);
+                void* yo =
+                    m.out == k::GemvOut::Relu2F16
+                        ? key_out.p
+                        : static_cast<void*>(y.as<float>() + std::min<std::size_t>(mi, 3) * C);
+                b[mi < 3 ? 0 : mi - 2].add({W.back().p, S.back().as<__half>(), x.as<__half>(), yo,
+                                            m.rows, m.cols, kind, m.out});
+            }
+            for (const k::TcBatch& one : b) phases.push_back(one);
+        }
+        const double launches_us = time_launches(s, e0, e1, 1,
+                                                 [&](int) {
+                                                     cudaError_t err = cudaSuccess;
+                                                     for (const k::TcBatch& ph : phases)
+                                                         if (err == cudaSuccess)
+                                                             err = k::gemv_tc(ph, s);
+                                                     return err;
+                                                 }) /
+                                   layers;
+        add("32 layers: r,k,v; output; ffn key", kind == k::WeightKind::Int8Row ? "int8" : "int4",
+            "launches", layer_bytes, launches_us);
+        Raw dev(k::gemv_tc_chain_bytes(int(phases.size())));
+        k::TcChain chain;
+        GANDER_CUDA(k::gemv_tc_chain_prepare(phases.data(), int(phases.size()), dev.p, &chain));
+        for (const bool barriers : {true, false}) {
+            // One cooperative launch a run (not captured in a graph), timed by events.
+            std::vector<float> ms;
+            for (int rep = 0; rep < 8; ++rep) {
+                GANDER_CUDA(cudaEventRecord(e0, s));
+                GANDER_CUDA(k::gemv_tc_chain(chain, barriers, s));
+                GANDER_CUDA(cudaEventRecord(e1, s));
+                GANDER_CUDA(cudaEventSynchronize(e1));
+                float t = 0;
+                GANDER_CUDA(cudaEventElapsedTime(&t, e0, e1));
+                if (rep > 0) ms.push_back(t); // the first warms up
+            }
+            std::sort(ms.begin(), ms.end());
+            add("32 layers: r,k,v; output; ffn key", i8 ? "int8" : "int4",
+                barriers ? "one kernel, grid barriers" : "one kernel, no barriers", layer_bytes,
+                double(ms[ms.size() / 2]) * 1e3 / layers);
+        }
+    }
+
     // The sparse FFN value step (transposed weights, fp16, int8 and int4) at several fractions of
     // zero activations; 0 % runs the kernel's dense mode (every row). Bytes: the dense matrix (int4:
     // and its scales), so the "of copy" column is the effective rate and dense time / time the gain.
