@@ -794,6 +794,252 @@ __global__ void __launch_bounds__(32 * kWarps, 2)
         wide_t_block<G, false>(p, cb, slice, tok0, n_tok, hs);
 }
 
+// ---- One token, long rows, through bulk copies into shared memory (sm_90 and later) ----
+//
+// gemv_tc_kernel loads each warp's weights into registers: one round of 16 bytes a lane and step,
+// then waits for them, multiplies, meets the other warps and ends; for int4 (4 steps a warp of a
+// 4,096-column row) a block holds its bytes in flight only for that one round, and the launches
+// stream at 37-68 % of the copy bandwidth (docs/performance.md). Here a block's copy warp keeps
+// bulk copies (cp.async.bulk, the copy engine: no registers, no issue slots of the multiplying
+// warps) of the next chunks in flight in a ring of shared-memory slots while 8 warps multiply the
+// chunk that has landed, with the same lane layout and mma steps as gemv_tc (step_mma).
+// A chunk: 16 rows x 2,048 bytes of their columns (int4 4,096 columns, int8 2,048, fp16 1,024),
+// copied row by row into a padded slot (row pitch 2,080 for int4, whose lanes read 8 bytes at 8t
+// and 32 + 8t; 2,112 for the 16-byte reads of int8 / fp16: no bank conflicts either way), int4's
+// 64 scales a row beside it. Each warp takes 4 steps of a chunk (its eighth of the columns), sums
+// over a tile's chunks in registers and meets the other warps once a tile. Blocks: two an SM, each
+// job a share of them by its chunks, each block a contiguous run of one job's tiles (x staged
+// once).
+
+constexpr int kBulkWarps = 8;                       // warps that multiply
+constexpr int kBulkThreads = 32 * (kBulkWarps + 1); // and the one that copies
+constexpr int kBulkStages = 2;                      // slots a block
+constexpr int kChunkRow = 2048;                     // bytes of a row in a chunk
+constexpr int kPitchI4 = kChunkRow + 32, kPitch16 = kChunkRow + 64, kScalePitch = 144;
+constexpr int kSlotW = 16 * kPitch16;                 // 33,792
+constexpr int kSlotBytes = kSlotW + 16 * kScalePitch; // + int4 scales: 36,096
+constexpr int kBulkHead = 1152; // mbarriers (2 x kBulkStages x 8 bytes), then the reduction
+constexpr int kBulkMaxCols = 8192;
+
+struct BulkParams {
+    TcJob jobs[kMaxGemvJobs];
+    int block_start[kMaxGemvJobs + 1]; // blocks of each job, prefix sums
+    int n_jobs;
+};
+
+__host__ __device__ constexpr int chunk_cols(WeightKind k) {
+    return k == WeightKind::Int4G64   ? 2 * kChunkRow
+           : k == WeightKind::Int8Row ? kChunkRow
+                                      : kChunkRow / 2;
+}
+std::size_t bulk_smem(int cols) {
+    return kBulkHead + std::size_t(kBulkStages) * kSlotBytes + std::size_t(cols) * sizeof(__half);
+}
+
+__device__ __forceinline__ std::uint32_t smem_addr(const void* p) {
+    return static_cast<std::uint32_t>(__cvta_generic_to_shared(p));
+}
+__device__ __forceinline__ void mbar_init(std::uint32_t bar, std::uint32_t count) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(bar), "r"(count) : "memory");
+#endif
+}
+__device__ __forceinline__ void mbar_init_fence() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void mbar_wait(std::uint32_t bar, std::uint32_t parity) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    std::uint32_t done = 0;
+    do {
+        asm volatile("{\n .reg .pred p;\n mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
+                     " selp.u32 %0, 1, 0, p;\n}\n"
+                     : "=r"(done)
+                     : "r"(bar), "r"(parity)
+                     : "memory");
+    } while (!done);
+#endif
+}
+__device__ __forceinline__ void mbar_arrive(std::uint32_t bar) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];" ::"r"(bar) : "memory");
+#endif
+}
+__device__ __forceinline__ void mbar_expect(std::uint32_t bar, std::uint32_t bytes) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(bar), "r"(bytes)
+                 : "memory");
+#endif
+}
+__device__ __forceinline__ void bulk_copy(std::uint32_t dst, const void* src, std::uint32_t bytes,
+                                          std::uint32_t bar) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile(
+        "cp.async.bulk.shared::cluster.global.mbarrier::complete_tx::bytes [%0], [%1], %2, "
+        "[%3];" ::"r"(dst),
+        "l"(src), "r"(bytes), "r"(bar)
+        : "memory");
+#endif
+}
+__device__ __forceinline__ void bulk_sync() { // the 8 multiplying warps
+    asm volatile("bar.sync 1, %0;" ::"n"(32 * kBulkWarps) : "memory");
+}
+
+// The copy warp: chunk i of the block's run into slot i % kBulkStages, once the warps have
+// released what the slot held (lane l < 16 copies row l, lanes 16-31 int4's scale rows).
+template <WeightKind K>
+__device__ void bulk_produce(const TcJob& job, int tile0, int items, unsigned char* slots,
+                             std::uint32_t full, std::uint32_t empty) {
+    const int lane = threadIdx.x & 31;
+    const int chunks = job.cols / chunk_cols(K);
+    const std::size_t row_bytes = K == WeightKind::Int4G64   ? std::size_t(job.cols) / 2
+                                  : K == WeightKind::Int8Row ? std::size_t(job.cols)
+                                                             : std::size_t(job.cols) * 2;
+    const int pitch = K == WeightKind::Int4G64 ? kPitchI4 : kPitch16;
+    const std::uint32_t tx = 16 * kChunkRow + (K == WeightKind::Int4G64 ? 16 * 128 : 0);
+    for (int i = 0; i < items; ++i) {
+        const int slot = i % kBulkStages, use = i / kBulkStages;
+        if (use > 0) mbar_wait(empty + 8 * slot, (use - 1) & 1);
+        if (lane == 0) mbar_expect(full + 8 * slot, tx);
+        __syncwarp();
+        const int tile = tile0 + i / chunks, c = i % chunks;
+        unsigned char* dst = slots + std::size_t(slot) * kSlotBytes;
+        if (lane < 16) {
+            const auto* src = static_cast<const unsigned char*>(job.W) +
+                              std::size_t(tile * 16 + lane) * row_bytes +
+                              std::size_t(c) * kChunkRow;
+            bulk_copy(smem_addr(dst + lane * pitch), src, kChunkRow, full + 8 * slot);
+        } else if (K == WeightKind::Int4G64) {
+            const int r = lane - 16;
+            const __half* src = job.scales + std::size_t(tile * 16 + r) * (job.cols / 64) + c * 64;
+            bulk_copy(smem_addr(dst + kSlotW + r * kScalePitch), src, 128, full + 8 * slot);
+        }
+    }
+}
+
+// The multiplying warps: x staged once (after the kernel before has written it), then each chunk
+// as it lands; a tile's sums meet in shared memory after its last chunk.
+template <WeightKind K>
+__device__ void bulk_consume(const TcJob& job, int tile0, int items, unsigned char* slots,
+                             uint4* xs, float* red, std::uint32_t full, std::uint32_t empty) {
+    using T = Traits<K>;
+    constexpr int kSpan = 4 * T::kVals;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int chunks = job.cols / chunk_cols(K);
+    const int pitch = K == WeightKind::Int4G64 ? kPitchI4 : kPitch16;
+
+    grid_dep_wait();
+    for (int c = int(threadIdx.x) * 8; c < job.cols; c += 8 * 32 * kBulkWarps)
+        xs[c / 8] = x_for<K>(job.x, c);
+    bulk_sync();
+
+    float acc[1][4] = {{0.0f, 0.0f, 0.0f, 0.0f}};
+    int buf = 0;
+    for (int i = 0; i < items; ++i) {
+        const int slot = i % kBulkStages, use = i / kBulkStages;
+        const int c = i % chunks;
+        mbar_wait(full + 8 * slot, use & 1);
+        const unsigned char* w = slots + std::size_t(slot) * kSlotBytes;
+        typename T::Load wa[4], wb[4];
+        __half2 sa[4], sb[4];
+#pragma unroll
+        for (int s = 0; s < 4; ++s) {
+            const int ls = warp * 4 + s; // the step within the chunk
+            const unsigned char* ra = w + g * pitch + ls * 64;
+            const unsigned char* rb = ra + 8 * pitch;
+            if constexpr (K == WeightKind::Int4G64) {
+                const uint2 alo = *reinterpret_cast<const uint2*>(ra + 8 * t);
+                const uint2 ahi = *reinterpret_cast<const uint2*>(ra + 32 + 8 * t);
+                const uint2 blo = *reinterpret_cast<const uint2*>(rb + 8 * t);
+                const uint2 bhi = *reinterpret_cast<const uint2*>(rb + 32 + 8 * t);
+                wa[s] = make_uint4(alo.x, alo.y, ahi.x, ahi.y);
+                wb[s] = make_uint4(blo.x, blo.y, bhi.x, bhi.y);
+                sa[s] = *reinterpret_cast<const __half2*>(w + kSlotW + g * kScalePitch + ls * 4);
+                sb[s] =
+                    *reinterpret_cast<const __half2*>(w + kSlotW + (g + 8) * kScalePitch + ls * 4);
+            } else {
+                wa[s] = *reinterpret_cast<const uint4*>(ra + 16 * t);
+                wb[s] = *reinterpret_cast<const uint4*>(rb + 16 * t);
+                sa[s] = sb[s] = __half2{};
+            }
+        }
+#pragma unroll
+        for (int s = 0; s < 4; ++s)
+            step_mma<K, 1, false>(wa[s], wb[s], sa[s], sb[s], xs, 0,
+                                  c * chunk_cols(K) + (warp * 4 + s) * kSpan, t, acc);
+        __syncwarp();
+        if (lane == 0) mbar_arrive(empty + 8 * slot);
+        if (c == chunks - 1) { // the tile's sums: rows g, g + 8 in column 0 (lanes t = 0)
+            float* r = red + buf * kBulkWarps * 16;
+            if (t == 0) {
+                r[warp * 16 + g] = acc[0][0];
+                r[warp * 16 + g + 8] = acc[0][2];
+            }
+            acc[0][0] = acc[0][1] = acc[0][2] = acc[0][3] = 0.0f;
+            bulk_sync();
+            if (threadIdx.x < 16) {
+                const int i16 = int(threadIdx.x);
+                float sum = 0.0f;
+#pragma unroll
+                for (int k = 0; k < kBulkWarps; ++k) sum += r[k * 16 + i16];
+                const int row = (tile0 + i / chunks) * 16 + i16;
+                if constexpr (K == WeightKind::Int8Row) sum *= __half2float(job.scales[row]);
+                detail::store_out(job.out, job.y, row, sum);
+            }
+            buf ^= 1; // the next tile writes the other half: its barrier orders these reads
+        }
+    }
+}
+
+template <WeightKind K>
+__device__ void bulk_block(const TcJob& job, int tile0, int items, unsigned char* smem) {
+    unsigned char* slots = smem + kBulkHead;
+    auto* xs = reinterpret_cast<uint4*>(slots + std::size_t(kBulkStages) * kSlotBytes);
+    auto* red = reinterpret_cast<float*>(smem + 8 * 2 * kBulkStages);
+    const std::uint32_t full = smem_addr(smem), empty = full + 8 * kBulkStages;
+    if (threadIdx.x >= 32 * kBulkWarps)
+        bulk_produce<K>(job, tile0, items, slots, full, empty);
+    else
+        bulk_consume<K>(job, tile0, items, slots, xs, red, full, empty);
+}
+
+__global__ void __launch_bounds__(kBulkThreads, 2)
+    gemv_bulk_kernel(const __grid_constant__ BulkParams p) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+    __trap(); // bulk_fits() keeps older cards away (the copies below are no-ops there)
+#endif
+    extern __shared__ __align__(128) unsigned char smem[];
+    grid_dep_launch();
+    const int b = int(blockIdx.x);
+    int j = 0;
+    while (b >= p.block_start[j + 1]) ++j;
+    const TcJob& job = p.jobs[j];
+    const int nb = p.block_start[j + 1] - p.block_start[j], bj = b - p.block_start[j];
+    const int tiles = job.rows / 16, t0 = bj * tiles / nb, t1 = (bj + 1) * tiles / nb;
+    const int items = (t1 - t0) * (job.cols / chunk_cols(job.kind));
+    if (threadIdx.x == 0) {
+        const std::uint32_t bars = smem_addr(smem);
+        for (int i = 0; i < kBulkStages; ++i) {
+            mbar_init(bars + 8 * i, 1);                          // full: the copy warp's arrival
+            mbar_init(bars + 8 * (kBulkStages + i), kBulkWarps); // empty: each warp's
+        }
+        mbar_init_fence();
+    }
+    __syncthreads();
+    switch (job.kind) {
+    case WeightKind::F16:
+        bulk_block<WeightKind::F16>(job, t0, items, smem);
+        break;
+    case WeightKind::Int8Row:
+        bulk_block<WeightKind::Int8Row>(job, t0, items, smem);
+        break;
+    case WeightKind::Int4G64:
+        bulk_block<WeightKind::Int4G64>(job, t0, items, smem);
+        break;
+    }
+}
+
 // ---- One-token launches as the phases of one kernel (gemv_tc_chain, see gemv_tc.h) ----
 
 constexpr int kBarLanes = 8; // counters the arrivals spread over, one 128-byte line each
@@ -816,16 +1062,12 @@ __device__ __forceinline__ void chain_arrive(unsigned* bar) {
 
 // Until `target` arrivals in all (warp 0 polls the counters, then the block meets).
 __device__ __forceinline__ void chain_wait(const unsigned* bar, unsigned target) {
-    if (threadIdx.x < 32) {
+    if (threadIdx.x == 0) {
         unsigned n = 0;
         do {
-            unsigned v = 0;
-            if (threadIdx.x < kBarLanes)
-                asm volatile("ld.relaxed.gpu.global.u32 %0, [%1];"
-                             : "=r"(v)
-                             : "l"(bar + threadIdx.x * 32)
-                             : "memory");
-            n = __reduce_add_sync(0xffffffffu, v);
+            n = 0;
+            for (int i = 0; i < kBarLanes; ++i)
+                n += *static_cast<const volatile unsigned*>(bar + i * 32);
         } while (n < target);
         __threadfence();
     }
@@ -886,6 +1128,59 @@ bool device_has_mma() {
     return detail::compute_major() >= 8;
 }
 
+// Whether every job of a one-token long-rows batch can go through gemv_bulk_kernel: sm_90 or
+// later (bulk copies), whole chunks a row, x within the staging, 16-byte aligned rows and scales.
+// GANDER_TC_BULK=0: never (gemv_tc_kernel, to compare).
+bool bulk_fits(const TcBatch& batch) {
+    static const bool on = !detail::env_is("GANDER_TC_BULK", "0") && detail::compute_major() >= 9;
+    if (!on) return false;
+    for (int j = 0; j < batch.n_jobs; ++j) {
+        const TcJob& job = batch.jobs[j];
+        const auto addr = reinterpret_cast<std::uintptr_t>(job.W) |
+                          reinterpret_cast<std::uintptr_t>(
+                              job.kind == WeightKind::Int4G64 ? job.scales : nullptr);
+        if (job.cols % chunk_cols(job.kind) != 0 || job.cols > kBulkMaxCols ||
+            job.in != GemvIn::Plain || (addr & 15) != 0)
+            return false;
+    }
+    return true;
+}
+
+// Two blocks an SM, shared among the jobs by their chunks (each at least one block, at most one a
+// tile); a block takes a contiguous run of its job's tiles.
+cudaError_t gemv_bulk(const TcBatch& batch, cudaStream_t stream) {
+    static const int blocks = [] {
+        int dev = 0, sms = 0;
+        if (cudaGetDevice(&dev) != cudaSuccess ||
+            cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess) {
+            (void)cudaGetLastError();
+            return 0;
+        }
+        return 2 * sms;
+    }();
+    static const cudaError_t opted_in = opt_in_smem(bulk_smem(kBulkMaxCols), gemv_bulk_kernel);
+    if (opted_in != cudaSuccess) return opted_in;
+    if (blocks < 1) return cudaErrorInvalidDevice;
+    BulkParams p{};
+    p.n_jobs = batch.n_jobs;
+    double total = 0;
+    int most_cols = 0;
+    for (int j = 0; j < batch.n_jobs; ++j)
+        total +=
+            double(batch.jobs[j].rows / 16) * (batch.jobs[j].cols / chunk_cols(batch.jobs[j].kind));
+    for (int j = 0; j < batch.n_jobs; ++j) {
+        const TcJob& job = batch.jobs[j];
+        const int tiles = job.rows / 16;
+        const double items = double(tiles) * (job.cols / chunk_cols(job.kind));
+        const int nb = std::clamp(int(items * blocks / total + 0.5), 1, tiles);
+        p.jobs[j] = job;
+        p.block_start[j + 1] = p.block_start[j] + nb;
+        most_cols = std::max(most_cols, job.cols);
+    }
+    return detail::launch_pdl(gemv_bulk_kernel, dim3(unsigned(p.block_start[batch.n_jobs])),
+                              dim3(kBulkThreads), bulk_smem(most_cols), stream, p);
+}
+
 } // namespace
 
 bool gemv_tc_fits(const TcJob& job, int tokens) {
@@ -927,6 +1222,7 @@ cudaError_t gemv_tc(const TcBatch& batch, cudaStream_t stream) {
     for (int j = 0; j < batch.n_jobs; ++j)
         all_long = all_long && batch.jobs[j].in == GemvIn::Plain &&
                    k_slices(batch.jobs[j]) == kWarps;
+    if (!multi && all_long && bulk_fits(batch)) return gemv_bulk(batch, stream);
     const dim3 grid(unsigned(p.tile_start[batch.n_jobs] * p.groups));
     if (!multi)
         return detail::launch_pdl(all_long ? gemv_tc_kernel<true, false>

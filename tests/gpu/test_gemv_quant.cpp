@@ -330,6 +330,38 @@ TEST_CASE("gemv_tc (tensor cores) equals the CPU reference for fp16, int8 and in
     REQUIRE(kernels::gemv_tc(bad, nullptr) == cudaErrorInvalidValue);
 }
 
+TEST_CASE("gemv_tc, one token through bulk copies (sm_90+): the step's widths, chunks, kinds") {
+    if (!has_mma()) return;
+    using kernels::GemvOut;
+    using kernels::WeightKind;
+    // Whole chunks a row (int4 4,096 columns, int8 2,048, fp16 1,024): one or several chunks a
+    // tile, one tile a block or many, the jobs of one launch sharing the blocks. On older cards
+    // (or GANDER_TC_BULK=0) the same jobs take gemv_tc_kernel: the same check.
+    TcCase a(WeightKind::Int4G64, 8192, 4096, GemvOut::StoreF32);
+    TcCase b(WeightKind::Int8Row, 1024, 8192, GemvOut::AddF32);
+    TcCase c(WeightKind::F16, 832, 4096, GemvOut::StoreF16);
+    TcCase d(WeightKind::Int4G64, 16, 8192, GemvOut::Relu2F16);
+    TcCase e(WeightKind::Int8Row, 48, 2048, GemvOut::StoreF32);
+    kernels::TcBatch m;
+    for (const TcCase* k : {&a, &b, &c, &d, &e}) m.add(k->job());
+    cuda_ok(kernels::gemv_tc(m, nullptr), "gemv_tc bulk");
+    std::fprintf(stderr, "  gemv_tc bulk: worst error / sum|terms| %.2e %.2e %.2e %.2e %.2e\n",
+                 a.check("bulk int4 8192x4096"), b.check("bulk int8 1024x8192"),
+                 c.check("bulk fp16 832x4096"), d.check("bulk int4 16x8192"),
+                 e.check("bulk int8 48x2048"));
+    // Each alone (one job: all the blocks), x far from zero.
+    for (WeightKind kind : {WeightKind::F16, WeightKind::Int8Row, WeightKind::Int4G64}) {
+        TcCase one(kind, 4096, 4096, GemvOut::StoreF32);
+        one.xh = to_half(uniform(one.xh.size(), 7.0f, 9.0f));
+        one.X->put(one.xh);
+        kernels::TcBatch ob;
+        ob.add(one.job());
+        cuda_ok(kernels::gemv_tc(ob, nullptr), "gemv_tc bulk alone");
+        std::fprintf(stderr, "  gemv_tc bulk %s 4096x4096, x in [7, 9]: %.2e\n", kind_name(kind),
+                     one.check(kind_name(kind)));
+    }
+}
+
 TEST_CASE("gemv_tc_chain: phases that read the phase before's output equal separate launches") {
     if (!has_mma()) return; // gemv_tc refuses these jobs there (the test above)
     using kernels::GemvOut;
