@@ -369,9 +369,11 @@ TEST_CASE("gemv_tc_chain: phases that read the phase before's output equal separ
     // Phase 1: a (int4) and d (fp16) from their own x; phase 2: b (int8) from a's output; phase 3:
     // c (int4, added to y) from b's output. More tiles than resident blocks in phase 3, fewer in
     // phase 2 (blocks with nothing to do there arrive at once).
-    TcCase a(WeightKind::Int4G64, 4096, 1024, GemvOut::StoreF16);
+    // Widths that are not whole bulk chunks, so that the launches take gemv_tc_kernel too, whose
+    // sums the chain's blocks compute in the same order.
+    TcCase a(WeightKind::Int4G64, 3072, 1024, GemvOut::StoreF16);
     TcCase d(WeightKind::F16, 512, 1024, GemvOut::StoreF32);
-    TcCase b(WeightKind::Int8Row, 2048, 4096, GemvOut::StoreF16);
+    TcCase b(WeightKind::Int8Row, 2048, 3072, GemvOut::StoreF16);
     TcCase c(WeightKind::Int4G64, 8192, 2048, GemvOut::AddF32);
     kernels::TcJob jb = b.job(), jc = c.job();
     jb.x = a.Yh->p;
