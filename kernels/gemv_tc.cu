@@ -101,6 +101,26 @@ __device__ __forceinline__ void i4x8_to_h2(std::uint32_t w, std::uint32_t (&p)[4
     p[3] = h2_bits(__hfma2(bits_h2((w8 & 0x00F000F0u) | 0x64006400u), s16, b72));
 }
 
+// (w & M) | B in one instruction (lop3; from the C++ form ptxas emits an and and an or).
+template <std::uint32_t M, std::uint32_t B>
+__device__ __forceinline__ std::uint32_t and_or(std::uint32_t w) {
+    std::uint32_t r;
+    asm("lop3.b32 %0, %1, %2, %3, 0xEA;" : "=r"(r) : "r"(w), "n"(M), "n"(B));
+    return r;
+}
+
+// i4x8_to_h2 with each masked nibble pair put under 0x6400 by one lop3: the same bits.
+__device__ __forceinline__ void i4x8_to_h2_lop3(std::uint32_t w, std::uint32_t (&p)[4]) {
+    const __half2 b8 = __half2half2(__ushort_as_half(0x6408));  // 1032
+    const __half2 s16 = __half2half2(__ushort_as_half(0x2C00)); // 1/16
+    const __half2 b72 = __half2half2(__ushort_as_half(0xD480)); // -72
+    const std::uint32_t w8 = w >> 8;
+    p[0] = h2_bits(__hsub2(bits_h2(and_or<0x000F000Fu, 0x64006400u>(w)), b8));
+    p[1] = h2_bits(__hfma2(bits_h2(and_or<0x00F000F0u, 0x64006400u>(w)), s16, b72));
+    p[2] = h2_bits(__hsub2(bits_h2(and_or<0x000F000Fu, 0x64006400u>(w8)), b8));
+    p[3] = h2_bits(__hfma2(bits_h2(and_or<0x00F000F0u, 0x64006400u>(w8)), s16, b72));
+}
+
 // Weight loads: marked streaming (evict first from L2) for one token; for several, the blocks of
 // the other token groups read the same rows right after and must find them in L2.
 template <bool kKeep, typename T> __device__ __forceinline__ T ld_w(const T* p) {
@@ -177,7 +197,7 @@ template <WeightKind K> __device__ __forceinline__ uint4 x_for(const __half* x, 
 // acc[q] (the mma's c0..c3: rows g, g + 8 x columns 2t, 2t + 1; int8 sums still unscaled). Each
 // weight is dequantised once for all G groups. kAll: every column is a token (else only column 0
 // is read, and int4 skips the other columns' scaling).
-template <WeightKind K, int G, bool kAll>
+template <WeightKind K, int G, bool kAll, bool kLop3 = false>
 __device__ __forceinline__ void
 step_mma(const typename Traits<K>::Load& wa, const typename Traits<K>::Load& wb, __half2 sa,
          __half2 sb, const uint4* xq, int q_stride, int step_col, int t, float (&acc)[G][4]) {
@@ -223,8 +243,13 @@ step_mma(const typename Traits<K>::Load& wa, const typename Traits<K>::Load& wb,
 #pragma unroll
             for (int j = 0; j < 2; ++j) {
                 std::uint32_t pa[4], pb[4];
-                i4x8_to_h2(ga[grp][j], pa);
-                i4x8_to_h2(gb[grp][j], pb);
+                if constexpr (kLop3) {
+                    i4x8_to_h2_lop3(ga[grp][j], pa);
+                    i4x8_to_h2_lop3(gb[grp][j], pb);
+                } else {
+                    i4x8_to_h2(ga[grp][j], pa);
+                    i4x8_to_h2(gb[grp][j], pb);
+                }
 #pragma unroll
                 for (int q = 0; q < G; ++q) {
                     const uint4 x = xq[q * q_stride + c8 + j]; // (x0,x4) (x1,x5) (x2,x6) (x3,x7)
@@ -920,7 +945,7 @@ __device__ void bulk_produce(const TcJob& job, int tile0, int items, unsigned ch
 
 // The multiplying warps: x staged once (after the kernel before has written it), then each chunk
 // as it lands; a tile's sums meet in shared memory after its last chunk.
-template <WeightKind K>
+template <WeightKind K, bool kLop3>
 __device__ void bulk_consume(const TcJob& job, int tile0, int items, unsigned char* slots,
                              uint4* xs, float* red, std::uint32_t full, std::uint32_t empty) {
     using T = Traits<K>;
@@ -966,8 +991,8 @@ __device__ void bulk_consume(const TcJob& job, int tile0, int items, unsigned ch
         }
 #pragma unroll
         for (int s = 0; s < 4; ++s)
-            step_mma<K, 1, false>(wa[s], wb[s], sa[s], sb[s], xs, 0,
-                                  c * chunk_cols(K) + (warp * 4 + s) * kSpan, t, acc);
+            step_mma<K, 1, false, kLop3>(wa[s], wb[s], sa[s], sb[s], xs, 0,
+                                         c * chunk_cols(K) + (warp * 4 + s) * kSpan, t, acc);
         __syncwarp();
         if (lane == 0) mbar_arrive(empty + 8 * slot);
         if (c == chunks - 1) { // the tile's sums: rows g, g + 8 in column 0 (lanes t = 0)
@@ -992,7 +1017,7 @@ __device__ void bulk_consume(const TcJob& job, int tile0, int items, unsigned ch
     }
 }
 
-template <WeightKind K>
+template <WeightKind K, bool kLop3>
 __device__ void bulk_block(const TcJob& job, int tile0, int items, unsigned char* smem) {
     unsigned char* slots = smem + kBulkHead;
     auto* xs = reinterpret_cast<uint4*>(slots + std::size_t(kBulkStages) * kSlotBytes);
@@ -1001,9 +1026,10 @@ __device__ void bulk_block(const TcJob& job, int tile0, int items, unsigned char
     if (threadIdx.x >= 32 * kBulkWarps)
         bulk_produce<K>(job, tile0, items, slots, full, empty);
     else
-        bulk_consume<K>(job, tile0, items, slots, xs, red, full, empty);
+        bulk_consume<K, kLop3>(job, tile0, items, slots, xs, red, full, empty);
 }
 
+template <bool kLop3>
 __global__ void __launch_bounds__(kBulkThreads, 2)
     gemv_bulk_kernel(const __grid_constant__ BulkParams p) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
@@ -1029,13 +1055,13 @@ __global__ void __launch_bounds__(kBulkThreads, 2)
     __syncthreads();
     switch (job.kind) {
     case WeightKind::F16:
-        bulk_block<WeightKind::F16>(job, t0, items, smem);
+        bulk_block<WeightKind::F16, kLop3>(job, t0, items, smem);
         break;
     case WeightKind::Int8Row:
-        bulk_block<WeightKind::Int8Row>(job, t0, items, smem);
+        bulk_block<WeightKind::Int8Row, kLop3>(job, t0, items, smem);
         break;
     case WeightKind::Int4G64:
-        bulk_block<WeightKind::Int4G64>(job, t0, items, smem);
+        bulk_block<WeightKind::Int4G64, kLop3>(job, t0, items, smem);
         break;
     }
 }
@@ -1158,7 +1184,10 @@ cudaError_t gemv_bulk(const TcBatch& batch, cudaStream_t stream) {
         }
         return 2 * sms;
     }();
-    static const cudaError_t opted_in = opt_in_smem(bulk_smem(kBulkMaxCols), gemv_bulk_kernel);
+    static const cudaError_t opted_in =
+        opt_in_smem(bulk_smem(kBulkMaxCols), gemv_bulk_kernel<true>, gemv_bulk_kernel<false>);
+    // GANDER_BULK_LOP3=0: int4's nibbles converted as gemv_tc_kernel does (to compare).
+    static const bool lop3 = !detail::env_is("GANDER_BULK_LOP3", "0");
     if (opted_in != cudaSuccess) return opted_in;
     if (blocks < 1) return cudaErrorInvalidDevice;
     BulkParams p{};
@@ -1177,8 +1206,9 @@ cudaError_t gemv_bulk(const TcBatch& batch, cudaStream_t stream) {
         p.block_start[j + 1] = p.block_start[j] + nb;
         most_cols = std::max(most_cols, job.cols);
     }
-    return detail::launch_pdl(gemv_bulk_kernel, dim3(unsigned(p.block_start[batch.n_jobs])),
-                              dim3(kBulkThreads), bulk_smem(most_cols), stream, p);
+    return detail::launch_pdl(lop3 ? gemv_bulk_kernel<true> : gemv_bulk_kernel<false>,
+                              dim3(unsigned(p.block_start[batch.n_jobs])), dim3(kBulkThreads),
+                              bulk_smem(most_cols), stream, p);
 }
 
 } // namespace
