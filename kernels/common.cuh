@@ -47,17 +47,20 @@ __device__ __forceinline__ void grid_dep_begin() {
     if constexpr (!kEarlyTrigger) grid_dep_launch();
 }
 
+// An attribute of the current device, or `fallback` when it cannot be read (the error cleared).
+inline int device_attribute(cudaDeviceAttr attr, int fallback) {
+    int dev = 0, v = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess ||
+        cudaDeviceGetAttribute(&v, attr, dev) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return fallback;
+    }
+    return v;
+}
+
 // The current device's compute capability major version (0 when it cannot be read), asked once.
 inline int compute_major() {
-    static const int major = [] {
-        int dev = 0, m = 0;
-        if (cudaGetDevice(&dev) != cudaSuccess ||
-            cudaDeviceGetAttribute(&m, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess) {
-            (void)cudaGetLastError();
-            return 0;
-        }
-        return m;
-    }();
+    static const int major = device_attribute(cudaDevAttrComputeCapabilityMajor, 0);
     return major;
 }
 
@@ -65,17 +68,14 @@ inline int compute_major() {
 // every launch gets, when it cannot be read): 227 KB on an H100, 163 KB on an A100, ~99 KB on the
 // RTX 30 / 40 / 50 cards. Kernels that stage more than 48 KB check their need against it.
 inline int max_smem_optin() {
-    static const int most = [] {
-        int dev = 0, m = 0;
-        if (cudaGetDevice(&dev) != cudaSuccess ||
-            cudaDeviceGetAttribute(&m, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev) !=
-                cudaSuccess) {
-            (void)cudaGetLastError();
-            return 48 * 1024;
-        }
-        return m;
-    }();
+    static const int most = device_attribute(cudaDevAttrMaxSharedMemoryPerBlockOptin, 48 * 1024);
     return most;
+}
+
+// The current device's SM count (0 when it cannot be read), asked once.
+inline int sm_count() {
+    static const int n = device_attribute(cudaDevAttrMultiProcessorCount, 0);
+    return n;
 }
 
 // Whether launch_pdl() asks for early launch: compute capability 9.0 or later, unless GANDER_PDL=0.

@@ -112,11 +112,10 @@ template <int kBatch> __global__ void __launch_bounds__(32 * kWarpsPerBlock) gem
 // Blocks of gemv_kernel<kBatch> that fit on the card at once (computed once per process).
 template <int kBatch> int resident_blocks() {
     static const int n = [] {
-        int dev = 0, sms = 0, per_sm = 0;
-        if (cudaGetDevice(&dev) != cudaSuccess ||
-            cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess ||
-            cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, gemv_kernel<kBatch>,
-                                                          32 * kWarpsPerBlock, 0) != cudaSuccess) {
+        const int sms = detail::sm_count();
+        int per_sm = 0;
+        if (sms < 1 || cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+                           &per_sm, gemv_kernel<kBatch>, 32 * kWarpsPerBlock, 0) != cudaSuccess) {
             (void)cudaGetLastError();
             return 1024;
         }

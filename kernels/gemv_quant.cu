@@ -179,11 +179,10 @@ cudaError_t gemv_quant(const QGemvBatch& batch, cudaStream_t stream) {
     const int rows = p.row_start[batch.n_jobs];
     if (rows == 0) return cudaSuccess;
     static const int resident = [] {
-        int dev = 0, sms = 0, per_sm = 0;
-        if (cudaGetDevice(&dev) != cudaSuccess ||
-            cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess ||
-            cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, gemv_quant_kernel, 32 * kWarps,
-                                                          0) != cudaSuccess) {
+        const int sms = detail::sm_count();
+        int per_sm = 0;
+        if (sms < 1 || cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+                           &per_sm, gemv_quant_kernel, 32 * kWarps, 0) != cudaSuccess) {
             (void)cudaGetLastError();
             return 1024;
         }

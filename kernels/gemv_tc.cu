@@ -1175,15 +1175,7 @@ bool bulk_fits(const TcBatch& batch) {
 // Two blocks an SM, shared among the jobs by their chunks (each at least one block, at most one a
 // tile); a block takes a contiguous run of its job's tiles.
 cudaError_t gemv_bulk(const TcBatch& batch, cudaStream_t stream) {
-    static const int blocks = [] {
-        int dev = 0, sms = 0;
-        if (cudaGetDevice(&dev) != cudaSuccess ||
-            cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess) {
-            (void)cudaGetLastError();
-            return 0;
-        }
-        return 2 * sms;
-    }();
+    const int blocks = 2 * detail::sm_count();
     static const cudaError_t opted_in =
         opt_in_smem(bulk_smem(kBulkMaxCols), gemv_bulk_kernel<true>, gemv_bulk_kernel<false>);
     // GANDER_BULK_LOP3=0: int4's nibbles converted as gemv_tc_kernel does (to compare).
@@ -1381,14 +1373,12 @@ cudaError_t gemv_tc_chain_prepare(const TcBatch* phases, int n_phases, void* dev
     }
     const cudaError_t e = opt_in_smem(smem, gemv_tc_chain_kernel);
     if (e != cudaSuccess) return e;
-    int dev_id = 0, sms = 0, per_sm = 0;
-    cudaError_t q = cudaGetDevice(&dev_id);
-    if (q == cudaSuccess) q = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev_id);
-    if (q == cudaSuccess)
-        q = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, gemv_tc_chain_kernel,
-                                                          32 * kWarps, smem);
+    const int sms = detail::sm_count();
+    int per_sm = 0;
+    cudaError_t q = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, gemv_tc_chain_kernel,
+                                                                  32 * kWarps, smem);
     if (q != cudaSuccess) return q;
-    if (per_sm < 1) return cudaErrorInvalidConfiguration;
+    if (sms < 1 || per_sm < 1) return cudaErrorInvalidConfiguration;
     auto* base = static_cast<unsigned char*>(dev);
     q = cudaMemcpy(base + kBarLanes * 32 * sizeof(unsigned), ps.data(), ps.size() * sizeof(Params),
                    cudaMemcpyHostToDevice);
