@@ -845,6 +845,8 @@ constexpr int kSlotW = 16 * kPitch16;                 // 33,792
 constexpr int kSlotBytes = kSlotW + 16 * kScalePitch; // + int4 scales: 36,096
 constexpr int kBulkHead = 1152; // mbarriers (2 x kBulkStages x 8 bytes), then the reduction
 constexpr int kBulkMaxCols = 8192;
+static_assert(8 * 2 * kBulkStages + 2 * kBulkWarps * 16 * sizeof(float) <= kBulkHead,
+              "the mbarriers and the two reduction buffers fit before the slots");
 
 struct BulkParams {
     TcJob jobs[kMaxGemvJobs];
