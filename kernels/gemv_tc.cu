@@ -1157,7 +1157,8 @@ bool device_has_mma() {
 }
 
 // Whether every job of a one-token long-rows batch can go through gemv_bulk_kernel: sm_90 or
-// later (bulk copies), whole chunks a row, x within the staging, 16-byte aligned rows and scales.
+// later (bulk copies), whole chunks a row, x within the staging, 16-byte aligned rows and scales,
+// a block's shared memory within what the card allows (at most ~90 KB here; RTX 50: ~99 KB).
 // GANDER_TC_BULK=0: never (gemv_tc_kernel, to compare).
 bool bulk_fits(const TcBatch& batch) {
     static const bool on = !detail::env_is("GANDER_TC_BULK", "0") && detail::compute_major() >= 9;
@@ -1168,7 +1169,8 @@ bool bulk_fits(const TcBatch& batch) {
                           reinterpret_cast<std::uintptr_t>(
                               job.kind == WeightKind::Int4G64 ? job.scales : nullptr);
         if (job.cols % chunk_cols(job.kind) != 0 || job.cols > kBulkMaxCols ||
-            job.in != GemvIn::Plain || (addr & 15) != 0)
+            job.in != GemvIn::Plain || (addr & 15) != 0 ||
+            bulk_smem(job.cols) > std::size_t(detail::max_smem_optin()))
             return false;
     }
     return true;
