@@ -217,7 +217,9 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s) {
     // FFN key) for 32 layers of distinct weights, three ways: as launches (what the model does,
     // each waiting for the one before: programmatic dependent launch), as the phases of one
     // kernel that meet at a grid barrier instead, and as those phases with no barrier at all
-    // (streaming alone). Per layer: us and the rate of its weight bytes.
+    // (streaming alone). Per layer: us and the rate of its weight bytes. The chain's phases run
+    // gemv_tc_kernel's tiles; the launches take the bulk-copy kernel where it applies, so compare
+    // the three under GANDER_TC_BULK=0 (docs/performance.md, twelfth session).
     for (const k::WeightKind kind : {k::WeightKind::Int8Row, k::WeightKind::Int4G64}) {
         const int layers = 32;
         const std::vector<Mat> mats = {{C, C, k::GemvOut::StoreF32},
@@ -260,8 +262,8 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s) {
                                                      return err;
                                                  }) /
                                    layers;
-        add("32 layers: r,k,v; output; ffn key", kind == k::WeightKind::Int8Row ? "int8" : "int4",
-            "launches", layer_bytes, launches_us);
+        add("32 layers: r,k,v; output; ffn key", i8 ? "int8" : "int4", "launches", layer_bytes,
+            launches_us);
         Raw dev(k::gemv_tc_chain_bytes(int(phases.size())));
         k::TcChain chain;
         GANDER_CUDA(k::gemv_tc_chain_prepare(phases.data(), int(phases.size()), dev.p, &chain));
