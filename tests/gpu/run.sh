@@ -3,7 +3,7 @@
 # and the engine tests, then gander-bench on the 7.2B shape. Logs and bench.json go to $OUT (or
 # ./out-gpu); a short table is printed last. Fits in 10 minutes on an H100.
 #   GANDER_FIXTURES=/path/to/fixtures tests/gpu/run.sh [--no-bench] [--bench-only]
-# Variables (see below): GPU_TESTS, ENGINE_TESTS, KERNELS, BENCH_PRECISIONS, AB*_VARIANTS /
+# Variables (see below): GPU_TESTS, ENGINE_TESTS, KERNELS (+ KERNELS_VARIANTS), BENCH_PRECISIONS, AB*_VARIANTS /
 # _PRECISION / _ARGS, AB_REPEAT, SKIPS (+ SKIP_PRECISION), SASS=1, BUILD2_FLAGS.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -77,6 +77,16 @@ if [ $bench = 1 ]; then
   if [ "${KERNELS:-1}" = 1 ]; then
     timeout 200 "$BUILD/bin/gander-bench" --backend cuda --kernels > "$OUT/kernels.log" 2>&1 || bench_rc=$?
     cat "$OUT/kernels.log"
+    # KERNELS_VARIANTS="GANDER_TC_BULK=0;GANDER_BULK_CHUNK=2048": the table again under each set
+    # of variables (all into kernels-ab.log; its tensor-core and chain lines printed).
+    IFS=';' read -ra kvariants <<< "${KERNELS_VARIANTS:-}"
+    for v in "${kvariants[@]}"; do
+      echo "== kernels with [$v]" | tee -a "$OUT/kernels-ab.log"
+      env $v timeout 200 "$BUILD/bin/gander-bench" --backend cuda --kernels > "$OUT/kab.tmp" 2>&1 || bench_rc=$?
+      cat "$OUT/kab.tmp" >> "$OUT/kernels-ab.log"
+      grep -E "tensor-core|32 layers" "$OUT/kab.tmp"
+    done
+    rm -f "$OUT/kab.tmp"
   fi
   # BENCH_PRECISIONS="fp16 int8 int4" benches each precision (fp16 alone by default).
   for prec in ${BENCH_PRECISIONS:-fp16}; do
