@@ -88,37 +88,32 @@ __device__ __forceinline__ void i8x4_to_h2(std::uint32_t w, std::uint32_t& lo, s
     hi = h2_bits(__hsub2(bits_h2(__byte_perm(u, 0x64646464u, 0x4342)), bias));
 }
 
+// (w & M) | 0x6400 in each half: one lop3 (kLop3), or the C++ form, of which ptxas makes an and
+// and an or. The same bits.
+template <bool kLop3, std::uint32_t M>
+__device__ __forceinline__ std::uint32_t under_6400(std::uint32_t w) {
+    if constexpr (kLop3) {
+        std::uint32_t r;
+        asm("lop3.b32 %0, %1, %2, %3, 0xEA;" : "=r"(r) : "r"(w), "n"(M), "n"(0x64006400u));
+        return r;
+    } else {
+        return (w & M) | 0x64006400u;
+    }
+}
+
 // Eight nibbles in a word (nibble n = column n) -> four fp16 pairs (n0,n4) (n1,n5) (n2,n6) (n3,n7),
 // exact values nibble - 8: a nibble or-ed under 0x6400 is 1024 + n; one at bits 4-7, 1024 + 16 n.
+// kLop3: the bulk kernel's form (under_6400).
+template <bool kLop3 = false>
 __device__ __forceinline__ void i4x8_to_h2(std::uint32_t w, std::uint32_t (&p)[4]) {
-    const __half2 b8 = __half2half2(__ushort_as_half(0x6408));     // 1032
-    const __half2 s16 = __half2half2(__ushort_as_half(0x2C00));    // 1/16
-    const __half2 b72 = __half2half2(__ushort_as_half(0xD480));    // -72
-    const std::uint32_t w8 = w >> 8;
-    p[0] = h2_bits(__hsub2(bits_h2((w & 0x000F000Fu) | 0x64006400u), b8));
-    p[1] = h2_bits(__hfma2(bits_h2((w & 0x00F000F0u) | 0x64006400u), s16, b72));
-    p[2] = h2_bits(__hsub2(bits_h2((w8 & 0x000F000Fu) | 0x64006400u), b8));
-    p[3] = h2_bits(__hfma2(bits_h2((w8 & 0x00F000F0u) | 0x64006400u), s16, b72));
-}
-
-// (w & M) | B in one instruction (lop3; from the C++ form ptxas emits an and and an or).
-template <std::uint32_t M, std::uint32_t B>
-__device__ __forceinline__ std::uint32_t and_or(std::uint32_t w) {
-    std::uint32_t r;
-    asm("lop3.b32 %0, %1, %2, %3, 0xEA;" : "=r"(r) : "r"(w), "n"(M), "n"(B));
-    return r;
-}
-
-// i4x8_to_h2 with each masked nibble pair put under 0x6400 by one lop3: the same bits.
-__device__ __forceinline__ void i4x8_to_h2_lop3(std::uint32_t w, std::uint32_t (&p)[4]) {
     const __half2 b8 = __half2half2(__ushort_as_half(0x6408));  // 1032
     const __half2 s16 = __half2half2(__ushort_as_half(0x2C00)); // 1/16
     const __half2 b72 = __half2half2(__ushort_as_half(0xD480)); // -72
     const std::uint32_t w8 = w >> 8;
-    p[0] = h2_bits(__hsub2(bits_h2(and_or<0x000F000Fu, 0x64006400u>(w)), b8));
-    p[1] = h2_bits(__hfma2(bits_h2(and_or<0x00F000F0u, 0x64006400u>(w)), s16, b72));
-    p[2] = h2_bits(__hsub2(bits_h2(and_or<0x000F000Fu, 0x64006400u>(w8)), b8));
-    p[3] = h2_bits(__hfma2(bits_h2(and_or<0x00F000F0u, 0x64006400u>(w8)), s16, b72));
+    p[0] = h2_bits(__hsub2(bits_h2(under_6400<kLop3, 0x000F000Fu>(w)), b8));
+    p[1] = h2_bits(__hfma2(bits_h2(under_6400<kLop3, 0x00F000F0u>(w)), s16, b72));
+    p[2] = h2_bits(__hsub2(bits_h2(under_6400<kLop3, 0x000F000Fu>(w8)), b8));
+    p[3] = h2_bits(__hfma2(bits_h2(under_6400<kLop3, 0x00F000F0u>(w8)), s16, b72));
 }
 
 // Weight loads: marked streaming (evict first from L2) for one token; for several, the blocks of
@@ -243,13 +238,8 @@ step_mma(const typename Traits<K>::Load& wa, const typename Traits<K>::Load& wb,
 #pragma unroll
             for (int j = 0; j < 2; ++j) {
                 std::uint32_t pa[4], pb[4];
-                if constexpr (kLop3) {
-                    i4x8_to_h2_lop3(ga[grp][j], pa);
-                    i4x8_to_h2_lop3(gb[grp][j], pb);
-                } else {
-                    i4x8_to_h2(ga[grp][j], pa);
-                    i4x8_to_h2(gb[grp][j], pb);
-                }
+                i4x8_to_h2<kLop3>(ga[grp][j], pa);
+                i4x8_to_h2<kLop3>(gb[grp][j], pb);
 #pragma unroll
                 for (int q = 0; q < G; ++q) {
                     const uint4 x = xq[q * q_stride + c8 + j]; // (x0,x4) (x1,x5) (x2,x6) (x3,x7)
@@ -1156,21 +1146,19 @@ bool device_has_mma() {
     return detail::compute_major() >= 8;
 }
 
-// Whether every job of a one-token long-rows batch can go through gemv_bulk_kernel: sm_90 or
-// later (bulk copies), whole chunks a row, x within the staging, 16-byte aligned rows and scales,
-// a block's shared memory within what the card allows (at most ~90 KB here; RTX 50: ~99 KB).
-// GANDER_TC_BULK=0: never (gemv_tc_kernel, to compare).
+// Whether every job of a one-token long-rows batch (each past gemv_tc_fits, plain input) can go
+// through gemv_bulk_kernel: sm_90 or later (bulk copies) with room for the largest block's shared
+// memory (~90 KB; RTX 50: ~99 KB), whole chunks a row, x within the staging, int4 scales 16-byte
+// aligned (the weights are: gemv_tc_fits). GANDER_TC_BULK=0: never (gemv_tc_kernel, to compare).
 bool bulk_fits(const TcBatch& batch) {
-    static const bool on = !detail::env_is("GANDER_TC_BULK", "0") && detail::compute_major() >= 9;
+    static const bool on = !detail::env_is("GANDER_TC_BULK", "0") && detail::compute_major() >= 9 &&
+                           bulk_smem(kBulkMaxCols) <= std::size_t(detail::max_smem_optin());
     if (!on) return false;
     for (int j = 0; j < batch.n_jobs; ++j) {
         const TcJob& job = batch.jobs[j];
-        const auto addr = reinterpret_cast<std::uintptr_t>(job.W) |
-                          reinterpret_cast<std::uintptr_t>(
-                              job.kind == WeightKind::Int4G64 ? job.scales : nullptr);
-        if (job.cols % chunk_cols(job.kind) != 0 || job.cols > kBulkMaxCols ||
-            job.in != GemvIn::Plain || (addr & 15) != 0 ||
-            bulk_smem(job.cols) > std::size_t(detail::max_smem_optin()))
+        const bool scales_aligned = job.kind != WeightKind::Int4G64 ||
+                                    (reinterpret_cast<std::uintptr_t>(job.scales) & 15) == 0;
+        if (job.cols % chunk_cols(job.kind) != 0 || job.cols > kBulkMaxCols || !scales_aligned)
             return false;
     }
     return true;
