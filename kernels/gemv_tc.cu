@@ -1168,8 +1168,14 @@ bool bulk_fits(const TcBatch& batch) {
 // tile); a block takes a contiguous run of its job's tiles.
 cudaError_t gemv_bulk(const TcBatch& batch, cudaStream_t stream) {
     const int blocks = 2 * detail::sm_count();
+    // GANDER_BULK_PAD=KB: that much unused shared memory a block more (a measurement: what the
+    // room beside two blocks an SM is worth to the kernels launched early after them; 20 or 33 KB
+    // cost int4 and int8 decode ~4 % on an H200, docs/performance.md, thirteenth session). A pad
+    // past what the card allows fails the launch.
+    static const std::size_t pad =
+        std::size_t(std::clamp(detail::env_int("GANDER_BULK_PAD", 0), 0, 228)) * 1024;
     static const cudaError_t opted_in =
-        opt_in_smem(bulk_smem(kBulkMaxCols), gemv_bulk_kernel<true>, gemv_bulk_kernel<false>);
+        opt_in_smem(bulk_smem(kBulkMaxCols) + pad, gemv_bulk_kernel<true>, gemv_bulk_kernel<false>);
     // GANDER_BULK_LOP3=0: int4's nibbles converted as gemv_tc_kernel does (to compare).
     static const bool lop3 = !detail::env_is("GANDER_BULK_LOP3", "0");
     if (opted_in != cudaSuccess) return opted_in;
@@ -1192,7 +1198,7 @@ cudaError_t gemv_bulk(const TcBatch& batch, cudaStream_t stream) {
     }
     return detail::launch_pdl(lop3 ? gemv_bulk_kernel<true> : gemv_bulk_kernel<false>,
                               dim3(unsigned(p.block_start[batch.n_jobs])), dim3(kBulkThreads),
-                              bulk_smem(most_cols), stream, p);
+                              bulk_smem(most_cols) + pad, stream, p);
 }
 
 } // namespace
