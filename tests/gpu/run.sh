@@ -4,7 +4,7 @@
 # ./out-gpu); a short table is printed last. Fits in 10 minutes on an H100.
 #   GANDER_FIXTURES=/path/to/fixtures tests/gpu/run.sh [--no-bench] [--bench-only]
 # Variables (see below): GPU_TESTS, ENGINE_TESTS, KERNELS (+ KERNELS_VARIANTS), BENCH_PRECISIONS, AB*_VARIANTS /
-# _PRECISION / _ARGS, AB_REPEAT, SKIPS (+ SKIP_PRECISION), SASS=1, BUILD2_FLAGS.
+# _PRECISION / _ARGS, AB_REPEAT, SKIPS (+ SKIP_PRECISION, SKIP_BATCH), SASS=1, BUILD2_FLAGS.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-$PWD/out-gpu}
@@ -123,8 +123,8 @@ if [ $bench = 1 ]; then
   # Where a decoding step goes (SKIPS="lnmix up wkv out ffnv ..."): a 256-token decode with each
   # stage's launches left out (GANDER_MEASURE_SKIP: wrong output, timing only), precision
   # SKIP_PRECISION (int4), and the microseconds a layer (of the 7.2B shape's 32) each saves
-  # against none left out.
-  if [ -n "${SKIPS:-}" ]; then
+  # against none left out. With SKIP_BATCH, the batched step's table below instead.
+  if [ -n "${SKIPS:-}" ] && [ -z "${SKIP_BATCH:-}" ]; then
     skip_rate() {
       env ${1:+GANDER_MEASURE_SKIP=$1} timeout 120 "$BUILD/bin/gander-bench" --backend cuda \
         --shape 7.2b --precision "${SKIP_PRECISION:-int4}" --decode-tokens 256 --prefill 16 \
@@ -135,6 +135,24 @@ if [ $bench = 1 ]; then
     for k in $SKIPS; do
       r=$(skip_rate "$k")
       echo "skip $k: $r tok/s, $(awk -v a="$base" -v b="$r" 'BEGIN { if (a > 0 && b > 0) printf "%.1f us a layer", (1e6 / a - 1e6 / b) / 32; else print "?" }')" |
+        tee -a "$OUT/bench.log"
+    done
+  fi
+  # The same for a batched step of SKIP_BATCH sessions (SKIP_BATCH=32 SKIPS="..."): the card's
+  # share of a step (its graph, timed by events) with each stage left out, and what each saves a
+  # layer (the head and the embedding stay in every line).
+  if [ -n "${SKIPS:-}" ] && [ -n "${SKIP_BATCH:-}" ]; then
+    skip_card() {
+      env ${1:+GANDER_MEASURE_SKIP=$1} timeout 120 "$BUILD/bin/gander-bench" --backend cuda \
+        --shape 7.2b --precision "${SKIP_PRECISION:-int4}" --decode-tokens 0 --prefill 16 \
+        --batch "$SKIP_BATCH" 2>&1 |
+        awk '/^batched decode B=/ { for (i = 1; i < NF; ++i) if ($i == "card") { v = $(i + 1); gsub(/[),]/, "", v); print v; exit } }'
+    }
+    cbase=$(skip_card "")
+    echo "batch $SKIP_BATCH skip none: card $cbase ms a step" | tee -a "$OUT/bench.log"
+    for k in $SKIPS; do
+      c=$(skip_card "$k")
+      echo "batch $SKIP_BATCH skip $k: card $c ms, $(awk -v a="$cbase" -v b="$c" 'BEGIN { if (a > 0 && b > 0) printf "%.1f us a layer", 1e3 * (a - b) / 32; else print "?" }')" |
         tee -a "$OUT/bench.log"
     done
   fi
