@@ -120,40 +120,34 @@ if [ $bench = 1 ]; then
   ab_group "${AB_VARIANTS:-}" "${AB_PRECISION:-int4}" "${AB_ARGS:---decode-tokens 512 --prefill 64 --batch 0}"
   ab_group "${AB2_VARIANTS:-}" "${AB2_PRECISION:-fp16}" "${AB2_ARGS:---decode-tokens 0 --prefill 4096 --batch 0}"
   ab_group "${AB3_VARIANTS:-}" "${AB3_PRECISION:-int8}" "${AB3_ARGS:---decode-tokens 512 --prefill 64 --batch 0}"
-  # Where a decoding step goes (SKIPS="lnmix up wkv out ffnv ..."): a 256-token decode with each
-  # stage's launches left out (GANDER_MEASURE_SKIP: wrong output, timing only), precision
-  # SKIP_PRECISION (int4), and the microseconds a layer (of the 7.2B shape's 32) each saves
-  # against none left out. With SKIP_BATCH, the batched step's table below instead.
-  if [ -n "${SKIPS:-}" ] && [ -z "${SKIP_BATCH:-}" ]; then
-    skip_rate() {
+  # Where a decoding step goes (SKIPS="lnmix up wkv out ffnv ..."): gander-bench with each stage's
+  # launches left out (GANDER_MEASURE_SKIP: wrong output, timing only), precision SKIP_PRECISION
+  # (int4), and the microseconds a layer (of the 7.2B shape's 32) each saves against none left
+  # out: a 256-token decode (tok/s), or with SKIP_BATCH=N a batched step of N sessions (the card's
+  # share of a step, its graph timed by events; the head and the embedding stay in every line).
+  if [ -n "${SKIPS:-}" ]; then
+    if [ -n "${SKIP_BATCH:-}" ]; then
+      skip_args="--decode-tokens 0 --prefill 16 --batch $SKIP_BATCH"
+      skip_unit="ms (card, batch $SKIP_BATCH)"
+    else
+      skip_args="--decode-tokens 256 --prefill 16 --batch 0"
+      skip_unit="tok/s"
+    fi
+    skip_figure() {
       env ${1:+GANDER_MEASURE_SKIP=$1} timeout 120 "$BUILD/bin/gander-bench" --backend cuda \
-        --shape 7.2b --precision "${SKIP_PRECISION:-int4}" --decode-tokens 256 --prefill 16 \
-        --batch 0 2>&1 | awk '/^decode tok\/s /{print $NF; exit}'
+        --shape 7.2b --precision "${SKIP_PRECISION:-int4}" $skip_args 2>&1 |
+        awk -v batch="${SKIP_BATCH:-}" '
+          !batch && /^decode tok\/s / { print $NF; exit }
+          batch && /^batched decode B=/ {
+            for (i = 1; i < NF; ++i) if ($i == "card") { v = $(i + 1); gsub(/[),]/, "", v); print v; exit } }'
     }
-    base=$(skip_rate "")
-    echo "skip none: $base tok/s" | tee -a "$OUT/bench.log"
+    base=$(skip_figure "")
+    echo "skip none: $base $skip_unit" | tee -a "$OUT/bench.log"
     for k in $SKIPS; do
-      r=$(skip_rate "$k")
-      echo "skip $k: $r tok/s, $(awk -v a="$base" -v b="$r" 'BEGIN { if (a > 0 && b > 0) printf "%.1f us a layer", (1e6 / a - 1e6 / b) / 32; else print "?" }')" |
-        tee -a "$OUT/bench.log"
-    done
-  fi
-  # The same for a batched step of SKIP_BATCH sessions (SKIP_BATCH=32 SKIPS="..."): the card's
-  # share of a step (its graph, timed by events) with each stage left out, and what each saves a
-  # layer (the head and the embedding stay in every line).
-  if [ -n "${SKIPS:-}" ] && [ -n "${SKIP_BATCH:-}" ]; then
-    skip_card() {
-      env ${1:+GANDER_MEASURE_SKIP=$1} timeout 120 "$BUILD/bin/gander-bench" --backend cuda \
-        --shape 7.2b --precision "${SKIP_PRECISION:-int4}" --decode-tokens 0 --prefill 16 \
-        --batch "$SKIP_BATCH" 2>&1 |
-        awk '/^batched decode B=/ { for (i = 1; i < NF; ++i) if ($i == "card") { v = $(i + 1); gsub(/[),]/, "", v); print v; exit } }'
-    }
-    cbase=$(skip_card "")
-    echo "batch $SKIP_BATCH skip none: card $cbase ms a step" | tee -a "$OUT/bench.log"
-    for k in $SKIPS; do
-      c=$(skip_card "$k")
-      echo "batch $SKIP_BATCH skip $k: card $c ms, $(awk -v a="$cbase" -v b="$c" 'BEGIN { if (a > 0 && b > 0) printf "%.1f us a layer", 1e3 * (a - b) / 32; else print "?" }')" |
-        tee -a "$OUT/bench.log"
+      r=$(skip_figure "$k")
+      echo "skip $k: $r $skip_unit, $(awk -v a="$base" -v b="$r" -v batch="${SKIP_BATCH:-}" 'BEGIN {
+        if (a > 0 && b > 0) printf "%.1f us a layer", batch ? 1e3 * (a - b) / 32 : (1e6 / a - 1e6 / b) / 32
+        else print "?" }')" | tee -a "$OUT/bench.log"
     done
   fi
 fi
