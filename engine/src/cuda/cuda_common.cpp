@@ -177,21 +177,7 @@ CudaDeviceFigures cuda_measure_device() {
     GANDER_CUDA(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
     GANDER_CUDA(cudaEventCreate(&e0));
     GANDER_CUDA(cudaEventCreate(&e1));
-    auto median_ms = [&](auto&& body, int reps) {
-        body(); // warm-up
-        std::vector<float> ms;
-        for (int i = 0; i < reps; ++i) {
-            GANDER_CUDA(cudaEventRecord(e0, s));
-            body();
-            GANDER_CUDA(cudaEventRecord(e1, s));
-            GANDER_CUDA(cudaEventSynchronize(e1));
-            float t = 0;
-            GANDER_CUDA(cudaEventElapsedTime(&t, e0, e1));
-            ms.push_back(t);
-        }
-        std::sort(ms.begin(), ms.end());
-        return double(ms[ms.size() / 2]);
-    };
+    auto median_ms = [&](auto&& body, int reps) { return median_event_ms(s, e0, e1, reps, body); };
     try {
         const std::size_t bytes = std::size_t(1) << 30;
         GANDER_CUDA(cudaMalloc(&a.p, bytes));

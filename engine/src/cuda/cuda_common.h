@@ -3,10 +3,12 @@
 // an out-of-memory is an Error that leaves the process usable).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <functional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
@@ -32,6 +34,25 @@ namespace gander::cuda {
     } while (0)
 
 std::string format_gb(std::size_t bytes); // "14.5 GB"
+
+// Milliseconds of body() between two events on stream s: one run to warm up, then the median of
+// `reps` timed runs. body enqueues its work on s (and throws on an error, as GANDER_CUDA does).
+template <typename Body>
+double median_event_ms(cudaStream_t s, cudaEvent_t e0, cudaEvent_t e1, int reps, Body&& body) {
+    body();
+    std::vector<float> ms;
+    for (int i = 0; i < reps; ++i) {
+        GANDER_CUDA(cudaEventRecord(e0, s));
+        body();
+        GANDER_CUDA(cudaEventRecord(e1, s));
+        GANDER_CUDA(cudaEventSynchronize(e1));
+        float t = 0;
+        GANDER_CUDA(cudaEventElapsedTime(&t, e0, e1));
+        ms.push_back(t);
+    }
+    std::sort(ms.begin(), ms.end());
+    return double(ms[ms.size() / 2]);
+}
 
 // Records what `record` enqueues on `stream` (thread-local capture) and returns it instantiated.
 // If `record` throws or a CUDA call fails, the capture is ended and discarded and the error

@@ -63,25 +63,9 @@ std::size_t weight_bytes(const Mat& m, k::WeightKind kind) {
     return 0;
 }
 
-// Milliseconds of run() on stream s between two events: the median of 7 runs.
-template <typename Run>
-double median_ms(cudaStream_t s, cudaEvent_t e0, cudaEvent_t e1, Run&& run) {
-    std::vector<float> ms;
-    for (int rep = 0; rep < 7; ++rep) {
-        GANDER_CUDA(cudaEventRecord(e0, s));
-        GANDER_CUDA(run());
-        GANDER_CUDA(cudaEventRecord(e1, s));
-        GANDER_CUDA(cudaEventSynchronize(e1));
-        float t = 0;
-        GANDER_CUDA(cudaEventElapsedTime(&t, e0, e1));
-        ms.push_back(t);
-    }
-    std::sort(ms.begin(), ms.end());
-    return double(ms[ms.size() / 2]);
-}
-
 // Microseconds of one launch: `per_graph` calls of launch(i) captured in a CUDA graph (no host
-// gaps), replayed 7 times, the median replay over per_graph. launch(0) runs once before, outside.
+// gaps), replayed once to warm up and 7 times more, the median replay over per_graph. launch(0)
+// runs once before, outside.
 template <typename Launch>
 double time_launches(cudaStream_t s, cudaEvent_t e0, cudaEvent_t e1, int per_graph, Launch&& launch) {
     GANDER_CUDA(cudaStreamSynchronize(s));
@@ -97,7 +81,8 @@ double time_launches(cudaStream_t s, cudaEvent_t e0, cudaEvent_t e1, int per_gra
     err = cudaGraphInstantiate(&exec, graph, 0);
     cudaGraphDestroy(graph);
     GANDER_CUDA(err);
-    const double ms = median_ms(s, e0, e1, [&] { return cudaGraphLaunch(exec, s); });
+    const double ms =
+        cuda::median_event_ms(s, e0, e1, 7, [&] { GANDER_CUDA(cudaGraphLaunch(exec, s)); });
     cudaGraphExecDestroy(exec);
     return ms * 1e3 / per_graph;
 }
@@ -275,12 +260,12 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s) {
         k::TcChain chain;
         GANDER_CUDA(k::gemv_tc_chain_prepare(phases.data(), int(phases.size()), dev.p, &chain));
         for (const bool barriers : {true, false}) {
-            // One cooperative launch a run (not captured in a graph), after one to warm up.
-            const auto run = [&] { return k::gemv_tc_chain(chain, barriers, s); };
-            GANDER_CUDA(run());
+            // One cooperative launch a run (not captured in a graph).
+            const double ms = cuda::median_event_ms(
+                s, e0, e1, 7, [&] { GANDER_CUDA(k::gemv_tc_chain(chain, barriers, s)); });
             add("32 layers: r,k,v; output; ffn key", i8 ? "int8" : "int4",
                 barriers ? "one kernel, grid barriers" : "one kernel, no barriers", layer_bytes,
-                median_ms(s, e0, e1, run) * 1e3 / layers);
+                ms * 1e3 / layers);
         }
     }
 
