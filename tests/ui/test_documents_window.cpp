@@ -467,6 +467,9 @@ private slots:
         QSignalSpy indexed(window.ingest()->host()->worker(), &IngestWorker::indexFinished);
         window.ingest()->attachPaths({repo});
         QTRY_COMPARE_WITH_TIMEOUT(indexed.size(), 1, 60000);
+        // The spy records on the ingestion thread; the window takes the report from its queue
+        // (under load, a question sent before that went without the context: CI saw 2 rows).
+        QTRY_VERIFY(window.ingest()->codebaseIndexed());
         QSignalSpy finished(window.engine()->worker(), &EngineWorker::replyFinished);
         QTest::keyClicks(window.composer()->edit(), u"Where is parseConfigFile defined?"_s);
         QTest::keyClick(window.composer()->edit(), Qt::Key_Return);

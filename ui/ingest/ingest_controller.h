@@ -64,6 +64,9 @@ public:
     gander::ingest::TokenCounter counter() const { return m_counter; }
     void setCodeBudget(int tokens) { m_codeBudget = tokens; }
     int codeBudget() const { return m_codeBudget; }
+    // Whether questions now get codebase context: this thread has taken the last index's report
+    // (files indexed, no error).
+    bool codebaseIndexed() const { return m_indexed; }
     // A document over `budget` tokens is summarised in parts of at most `partBudget` tokens.
     // Applies to documents attached from now on.
     void setDocumentBudget(int budget, int partBudget = gander::ingest::kDefaultPartBudget);
