@@ -837,20 +837,6 @@ constexpr int kBulkHead = 1152; // mbarriers (2 x kBulkStages x 8 bytes), then t
 constexpr int kBulkMaxCols = 8192;
 static_assert(8 * 2 * kBulkStages + 2 * kBulkWarps * 16 * sizeof(float) <= kBulkHead,
               "the mbarriers and the two reduction buffers fit before the slots");
-// kCopyReduce (GANDER_BULK_REDUCE=copy): the copy warp, not the multiplying warps, adds up each
-// tile's partial sums. Warp w writes its sums of tile T into buffer T % kRedBufs and arrives at
-// that buffer's mbarrier (no block barrier: it goes on to the next chunk); the copy warp, after it
-// has issued chunk j + kBulkStages, waits for the tile that chunk j ended and stores it. A buffer
-// is written again only for tile T + kRedBufs, whose last chunk the copy warp issues after that
-// reduction, so three buffers suffice. The head: the two rings' mbarriers, the buffers' three, then
-// the buffers.
-constexpr int kRedBufs = kBulkStages + 1;
-constexpr int kRedOffset = 64;
-constexpr int kBulkHeadCopy = 1664;
-static_assert(8 * (2 * kBulkStages + kRedBufs) <= kRedOffset &&
-                  kRedOffset + kRedBufs * kBulkWarps * 16 * int(sizeof(float)) <= kBulkHeadCopy &&
-                  kBulkHeadCopy % 128 == 0,
-              "the mbarriers and the reduction buffers fit before the slots");
 
 struct BulkParams {
     TcJob jobs[kMaxGemvJobs];
@@ -863,9 +849,8 @@ __host__ __device__ constexpr int chunk_cols(WeightKind k) {
            : k == WeightKind::Int8Row ? kChunkRow
                                       : kChunkRow / 2;
 }
-std::size_t bulk_smem(int cols, bool copy_reduce = false) {
-    return (copy_reduce ? kBulkHeadCopy : kBulkHead) + std::size_t(kBulkStages) * kSlotBytes +
-           std::size_t(cols) * sizeof(__half);
+std::size_t bulk_smem(int cols) {
+    return kBulkHead + std::size_t(kBulkStages) * kSlotBytes + std::size_t(cols) * sizeof(__half);
 }
 
 __device__ __forceinline__ std::uint32_t smem_addr(const void* p) {
@@ -919,13 +904,10 @@ __device__ __forceinline__ void bulk_sync() { // the 8 multiplying warps
 }
 
 // The copy warp: chunk i of the block's run into slot i % kBulkStages, once the warps have
-// released what the slot held (lane l < 16 copies row l, lanes 16-31 int4's scale rows). With
-// kCopyReduce it also adds up and stores each tile (lanes 0-15, a row each), kBulkStages chunks
-// after the tile's last.
-template <WeightKind K, bool kCopyReduce>
+// released what the slot held (lane l < 16 copies row l, lanes 16-31 int4's scale rows).
+template <WeightKind K>
 __device__ void bulk_produce(const TcJob& job, int tile0, int items, unsigned char* slots,
-                             std::uint32_t full, std::uint32_t empty, const float* red,
-                             std::uint32_t done) {
+                             std::uint32_t full, std::uint32_t empty) {
     const int lane = threadIdx.x & 31;
     const int chunks = job.cols / chunk_cols(K);
     const std::size_t row_bytes = K == WeightKind::Int4G64   ? std::size_t(job.cols) / 2
@@ -933,52 +915,31 @@ __device__ void bulk_produce(const TcJob& job, int tile0, int items, unsigned ch
                                                              : std::size_t(job.cols) * 2;
     const int pitch = K == WeightKind::Int4G64 ? kPitchI4 : kPitch16;
     const std::uint32_t tx = 16 * kChunkRow + (K == WeightKind::Int4G64 ? 16 * 128 : 0);
-    const int end = kCopyReduce ? items + kBulkStages : items;
-    for (int i = 0; i < end; ++i) {
-        if (i < items) {
-            const int slot = i % kBulkStages, use = i / kBulkStages;
-            if (use > 0) mbar_wait(empty + 8 * slot, (use - 1) & 1);
-            if (lane == 0) mbar_expect(full + 8 * slot, tx);
-            __syncwarp();
-            const int tile = tile0 + i / chunks, c = i % chunks;
-            unsigned char* dst = slots + std::size_t(slot) * kSlotBytes;
-            if (lane < 16) {
-                const auto* src = static_cast<const unsigned char*>(job.W) +
-                                  std::size_t(tile * 16 + lane) * row_bytes +
-                                  std::size_t(c) * kChunkRow;
-                bulk_copy(smem_addr(dst + lane * pitch), src, kChunkRow, full + 8 * slot);
-            } else if (K == WeightKind::Int4G64) {
-                const int r = lane - 16;
-                const __half* src =
-                    job.scales + std::size_t(tile * 16 + r) * (job.cols / 64) + c * 64;
-                bulk_copy(smem_addr(dst + kSlotW + r * kScalePitch), src, 128, full + 8 * slot);
-            }
-        }
-        const int j = i - kBulkStages; // the chunk whose tile may be complete
-        if (kCopyReduce && j >= 0 && j % chunks == chunks - 1) {
-            const int t = j / chunks, buf = t % kRedBufs;
-            if (t == 0) grid_dep_wait(); // before the first output (the x's wait is the warps')
-            mbar_wait(done + 8 * buf, (t / kRedBufs) & 1);
-            if (lane < 16) { // the warps' partials added in the same order as bulk_consume's
-                const float* r = red + buf * kBulkWarps * 16;
-                float sum = 0.0f;
-#pragma unroll
-                for (int k = 0; k < kBulkWarps; ++k) sum += r[k * 16 + lane];
-                const int row = (tile0 + t) * 16 + lane;
-                if constexpr (K == WeightKind::Int8Row) sum *= __half2float(job.scales[row]);
-                detail::store_out(job.out, job.y, row, sum);
-            }
-            __syncwarp();
+    for (int i = 0; i < items; ++i) {
+        const int slot = i % kBulkStages, use = i / kBulkStages;
+        if (use > 0) mbar_wait(empty + 8 * slot, (use - 1) & 1);
+        if (lane == 0) mbar_expect(full + 8 * slot, tx);
+        __syncwarp();
+        const int tile = tile0 + i / chunks, c = i % chunks;
+        unsigned char* dst = slots + std::size_t(slot) * kSlotBytes;
+        if (lane < 16) {
+            const auto* src = static_cast<const unsigned char*>(job.W) +
+                              std::size_t(tile * 16 + lane) * row_bytes +
+                              std::size_t(c) * kChunkRow;
+            bulk_copy(smem_addr(dst + lane * pitch), src, kChunkRow, full + 8 * slot);
+        } else if (K == WeightKind::Int4G64) {
+            const int r = lane - 16;
+            const __half* src = job.scales + std::size_t(tile * 16 + r) * (job.cols / 64) + c * 64;
+            bulk_copy(smem_addr(dst + kSlotW + r * kScalePitch), src, 128, full + 8 * slot);
         }
     }
 }
 
 // The multiplying warps: x staged once (after the kernel before has written it), then each chunk
 // as it lands; a tile's sums meet in shared memory after its last chunk.
-template <WeightKind K, bool kLop3, bool kCopyReduce>
+template <WeightKind K, bool kLop3>
 __device__ void bulk_consume(const TcJob& job, int tile0, int items, unsigned char* slots,
-                             uint4* xs, float* red, std::uint32_t full, std::uint32_t empty,
-                             std::uint32_t done) {
+                             uint4* xs, float* red, std::uint32_t full, std::uint32_t empty) {
     using T = Traits<K>;
     constexpr int kSpan = 4 * T::kVals;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
@@ -1027,47 +988,40 @@ __device__ void bulk_consume(const TcJob& job, int tile0, int items, unsigned ch
         __syncwarp();
         if (lane == 0) mbar_arrive(empty + 8 * slot);
         if (c == chunks - 1) { // the tile's sums: rows g, g + 8 in column 0 (lanes t = 0)
-            if constexpr (kCopyReduce) buf = (i / chunks) % kRedBufs;
             float* r = red + buf * kBulkWarps * 16;
             if (t == 0) {
                 r[warp * 16 + g] = acc[0][0];
                 r[warp * 16 + g + 8] = acc[0][2];
             }
             acc[0][0] = acc[0][1] = acc[0][2] = acc[0][3] = 0.0f;
-            if constexpr (kCopyReduce) {
-                __syncwarp(); // the lanes' sums before lane 0's arrival (release)
-                if (lane == 0) mbar_arrive(done + 8 * buf);
-            } else {
-                bulk_sync();
-                if (threadIdx.x < 16) {
-                    const int i16 = int(threadIdx.x);
-                    float sum = 0.0f;
+            bulk_sync();
+            if (threadIdx.x < 16) {
+                const int i16 = int(threadIdx.x);
+                float sum = 0.0f;
 #pragma unroll
-                    for (int k = 0; k < kBulkWarps; ++k) sum += r[k * 16 + i16];
-                    const int row = (tile0 + i / chunks) * 16 + i16;
-                    if constexpr (K == WeightKind::Int8Row) sum *= __half2float(job.scales[row]);
-                    detail::store_out(job.out, job.y, row, sum);
-                }
-                buf ^= 1; // the next tile writes the other half: its barrier orders these reads
+                for (int k = 0; k < kBulkWarps; ++k) sum += r[k * 16 + i16];
+                const int row = (tile0 + i / chunks) * 16 + i16;
+                if constexpr (K == WeightKind::Int8Row) sum *= __half2float(job.scales[row]);
+                detail::store_out(job.out, job.y, row, sum);
             }
+            buf ^= 1; // the next tile writes the other half: its barrier orders these reads
         }
     }
 }
 
-template <WeightKind K, bool kLop3, bool kCopyReduce>
+template <WeightKind K, bool kLop3>
 __device__ void bulk_block(const TcJob& job, int tile0, int items, unsigned char* smem) {
-    unsigned char* slots = smem + (kCopyReduce ? kBulkHeadCopy : kBulkHead);
+    unsigned char* slots = smem + kBulkHead;
     auto* xs = reinterpret_cast<uint4*>(slots + std::size_t(kBulkStages) * kSlotBytes);
-    auto* red = reinterpret_cast<float*>(smem + (kCopyReduce ? kRedOffset : 8 * 2 * kBulkStages));
+    auto* red = reinterpret_cast<float*>(smem + 8 * 2 * kBulkStages);
     const std::uint32_t full = smem_addr(smem), empty = full + 8 * kBulkStages;
-    const std::uint32_t done = empty + 8 * kBulkStages; // kCopyReduce: kRedBufs mbarriers
     if (threadIdx.x >= 32 * kBulkWarps)
-        bulk_produce<K, kCopyReduce>(job, tile0, items, slots, full, empty, red, done);
+        bulk_produce<K>(job, tile0, items, slots, full, empty);
     else
-        bulk_consume<K, kLop3, kCopyReduce>(job, tile0, items, slots, xs, red, full, empty, done);
+        bulk_consume<K, kLop3>(job, tile0, items, slots, xs, red, full, empty);
 }
 
-template <bool kLop3, bool kCopyReduce>
+template <bool kLop3>
 __global__ void __launch_bounds__(kBulkThreads, 2)
     gemv_bulk_kernel(const __grid_constant__ BulkParams p) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
@@ -1088,21 +1042,18 @@ __global__ void __launch_bounds__(kBulkThreads, 2)
             mbar_init(bars + 8 * i, 1);                          // full: the copy warp's arrival
             mbar_init(bars + 8 * (kBulkStages + i), kBulkWarps); // empty: each warp's
         }
-        if (kCopyReduce) // done: each warp's, a tile's partial sums written
-            for (int i = 0; i < kRedBufs; ++i)
-                mbar_init(bars + 8 * (2 * kBulkStages + i), kBulkWarps);
         mbar_init_fence();
     }
     __syncthreads();
     switch (job.kind) {
     case WeightKind::F16:
-        bulk_block<WeightKind::F16, kLop3, kCopyReduce>(job, t0, items, smem);
+        bulk_block<WeightKind::F16, kLop3>(job, t0, items, smem);
         break;
     case WeightKind::Int8Row:
-        bulk_block<WeightKind::Int8Row, kLop3, kCopyReduce>(job, t0, items, smem);
+        bulk_block<WeightKind::Int8Row, kLop3>(job, t0, items, smem);
         break;
     case WeightKind::Int4G64:
-        bulk_block<WeightKind::Int4G64, kLop3, kCopyReduce>(job, t0, items, smem);
+        bulk_block<WeightKind::Int4G64, kLop3>(job, t0, items, smem);
         break;
     }
 }
@@ -1201,7 +1152,7 @@ bool device_has_mma() {
 // aligned (the weights are: gemv_tc_fits). GANDER_TC_BULK=0: never (gemv_tc_kernel, to compare).
 bool bulk_fits(const TcBatch& batch) {
     static const bool on = !detail::env_is("GANDER_TC_BULK", "0") && detail::compute_major() >= 9 &&
-                           bulk_smem(kBulkMaxCols, true) <= std::size_t(detail::max_smem_optin());
+                           bulk_smem(kBulkMaxCols) <= std::size_t(detail::max_smem_optin());
     if (!on) return false;
     for (int j = 0; j < batch.n_jobs; ++j) {
         const TcJob& job = batch.jobs[j];
@@ -1224,12 +1175,9 @@ cudaError_t gemv_bulk(const TcBatch& batch, cudaStream_t stream) {
     static const std::size_t pad =
         std::size_t(std::clamp(detail::env_int("GANDER_BULK_PAD", 0), 0, 228)) * 1024;
     static const cudaError_t opted_in =
-        opt_in_smem(bulk_smem(kBulkMaxCols, true) + pad, gemv_bulk_kernel<true, false>,
-                    gemv_bulk_kernel<false, false>, gemv_bulk_kernel<true, true>);
+        opt_in_smem(bulk_smem(kBulkMaxCols) + pad, gemv_bulk_kernel<true>, gemv_bulk_kernel<false>);
     // GANDER_BULK_LOP3=0: int4's nibbles converted as gemv_tc_kernel does (to compare).
     static const bool lop3 = !detail::env_is("GANDER_BULK_LOP3", "0");
-    // GANDER_BULK_REDUCE=copy: the copy warp adds up the tiles (kCopyReduce; with the lop3 form).
-    static const bool copy_reduce = lop3 && detail::env_is("GANDER_BULK_REDUCE", "copy");
     if (opted_in != cudaSuccess) return opted_in;
     if (blocks < 1) return cudaErrorInvalidDevice;
     BulkParams p{};
@@ -1248,11 +1196,9 @@ cudaError_t gemv_bulk(const TcBatch& batch, cudaStream_t stream) {
         p.block_start[j + 1] = p.block_start[j] + nb;
         most_cols = std::max(most_cols, job.cols);
     }
-    return detail::launch_pdl(copy_reduce ? gemv_bulk_kernel<true, true>
-                              : lop3      ? gemv_bulk_kernel<true, false>
-                                          : gemv_bulk_kernel<false, false>,
+    return detail::launch_pdl(lop3 ? gemv_bulk_kernel<true> : gemv_bulk_kernel<false>,
                               dim3(unsigned(p.block_start[batch.n_jobs])), dim3(kBulkThreads),
-                              bulk_smem(most_cols, copy_reduce) + pad, stream, p);
+                              bulk_smem(most_cols) + pad, stream, p);
 }
 
 } // namespace
