@@ -39,6 +39,7 @@ struct Options {
     std::string json;
     std::uint64_t seed = 1;
     bool kernels = false; // --kernels: the decoding GEMV kernels alone (CUDA), no model
+    std::string kernels_only;  // --kernels-only NAME: one section of that table
     bool profile_step = false; // --profile-step: one decoding step between cudaProfilerStart/Stop
     std::vector<int> batch;  // --batch B1,B2,...: batched decoding, aggregate tok/s
     bool batch_given = false;
@@ -50,7 +51,8 @@ struct Options {
                  "0.1b|0.4b|1.5b|2.9b|7.2b] [--precision fp16|bf16|fp32|int8|int4]\n"
                  "                    [--decode-tokens N] [--prefill T1,T2,...] [--threads N] "
                  "[--json FILE]\n"
-                 "       gander-bench --backend cuda --kernels [--json FILE]\n",
+                 "       gander-bench --backend cuda --kernels [--kernels-only SECTION] [--json "
+                 "FILE]\n",
                  why.c_str());
     std::exit(2);
 }
@@ -94,6 +96,13 @@ Options parse(int argc, char** argv) {
                     if (!t.empty() && std::stoi(t) > 0) o.batch.push_back(std::stoi(t)); // 0: none
             } else if (a == "--kernels") {
                 o.kernels = true;
+            } else if (a == "--kernels-only") {
+                o.kernels = true;
+                o.kernels_only = value();
+                if (o.kernels_only != "one" && o.kernels_only != "chain" &&
+                    o.kernels_only != "sparse" && o.kernels_only != "dequant" &&
+                    o.kernels_only != "wide" && o.kernels_only != "wide-once")
+                    usage("--kernels-only takes one, chain, sparse, dequant, wide or wide-once");
             } else if (a == "--profile-step") {
                 o.profile_step = true;
             } else if (a == "--seed") {
@@ -108,6 +117,7 @@ Options parse(int argc, char** argv) {
                     "  [--batch B1,B2,... (0: none)] [--threads N] [--seed S] [--json FILE]\n"
                     "  --kernels: time each decoding matrix-vector kernel alone (CUDA) against "
                     "the copy bandwidth\n"
+                    "  --kernels-only one|chain|sparse|dequant|wide|wide-once: one section of it\n"
                     "  --profile-step: one decoding step after the warm-up between "
                     "cudaProfilerStart and Stop\n"
                     "    (for ncu --profile-from-start off)\n");
@@ -165,8 +175,9 @@ using gander::argmax; // the greedy pick (sampler.h), as fast as a server's woul
 
 #ifdef GANDER_HAVE_CUDA
 // --kernels: the table of gander::detail::cuda_bench_kernels.
-int bench_kernels(const gander::detail::CudaDeviceFigures& d, const std::string& json) {
-    const auto rows = gander::detail::cuda_bench_kernels(d.copy_bytes_per_s);
+int bench_kernels(const gander::detail::CudaDeviceFigures& d, const std::string& only,
+                  const std::string& json) {
+    const auto rows = gander::detail::cuda_bench_kernels(d.copy_bytes_per_s, only);
     std::printf("\ngander-bench --kernels  device %s\ncopy bandwidth %.1f GB/s (read+write)\n",
                 d.name.c_str(), d.copy_bytes_per_s / 1e9);
     std::printf("%-22s %-5s %-12s %9s %9s %9s %7s\n", "matrices", "kind", "kernel", "MB", "us",
@@ -212,7 +223,7 @@ int main(int argc, char** argv) {
             bandwidth = d.copy_bytes_per_s;
             matrix_flops = d.fp16_flops_per_s;
             gander::detail::cuda_reset_peak_memory();
-            if (opt.kernels) return bench_kernels(d, opt.json);
+            if (opt.kernels) return bench_kernels(d, opt.kernels_only, opt.json);
         }
 #endif
         if (opt.kernels) usage("--kernels needs --backend cuda (and a CUDA build)");

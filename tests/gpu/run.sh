@@ -4,7 +4,8 @@
 # ./out-gpu); a short table is printed last. Fits in 10 minutes on an H100.
 #   GANDER_FIXTURES=/path/to/fixtures tests/gpu/run.sh [--no-bench] [--bench-only]
 # Variables (see below): GPU_TESTS, ENGINE_TESTS, KERNELS (+ KERNELS_VARIANTS), BENCH_PRECISIONS, AB*_VARIANTS /
-# _PRECISION / _ARGS, AB_REPEAT, SKIPS (+ SKIP_PRECISION, SKIP_BATCH), SASS=1, BUILD2_FLAGS.
+# _PRECISION / _ARGS, AB_REPEAT, SKIPS (+ SKIP_PRECISION, SKIP_BATCH), SASS=1, BUILD2_FLAGS,
+# PROFILE_WIDE=1, WIDE_KERNELS_VARIANTS.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-$PWD/out-gpu}
@@ -88,6 +89,14 @@ if [ $bench = 1 ]; then
     done
     rm -f "$OUT/kab.tmp"
   fi
+  # WIDE_KERNELS_VARIANTS="X=0;GANDER_WIDE_COLS=512": the batched step's products alone (32 tokens,
+  # gander-bench --kernels-only wide) under each set of variables, into bench.log.
+  IFS=';' read -ra wvariants <<< "${WIDE_KERNELS_VARIANTS:-}"
+  for v in "${wvariants[@]}"; do
+    echo "== wide kernels with [$v]" | tee -a "$OUT/bench.log"
+    env $v timeout 120 "$BUILD/bin/gander-bench" --backend cuda --kernels-only wide 2>&1 |
+      grep -E "x32|rror" | tee -a "$OUT/bench.log"
+  done
   # BENCH_PRECISIONS="fp16 int8 int4" benches each precision (fp16 alone by default).
   for prec in ${BENCH_PRECISIONS:-fp16}; do
     timeout 400 "$BUILD/bin/gander-bench" --backend cuda --shape 7.2b --precision "$prec" \
@@ -215,6 +224,38 @@ PY
     rm -f "$OUT"/trace-"$name"*.csv "$OUT/nsys-$name.log" # the device returns 8 files at most
   done
   fi
+fi
+
+# PROFILE_WIDE=1: Nsight Compute on the batched step's products alone (gemv_tc_wide and
+# ffn_value_wide, 32 tokens, int8 then int4: gander-bench --kernels-only wide-once), its sections
+# (speed of light, pipes, memory, warp stalls, occupancy) to ncu-wide.txt, and the stall reasons
+# and pipe metrics as one table (ncu-wide.csv, summarised last).
+if [ "${PROFILE_WIDE:-0}" = 1 ]; then
+  wide_args=(--backend cuda --kernels-only wide-once)
+  timeout 240 ncu -k regex:'gemv_tc_wide|ffn_value_wide' --clock-control none \
+    --section SpeedOfLight --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
+    --section WarpStateStats --section Occupancy --section LaunchStats --section SchedulerStats \
+    "$BUILD/bin/gander-bench" "${wide_args[@]}" > "$OUT/ncu-wide.txt" 2>&1
+  grep -E "gemv_tc_wide|ffn_value_wide|Duration|Throughput|Issue Slots Busy|Issued Ipc|Warp Cycles Per Issued|Achieved Occupancy|Registers Per|Eligible Warps|No Eligible" \
+    "$OUT/ncu-wide.txt" | head -120
+  timeout 240 ncu -k regex:'gemv_tc_wide|ffn_value_wide' --clock-control none --csv --print-units base \
+    --metrics gpu__time_duration.sum,sm__pipe_tensor_op_hmma_cycles_active.avg.pct_of_peak_sustained_active,smsp__issue_active.avg.pct_of_peak_sustained_active,l1tex__data_pipe_lsu_wavefronts_mem_shared.avg.pct_of_peak_sustained_elapsed,l1tex__data_bank_conflicts_pipe_lsu_mem_shared.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,lts__throughput.avg.pct_of_peak_sustained_elapsed,smsp__average_warps_issue_stalled_long_scoreboard_per_issue_active.ratio,smsp__average_warps_issue_stalled_short_scoreboard_per_issue_active.ratio,smsp__average_warps_issue_stalled_mio_throttle_per_issue_active.ratio,smsp__average_warps_issue_stalled_math_pipe_throttle_per_issue_active.ratio,smsp__average_warps_issue_stalled_barrier_per_issue_active.ratio,smsp__average_warps_issue_stalled_wait_per_issue_active.ratio,smsp__average_warps_issue_stalled_lg_throttle_per_issue_active.ratio,smsp__average_warps_issue_stalled_not_selected_per_issue_active.ratio,smsp__average_warps_issue_stalled_selected_per_issue_active.ratio,smsp__average_warps_issue_stalled_dispatch_stall_per_issue_active.ratio,smsp__average_warps_issue_stalled_no_instruction_per_issue_active.ratio \
+    "$BUILD/bin/gander-bench" "${wide_args[@]}" > "$OUT/ncu-wide.csv" 2> "$OUT/ncu-wide.err"
+  python3 - "$OUT/ncu-wide.csv" <<'PY' | tee "$OUT/ncu-wide-summary.txt"
+import csv, sys, collections
+rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 10]
+if not rows: sys.exit(print("ncu-wide: no metrics (see ncu-wide.err)"))
+h = rows[0]; rows = rows[1:]
+ii, ki, mi, vi = h.index("ID"), h.index("Kernel Name"), h.index("Metric Name"), h.index("Metric Value")
+by = collections.OrderedDict()
+for r in rows:
+    k = r[ki].replace("(anonymous namespace)::", "").replace("void ", "")
+    name = k.split("(")[0].split("<")[0].split("::")[-1] + ("<" + k.split("<")[1].split(">")[0] + ">" if "<" in k else "")
+    by.setdefault((r[ii], name), {})[r[mi]] = r[vi]
+short = lambda m: m.replace("smsp__average_warps_issue_stalled_", "stall ").replace("_per_issue_active.ratio", "").split(".")[0]
+for (i, name), m in by.items():
+    print(f"launch {i} {name}: " + ", ".join(f"{short(k)} {float(v.replace(',', '')):.3g}" for k, v in m.items()))
+PY
 fi
 
 # Per-kernel durations of one decoding step (ncu, graph nodes profiled one by one; the sum

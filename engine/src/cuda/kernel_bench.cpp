@@ -89,8 +89,13 @@ double time_launches(cudaStream_t s, cudaEvent_t e0, cudaEvent_t e1, int per_gra
 
 } // namespace
 
-std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s) {
+std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s, const std::string& only) {
     const int C = 4096, F = 16384, V = 65536;
+    // The table's sections (gander-bench --kernels-only NAME): all of them when `only` is empty.
+    const bool wide_once = only == "wide-once";
+    auto want = [&](const char* section) {
+        return only.empty() || only == section || (wide_once && std::string(section) == "wide");
+    };
     struct Case {
         const char* name;
         std::vector<Mat> mats; // one launch
@@ -136,6 +141,7 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s) {
                        copy_bytes_per_s > 0 ? per_s / copy_bytes_per_s : 0});
     };
     for (const Case& c : cases) {
+        if (!want("one")) break;
         for (int ki = 0; ki < 3; ++ki) {
             const k::WeightKind kind = kinds[ki];
             std::size_t launch_bytes = 0;
@@ -213,6 +219,7 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s) {
     // gemv_tc_kernel's tiles; the launches take the bulk-copy kernel where it applies, so compare
     // the three under GANDER_TC_BULK=0 (docs/performance.md, twelfth session).
     for (const k::WeightKind kind : {k::WeightKind::Int8Row, k::WeightKind::Int4G64}) {
+        if (!want("chain")) break;
         const int layers = 32;
         const std::vector<Mat> mats = {{C, C, k::GemvOut::StoreF32},
                                        {C, C, k::GemvOut::StoreF32},
@@ -273,6 +280,7 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s) {
     // zero activations; 0 % runs the kernel's dense mode (every row). Bytes: the dense matrix (int4:
     // and its scales), so the "of copy" column is the effective rate and dense time / time the gain.
     for (const k::WeightKind kind : kinds) {
+        if (!want("sparse")) break;
         const bool i8 = kind == k::WeightKind::Int8Row, i4 = kind == k::WeightKind::Int4G64;
         const std::size_t wbytes = std::size_t(F) * C * (i8 ? 2 : i4 ? 1 : 4) / 2;
         const std::size_t sbytes = i4 ? std::size_t(F) / 64 * C * 2 : std::size_t(C) * 2;
@@ -316,7 +324,7 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s) {
     // Dequantisation for cuBLAS (prefill, batched decoding): a 16384 x 4096 matrix to fp16,
     // row-major (every matrix but ffn.value) and transposed (ffn.value). Bytes: packed weights and
     // scales read plus fp16 written, like the copy's read + write.
-    {
+    if (want("dequant")) {
         const std::size_t n = std::size_t(F) * C;
         Raw deq(n * 2);
         for (const k::WeightKind kind : kinds) {
@@ -355,6 +363,80 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s) {
             });
             add("ffn value^T x8 16384x4096", i4 ? "int4" : "int8", "8 tokens",
                 double(wbytes + (i4 ? n / 32 : C * 2)), us);
+        }
+    }
+    // The products of a batched step of 32 sessions (int8 / int4; fp16 goes to cuBLAS there): per
+    // layer r, k, v in one launch, output, FFN key (gemv_tc_wide; the model's key launch stores
+    // fp32, zeroed first when slices meet) and FFN value (ffn_value_wide, transposed weights).
+    // Bytes: the weights and scales, read once from memory (x and y are ~2-8 % of them here, from
+    // L2). "wide-once" launches each case once, untimed (for ncu).
+    if (want("wide")) {
+        const int T = 32;
+        Raw xw(std::size_t(T) * F * 2), yw(std::size_t(T) * F * 4 * 3);
+        fill(xw, std::size_t(T) * F * 2, 11, s);
+        GANDER_CUDA(cudaMemsetAsync(yw.p, 0, std::size_t(T) * F * 4 * 3, s));
+        const std::vector<Case> wide_cases = {
+            {"r,k,v 3x4096x4096 x32",
+             {{C, C, k::GemvOut::StoreF32},
+              {C, C, k::GemvOut::StoreF32},
+              {C, C, k::GemvOut::StoreF32}}},
+            {"output 4096x4096 x32", {{C, C, k::GemvOut::AddF32}}},
+            {"ffn key 16384x4096 x32", {{F, C, k::GemvOut::StoreF32}}},
+            {"ffn value^T 16384x4096 x32", {{F, C, k::GemvOut::AddF32}}}, // Wt [F, C]
+        };
+        for (const Case& c : wide_cases) {
+            const bool value = c.mats.size() == 1 && c.name[4] == 'v';
+            for (const k::WeightKind kind : {k::WeightKind::Int8Row, k::WeightKind::Int4G64}) {
+                const bool i4 = kind == k::WeightKind::Int4G64;
+                // Scales: per row (int8) or per 64 columns of a row (int4); the transposed
+                // value matrix: per column c (int8) or per (64 rows f, column c) (int4).
+                auto bytes_of = [&](const Mat& m, bool scales) {
+                    const std::size_t n = std::size_t(m.rows) * m.cols;
+                    if (!scales) return i4 ? n / 2 : n;
+                    return i4 ? n / 64 * 2 : std::size_t(value ? m.cols : m.rows) * 2;
+                };
+                std::size_t launch_bytes = 0;
+                for (const Mat& m : c.mats) launch_bytes += bytes_of(m, false) + bytes_of(m, true);
+                const int copies = int(std::max<std::size_t>(
+                    2, ((std::size_t(512) << 20) + launch_bytes - 1) / launch_bytes));
+                std::vector<std::vector<Raw>> W(static_cast<std::size_t>(copies)),
+                    S(static_cast<std::size_t>(copies));
+                for (int cp = 0; cp < copies; ++cp)
+                    for (std::size_t mi = 0; mi < c.mats.size(); ++mi) {
+                        const Mat& m = c.mats[mi];
+                        const std::size_t wb = bytes_of(m, false), sb = bytes_of(m, true);
+                        auto& w = W[std::size_t(cp)];
+                        w.emplace_back(wb);
+                        fill(w.back(), wb, 7000 + std::uint64_t(cp * 8) + mi, s);
+                        S[std::size_t(cp)].emplace_back(sb);
+                        fill(S[std::size_t(cp)].back(), sb, 8000 + std::uint64_t(cp), s);
+                    }
+                auto launch = [&](int cp) {
+                    const auto& w = W[std::size_t(cp)];
+                    const auto& sc = S[std::size_t(cp)];
+                    if (value)
+                        return k::ffn_value_wide(i4, w[0].p, sc[0].as<__half>(), xw.as<__half>(), T,
+                                                 F, C, yw.as<float>(), s);
+                    k::TcBatch b;
+                    b.tokens = T;
+                    for (std::size_t mi = 0; mi < c.mats.size(); ++mi) {
+                        const Mat& m = c.mats[mi];
+                        b.add({w[mi].p, sc[mi].as<__half>(), xw.as<__half>(),
+                               yw.as<float>() + mi * std::size_t(T) * F, m.rows, m.cols, kind,
+                               m.out});
+                    }
+                    return k::gemv_tc_wide(b, s);
+                };
+                if (wide_once) {
+                    GANDER_CUDA(launch(0));
+                    GANDER_CUDA(cudaStreamSynchronize(s));
+                    continue;
+                }
+                const double us = time_launches(s, e0, e1, std::max(copies, 24),
+                                                [&](int i) { return launch(i % copies); });
+                add(c.name, i4 ? "int4" : "int8", value ? "value_wide" : "tc_wide",
+                    double(launch_bytes), us);
+            }
         }
     }
     return out;
