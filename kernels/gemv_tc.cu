@@ -149,18 +149,16 @@ __host__ __device__ constexpr int span_of(WeightKind k) {
     return k == WeightKind::F16 ? 32 : k == WeightKind::Int8Row ? 64 : 128;
 }
 
-// The weights of steps s .. s + n - 1 (n <= kSteps) for rows r0 and r1 of this lane (group index
+// The weights of steps s .. s + n - 1 (n <= U) for rows r0 and r1 of this lane (group index
 // t), and int4's two scale groups of each step, into registers.
-template <WeightKind K, bool kKeep>
-__device__ __forceinline__ void load_steps(const TcJob& job, int r0, int r1, int t, int s, int n,
-                                           typename Traits<K>::Load (&wa)[Traits<K>::kSteps],
-                                           typename Traits<K>::Load (&wb)[Traits<K>::kSteps],
-                                           __half2 (&sa)[Traits<K>::kSteps],
-                                           __half2 (&sb)[Traits<K>::kSteps]) {
+template <WeightKind K, bool kKeep, int U>
+__device__ __forceinline__ void
+load_steps(const TcJob& job, int r0, int r1, int t, int s, int n, typename Traits<K>::Load (&wa)[U],
+           typename Traits<K>::Load (&wb)[U], __half2 (&sa)[U], __half2 (&sb)[U]) {
     constexpr int kSpan = 4 * Traits<K>::kVals;
     const int groups = job.cols / 64; // int4 scales per row
 #pragma unroll
-    for (int u = 0; u < Traits<K>::kSteps; ++u) {
+    for (int u = 0; u < U; ++u) {
         if (u < n) {
             const int col =
                 (s + u) * kSpan + t * (K == WeightKind::Int4G64 ? 16 : Traits<K>::kVals);
@@ -488,6 +486,33 @@ int wide_cols() {
 int wide_slices(const TcJob& job) {
     return (job.cols + wide_cols() - 1) / wide_cols();
 }
+// GANDER_WIDE_FILL=1: a launch with fewer blocks than the card holds at once (two an SM) splits
+// its jobs' columns further (slices doubled while a slice keeps at least 256 columns and a whole
+// number of steps) until it fills them: the output projection of a batched step is 128 blocks.
+bool wide_fill() {
+    static const bool on = detail::env_is("GANDER_WIDE_FILL", "1");
+    return on;
+}
+bool wide_prefetch() {
+    static const bool on = detail::env_is("GANDER_WIDE_PREFETCH", "1");
+    return on;
+}
+
+// Asks the L2 for a warp's weights past the first U steps (rows tile_row .. + 15, columns
+// [c0, c1) of the block's slice), one 128-byte line a lane at a time: the loads of later rounds
+// then wait on the L2, not on memory, while the block's warps multiply the first.
+template <WeightKind K>
+__device__ __forceinline__ void prefetch_rows(const TcJob& job, int tile_row, int c0, int c1) {
+    constexpr int kBytes2 = K == WeightKind::F16 ? 4 : K == WeightKind::Int8Row ? 2 : 1; // x2
+    if (c1 <= c0) return;
+    const std::size_t row_bytes = std::size_t(job.cols) * kBytes2 / 2;
+    const int b0 = c0 * kBytes2 / 2, lines = ((c1 - c0) * kBytes2 / 2 + 127) / 128;
+    const auto* base = static_cast<const unsigned char*>(job.W) + std::size_t(tile_row) * row_bytes;
+    for (int i = int(threadIdx.x & 31); i < 16 * lines; i += 32) {
+        const unsigned char* p = base + std::size_t(i / lines) * row_bytes + b0 + (i % lines) * 128;
+        asm volatile("prefetch.global.L2 [%0];" ::"l"(p));
+    }
+}
 // Shared memory of a wide block: x of 8 G tokens for its columns.
 std::size_t wide_smem(WeightKind kind, int cols, int G) {
     return std::size_t(8 * G) * x_stride(kind, cols) * sizeof(uint4);
@@ -495,7 +520,7 @@ std::size_t wide_smem(WeightKind kind, int cols, int G) {
 
 // One block: rows 128 rb .. + 127 (warp w the tile of 16 at 128 rb + 16 w), columns
 // [k0, k0 + kc) of slice `slice`, tokens tok0 .. tok0 + n_tok - 1 (n_tok <= 8 G).
-template <WeightKind K, int G>
+template <WeightKind K, int G, bool kPrefetch>
 __device__ void wide_block(const TcJob& job, int rb, int slice, int slices, int tok0, int n_tok,
                            uint4* xs) {
     using T = Traits<K>;
@@ -513,6 +538,7 @@ __device__ void wide_block(const TcJob& job, int rb, int slice, int slices, int 
     // Weights first (nothing earlier in the stream writes them); the blocks of the other tokens
     // read the same rows right after, so they stay in L2.
     load_steps<K, true>(job, r0, r1, t, s, n, wa, wb, sa, sb);
+    if (kPrefetch && valid) prefetch_rows<K>(job, tile_row, (s + n) * kSpan, s_end * kSpan);
     grid_dep_wait();
     // x of the block's tokens for its columns, every thread a share (unused tokens zero: the
     // mma's columns for them are never stored).
@@ -552,7 +578,7 @@ __device__ void wide_block(const TcJob& job, int rb, int slice, int slices, int 
                   tok0, n_tok, t, slices > 1, job.out == GemvOut::AddF32);
 }
 
-template <int G>
+template <int G, bool kPrefetch>
 __global__ void __launch_bounds__(32 * kWarps, 2)
     gemv_tc_wide_kernel(const __grid_constant__ WideParams p) {
     extern __shared__ uint4 xs[];
@@ -569,13 +595,13 @@ __global__ void __launch_bounds__(32 * kWarps, 2)
     const int tok0 = tb * 8 * G, n_tok = min(8 * G, p.tokens - tok0);
     switch (job.kind) {
     case WeightKind::F16:
-        wide_block<WeightKind::F16, G>(job, rb, slice, slices, tok0, n_tok, xs);
+        wide_block<WeightKind::F16, G, kPrefetch>(job, rb, slice, slices, tok0, n_tok, xs);
         break;
     case WeightKind::Int8Row:
-        wide_block<WeightKind::Int8Row, G>(job, rb, slice, slices, tok0, n_tok, xs);
+        wide_block<WeightKind::Int8Row, G, kPrefetch>(job, rb, slice, slices, tok0, n_tok, xs);
         break;
     case WeightKind::Int4G64:
-        wide_block<WeightKind::Int4G64, G>(job, rb, slice, slices, tok0, n_tok, xs);
+        wide_block<WeightKind::Int4G64, G, kPrefetch>(job, rb, slice, slices, tok0, n_tok, xs);
         break;
     }
 }
@@ -1281,16 +1307,36 @@ cudaError_t gemv_tc_wide(const TcBatch& batch, cudaStream_t stream) {
     p.n_jobs = batch.n_jobs;
     p.tokens = batch.tokens;
     p.token_blocks = (batch.tokens + 8 * G - 1) / (8 * G);
-    std::size_t smem = 0;
     for (int j = 0; j < batch.n_jobs; ++j) {
         const TcJob& job = batch.jobs[j];
         if (!gemv_tc_wide_fits(job, batch.tokens)) return cudaErrorInvalidValue;
         p.jobs[j] = job;
         p.slices[j] = wide_slices(job);
-        p.block_start[j + 1] = p.block_start[j] + (job.rows + kWideRows - 1) / kWideRows *
-                                                      p.slices[j] * p.token_blocks;
-        smem = std::max(smem, wide_smem(job.kind, job.cols / p.slices[j], G));
     }
+    auto count_blocks = [&] {
+        for (int j = 0; j < batch.n_jobs; ++j)
+            p.block_start[j + 1] = p.block_start[j] + (batch.jobs[j].rows + kWideRows - 1) /
+                                                          kWideRows * p.slices[j] * p.token_blocks;
+        return p.block_start[batch.n_jobs];
+    };
+    if (wide_fill()) {
+        const int slots = 2 * detail::sm_count();
+        for (bool split = true; split && count_blocks() < slots;) {
+            split = false;
+            for (int j = 0; j < batch.n_jobs; ++j) {
+                const TcJob& job = batch.jobs[j];
+                const int kc = job.cols / (2 * p.slices[j]);
+                if (job.cols % (2 * p.slices[j]) == 0 && kc >= 256 && kc % span_of(job.kind) == 0) {
+                    p.slices[j] *= 2;
+                    split = true;
+                }
+            }
+        }
+    }
+    count_blocks();
+    std::size_t smem = 0;
+    for (int j = 0; j < batch.n_jobs; ++j)
+        smem = std::max(smem, wide_smem(batch.jobs[j].kind, batch.jobs[j].cols / p.slices[j], G));
     // Slices meet by atomic adds: a StoreF32 output starts from zero (its row gaps untouched).
     for (int j = 0; j < batch.n_jobs; ++j) {
         const TcJob& job = batch.jobs[j];
@@ -1303,13 +1349,17 @@ cudaError_t gemv_tc_wide(const TcBatch& batch, cudaStream_t stream) {
         }
     }
     // x of 32 tokens for a slice's columns.
-    static const cudaError_t opted_in =
-        opt_in_smem(wide_smem(WeightKind::F16, wide_cols(), 4), gemv_tc_wide_kernel<1>,
-                    gemv_tc_wide_kernel<2>, gemv_tc_wide_kernel<4>);
+    static const cudaError_t opted_in = opt_in_smem(
+        wide_smem(WeightKind::F16, wide_cols(), 4), gemv_tc_wide_kernel<1, false>,
+        gemv_tc_wide_kernel<2, false>, gemv_tc_wide_kernel<4, false>, gemv_tc_wide_kernel<1, true>,
+        gemv_tc_wide_kernel<2, true>, gemv_tc_wide_kernel<4, true>);
     if (opted_in != cudaSuccess) return opted_in;
-    auto* kernel = G == 1   ? gemv_tc_wide_kernel<1>
-                   : G == 2 ? gemv_tc_wide_kernel<2>
-                            : gemv_tc_wide_kernel<4>;
+    auto* kernel = wide_prefetch() ? (G == 1   ? gemv_tc_wide_kernel<1, true>
+                                      : G == 2 ? gemv_tc_wide_kernel<2, true>
+                                               : gemv_tc_wide_kernel<4, true>)
+                                   : (G == 1   ? gemv_tc_wide_kernel<1, false>
+                                      : G == 2 ? gemv_tc_wide_kernel<2, false>
+                                               : gemv_tc_wide_kernel<4, false>);
     return detail::launch_pdl(kernel, dim3(unsigned(p.block_start[batch.n_jobs])),
                               dim3(32 * kWarps), smem, stream, p);
 }
