@@ -149,16 +149,18 @@ __host__ __device__ constexpr int span_of(WeightKind k) {
     return k == WeightKind::F16 ? 32 : k == WeightKind::Int8Row ? 64 : 128;
 }
 
-// The weights of steps s .. s + n - 1 (n <= U) for rows r0 and r1 of this lane (group index
+// The weights of steps s .. s + n - 1 (n <= kSteps) for rows r0 and r1 of this lane (group index
 // t), and int4's two scale groups of each step, into registers.
-template <WeightKind K, bool kKeep, int U>
-__device__ __forceinline__ void
-load_steps(const TcJob& job, int r0, int r1, int t, int s, int n, typename Traits<K>::Load (&wa)[U],
-           typename Traits<K>::Load (&wb)[U], __half2 (&sa)[U], __half2 (&sb)[U]) {
+template <WeightKind K, bool kKeep>
+__device__ __forceinline__ void load_steps(const TcJob& job, int r0, int r1, int t, int s, int n,
+                                           typename Traits<K>::Load (&wa)[Traits<K>::kSteps],
+                                           typename Traits<K>::Load (&wb)[Traits<K>::kSteps],
+                                           __half2 (&sa)[Traits<K>::kSteps],
+                                           __half2 (&sb)[Traits<K>::kSteps]) {
     constexpr int kSpan = 4 * Traits<K>::kVals;
     const int groups = job.cols / 64; // int4 scales per row
 #pragma unroll
-    for (int u = 0; u < U; ++u) {
+    for (int u = 0; u < Traits<K>::kSteps; ++u) {
         if (u < n) {
             const int col =
                 (s + u) * kSpan + t * (K == WeightKind::Int4G64 ? 16 : Traits<K>::kVals);
@@ -486,32 +488,12 @@ int wide_cols() {
 int wide_slices(const TcJob& job) {
     return (job.cols + wide_cols() - 1) / wide_cols();
 }
-// GANDER_WIDE_FILL=1: a launch with fewer blocks than the card holds at once (two an SM) splits
-// its jobs' columns further (slices doubled while a slice keeps at least 256 columns and a whole
-// number of steps) until it fills them: the output projection of a batched step is 128 blocks.
+// A launch of fewer blocks than the card holds at once (two an SM; 0.48 of that for a batched
+// step's output projection) halves its jobs' column slices while the blocks still fit in one such
+// wave and a slice keeps at least 256 columns (GANDER_WIDE_FILL=0: not; fourteenth session).
 bool wide_fill() {
-    static const bool on = detail::env_is("GANDER_WIDE_FILL", "1");
+    static const bool on = !detail::env_is("GANDER_WIDE_FILL", "0");
     return on;
-}
-bool wide_prefetch() {
-    static const bool on = detail::env_is("GANDER_WIDE_PREFETCH", "1");
-    return on;
-}
-
-// Asks the L2 for a warp's weights past the first U steps (rows tile_row .. + 15, columns
-// [c0, c1) of the block's slice), one 128-byte line a lane at a time: the loads of later rounds
-// then wait on the L2, not on memory, while the block's warps multiply the first.
-template <WeightKind K>
-__device__ __forceinline__ void prefetch_rows(const TcJob& job, int tile_row, int c0, int c1) {
-    constexpr int kBytes2 = K == WeightKind::F16 ? 4 : K == WeightKind::Int8Row ? 2 : 1; // x2
-    if (c1 <= c0) return;
-    const std::size_t row_bytes = std::size_t(job.cols) * kBytes2 / 2;
-    const int b0 = c0 * kBytes2 / 2, lines = ((c1 - c0) * kBytes2 / 2 + 127) / 128;
-    const auto* base = static_cast<const unsigned char*>(job.W) + std::size_t(tile_row) * row_bytes;
-    for (int i = int(threadIdx.x & 31); i < 16 * lines; i += 32) {
-        const unsigned char* p = base + std::size_t(i / lines) * row_bytes + b0 + (i % lines) * 128;
-        asm volatile("prefetch.global.L2 [%0];" ::"l"(p));
-    }
 }
 // Shared memory of a wide block: x of 8 G tokens for its columns.
 std::size_t wide_smem(WeightKind kind, int cols, int G) {
@@ -520,7 +502,7 @@ std::size_t wide_smem(WeightKind kind, int cols, int G) {
 
 // One block: rows 128 rb .. + 127 (warp w the tile of 16 at 128 rb + 16 w), columns
 // [k0, k0 + kc) of slice `slice`, tokens tok0 .. tok0 + n_tok - 1 (n_tok <= 8 G).
-template <WeightKind K, int G, bool kPrefetch>
+template <WeightKind K, int G>
 __device__ void wide_block(const TcJob& job, int rb, int slice, int slices, int tok0, int n_tok,
                            uint4* xs) {
     using T = Traits<K>;
@@ -538,7 +520,6 @@ __device__ void wide_block(const TcJob& job, int rb, int slice, int slices, int 
     // Weights first (nothing earlier in the stream writes them); the blocks of the other tokens
     // read the same rows right after, so they stay in L2.
     load_steps<K, true>(job, r0, r1, t, s, n, wa, wb, sa, sb);
-    if (kPrefetch && valid) prefetch_rows<K>(job, tile_row, (s + n) * kSpan, s_end * kSpan);
     grid_dep_wait();
     // x of the block's tokens for its columns, every thread a share (unused tokens zero: the
     // mma's columns for them are never stored).
@@ -578,7 +559,7 @@ __device__ void wide_block(const TcJob& job, int rb, int slice, int slices, int 
                   tok0, n_tok, t, slices > 1, job.out == GemvOut::AddF32);
 }
 
-template <int G, bool kPrefetch>
+template <int G>
 __global__ void __launch_bounds__(32 * kWarps, 2)
     gemv_tc_wide_kernel(const __grid_constant__ WideParams p) {
     extern __shared__ uint4 xs[];
@@ -595,13 +576,13 @@ __global__ void __launch_bounds__(32 * kWarps, 2)
     const int tok0 = tb * 8 * G, n_tok = min(8 * G, p.tokens - tok0);
     switch (job.kind) {
     case WeightKind::F16:
-        wide_block<WeightKind::F16, G, kPrefetch>(job, rb, slice, slices, tok0, n_tok, xs);
+        wide_block<WeightKind::F16, G>(job, rb, slice, slices, tok0, n_tok, xs);
         break;
     case WeightKind::Int8Row:
-        wide_block<WeightKind::Int8Row, G, kPrefetch>(job, rb, slice, slices, tok0, n_tok, xs);
+        wide_block<WeightKind::Int8Row, G>(job, rb, slice, slices, tok0, n_tok, xs);
         break;
     case WeightKind::Int4G64:
-        wide_block<WeightKind::Int4G64, G, kPrefetch>(job, rb, slice, slices, tok0, n_tok, xs);
+        wide_block<WeightKind::Int4G64, G>(job, rb, slice, slices, tok0, n_tok, xs);
         break;
     }
 }
@@ -1299,6 +1280,12 @@ bool gemv_tc_wide_fits(const TcJob& job, int tokens) {
            (job.ldy == 0 || job.ldy >= job.rows);
 }
 
+// Whether `job` can be cut into `slices` column slices of at least 256 columns and whole steps.
+bool can_split(const TcJob& job, int slices) {
+    return job.cols % slices == 0 && job.cols / slices >= 256 &&
+           job.cols / slices % span_of(job.kind) == 0;
+}
+
 cudaError_t gemv_tc_wide(const TcBatch& batch, cudaStream_t stream) {
     if (batch.n_jobs < 1 || batch.n_jobs > kMaxGemvJobs) return cudaErrorInvalidValue;
     // Groups of 8 tokens a block: 1, 2 or 4 (beyond 32 tokens, blocks of 32 side by side).
@@ -1313,27 +1300,22 @@ cudaError_t gemv_tc_wide(const TcBatch& batch, cudaStream_t stream) {
         p.jobs[j] = job;
         p.slices[j] = wide_slices(job);
     }
-    auto count_blocks = [&] {
-        for (int j = 0; j < batch.n_jobs; ++j)
-            p.block_start[j + 1] = p.block_start[j] + (batch.jobs[j].rows + kWideRows - 1) /
-                                                          kWideRows * p.slices[j] * p.token_blocks;
+    // Blocks of each job (prefix sums), with each job's slices times `split` where it can take it.
+    auto count_blocks = [&](int split) {
+        for (int j = 0; j < batch.n_jobs; ++j) {
+            const TcJob& job = batch.jobs[j];
+            const int s = p.slices[j] * (can_split(job, p.slices[j] * split) ? split : 1);
+            p.block_start[j + 1] =
+                p.block_start[j] + (job.rows + kWideRows - 1) / kWideRows * s * p.token_blocks;
+        }
         return p.block_start[batch.n_jobs];
     };
-    if (wide_fill()) {
-        const int slots = 2 * detail::sm_count();
-        for (bool split = true; split && count_blocks() < slots;) {
-            split = false;
-            for (int j = 0; j < batch.n_jobs; ++j) {
-                const TcJob& job = batch.jobs[j];
-                const int kc = job.cols / (2 * p.slices[j]);
-                if (job.cols % (2 * p.slices[j]) == 0 && kc >= 256 && kc % span_of(job.kind) == 0) {
-                    p.slices[j] *= 2;
-                    split = true;
-                }
-            }
-        }
-    }
-    count_blocks();
+    const int wave = 2 * detail::sm_count();
+    while (wide_fill() && count_blocks(1) < wave && count_blocks(2) <= wave &&
+           count_blocks(2) > count_blocks(1))
+        for (int j = 0; j < batch.n_jobs; ++j)
+            if (can_split(batch.jobs[j], 2 * p.slices[j])) p.slices[j] *= 2;
+    count_blocks(1);
     std::size_t smem = 0;
     for (int j = 0; j < batch.n_jobs; ++j)
         smem = std::max(smem, wide_smem(batch.jobs[j].kind, batch.jobs[j].cols / p.slices[j], G));
@@ -1349,17 +1331,13 @@ cudaError_t gemv_tc_wide(const TcBatch& batch, cudaStream_t stream) {
         }
     }
     // x of 32 tokens for a slice's columns.
-    static const cudaError_t opted_in = opt_in_smem(
-        wide_smem(WeightKind::F16, wide_cols(), 4), gemv_tc_wide_kernel<1, false>,
-        gemv_tc_wide_kernel<2, false>, gemv_tc_wide_kernel<4, false>, gemv_tc_wide_kernel<1, true>,
-        gemv_tc_wide_kernel<2, true>, gemv_tc_wide_kernel<4, true>);
+    static const cudaError_t opted_in =
+        opt_in_smem(wide_smem(WeightKind::F16, wide_cols(), 4), gemv_tc_wide_kernel<1>,
+                    gemv_tc_wide_kernel<2>, gemv_tc_wide_kernel<4>);
     if (opted_in != cudaSuccess) return opted_in;
-    auto* kernel = wide_prefetch() ? (G == 1   ? gemv_tc_wide_kernel<1, true>
-                                      : G == 2 ? gemv_tc_wide_kernel<2, true>
-                                               : gemv_tc_wide_kernel<4, true>)
-                                   : (G == 1   ? gemv_tc_wide_kernel<1, false>
-                                      : G == 2 ? gemv_tc_wide_kernel<2, false>
-                                               : gemv_tc_wide_kernel<4, false>);
+    auto* kernel = G == 1   ? gemv_tc_wide_kernel<1>
+                   : G == 2 ? gemv_tc_wide_kernel<2>
+                            : gemv_tc_wide_kernel<4>;
     return detail::launch_pdl(kernel, dim3(unsigned(p.block_start[batch.n_jobs])),
                               dim3(32 * kWarps), smem, stream, p);
 }
