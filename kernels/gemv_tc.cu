@@ -1300,22 +1300,23 @@ cudaError_t gemv_tc_wide(const TcBatch& batch, cudaStream_t stream) {
         p.jobs[j] = job;
         p.slices[j] = wide_slices(job);
     }
-    // Blocks of each job (prefix sums), with each job's slices times `split` where it can take it.
-    auto count_blocks = [&](int split) {
+    // The launch's blocks with each job's slices times `split` where the job can take it.
+    auto blocks = [&](int split) {
+        int n = 0;
         for (int j = 0; j < batch.n_jobs; ++j) {
             const TcJob& job = batch.jobs[j];
             const int s = p.slices[j] * (can_split(job, p.slices[j] * split) ? split : 1);
-            p.block_start[j + 1] =
-                p.block_start[j] + (job.rows + kWideRows - 1) / kWideRows * s * p.token_blocks;
+            n += (job.rows + kWideRows - 1) / kWideRows * s * p.token_blocks;
         }
-        return p.block_start[batch.n_jobs];
+        return n;
     };
     const int wave = 2 * detail::sm_count();
-    while (wide_fill() && count_blocks(1) < wave && count_blocks(2) <= wave &&
-           count_blocks(2) > count_blocks(1))
+    while (wide_fill() && blocks(1) < wave && blocks(2) <= wave && blocks(2) > blocks(1))
         for (int j = 0; j < batch.n_jobs; ++j)
             if (can_split(batch.jobs[j], 2 * p.slices[j])) p.slices[j] *= 2;
-    count_blocks(1);
+    for (int j = 0; j < batch.n_jobs; ++j)
+        p.block_start[j + 1] = p.block_start[j] + (batch.jobs[j].rows + kWideRows - 1) / kWideRows *
+                                                      p.slices[j] * p.token_blocks;
     std::size_t smem = 0;
     for (int j = 0; j < batch.n_jobs; ++j)
         smem = std::max(smem, wide_smem(batch.jobs[j].kind, batch.jobs[j].cols / p.slices[j], G));

@@ -385,7 +385,7 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s, const std:
             {"ffn value^T 16384x4096 x32", {{F, C, k::GemvOut::AddF32}}}, // Wt [F, C]
         };
         for (const Case& c : wide_cases) {
-            const bool value = c.mats.size() == 1 && c.name[4] == 'v';
+            const bool value = std::string(c.name).find("value") != std::string::npos;
             for (const k::WeightKind kind : {k::WeightKind::Int8Row, k::WeightKind::Int4G64}) {
                 const bool i4 = kind == k::WeightKind::Int4G64;
                 // Scales: per row (int8) or per 64 columns of a row (int4); the transposed
