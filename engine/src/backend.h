@@ -50,8 +50,9 @@ struct KernelFigure {
     std::string name, kind, kernel; // shape, fp16/int8/int4, tensor-core/classic
     double bytes = 0, us = 0, bytes_per_s = 0, fraction_of_copy = 0;
 };
-// `only`: one section of the table ("one", "chain", "sparse", "dequant", "wide"; "wide-once"
-// launches the wide cases once, untimed, for a profiler), or all of them when empty.
+// `only`: one section of the table ("one", "chain", "sparse", "dequant", "wide"; "one-once" and
+// "wide-once" launch those sections' tensor-core cases once, untimed, for a profiler), or all of
+// them when empty.
 std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s, const std::string& only = {});
 // Over a CUDA model's decoding steps so far: {non-zero FFN activations (relu^2 of the key
 // projection), all of them}; {0, 0} for other models or quantized ones (no sparse step there).

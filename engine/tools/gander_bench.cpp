@@ -99,10 +99,11 @@ Options parse(int argc, char** argv) {
             } else if (a == "--kernels-only") {
                 o.kernels = true;
                 o.kernels_only = value();
-                if (o.kernels_only != "one" && o.kernels_only != "chain" &&
-                    o.kernels_only != "sparse" && o.kernels_only != "dequant" &&
-                    o.kernels_only != "wide" && o.kernels_only != "wide-once")
-                    usage("--kernels-only takes one, chain, sparse, dequant, wide or wide-once");
+                const std::string& k = o.kernels_only;
+                if (k != "one" && k != "one-once" && k != "chain" && k != "sparse" &&
+                    k != "dequant" && k != "wide" && k != "wide-once")
+                    usage("--kernels-only takes one, one-once, chain, sparse, dequant, wide or "
+                          "wide-once");
             } else if (a == "--profile-step") {
                 o.profile_step = true;
             } else if (a == "--seed") {
@@ -117,7 +118,9 @@ Options parse(int argc, char** argv) {
                     "  [--batch B1,B2,... (0: none)] [--threads N] [--seed S] [--json FILE]\n"
                     "  --kernels: time each decoding matrix-vector kernel alone (CUDA) against "
                     "the copy bandwidth\n"
-                    "  --kernels-only one|chain|sparse|dequant|wide|wide-once: one section of it\n"
+                    "  --kernels-only one|chain|sparse|dequant|wide: one section of it (one-once, "
+                    "wide-once: each\n    tensor-core case of it launched once, untimed, for a "
+                    "profiler)\n"
                     "  --profile-step: one decoding step after the warm-up between "
                     "cudaProfilerStart and Stop\n"
                     "    (for ncu --profile-from-start off)\n");

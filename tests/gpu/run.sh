@@ -5,7 +5,7 @@
 #   GANDER_FIXTURES=/path/to/fixtures tests/gpu/run.sh [--no-bench] [--bench-only]
 # Variables (see below): GPU_TESTS, ENGINE_TESTS, KERNELS (+ KERNELS_VARIANTS), BENCH_PRECISIONS, AB*_VARIANTS /
 # _PRECISION / _ARGS, AB_REPEAT, SKIPS (+ SKIP_PRECISION, SKIP_BATCH), SASS=1, BUILD2_FLAGS,
-# PROFILE_WIDE=1, WIDE_KERNELS_VARIANTS.
+# PROFILE_KERNELS=wide|one, WIDE_KERNELS_VARIANTS.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-$PWD/out-gpu}
@@ -226,25 +226,30 @@ PY
   fi
 fi
 
-# PROFILE_WIDE=1: Nsight Compute on the batched step's products alone (gemv_tc_wide and
-# ffn_value_wide, 32 tokens, int8 then int4: gander-bench --kernels-only wide-once), its sections
-# (speed of light, pipes, memory, warp stalls, occupancy) to ncu-wide.txt, and the stall reasons
-# and pipe metrics as one table (ncu-wide.csv, summarised last).
-if [ "${PROFILE_WIDE:-0}" = 1 ]; then
-  wide_args=(--backend cuda --kernels-only wide-once)
-  timeout 240 ncu -k regex:'gemv_tc_wide|ffn_value_wide' --clock-control none \
+# PROFILE_KERNELS=wide|one: Nsight Compute on products alone, each case launched once
+# (gander-bench --kernels-only wide-once / one-once): wide, the batched step's (gemv_tc_wide and
+# ffn_value_wide, 32 tokens, int8 then int4); one, the one-token tensor-core products (gemv_bulk /
+# gemv_tc_kernel, fp16, int8, int4 for each shape). Its sections (speed of light, pipes, memory,
+# warp stalls, occupancy, instruction mix, the source lines that stall most) to ncu-NAME.txt, the
+# stall reasons and pipe metrics as one table (ncu-NAME.csv, summarised last).
+if [ -n "${PROFILE_KERNELS:-}" ]; then
+  pk=$PROFILE_KERNELS
+  case $pk in wide) kre='gemv_tc_wide|ffn_value_wide' ;; *) pk=one; kre='gemv_bulk|gemv_tc_kernel' ;; esac
+  k_args=(--backend cuda --kernels-only "$pk-once")
+  timeout 240 ncu -k regex:"$kre" --clock-control none \
     --section SpeedOfLight --section ComputeWorkloadAnalysis --section MemoryWorkloadAnalysis \
     --section WarpStateStats --section Occupancy --section LaunchStats --section SchedulerStats \
-    "$BUILD/bin/gander-bench" "${wide_args[@]}" > "$OUT/ncu-wide.txt" 2>&1
-  grep -E "gemv_tc_wide|ffn_value_wide|Duration|Throughput|Issue Slots Busy|Issued Ipc|Warp Cycles Per Issued|Achieved Occupancy|Registers Per|Eligible Warps|No Eligible" \
-    "$OUT/ncu-wide.txt" | head -120
-  timeout 240 ncu -k regex:'gemv_tc_wide|ffn_value_wide' --clock-control none --csv --print-units base \
+    --section InstructionStats --section SourceCounters \
+    "$BUILD/bin/gander-bench" "${k_args[@]}" > "$OUT/ncu-$pk.txt" 2>&1
+  grep -E "gemv_tc_wide|ffn_value_wide|gemv_bulk|gemv_tc_kernel|Duration|Throughput|Issue Slots Busy|Issued Ipc|Warp Cycles Per Issued|Achieved Occupancy|Registers Per|Eligible Warps|No Eligible" \
+    "$OUT/ncu-$pk.txt" | head -120
+  timeout 240 ncu -k regex:"$kre" --clock-control none --csv --print-units base \
     --metrics gpu__time_duration.sum,sm__pipe_tensor_op_hmma_cycles_active.avg.pct_of_peak_sustained_active,smsp__issue_active.avg.pct_of_peak_sustained_active,l1tex__data_pipe_lsu_wavefronts_mem_shared.avg.pct_of_peak_sustained_elapsed,l1tex__data_bank_conflicts_pipe_lsu_mem_shared.sum,dram__throughput.avg.pct_of_peak_sustained_elapsed,lts__throughput.avg.pct_of_peak_sustained_elapsed,smsp__average_warps_issue_stalled_long_scoreboard_per_issue_active.ratio,smsp__average_warps_issue_stalled_short_scoreboard_per_issue_active.ratio,smsp__average_warps_issue_stalled_mio_throttle_per_issue_active.ratio,smsp__average_warps_issue_stalled_math_pipe_throttle_per_issue_active.ratio,smsp__average_warps_issue_stalled_barrier_per_issue_active.ratio,smsp__average_warps_issue_stalled_wait_per_issue_active.ratio,smsp__average_warps_issue_stalled_lg_throttle_per_issue_active.ratio,smsp__average_warps_issue_stalled_not_selected_per_issue_active.ratio,smsp__average_warps_issue_stalled_selected_per_issue_active.ratio,smsp__average_warps_issue_stalled_dispatch_stall_per_issue_active.ratio,smsp__average_warps_issue_stalled_no_instruction_per_issue_active.ratio \
-    "$BUILD/bin/gander-bench" "${wide_args[@]}" > "$OUT/ncu-wide.csv" 2> "$OUT/ncu-wide.err"
-  python3 - "$OUT/ncu-wide.csv" <<'PY' | tee "$OUT/ncu-wide-summary.txt"
+    "$BUILD/bin/gander-bench" "${k_args[@]}" > "$OUT/ncu-$pk.csv" 2> "$OUT/ncu-$pk.err"
+  python3 - "$OUT/ncu-$pk.csv" <<'PY' | tee "$OUT/ncu-$pk-summary.txt"
 import csv, sys, collections
 rows = [r for r in csv.reader(open(sys.argv[1])) if len(r) > 10]
-if not rows: sys.exit(print("ncu-wide: no metrics (see ncu-wide.err)"))
+if not rows: sys.exit(print("ncu: no metrics (see the .err file)"))
 h = rows[0]; rows = rows[1:]
 ii, ki, mi, vi = h.index("ID"), h.index("Kernel Name"), h.index("Metric Name"), h.index("Metric Value")
 by = collections.OrderedDict()

@@ -92,9 +92,11 @@ double time_launches(cudaStream_t s, cudaEvent_t e0, cudaEvent_t e1, int per_gra
 std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s, const std::string& only) {
     const int C = 4096, F = 16384, V = 65536;
     // The table's sections (gander-bench --kernels-only NAME): all of them when `only` is empty.
-    const bool wide_once = only == "wide-once";
+    // "one-once" / "wide-once": that section's tensor-core cases launched once each, untimed (for
+    // a profiler: one launch of each case, nothing else).
+    const bool once = only == "one-once" || only == "wide-once";
     auto want = [&](const char* section) {
-        return only.empty() || only == section || (wide_once && std::string(section) == "wide");
+        return only.empty() || only == section || only == std::string(section) + "-once";
     };
     struct Case {
         const char* name;
@@ -202,6 +204,11 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s, const std:
                 }
                 return k::gemv_quant(b, s);
             };
+            if (once) {
+                GANDER_CUDA(launch(0, true));
+                GANDER_CUDA(cudaStreamSynchronize(s));
+                continue;
+            }
             for (bool tc : {false, true}) {
                 const double us = time_launches(s, e0, e1, std::max(copies, 24),
                                                 [&](int i) { return launch(i % copies, tc); });
@@ -369,7 +376,7 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s, const std:
     // layer r, k, v in one launch, output, FFN key (gemv_tc_wide; the model's key launch stores
     // fp32, zeroed first when slices meet) and FFN value (ffn_value_wide, transposed weights).
     // Bytes: the weights and scales, read once from memory (x and y are ~2-8 % of them here, from
-    // L2). "wide-once" launches each case once, untimed (for ncu).
+    // L2).
     if (want("wide")) {
         const int T = 32;
         Raw xw(std::size_t(T) * F * 2), yw(std::size_t(T) * F * 4 * 3);
@@ -427,7 +434,7 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s, const std:
                     }
                     return k::gemv_tc_wide(b, s);
                 };
-                if (wide_once) {
+                if (once) {
                     GANDER_CUDA(launch(0));
                     GANDER_CUDA(cudaStreamSynchronize(s));
                     continue;
