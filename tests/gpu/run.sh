@@ -5,7 +5,7 @@
 #   GANDER_FIXTURES=/path/to/fixtures tests/gpu/run.sh [--no-bench] [--bench-only]
 # Variables (see below): GPU_TESTS, ENGINE_TESTS, KERNELS (+ KERNELS_VARIANTS), BENCH_PRECISIONS, AB*_VARIANTS /
 # _PRECISION / _ARGS, AB_REPEAT, SKIPS (+ SKIP_PRECISION, SKIP_BATCH), SASS=1, BUILD2_FLAGS,
-# PROFILE_KERNELS=wide|one, WIDE_KERNELS_VARIANTS.
+# PROFILE_KERNELS="wide one", WIDE_KERNELS_VARIANTS.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-$PWD/out-gpu}
@@ -226,14 +226,13 @@ PY
   fi
 fi
 
-# PROFILE_KERNELS=wide|one: Nsight Compute on products alone, each case launched once
+# PROFILE_KERNELS="wide one" (either or both): Nsight Compute on products alone, each case launched once
 # (gander-bench --kernels-only wide-once / one-once): wide, the batched step's (gemv_tc_wide and
 # ffn_value_wide, 32 tokens, int8 then int4); one, the one-token tensor-core products (gemv_bulk /
 # gemv_tc_kernel, fp16, int8, int4 for each shape). Its sections (speed of light, pipes, memory,
 # warp stalls, occupancy, instruction mix, the source lines that stall most) to ncu-NAME.txt, the
 # stall reasons and pipe metrics as one table (ncu-NAME.csv, summarised last).
-if [ -n "${PROFILE_KERNELS:-}" ]; then
-  pk=$PROFILE_KERNELS
+for pk in ${PROFILE_KERNELS:-}; do
   case $pk in wide) kre='gemv_tc_wide|ffn_value_wide' ;; *) pk=one; kre='gemv_bulk|gemv_tc_kernel' ;; esac
   k_args=(--backend cuda --kernels-only "$pk-once")
   timeout 240 ncu -k regex:"$kre" --clock-control none \
@@ -261,7 +260,10 @@ short = lambda m: m.replace("smsp__average_warps_issue_stalled_", "stall ").repl
 for (i, name), m in by.items():
     print(f"launch {i} {name}: " + ", ".join(f"{short(k)} {float(v.replace(',', '')):.3g}" for k, v in m.items()))
 PY
-fi
+  # The device returns 8 files at most: the table keeps the metrics, the .err only if it failed.
+  [ -s "$OUT/ncu-$pk-summary.txt" ] && ! grep -q "no metrics" "$OUT/ncu-$pk-summary.txt" &&
+    rm -f "$OUT/ncu-$pk.csv" "$OUT/ncu-$pk.err"
+done
 
 # Per-kernel durations of one decoding step (ncu, graph nodes profiled one by one; the sum
 # against the measured step time gives the launch overhead). gander-bench --profile-step brackets
