@@ -72,6 +72,20 @@ __device__ __forceinline__ void mma16816(float (&d)[4], std::uint32_t a0, std::u
 #endif
 }
 
+// The same with C = 0 (the first product of a sum): no zeroed accumulators to set up first.
+__device__ __forceinline__ void mma16816_zc(float (&d)[4], std::uint32_t a0, std::uint32_t a1,
+                                            std::uint32_t a2, std::uint32_t a3, std::uint32_t b0,
+                                            std::uint32_t b1) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, "
+                 "{%4,%5,%6,%7}, {%8,%9}, {%10,%10,%10,%10};\n"
+                 : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])
+                 : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1), "f"(0.0f));
+#else
+    __trap();
+#endif
+}
+
 __device__ __forceinline__ std::uint32_t h2_bits(__half2 h) {
     return *reinterpret_cast<std::uint32_t*>(&h);
 }
@@ -192,7 +206,7 @@ template <WeightKind K> __device__ __forceinline__ uint4 x_for(const __half* x, 
 // acc[q] (the mma's c0..c3: rows g, g + 8 x columns 2t, 2t + 1; int8 sums still unscaled). Each
 // weight is dequantised once for all G groups. kAll: every column is a token (else only column 0
 // is read, and int4 skips the other columns' scaling).
-template <WeightKind K, int G, bool kAll, bool kLop3 = false>
+template <WeightKind K, int G, bool kAll, bool kLop3 = false, bool kZeroC = false>
 __device__ __forceinline__ void
 step_mma(const typename Traits<K>::Load& wa, const typename Traits<K>::Load& wb, __half2 sa,
          __half2 sb, const uint4* xq, int q_stride, int step_col, int t, float (&acc)[G][4]) {
@@ -232,8 +246,10 @@ step_mma(const typename Traits<K>::Load& wa, const typename Traits<K>::Load& wb,
 #pragma unroll
         for (int grp = 0; grp < 2; ++grp) {
             float e[G][4];
+            if constexpr (!kZeroC) { // kZeroC: the group's first product starts the sums
 #pragma unroll
-            for (int q = 0; q < G; ++q) e[q][0] = e[q][1] = e[q][2] = e[q][3] = 0.0f;
+                for (int q = 0; q < G; ++q) e[q][0] = e[q][1] = e[q][2] = e[q][3] = 0.0f;
+            }
             const int c8 = (step_col + 64 * grp + 16 * t) / 8;
 #pragma unroll
             for (int j = 0; j < 2; ++j) {
@@ -243,7 +259,10 @@ step_mma(const typename Traits<K>::Load& wa, const typename Traits<K>::Load& wb,
 #pragma unroll
                 for (int q = 0; q < G; ++q) {
                     const uint4 x = xq[q * q_stride + c8 + j]; // (x0,x4) (x1,x5) (x2,x6) (x3,x7)
-                    mma16816(e[q], pa[0], pb[0], pa[1], pb[1], x.x, x.y);
+                    if (kZeroC && j == 0)
+                        mma16816_zc(e[q], pa[0], pb[0], pa[1], pb[1], x.x, x.y);
+                    else
+                        mma16816(e[q], pa[0], pb[0], pa[1], pb[1], x.x, x.y);
                     mma16816(e[q], pa[2], pb[2], pa[3], pb[3], x.z, x.w);
                 }
             }
@@ -495,6 +514,10 @@ bool wide_fill() {
     static const bool on = !detail::env_is("GANDER_WIDE_FILL", "0");
     return on;
 }
+bool wide_lean() { // see wide_block
+    static const bool on = detail::env_is("GANDER_WIDE_LEAN", "1");
+    return on;
+}
 // Shared memory of a wide block: x of 8 G tokens for its columns.
 std::size_t wide_smem(WeightKind kind, int cols, int G) {
     return std::size_t(8 * G) * x_stride(kind, cols) * sizeof(uint4);
@@ -502,7 +525,10 @@ std::size_t wide_smem(WeightKind kind, int cols, int G) {
 
 // One block: rows 128 rb .. + 127 (warp w the tile of 16 at 128 rb + 16 w), columns
 // [k0, k0 + kc) of slice `slice`, tokens tok0 .. tok0 + n_tok - 1 (n_tok <= 8 G).
-template <WeightKind K, int G>
+// kLean (GANDER_WIDE_LEAN=1, prepared in the fourteenth session, not yet run on a card): x's rows
+// kWideCols apart whatever the slice's width (the reads' offsets then known when compiling) and
+// int4's group sums started by their first product instead of zeroed first.
+template <WeightKind K, int G, bool kLean>
 __device__ void wide_block(const TcJob& job, int rb, int slice, int slices, int tok0, int n_tok,
                            uint4* xs) {
     using T = Traits<K>;
@@ -523,7 +549,7 @@ __device__ void wide_block(const TcJob& job, int rb, int slice, int slices, int 
     grid_dep_wait();
     // x of the block's tokens for its columns, every thread a share (unused tokens zero: the
     // mma's columns for them are never stored).
-    const int xrow = x_stride(K, kc), per_row = kc / 8;
+    const int xrow = kLean ? x_stride(K, kWideCols) : x_stride(K, kc), per_row = kc / 8;
     const int ldx = job.ldx ? job.ldx : job.cols;
     for (int i = int(threadIdx.x); i < 8 * G * per_row; i += 32 * kWarps) {
         const int tk = i / per_row, c = i - tk * per_row;
@@ -540,8 +566,8 @@ __device__ void wide_block(const TcJob& job, int rb, int slice, int slices, int 
 #pragma unroll
         for (int u = 0; u < U; ++u)
             if (u < n)
-                step_mma<K, G, true>(wa[u], wb[u], sa[u], sb[u], xq, 8 * xrow, (s + u) * kSpan - k0,
-                                     t, acc);
+                step_mma<K, G, true, false, kLean>(wa[u], wb[u], sa[u], sb[u], xq, 8 * xrow,
+                                                   (s + u) * kSpan - k0, t, acc);
         s += n;
         n = min(U, s_end - s);
         if (n > 0) load_steps<K, true>(job, r0, r1, t, s, n, wa, wb, sa, sb);
@@ -559,7 +585,7 @@ __device__ void wide_block(const TcJob& job, int rb, int slice, int slices, int 
                   tok0, n_tok, t, slices > 1, job.out == GemvOut::AddF32);
 }
 
-template <int G>
+template <int G, bool kLean>
 __global__ void __launch_bounds__(32 * kWarps, 2)
     gemv_tc_wide_kernel(const __grid_constant__ WideParams p) {
     extern __shared__ uint4 xs[];
@@ -576,13 +602,13 @@ __global__ void __launch_bounds__(32 * kWarps, 2)
     const int tok0 = tb * 8 * G, n_tok = min(8 * G, p.tokens - tok0);
     switch (job.kind) {
     case WeightKind::F16:
-        wide_block<WeightKind::F16, G>(job, rb, slice, slices, tok0, n_tok, xs);
+        wide_block<WeightKind::F16, G, kLean>(job, rb, slice, slices, tok0, n_tok, xs);
         break;
     case WeightKind::Int8Row:
-        wide_block<WeightKind::Int8Row, G>(job, rb, slice, slices, tok0, n_tok, xs);
+        wide_block<WeightKind::Int8Row, G, kLean>(job, rb, slice, slices, tok0, n_tok, xs);
         break;
     case WeightKind::Int4G64:
-        wide_block<WeightKind::Int4G64, G>(job, rb, slice, slices, tok0, n_tok, xs);
+        wide_block<WeightKind::Int4G64, G, kLean>(job, rb, slice, slices, tok0, n_tok, xs);
         break;
     }
 }
@@ -1331,14 +1357,23 @@ cudaError_t gemv_tc_wide(const TcBatch& batch, cudaStream_t stream) {
             if (e != cudaSuccess) return e;
         }
     }
+    // The lean kernels stage x kWideCols apart whatever the slices: their shared memory is that.
+    const bool lean = wide_lean() && wide_cols() <= kWideCols;
+    if (lean)
+        for (int j = 0; j < batch.n_jobs; ++j)
+            smem = std::max(smem, wide_smem(batch.jobs[j].kind, kWideCols, G));
     // x of 32 tokens for a slice's columns.
-    static const cudaError_t opted_in =
-        opt_in_smem(wide_smem(WeightKind::F16, wide_cols(), 4), gemv_tc_wide_kernel<1>,
-                    gemv_tc_wide_kernel<2>, gemv_tc_wide_kernel<4>);
+    static const cudaError_t opted_in = opt_in_smem(
+        wide_smem(WeightKind::F16, std::max(wide_cols(), kWideCols), 4),
+        gemv_tc_wide_kernel<1, false>, gemv_tc_wide_kernel<2, false>, gemv_tc_wide_kernel<4, false>,
+        gemv_tc_wide_kernel<1, true>, gemv_tc_wide_kernel<2, true>, gemv_tc_wide_kernel<4, true>);
     if (opted_in != cudaSuccess) return opted_in;
-    auto* kernel = G == 1   ? gemv_tc_wide_kernel<1>
-                   : G == 2 ? gemv_tc_wide_kernel<2>
-                            : gemv_tc_wide_kernel<4>;
+    auto* kernel = lean ? (G == 1   ? gemv_tc_wide_kernel<1, true>
+                           : G == 2 ? gemv_tc_wide_kernel<2, true>
+                                    : gemv_tc_wide_kernel<4, true>)
+                        : (G == 1   ? gemv_tc_wide_kernel<1, false>
+                           : G == 2 ? gemv_tc_wide_kernel<2, false>
+                                    : gemv_tc_wide_kernel<4, false>);
     return detail::launch_pdl(kernel, dim3(unsigned(p.block_start[batch.n_jobs])),
                               dim3(32 * kWarps), smem, stream, p);
 }
