@@ -686,7 +686,9 @@ template <int N> __device__ __forceinline__ void cp_async_wait() {
 #endif
 }
 
-template <int G, bool kInt4>
+// kLean (GANDER_WIDE_LEAN=1, as wide_block's): h's rows wide_t_stride(kWideCols) apart whatever
+// the slice's height, and each tile's sums started by its first mma instead of zeroed first.
+template <int G, bool kInt4, bool kLean>
 __device__ void wide_t_block(const WideTParams& p, int cb, int slice, int tok0, int n_tok,
                              std::uint32_t* hs) {
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
@@ -697,7 +699,8 @@ __device__ void wide_t_block(const WideTParams& p, int cb, int slice, int tok0, 
     constexpr int kRowBytes = kInt4 ? kWideRows / 2 : kWideRows; // the block's columns of a row
     constexpr int kRowChunks = kRowBytes / 16;
     constexpr int kTileBytes = wide_t_tile_bytes(kInt4);
-    const int stride = wide_t_stride(kf), per_row = kf / 8; // h: words a token's row; uint4 of it
+    const int stride = wide_t_stride(kLean ? kWideCols : kf); // h: words a token's row
+    const int per_row = kf / 8;                               // uint4 of it
     auto* tiles = reinterpret_cast<std::uint8_t*>(hs + 8 * G * stride);
     const std::size_t row_bytes = kInt4 ? std::size_t(p.C) / 2 : std::size_t(p.C);
     const std::size_t col_byte = std::size_t(cb) * kRowBytes; // the block's first column's byte
@@ -757,8 +760,10 @@ __device__ void wide_t_block(const WideTParams& p, int cb, int slice, int tok0, 
         if (valid) {
             const std::uint8_t* tile = tiles + (it % kStages) * kTileBytes;
             float e[G][4];
+            if constexpr (!kLean) {
 #pragma unroll
-            for (int q = 0; q < G; ++q) e[q][0] = e[q][1] = e[q][2] = e[q][3] = 0.0f;
+                for (int q = 0; q < G; ++q) e[q][0] = e[q][1] = e[q][2] = e[q][3] = 0.0f;
+            }
 #pragma unroll
             for (int u = 0; u < U; ++u) {
                 std::uint32_t a[4]; // rows c0 + g (pairs 0, 2) and c0 + g + 8 (1, 3)
@@ -797,7 +802,10 @@ __device__ void wide_t_block(const WideTParams& p, int cb, int slice, int tok0, 
 #pragma unroll
                 for (int q = 0; q < G; ++q) {
                     const uint2 b = *reinterpret_cast<const uint2*>(hq + q * 8 * stride + fl / 2);
-                    mma16816(e[q], a[0], a[1], a[2], a[3], b.x, b.y);
+                    if (kLean && u == 0)
+                        mma16816_zc(e[q], a[0], a[1], a[2], a[3], b.x, b.y);
+                    else
+                        mma16816(e[q], a[0], a[1], a[2], a[3], b.x, b.y);
                 }
             }
 #pragma unroll
@@ -825,7 +833,7 @@ __device__ void wide_t_block(const WideTParams& p, int cb, int slice, int tok0, 
     store_sums<G>(acc, scale, p.y, p.C, c0 + g, c0 + g + 8, tok0, n_tok, t, p.slices > 1, true);
 }
 
-template <int G>
+template <int G, bool kLean>
 __global__ void __launch_bounds__(32 * kWarps, 2)
     ffn_value_wide_kernel(const __grid_constant__ WideTParams p) {
     extern __shared__ std::uint32_t hs[];
@@ -837,9 +845,9 @@ __global__ void __launch_bounds__(32 * kWarps, 2)
     const int slice = rest % p.slices, cb = rest / p.slices;
     const int tok0 = tb * 8 * G, n_tok = min(8 * G, p.T - tok0);
     if (p.int4)
-        wide_t_block<G, true>(p, cb, slice, tok0, n_tok, hs);
+        wide_t_block<G, true, kLean>(p, cb, slice, tok0, n_tok, hs);
     else
-        wide_t_block<G, false>(p, cb, slice, tok0, n_tok, hs);
+        wide_t_block<G, false, kLean>(p, cb, slice, tok0, n_tok, hs);
 }
 
 // ---- One token, long rows, through bulk copies into shared memory (sm_90 and later) ----
@@ -1393,14 +1401,20 @@ cudaError_t ffn_value_wide(bool int4, const void* Wt, const __half* scales, cons
     if (!ffn_value_wide_fits(int4, Wt, scales, h, T, F, C, y)) return cudaErrorInvalidValue;
     const int G = T <= 8 ? 1 : T <= 16 ? 2 : 4;
     WideTParams p{Wt, scales, h, y, F, C, T, wide_t_slices(F), (T + 8 * G - 1) / (8 * G), int4};
-    const std::size_t smem = wide_t_smem(int4, F / p.slices, G);
+    const bool lean = wide_lean() && wide_cols() <= kWideCols; // h staged kWideCols rows apart
+    const std::size_t smem = wide_t_smem(int4, lean ? kWideCols : F / p.slices, G);
     static const cudaError_t opted_in =
-        opt_in_smem(wide_t_smem(false, wide_cols(), 4), ffn_value_wide_kernel<1>,
-                    ffn_value_wide_kernel<2>, ffn_value_wide_kernel<4>);
+        opt_in_smem(wide_t_smem(false, std::max(wide_cols(), kWideCols), 4),
+                    ffn_value_wide_kernel<1, false>, ffn_value_wide_kernel<2, false>,
+                    ffn_value_wide_kernel<4, false>, ffn_value_wide_kernel<1, true>,
+                    ffn_value_wide_kernel<2, true>, ffn_value_wide_kernel<4, true>);
     if (opted_in != cudaSuccess) return opted_in;
-    auto* kernel = G == 1   ? ffn_value_wide_kernel<1>
-                   : G == 2 ? ffn_value_wide_kernel<2>
-                            : ffn_value_wide_kernel<4>;
+    auto* kernel = lean ? (G == 1   ? ffn_value_wide_kernel<1, true>
+                           : G == 2 ? ffn_value_wide_kernel<2, true>
+                                    : ffn_value_wide_kernel<4, true>)
+                        : (G == 1   ? ffn_value_wide_kernel<1, false>
+                           : G == 2 ? ffn_value_wide_kernel<2, false>
+                                    : ffn_value_wide_kernel<4, false>);
     const int col_blocks = (C + kWideRows - 1) / kWideRows;
     return detail::launch_pdl(kernel, dim3(unsigned(col_blocks * p.slices * p.token_blocks)),
                               dim3(32 * kWarps), smem, stream, p);
