@@ -59,30 +59,24 @@ template <> struct Traits<WeightKind::Int4G64> {
     using Load = uint4;
 };
 
+// d += A B; kZeroC: d = A B (the first product of a sum, no zeroed accumulators set up first).
+template <bool kZeroC = false>
 __device__ __forceinline__ void mma16816(float (&d)[4], std::uint32_t a0, std::uint32_t a1,
                                          std::uint32_t a2, std::uint32_t a3, std::uint32_t b0,
                                          std::uint32_t b1) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, "
-                 "{%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-                 : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+    if constexpr (kZeroC)
+        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, "
+                     "{%4,%5,%6,%7}, {%8,%9}, {%10,%10,%10,%10};\n"
+                     : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])
+                     : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1), "f"(0.0f));
+    else
+        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, "
+                     "{%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                     : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 #else
     __trap(); // gemv_tc_fits() keeps older cards away
-#endif
-}
-
-// The same with C = 0 (the first product of a sum): no zeroed accumulators to set up first.
-__device__ __forceinline__ void mma16816_zc(float (&d)[4], std::uint32_t a0, std::uint32_t a1,
-                                            std::uint32_t a2, std::uint32_t a3, std::uint32_t b0,
-                                            std::uint32_t b1) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, "
-                 "{%4,%5,%6,%7}, {%8,%9}, {%10,%10,%10,%10};\n"
-                 : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])
-                 : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1), "f"(0.0f));
-#else
-    __trap();
 #endif
 }
 
@@ -260,7 +254,7 @@ step_mma(const typename Traits<K>::Load& wa, const typename Traits<K>::Load& wb,
                 for (int q = 0; q < G; ++q) {
                     const uint4 x = xq[q * q_stride + c8 + j]; // (x0,x4) (x1,x5) (x2,x6) (x3,x7)
                     if (kZeroC && j == 0)
-                        mma16816_zc(e[q], pa[0], pb[0], pa[1], pb[1], x.x, x.y);
+                        mma16816<true>(e[q], pa[0], pb[0], pa[1], pb[1], x.x, x.y);
                     else
                         mma16816(e[q], pa[0], pb[0], pa[1], pb[1], x.x, x.y);
                     mma16816(e[q], pa[2], pb[2], pa[3], pb[3], x.z, x.w);
@@ -803,7 +797,7 @@ __device__ void wide_t_block(const WideTParams& p, int cb, int slice, int tok0, 
                 for (int q = 0; q < G; ++q) {
                     const uint2 b = *reinterpret_cast<const uint2*>(hq + q * 8 * stride + fl / 2);
                     if (kLean && u == 0)
-                        mma16816_zc(e[q], a[0], a[1], a[2], a[3], b.x, b.y);
+                        mma16816<true>(e[q], a[0], a[1], a[2], a[3], b.x, b.y);
                     else
                         mma16816(e[q], a[0], a[1], a[2], a[3], b.x, b.y);
                 }
