@@ -545,10 +545,19 @@ __device__ void wide_block(const TcJob& job, int rb, int slice, int slices, int 
     // mma's columns for them are never stored).
     const int xrow = kLean ? x_stride(K, kWideCols) : x_stride(K, kc), per_row = kc / 8;
     const int ldx = job.ldx ? job.ldx : job.cols;
-    for (int i = int(threadIdx.x); i < 8 * G * per_row; i += 32 * kWarps) {
-        const int tk = i / per_row, c = i - tk * per_row;
-        xs[tk * xrow + c] = tk < n_tok ? x_for<K>(job.x + std::size_t(tok0 + tk) * ldx, k0 + 8 * c)
-                                       : make_uint4(0, 0, 0, 0);
+    if constexpr (kLean) { // a warp a token's row at a time: no division by the row's width
+        for (int tk = warp; tk < 8 * G; tk += kWarps)
+            for (int c = lane; c < per_row; c += 32)
+                xs[tk * xrow + c] = tk < n_tok
+                                        ? x_for<K>(job.x + std::size_t(tok0 + tk) * ldx, k0 + 8 * c)
+                                        : make_uint4(0, 0, 0, 0);
+    } else {
+        for (int i = int(threadIdx.x); i < 8 * G * per_row; i += 32 * kWarps) {
+            const int tk = i / per_row, c = i - tk * per_row;
+            xs[tk * xrow + c] = tk < n_tok
+                                    ? x_for<K>(job.x + std::size_t(tok0 + tk) * ldx, k0 + 8 * c)
+                                    : make_uint4(0, 0, 0, 0);
+        }
     }
     __syncthreads();
 
@@ -724,12 +733,21 @@ __device__ void wide_t_block(const WideTParams& p, int cb, int slice, int tok0, 
 #pragma unroll
     for (int it = 0; it < kStages - 1; ++it) issue(it); // weights first: nothing writes them
     grid_dep_wait();
-    for (int i = int(threadIdx.x); i < 8 * G * per_row; i += 32 * kWarps) {
-        const int tk = i / per_row, c = i - tk * per_row;
-        const uint4 v = tk < n_tok ? __ldg(reinterpret_cast<const uint4*>(
-                                         p.h + std::size_t(tok0 + tk) * p.F + f_begin + 8 * c))
-                                   : make_uint4(0, 0, 0, 0);
-        *reinterpret_cast<uint4*>(hs + tk * stride + 4 * c) = v;
+    if constexpr (kLean) { // a warp a token's row at a time: no division by the row's width
+        for (int tk = warp; tk < 8 * G; tk += kWarps)
+            for (int c = lane; c < per_row; c += 32)
+                *reinterpret_cast<uint4*>(hs + tk * stride + 4 * c) =
+                    tk < n_tok ? __ldg(reinterpret_cast<const uint4*>(
+                                     p.h + std::size_t(tok0 + tk) * p.F + f_begin + 8 * c))
+                               : make_uint4(0, 0, 0, 0);
+    } else {
+        for (int i = int(threadIdx.x); i < 8 * G * per_row; i += 32 * kWarps) {
+            const int tk = i / per_row, c = i - tk * per_row;
+            const uint4 v = tk < n_tok ? __ldg(reinterpret_cast<const uint4*>(
+                                             p.h + std::size_t(tok0 + tk) * p.F + f_begin + 8 * c))
+                                       : make_uint4(0, 0, 0, 0);
+            *reinterpret_cast<uint4*>(hs + tk * stride + 4 * c) = v;
+        }
     }
 
     float acc[G][4];
