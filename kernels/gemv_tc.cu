@@ -508,8 +508,10 @@ bool wide_fill() {
     static const bool on = !detail::env_is("GANDER_WIDE_FILL", "0");
     return on;
 }
-bool wide_lean() { // see wide_block
-    static const bool on = detail::env_is("GANDER_WIDE_LEAN", "1");
+// The lean kernels (see wide_block) stage x / h kWideCols apart whatever the slices: only when no
+// slice is wider (GANDER_WIDE_COLS).
+bool wide_lean() {
+    static const bool on = detail::env_is("GANDER_WIDE_LEAN", "1") && wide_cols() <= kWideCols;
     return on;
 }
 // Shared memory of a wide block: x of 8 G tokens for its columns.
@@ -1363,9 +1365,11 @@ cudaError_t gemv_tc_wide(const TcBatch& batch, cudaStream_t stream) {
     for (int j = 0; j < batch.n_jobs; ++j)
         p.block_start[j + 1] = p.block_start[j] + (batch.jobs[j].rows + kWideRows - 1) / kWideRows *
                                                       p.slices[j] * p.token_blocks;
+    const bool lean = wide_lean();
     std::size_t smem = 0;
     for (int j = 0; j < batch.n_jobs; ++j)
-        smem = std::max(smem, wide_smem(batch.jobs[j].kind, batch.jobs[j].cols / p.slices[j], G));
+        smem = std::max(smem, wide_smem(batch.jobs[j].kind,
+                                        lean ? kWideCols : batch.jobs[j].cols / p.slices[j], G));
     // Slices meet by atomic adds: a StoreF32 output starts from zero (its row gaps untouched).
     for (int j = 0; j < batch.n_jobs; ++j) {
         const TcJob& job = batch.jobs[j];
@@ -1377,11 +1381,6 @@ cudaError_t gemv_tc_wide(const TcBatch& batch, cudaStream_t stream) {
             if (e != cudaSuccess) return e;
         }
     }
-    // The lean kernels stage x kWideCols apart whatever the slices: their shared memory is that.
-    const bool lean = wide_lean() && wide_cols() <= kWideCols;
-    if (lean)
-        for (int j = 0; j < batch.n_jobs; ++j)
-            smem = std::max(smem, wide_smem(batch.jobs[j].kind, kWideCols, G));
     // x of 32 tokens for a slice's columns.
     static const cudaError_t opted_in = opt_in_smem(
         wide_smem(WeightKind::F16, std::max(wide_cols(), kWideCols), 4),
@@ -1413,7 +1412,7 @@ cudaError_t ffn_value_wide(bool int4, const void* Wt, const __half* scales, cons
     if (!ffn_value_wide_fits(int4, Wt, scales, h, T, F, C, y)) return cudaErrorInvalidValue;
     const int G = T <= 8 ? 1 : T <= 16 ? 2 : 4;
     WideTParams p{Wt, scales, h, y, F, C, T, wide_t_slices(F), (T + 8 * G - 1) / (8 * G), int4};
-    const bool lean = wide_lean() && wide_cols() <= kWideCols; // h staged kWideCols rows apart
+    const bool lean = wide_lean();
     const std::size_t smem = wide_t_smem(int4, lean ? kWideCols : F / p.slices, G);
     static const cudaError_t opted_in =
         opt_in_smem(wide_t_smem(false, std::max(wide_cols(), kWideCols), 4),

@@ -63,6 +63,12 @@ std::size_t weight_bytes(const Mat& m, k::WeightKind kind) {
     return 0;
 }
 
+// Copies of a launch's weights to cycle through: at least 512 MB in all (~10x the L2), at least 2.
+int copies_for(std::size_t launch_bytes) {
+    return int(
+        std::max<std::size_t>(2, ((std::size_t(512) << 20) + launch_bytes - 1) / launch_bytes));
+}
+
 // Microseconds of one launch: `per_graph` calls of launch(i) captured in a CUDA graph (no host
 // gaps), replayed once to warm up and 7 times more, the median replay over per_graph. launch(0)
 // runs once before, outside.
@@ -148,10 +154,7 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s, const std:
             const k::WeightKind kind = kinds[ki];
             std::size_t launch_bytes = 0;
             for (const Mat& m : c.mats) launch_bytes += weight_bytes(m, kind);
-            // Copies: at least 512 MB in all (~10x the L2), at least 2.
-            const int copies =
-                int(std::max<std::size_t>(2, ((std::size_t(512) << 20) + launch_bytes - 1) /
-                                                 launch_bytes));
+            const int copies = copies_for(launch_bytes);
             std::vector<std::vector<Raw>> W(static_cast<std::size_t>(copies)),
                 S(static_cast<std::size_t>(copies));
             for (int cp = 0; cp < copies; ++cp) {
@@ -404,8 +407,7 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s, const std:
                 };
                 std::size_t launch_bytes = 0;
                 for (const Mat& m : c.mats) launch_bytes += bytes_of(m, false) + bytes_of(m, true);
-                const int copies = int(std::max<std::size_t>(
-                    2, ((std::size_t(512) << 20) + launch_bytes - 1) / launch_bytes));
+                const int copies = copies_for(launch_bytes);
                 std::vector<std::vector<Raw>> W(static_cast<std::size_t>(copies)),
                     S(static_cast<std::size_t>(copies));
                 for (int cp = 0; cp < copies; ++cp)
