@@ -508,10 +508,13 @@ bool wide_fill() {
     static const bool on = !detail::env_is("GANDER_WIDE_FILL", "0");
     return on;
 }
-// The lean kernels (see wide_block) stage x / h kWideCols apart whatever the slices: only when no
-// slice is wider (GANDER_WIDE_COLS).
-bool wide_lean() {
-    static const bool on = detail::env_is("GANDER_WIDE_LEAN", "1") && wide_cols() <= kWideCols;
+// The lean kernels (see wide_block) stage x / h kWideCols apart whatever the slices, so only where
+// no slice is wider (GANDER_WIDE_COLS). They run int4's launches whose slices the fill rule left
+// whole: there they took 4-5 % off each product of 32 tokens; int8's were level or slower, and so
+// were slices halved by the fill rule, whose x then takes twice the shared memory it needs
+// (fifteenth session, H200). GANDER_WIDE_LEAN=0: never.
+bool wide_lean_allowed() {
+    static const bool on = !detail::env_is("GANDER_WIDE_LEAN", "0") && wide_cols() <= kWideCols;
     return on;
 }
 // Shared memory of a wide block: x of 8 G tokens for its columns.
@@ -521,7 +524,7 @@ std::size_t wide_smem(WeightKind kind, int cols, int G) {
 
 // One block: rows 128 rb .. + 127 (warp w the tile of 16 at 128 rb + 16 w), columns
 // [k0, k0 + kc) of slice `slice`, tokens tok0 .. tok0 + n_tok - 1 (n_tok <= 8 G).
-// kLean (GANDER_WIDE_LEAN=1, prepared in the fourteenth session, not yet run on a card): x's rows
+// kLean (int4, see wide_lean_allowed; fourteenth session, measured in the fifteenth): x's rows
 // kWideCols apart whatever the slice's width (the reads' offsets then known when compiling) and
 // int4's group sums started by their first product instead of zeroed first.
 template <WeightKind K, int G, bool kLean>
@@ -691,7 +694,7 @@ template <int N> __device__ __forceinline__ void cp_async_wait() {
 #endif
 }
 
-// kLean (GANDER_WIDE_LEAN=1, as wide_block's): h's rows wide_t_stride(kWideCols) apart whatever
+// kLean (int4, as wide_block's): h's rows wide_t_stride(kWideCols) apart whatever
 // the slice's height, and each tile's sums started by its first mma instead of zeroed first.
 template <int G, bool kInt4, bool kLean>
 __device__ void wide_t_block(const WideTParams& p, int cb, int slice, int tok0, int n_tok,
@@ -858,10 +861,12 @@ __global__ void __launch_bounds__(32 * kWarps, 2)
     const int tb = b % p.token_blocks, rest = b / p.token_blocks;
     const int slice = rest % p.slices, cb = rest / p.slices;
     const int tok0 = tb * 8 * G, n_tok = min(8 * G, p.T - tok0);
-    if (p.int4)
-        wide_t_block<G, true, kLean>(p, cb, slice, tok0, n_tok, hs);
+    if constexpr (kLean) // int4's alone (ffn_value_wide)
+        wide_t_block<G, true, true>(p, cb, slice, tok0, n_tok, hs);
+    else if (p.int4)
+        wide_t_block<G, true, false>(p, cb, slice, tok0, n_tok, hs);
     else
-        wide_t_block<G, false, kLean>(p, cb, slice, tok0, n_tok, hs);
+        wide_t_block<G, false, false>(p, cb, slice, tok0, n_tok, hs);
 }
 
 // ---- One token, long rows, through bulk copies into shared memory (sm_90 and later) ----
@@ -1365,7 +1370,12 @@ cudaError_t gemv_tc_wide(const TcBatch& batch, cudaStream_t stream) {
     for (int j = 0; j < batch.n_jobs; ++j)
         p.block_start[j + 1] = p.block_start[j] + (batch.jobs[j].rows + kWideRows - 1) / kWideRows *
                                                       p.slices[j] * p.token_blocks;
-    const bool lean = wide_lean();
+    bool lean = wide_lean_allowed(), int4 = false;
+    for (int j = 0; j < batch.n_jobs; ++j) {
+        int4 = int4 || batch.jobs[j].kind == WeightKind::Int4G64;
+        lean = lean && p.slices[j] == wide_slices(batch.jobs[j]);
+    }
+    lean = lean && int4;
     std::size_t smem = 0;
     for (int j = 0; j < batch.n_jobs; ++j)
         smem = std::max(smem, wide_smem(batch.jobs[j].kind,
@@ -1412,7 +1422,7 @@ cudaError_t ffn_value_wide(bool int4, const void* Wt, const __half* scales, cons
     if (!ffn_value_wide_fits(int4, Wt, scales, h, T, F, C, y)) return cudaErrorInvalidValue;
     const int G = T <= 8 ? 1 : T <= 16 ? 2 : 4;
     WideTParams p{Wt, scales, h, y, F, C, T, wide_t_slices(F), (T + 8 * G - 1) / (8 * G), int4};
-    const bool lean = wide_lean();
+    const bool lean = int4 && wide_lean_allowed();
     const std::size_t smem = wide_t_smem(int4, lean ? kWideCols : F / p.slices, G);
     static const cudaError_t opted_in =
         opt_in_smem(wide_t_smem(false, std::max(wide_cols(), kWideCols), 4),

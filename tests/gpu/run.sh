@@ -319,9 +319,17 @@ PY
   }
 fi
 
+# The device returns 8 files at most: past that, all but the test and bench logs, gpu.txt and the
+# summaries go into one archive (extra.tar.gz: build logs, full ncu reports, machine code).
+if [ "$(find "$OUT" -maxdepth 1 -type f | wc -l)" -gt 8 ]; then
+  (cd "$OUT" && find . -maxdepth 1 -type f -printf '%f\n' |
+    grep -vE '^(bench\.log|ctest-gpu\.log|ctest-engine\.log|gpu\.txt|.*summary\.txt)$' > /tmp/extra.list &&
+    tar czf extra.tar.gz -T /tmp/extra.list && xargs rm -f < /tmp/extra.list)
+fi
+
 echo
 echo "==== summary ($(head -2 "$OUT/gpu.txt" | tail -1 | cut -d, -f1), $(( $(date +%s) - t0 ))s) ===="
 [ $tests = 1 ] && echo "gpu tests: $(grep -E 'tests passed' "$OUT/ctest-gpu.log" || echo 'rc '$gpu_rc)"
-[ $tests = 1 ] && echo "engine tests: $(grep -E 'tests passed' "$OUT/ctest-engine.log" || echo 'rc '$eng_rc)"
+[ $tests = 1 ] && [ -e "$OUT/ctest-engine.log" ] && echo "engine tests: $(grep -E 'tests passed' "$OUT/ctest-engine.log" || echo 'rc '$eng_rc)"
 [ $bench = 1 ] && { echo "bench rc $bench_rc"; grep -E "A/B|gander-bench |bandwidth|decode tok/s|roofline|prefill tok/s|batched|peak memory|^skip " "$OUT/bench.log"; }
 [ $gpu_rc = 0 ] && [ $bench_rc = 0 ]
