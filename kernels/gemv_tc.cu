@@ -512,10 +512,16 @@ bool wide_fill() {
 // no slice is wider (GANDER_WIDE_COLS). They run int4's launches whose slices the fill rule left
 // whole: there they took 4-5 % off each product of 32 tokens; int8's were level or slower, and so
 // were slices halved by the fill rule, whose x then takes twice the shared memory it needs
-// (fifteenth session, H200). GANDER_WIDE_LEAN=0: never.
+// (fifteenth session, H200). GANDER_WIDE_LEAN=0: never; =all: every gemv_tc_wide launch (the
+// fourteenth session's prepared form, for measurement).
+int wide_lean_mode() {
+    static const int mode = detail::env_is("GANDER_WIDE_LEAN", "0") || wide_cols() > kWideCols ? 0
+                            : detail::env_is("GANDER_WIDE_LEAN", "all")                        ? 2
+                                                                                               : 1;
+    return mode;
+}
 bool wide_lean_allowed() {
-    static const bool on = !detail::env_is("GANDER_WIDE_LEAN", "0") && wide_cols() <= kWideCols;
-    return on;
+    return wide_lean_mode() > 0;
 }
 // Shared memory of a wide block: x of 8 G tokens for its columns.
 std::size_t wide_smem(WeightKind kind, int cols, int G) {
@@ -1375,7 +1381,7 @@ cudaError_t gemv_tc_wide(const TcBatch& batch, cudaStream_t stream) {
         int4 = int4 || batch.jobs[j].kind == WeightKind::Int4G64;
         lean = lean && p.slices[j] == wide_slices(batch.jobs[j]);
     }
-    lean = lean && int4;
+    lean = wide_lean_mode() == 2 || (lean && int4);
     std::size_t smem = 0;
     for (int j = 0; j < batch.n_jobs; ++j)
         smem = std::max(smem, wide_smem(batch.jobs[j].kind,
