@@ -509,19 +509,14 @@ bool wide_fill() {
     return on;
 }
 // The lean kernels (see wide_block) stage x / h kWideCols apart whatever the slices, so only where
-// no slice is wider (GANDER_WIDE_COLS). They run int4's launches whose slices the fill rule left
-// whole: there they took 4-5 % off each product of 32 tokens; int8's were level or slower, and so
-// were slices halved by the fill rule, whose x then takes twice the shared memory it needs
-// (fifteenth session, H200). GANDER_WIDE_LEAN=0: never; =all: every gemv_tc_wide launch (the
-// fourteenth session's prepared form, for measurement).
+// no slice is wider (GANDER_WIDE_COLS). gemv_tc_wide takes them where the batch asks
+// (TcBatch::lean: an int4 model's batched step), ffn_value_wide for int4. GANDER_WIDE_LEAN=0:
+// never; =all: every gemv_tc_wide launch (fifteenth session).
 int wide_lean_mode() {
     static const int mode = detail::env_is("GANDER_WIDE_LEAN", "0") || wide_cols() > kWideCols ? 0
                             : detail::env_is("GANDER_WIDE_LEAN", "all")                        ? 2
                                                                                                : 1;
     return mode;
-}
-bool wide_lean_allowed() {
-    return wide_lean_mode() > 0;
 }
 // Shared memory of a wide block: x of 8 G tokens for its columns.
 std::size_t wide_smem(WeightKind kind, int cols, int G) {
@@ -530,9 +525,9 @@ std::size_t wide_smem(WeightKind kind, int cols, int G) {
 
 // One block: rows 128 rb .. + 127 (warp w the tile of 16 at 128 rb + 16 w), columns
 // [k0, k0 + kc) of slice `slice`, tokens tok0 .. tok0 + n_tok - 1 (n_tok <= 8 G).
-// kLean (int4, see wide_lean_allowed; fourteenth session, measured in the fifteenth): x's rows
-// kWideCols apart whatever the slice's width (the reads' offsets then known when compiling) and
-// int4's group sums started by their first product instead of zeroed first.
+// kLean (TcBatch::lean, see wide_lean_mode; fourteenth session, measured in the fifteenth): x's
+// rows kWideCols apart whatever the slice's width (the reads' offsets then known when compiling)
+// and int4's group sums started by their first product instead of zeroed first.
 template <WeightKind K, int G, bool kLean>
 __device__ void wide_block(const TcJob& job, int rb, int slice, int slices, int tok0, int n_tok,
                            uint4* xs) {
@@ -1376,12 +1371,7 @@ cudaError_t gemv_tc_wide(const TcBatch& batch, cudaStream_t stream) {
     for (int j = 0; j < batch.n_jobs; ++j)
         p.block_start[j + 1] = p.block_start[j] + (batch.jobs[j].rows + kWideRows - 1) / kWideRows *
                                                       p.slices[j] * p.token_blocks;
-    bool lean = wide_lean_allowed(), int4 = false;
-    for (int j = 0; j < batch.n_jobs; ++j) {
-        int4 = int4 || batch.jobs[j].kind == WeightKind::Int4G64;
-        lean = lean && p.slices[j] == wide_slices(batch.jobs[j]);
-    }
-    lean = wide_lean_mode() == 2 || (lean && int4);
+    const bool lean = wide_lean_mode() == 2 || (wide_lean_mode() == 1 && batch.lean);
     std::size_t smem = 0;
     for (int j = 0; j < batch.n_jobs; ++j)
         smem = std::max(smem, wide_smem(batch.jobs[j].kind,
@@ -1428,7 +1418,7 @@ cudaError_t ffn_value_wide(bool int4, const void* Wt, const __half* scales, cons
     if (!ffn_value_wide_fits(int4, Wt, scales, h, T, F, C, y)) return cudaErrorInvalidValue;
     const int G = T <= 8 ? 1 : T <= 16 ? 2 : 4;
     WideTParams p{Wt, scales, h, y, F, C, T, wide_t_slices(F), (T + 8 * G - 1) / (8 * G), int4};
-    const bool lean = int4 && wide_lean_allowed();
+    const bool lean = int4 && wide_lean_mode() > 0;
     const std::size_t smem = wide_t_smem(int4, lean ? kWideCols : F / p.slices, G);
     static const cudaError_t opted_in =
         opt_in_smem(wide_t_smem(false, std::max(wide_cols(), kWideCols), 4),

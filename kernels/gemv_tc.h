@@ -47,6 +47,10 @@ struct TcBatch {
     // (8 tokens an mma; blocks of the same rows with other tokens run side by side and find the
     // weights in L2). The decoding step of a batch of sessions and short prefills.
     int tokens = 1;
+    // gemv_tc_wide: the lean kernels (x staged at a fixed stride, int4's group sums started by
+    // their first mma). An int4 model sets it on every wide launch of its batched step: they gain
+    // only when all of the step's launches take them (docs/performance.md, fifteenth session).
+    bool lean = false;
     void add(const TcJob& job) { jobs[n_jobs++] = job; }
 };
 

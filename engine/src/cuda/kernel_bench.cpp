@@ -428,6 +428,7 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s, const std:
                                                  F, C, yw.as<float>(), s);
                     k::TcBatch b;
                     b.tokens = T;
+                    b.lean = i4; // as an int4 model's batched step
                     for (std::size_t mi = 0; mi < c.mats.size(); ++mi) {
                         const Mat& m = c.mats[mi];
                         b.add({w[mi].p, sc[mi].as<__half>(), xw.as<__half>(),
