@@ -580,8 +580,9 @@ void CudaModel::linear(const Job* jobs, int n_jobs, int T, Workspace& ws, bool s
         k::TcBatch wb;
         wb.tokens = T;
         // An int4 model's step takes the lean wide kernels in every launch (the head's too): a
-        // step of 32 sessions 5.40 -> 5.31 ms on an H200; with only its int4 products lean the
-        // gain was gone, and int8 products gain nothing from them (fifteenth session).
+        // step of 32 sessions 5.42 -> 5.28 ms on an H200; with only its int4 products lean the
+        // gain was gone, and int8 products gain nothing from them (docs/performance.md,
+        // fifteenth session).
         wb.lean = m_info.precision == Precision::Int4;
         for (int i = 0; i < n_jobs; ++i) {
             const Job& j = jobs[i];
