@@ -420,7 +420,7 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s, const std:
                         S[std::size_t(cp)].emplace_back(sb);
                         fill(S[std::size_t(cp)].back(), sb, 8000 + std::uint64_t(cp), s);
                     }
-                auto launch = [&](int cp) {
+                auto launch = [&](int cp, bool lean) {
                     const auto& w = W[std::size_t(cp)];
                     const auto& sc = S[std::size_t(cp)];
                     if (value)
@@ -428,7 +428,7 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s, const std:
                                                  F, C, yw.as<float>(), s);
                     k::TcBatch b;
                     b.tokens = T;
-                    b.lean = i4; // as an int4 model's batched step
+                    b.lean = lean;
                     for (std::size_t mi = 0; mi < c.mats.size(); ++mi) {
                         const Mat& m = c.mats[mi];
                         b.add({w[mi].p, sc[mi].as<__half>(), xw.as<__half>(),
@@ -438,14 +438,28 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s, const std:
                     return k::gemv_tc_wide(b, s);
                 };
                 if (once) {
-                    GANDER_CUDA(launch(0));
+                    GANDER_CUDA(launch(0, i4));
                     GANDER_CUDA(cudaStreamSynchronize(s));
                     continue;
                 }
-                const double us = time_launches(s, e0, e1, std::max(copies, 24),
-                                                [&](int i) { return launch(i % copies); });
+                // As an int4 model's batched step (lean) or an int8 one's; for int4's
+                // gemv_tc_wide also the default kernel alone and the two launch by launch
+                // (fifteenth session: a step gained from the lean kernels only when all of its
+                // launches took them; "alt" above the mean of the two would be the cost of
+                // switching kernels, e.g. their code leaving the instruction caches).
+                const int n = std::max(copies, 24);
+                auto time_with = [&](auto lean_of) {
+                    return time_launches(s, e0, e1, n,
+                                         [&](int i) { return launch(i % copies, lean_of(i)); });
+                };
                 add(c.name, i4 ? "int4" : "int8", value ? "value_wide" : "tc_wide",
-                    double(launch_bytes), us);
+                    double(launch_bytes), time_with([&](int) { return i4; }));
+                if (i4 && !value) {
+                    add(c.name, "int4", "tc_wide plain", double(launch_bytes),
+                        time_with([](int) { return false; }));
+                    add(c.name, "int4", "tc_wide alt", double(launch_bytes),
+                        time_with([](int i) { return i % 2 == 0; }));
+                }
             }
         }
     }
