@@ -1334,6 +1334,15 @@ bool gemv_tc_wide_fits(const TcJob& job, int tokens) {
            (job.ldy == 0 || job.ldy >= job.rows);
 }
 
+// Blocks of a wide launch for one job: its row blocks times its slices times the token blocks.
+int wide_job_blocks(const TcJob& job, int slices, int token_blocks) {
+    return (job.rows + kWideRows - 1) / kWideRows * slices * token_blocks;
+}
+// One of a wide kernel's instantiations by its groups of 8 tokens a block (1, 2 or 4).
+template <typename Kernel> Kernel* by_groups(int G, Kernel* g1, Kernel* g2, Kernel* g4) {
+    return G == 1 ? g1 : G == 2 ? g2 : g4;
+}
+
 // Whether `job` can be cut into `slices` column slices of at least 256 columns and whole steps.
 bool can_split(const TcJob& job, int slices) {
     return job.cols % slices == 0 && job.cols / slices >= 256 &&
@@ -1360,7 +1369,7 @@ cudaError_t gemv_tc_wide(const TcBatch& batch, cudaStream_t stream) {
         for (int j = 0; j < batch.n_jobs; ++j) {
             const TcJob& job = batch.jobs[j];
             const int s = p.slices[j] * (can_split(job, p.slices[j] * split) ? split : 1);
-            n += (job.rows + kWideRows - 1) / kWideRows * s * p.token_blocks;
+            n += wide_job_blocks(job, s, p.token_blocks);
         }
         return n;
     };
@@ -1369,8 +1378,8 @@ cudaError_t gemv_tc_wide(const TcBatch& batch, cudaStream_t stream) {
         for (int j = 0; j < batch.n_jobs; ++j)
             if (can_split(batch.jobs[j], 2 * p.slices[j])) p.slices[j] *= 2;
     for (int j = 0; j < batch.n_jobs; ++j)
-        p.block_start[j + 1] = p.block_start[j] + (batch.jobs[j].rows + kWideRows - 1) / kWideRows *
-                                                      p.slices[j] * p.token_blocks;
+        p.block_start[j + 1] =
+            p.block_start[j] + wide_job_blocks(batch.jobs[j], p.slices[j], p.token_blocks);
     const bool lean = wide_lean_mode() == 2 || (wide_lean_mode() == 1 && batch.lean);
     std::size_t smem = 0;
     for (int j = 0; j < batch.n_jobs; ++j)
@@ -1393,12 +1402,10 @@ cudaError_t gemv_tc_wide(const TcBatch& batch, cudaStream_t stream) {
         gemv_tc_wide_kernel<1, false>, gemv_tc_wide_kernel<2, false>, gemv_tc_wide_kernel<4, false>,
         gemv_tc_wide_kernel<1, true>, gemv_tc_wide_kernel<2, true>, gemv_tc_wide_kernel<4, true>);
     if (opted_in != cudaSuccess) return opted_in;
-    auto* kernel = lean ? (G == 1   ? gemv_tc_wide_kernel<1, true>
-                           : G == 2 ? gemv_tc_wide_kernel<2, true>
-                                    : gemv_tc_wide_kernel<4, true>)
-                        : (G == 1   ? gemv_tc_wide_kernel<1, false>
-                           : G == 2 ? gemv_tc_wide_kernel<2, false>
-                                    : gemv_tc_wide_kernel<4, false>);
+    auto* kernel = lean ? by_groups(G, gemv_tc_wide_kernel<1, true>, gemv_tc_wide_kernel<2, true>,
+                                    gemv_tc_wide_kernel<4, true>)
+                        : by_groups(G, gemv_tc_wide_kernel<1, false>, gemv_tc_wide_kernel<2, false>,
+                                    gemv_tc_wide_kernel<4, false>);
     return detail::launch_pdl(kernel, dim3(unsigned(p.block_start[batch.n_jobs])),
                               dim3(32 * kWarps), smem, stream, p);
 }
@@ -1426,12 +1433,11 @@ cudaError_t ffn_value_wide(bool int4, const void* Wt, const __half* scales, cons
                     ffn_value_wide_kernel<4, false>, ffn_value_wide_kernel<1, true>,
                     ffn_value_wide_kernel<2, true>, ffn_value_wide_kernel<4, true>);
     if (opted_in != cudaSuccess) return opted_in;
-    auto* kernel = lean ? (G == 1   ? ffn_value_wide_kernel<1, true>
-                           : G == 2 ? ffn_value_wide_kernel<2, true>
-                                    : ffn_value_wide_kernel<4, true>)
-                        : (G == 1   ? ffn_value_wide_kernel<1, false>
-                           : G == 2 ? ffn_value_wide_kernel<2, false>
-                                    : ffn_value_wide_kernel<4, false>);
+    auto* kernel =
+        lean ? by_groups(G, ffn_value_wide_kernel<1, true>, ffn_value_wide_kernel<2, true>,
+                         ffn_value_wide_kernel<4, true>)
+             : by_groups(G, ffn_value_wide_kernel<1, false>, ffn_value_wide_kernel<2, false>,
+                         ffn_value_wide_kernel<4, false>);
     const int col_blocks = (C + kWideRows - 1) / kWideRows;
     return detail::launch_pdl(kernel, dim3(unsigned(col_blocks * p.slices * p.token_blocks)),
                               dim3(32 * kWarps), smem, stream, p);
