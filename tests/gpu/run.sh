@@ -260,9 +260,6 @@ short = lambda m: m.replace("smsp__average_warps_issue_stalled_", "stall ").repl
 for (i, name), m in by.items():
     print(f"launch {i} {name}: " + ", ".join(f"{short(k)} {float(v.replace(',', '')):.3g}" for k, v in m.items()))
 PY
-  # The device returns 8 files at most: the table keeps the metrics, the .err only if it failed.
-  [ -s "$OUT/ncu-$pk-summary.txt" ] && ! grep -q "no metrics" "$OUT/ncu-$pk-summary.txt" &&
-    rm -f "$OUT/ncu-$pk.csv" "$OUT/ncu-$pk.err"
 done
 
 # Per-kernel durations of one decoding step (ncu, graph nodes profiled one by one; the sum
