@@ -47,6 +47,28 @@ __device__ __forceinline__ void grid_dep_begin() {
     if constexpr (!kEarlyTrigger) grid_dep_launch();
 }
 
+// The m16n8k16 tensor-core product, fp16 in, fp32 sums (the PTX ISA's layouts: A row-major, B
+// column-major): d += A B; kZeroC: d = A B (a sum's first product: no zeroed accumulators first).
+template <bool kZeroC = false>
+__device__ __forceinline__ void mma16816(float (&d)[4], std::uint32_t a0, std::uint32_t a1,
+                                         std::uint32_t a2, std::uint32_t a3, std::uint32_t b0,
+                                         std::uint32_t b1) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    if constexpr (kZeroC)
+        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, "
+                     "{%4,%5,%6,%7}, {%8,%9}, {%10,%10,%10,%10};\n"
+                     : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])
+                     : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1), "f"(0.0f));
+    else
+        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, "
+                     "{%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+                     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                     : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+#else
+    __trap(); // the launchers keep cards before sm_80 away
+#endif
+}
+
 // An attribute of the current device, or `fallback` when it cannot be read (the error cleared).
 inline int device_attribute(cudaDeviceAttr attr, int fallback) {
     int dev = 0, v = 0;

@@ -280,6 +280,240 @@ __global__ void __launch_bounds__(kThreads)
         *reinterpret_cast<float4*>(out + i) = make_float4(acc[i], acc[i + 1], acc[i + 2], acc[i + 3]);
 }
 
+// ---- The one-token step on the tensor cores (int8 / int4; GANDER_SPARSE_MMA=1) ----
+//
+// The same sums as sparse_rows_kernel as m16n8k16 products: A (16 columns c x 16 listed rows f)
+// the weights, B (16 listed rows x 8) the activations, where B's column n holds the activations of
+// the block's n-th 64-row scale group (int4; int8 uses column 0 alone), so that D's column n is
+// that group's sum and the crossing of groups needs no branch. An mma pairs two rows f in a
+// register, so a lane reads the same columns of four listed rows and interleaves two rows' bytes
+// with a byte permute before the fp16 trick (0x6400 | q): ~1.5 instructions a weight where
+// sparse_rows_kernel takes ~3, and each listed row's offset and activation come from shared memory
+// once a lane and k-slice of 16 rows instead of once a thread and row. Products exact in fp32.
+// Block: 256 rows f x 1,024 columns, 8 warps of 128 columns; lane (g, t) reads 8 bytes (int4) or
+// 16 bytes (int8), 16 columns from column 16 g of its warp's, of listed rows 2t, 2t + 1, 2t + 8 and
+// 2t + 9 of each k-slice; the partial sums go to partial[f-chunk of 256][c] (add_partials as
+// before, over half as many chunks).
+constexpr int kMmaRows = kThreads, kMmaCols = 1024;
+
+// Lane (g, t)'s column n = g of B for a k pair: the two listed rows' activations where their
+// group (bits 16-31 of e, below the activation's fp16 bits) is g, else zero.
+__device__ __forceinline__ std::uint32_t b_pair(std::uint32_t e0, std::uint32_t e1, unsigned g) {
+    const std::uint32_t lo = (e0 >> 16) == g ? e0 & 0xffffu : 0u;
+    const std::uint32_t hi = (e1 >> 16) == g ? e1 << 16 : 0u;
+    return lo | hi;
+}
+
+template <std::uint32_t kFn>
+__device__ __forceinline__ std::uint32_t lop3(std::uint32_t a, std::uint32_t b, std::uint32_t c) {
+    std::uint32_t r;
+    asm("lop3.b32 %0, %1, %2, %3, %4;" : "=r"(r) : "r"(a), "r"(b), "r"(c), "n"(kFn));
+    return r;
+}
+
+// Two rows' words of the same columns (a: the k pair's first row, b: its second) -> one fp16 pair
+// a column, (a's value, b's value), exact. int4: 8 columns (byte i: columns 2i, 2i + 1 in its low
+// and high nibble), (0x6400 | n) - 1032 and (0x6400 | 16 n) / 16 - 72; int8: 4 columns (byte i),
+// (0x6400 | (q ^ 0x80)) - 1152.
+template <SW K>
+__device__ __forceinline__ void row_pairs(std::uint32_t a, std::uint32_t b,
+                                          std::uint32_t (&p)[K == SW::I4 ? 8 : 4]) {
+    const std::uint32_t x[2] = {__byte_perm(a, b, 0x5410), __byte_perm(a, b, 0x7632)};
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+        const std::uint32_t y = x[h] >> 8; // byte 0: a's next byte; byte 2: b's next byte
+        if constexpr (K == SW::I4) {
+            const __half2 b8 = __half2half2(__ushort_as_half(0x6408));  // 1032
+            const __half2 s16 = __half2half2(__ushort_as_half(0x2C00)); // 1/16
+            const __half2 b72 = __half2half2(__ushort_as_half(0xD480)); // -72
+            const auto h2 = [](std::uint32_t u) { return *reinterpret_cast<__half2*>(&u); };
+            const auto u32 = [](__half2 v) { return *reinterpret_cast<std::uint32_t*>(&v); };
+            p[4 * h + 0] = u32(__hsub2(h2(lop3<0xEA>(x[h], 0x000F000Fu, 0x64006400u)), b8));
+            p[4 * h + 1] = u32(__hfma2(h2(lop3<0xEA>(x[h], 0x00F000F0u, 0x64006400u)), s16, b72));
+            p[4 * h + 2] = u32(__hsub2(h2(lop3<0xEA>(y, 0x000F000Fu, 0x64006400u)), b8));
+            p[4 * h + 3] = u32(__hfma2(h2(lop3<0xEA>(y, 0x00F000F0u, 0x64006400u)), s16, b72));
+        } else {
+            const __half2 b1152 = __half2half2(__ushort_as_half(0x6480)); // 1152
+            const auto h2 = [](std::uint32_t u) { return *reinterpret_cast<__half2*>(&u); };
+            const auto u32 = [](__half2 v) { return *reinterpret_cast<std::uint32_t*>(&v); };
+            // (x & 0x00FF00FF) ^ 0x64806480: the byte offset by 128 under 0x64
+            p[2 * h + 0] = u32(__hsub2(h2(lop3<0x6A>(x[h], 0x00FF00FFu, 0x64806480u)), b1152));
+            p[2 * h + 1] = u32(__hsub2(h2(lop3<0x6A>(y, 0x00FF00FFu, 0x64806480u)), b1152));
+        }
+    }
+}
+
+template <SW K>
+__global__ void __launch_bounds__(kThreads, 2)
+    sparse_mma_kernel(const __half* h, const void* Wt, const __half* scales, int F, int C,
+                      float* partial, bool dense, unsigned long long* counts) {
+    static_assert(K != SW::F16, "fp16 keeps sparse_rows_kernel");
+    constexpr bool kI4 = K == SW::I4;
+    constexpr int kW = kI4 ? 2 : 4;       // 32-bit words a lane reads of a row
+    constexpr int kPerWord = kI4 ? 4 : 2; // mma tiles a word feeds (two columns a tile)
+    constexpr int kTiles = kW * kPerWord; // 8: the lane group's 16 columns
+    constexpr int kU = 4 / kW;            // k-slices a round of loads (16 registers)
+    __shared__ __align__(16) std::uint32_t off[kMmaRows + 16];
+    __shared__ __align__(16) std::uint32_t hg[kMmaRows + 16];
+    __shared__ int warp_count[kThreads / 32];
+    const int tid = int(threadIdx.x), lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
+    const int f0 = int(blockIdx.x) * kMmaRows;
+    const int cw = int(blockIdx.y) * kMmaCols + warp * 128; // the warp's first column
+    const bool cols_in = cw < C;                            // C % 128 == 0: whole warps
+    const int c0 = cw + 16 * g;                             // the lane group's first column
+    // int4: the column scales of this lane's groups (t = 0: the block's groups 0, 1; t = 1: 2, 3)
+    // for its 16 columns, loaded before the wait (nothing writes weights).
+    uint4 sc[2][2] = {};
+    if constexpr (kI4) {
+        if (cols_in && t < 2) {
+#pragma unroll
+            for (int q = 0; q < 2; ++q) {
+                const int grp = f0 / kGroup + 2 * t + q;
+                if (grp * kGroup < F) {
+                    const auto* s =
+                        reinterpret_cast<const uint4*>(scales + std::size_t(grp) * C + c0);
+                    sc[q][0] = s[0];
+                    sc[q][1] = s[1];
+                }
+            }
+        }
+    }
+    if constexpr (detail::kEarlyTrigger) detail::grid_dep_launch(); // see common.cuh
+    detail::grid_dep_wait();
+    const int f = f0 + tid;
+    const bool mine = f < F;
+    const __half hv = mine ? h[f] : __float2half(0.0f);
+    const float hf = __half2float(hv);
+    const bool keep = mine && (dense || hf != 0.0f);
+    if (counts && blockIdx.y == 0) { // as sparse_rows_kernel
+        const unsigned nz = __ballot_sync(0xffffffffu, mine && hf != 0.0f);
+        const unsigned in = __ballot_sync(0xffffffffu, mine);
+        if (lane == 0 && in) {
+            atomicAdd(counts, (unsigned long long)__popc(nz));
+            atomicAdd(counts + 1, (unsigned long long)__popc(in));
+        }
+    }
+    const RowList list = list_rows(keep, warp_count);
+    const int n = list.n, n16 = (n + 15) & ~15;
+    const std::uint32_t row_bytes = row_bytes_of<K>(std::uint32_t(C));
+    if (keep) {
+        off[list.pos] = std::uint32_t(f) * row_bytes; // the launch checks F rows fit 32 bits
+        hg[list.pos] = std::uint32_t(__half_as_ushort(hv)) | std::uint32_t(kI4 ? tid / kGroup : 0)
+                                                                 << 16;
+    }
+    __syncthreads();
+    // The last k-slice's missing rows: no activation, the bytes of the slice's first row.
+    if (tid < n16 - n) {
+        off[n + tid] = off[n & ~15];
+        hg[n + tid] = 0u;
+    }
+    __syncthreads();
+    if constexpr (!detail::kEarlyTrigger) detail::grid_dep_launch();
+    if (!cols_in) return;
+
+    const auto* base = static_cast<const std::uint8_t*>(Wt) + row_bytes_of<K>(std::size_t(c0));
+    const int nks = n16 / 16, rounds = (nks + kU - 1) / kU;
+    float acc[kTiles][4];
+#pragma unroll
+    for (int i = 0; i < kTiles; ++i) acc[i][0] = acc[i][1] = acc[i][2] = acc[i][3] = 0.0f;
+    // Round r: k-slices r kU .. r kU + kU - 1, each lane's four rows x kW words.
+    auto issue = [&](std::uint32_t(&w)[16], int r) {
+#pragma unroll
+        for (int u = 0; u < kU; ++u) {
+            const int ks = r * kU + u;
+            if (ks >= nks) break;
+            const uint2 lo = *reinterpret_cast<const uint2*>(off + 16 * ks + 2 * t);
+            const uint2 hi = *reinterpret_cast<const uint2*>(off + 16 * ks + 2 * t + 8);
+            const std::uint32_t o[4] = {lo.x, lo.y, hi.x, hi.y};
+#pragma unroll
+            for (int rr = 0; rr < 4; ++rr) {
+                std::uint32_t* d = w + (4 * u + rr) * kW;
+                if constexpr (kI4) {
+                    const uint2 v = __ldcs(reinterpret_cast<const uint2*>(base + o[rr]));
+                    d[0] = v.x;
+                    d[1] = v.y;
+                } else {
+                    const uint4 v = __ldcs(reinterpret_cast<const uint4*>(base + o[rr]));
+                    d[0] = v.x;
+                    d[1] = v.y;
+                    d[2] = v.z;
+                    d[3] = v.w;
+                }
+            }
+        }
+    };
+    auto consume = [&](const std::uint32_t(&w)[16], int r) {
+#pragma unroll
+        for (int u = 0; u < kU; ++u) {
+            const int ks = r * kU + u;
+            if (ks >= nks) break;
+            const uint2 e0 = *reinterpret_cast<const uint2*>(hg + 16 * ks + 2 * t);
+            const uint2 e1 = *reinterpret_cast<const uint2*>(hg + 16 * ks + 2 * t + 8);
+            const std::uint32_t b0 = b_pair(e0.x, e0.y, unsigned(g));
+            const std::uint32_t b1 = b_pair(e1.x, e1.y, unsigned(g));
+#pragma unroll
+            for (int j = 0; j < kW; ++j) {
+                const std::uint32_t* rw = w + 4 * u * kW;
+                std::uint32_t lo[2 * kPerWord], hi[2 * kPerWord]; // rows 2t, 2t + 1; 2t + 8, 2t + 9
+                row_pairs<K>(rw[0 * kW + j], rw[1 * kW + j], lo);
+                row_pairs<K>(rw[2 * kW + j], rw[3 * kW + j], hi);
+#pragma unroll
+                for (int tt = 0; tt < kPerWord;
+                     ++tt) // m = g: column 2 tt of the word; g + 8: 2 tt + 1
+                    detail::mma16816(acc[j * kPerWord + tt], lo[2 * tt], lo[2 * tt + 1], hi[2 * tt],
+                                     hi[2 * tt + 1], b0, b1);
+            }
+        }
+    };
+    std::uint32_t wa[16], wb[16];
+    if (rounds > 0) issue(wa, 0);
+    for (int r = 0; r < rounds; r += 2) {
+        if (r + 1 < rounds) issue(wb, r + 1);
+        consume(wa, r);
+        if (r + 1 >= rounds) break;
+        if (r + 2 < rounds) issue(wa, r + 2);
+        consume(wb, r + 1);
+    }
+
+    // D of tile (j, tt): d0, d1 = columns n = 2t, 2t + 1 of row m = g (the lane group's column
+    // 2 tt of word j), d2, d3 of row g + 8 (column 2 tt + 1). int4: n is the group, scaled here,
+    // t = 1's groups 2, 3 added to t = 0's; int8: n = 0 alone (t = 0), scaled in add_partials.
+    float out[16];
+#pragma unroll
+    for (int j = 0; j < kW; ++j) {
+#pragma unroll
+        for (int tt = 0; tt < kPerWord; ++tt) {
+            const float* d = acc[j * kPerWord + tt];
+            const int col = j * 2 * kPerWord + 2 * tt; // of the lane group's 16
+            if constexpr (kI4) {
+                auto s = [&](int q, int cc) { // group 2t + q's scale of column cc
+                    const uint4& v = sc[q][cc / 8];
+                    const int i = (cc % 8) / 2;
+                    const std::uint32_t word = i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w;
+                    return __half2float(__ushort_as_half(
+                        static_cast<unsigned short>(cc % 2 ? word >> 16 : word & 0xffffu)));
+                };
+                float v0 = d[0] * s(0, col) + d[1] * s(1, col);
+                float v1 = d[2] * s(0, col + 1) + d[3] * s(1, col + 1);
+                v0 += __shfl_xor_sync(0xffffffffu, v0, 1);
+                v1 += __shfl_xor_sync(0xffffffffu, v1, 1);
+                out[col] = v0;
+                out[col + 1] = v1;
+            } else {
+                out[col] = d[0];
+                out[col + 1] = d[2];
+            }
+        }
+    }
+    if (t == 0) {
+        float* dst = partial + std::size_t(blockIdx.x) * C + c0;
+#pragma unroll
+        for (int i = 0; i < 16; i += 4)
+            *reinterpret_cast<float4*>(dst + i) =
+                make_float4(out[i], out[i + 1], out[i + 2], out[i + 3]);
+    }
+}
+
 // y += the chunks' partial sums (several tokens: blockIdx.y the token, its partial sums C apart
 // within a chunk's `chunk_stride`, its y row C apart).
 // Eight threads a column, each summing an eighth of the chunks with 8 loads in flight; the eighths
@@ -518,6 +752,14 @@ bool sparse_pipe() {
     static const bool on = !detail::env_is("GANDER_SPARSE_PIPE", "0");
     return on;
 }
+// GANDER_SPARSE_MMA=1: the one-token int8 / int4 step through sparse_mma_kernel where it fits:
+// a card with the m16n8k16 product (sm_80 on), whole warps of columns (C % 128 == 0), the loads'
+// alignment (8 bytes int4, 16 int8). Not yet the default (measured first).
+template <SW K> bool mma_fits(const void* Wt, int C) {
+    static const bool on = detail::env_is("GANDER_SPARSE_MMA", "1") && detail::compute_major() >= 8;
+    const auto wa = reinterpret_cast<std::uintptr_t>(Wt);
+    return on && C % 128 == 0 && (wa & (K == SW::I4 ? 7 : 15)) == 0;
+}
 template <SW K> int chunks_of(int F) {
     return (F + kRows<K> - 1) / kRows<K>;
 }
@@ -532,13 +774,26 @@ cudaError_t launch_sparse(const __half* h, const void* Wt, const __half* scales,
         (wa & (K == SW::I4 ? 3 : 7)) || (K != SW::F16 && !scales) ||
         (K == SW::I4 && (F % kGroup != 0 || (reinterpret_cast<std::uintptr_t>(scales) & 15))))
         return cudaErrorInvalidValue;
-    const int chunks = chunks_of<K>(F);
-    const bool pipe =
-        sparse_pipe() && row_bytes_of<K>(std::size_t(C)) * std::size_t(F) <= INT32_MAX;
-    const cudaError_t e = detail::launch_pdl(
-        pipe ? sparse_rows_kernel<K, true> : sparse_rows_kernel<K, false>,
-        dim3(unsigned(chunks), unsigned((C + V * kThreads - 1) / (V * kThreads))), dim3(kThreads),
-        0, stream, h, Wt, scales, F, C, partial, dense, counts);
+    const bool offsets32 = row_bytes_of<K>(std::size_t(C)) * std::size_t(F) <= INT32_MAX;
+    bool mma = false;
+    if constexpr (K != SW::F16) mma = offsets32 && mma_fits<K>(Wt, C);
+    const int chunks = mma ? (F + kMmaRows - 1) / kMmaRows : chunks_of<K>(F);
+    cudaError_t e = cudaSuccess;
+    if constexpr (K != SW::F16) {
+        if (mma) {
+            e = detail::launch_pdl(sparse_mma_kernel<K>,
+                                   dim3(unsigned(chunks), unsigned((C + kMmaCols - 1) / kMmaCols)),
+                                   dim3(kThreads), 0, stream, h, Wt, scales, F, C, partial, dense,
+                                   counts);
+        }
+    }
+    if (!mma) {
+        const bool pipe = sparse_pipe() && offsets32;
+        e = detail::launch_pdl(
+            pipe ? sparse_rows_kernel<K, true> : sparse_rows_kernel<K, false>,
+            dim3(unsigned(chunks), unsigned((C + V * kThreads - 1) / (V * kThreads))),
+            dim3(kThreads), 0, stream, h, Wt, scales, F, C, partial, dense, counts);
+    }
     if (e != cudaSuccess) return e;
     return detail::launch_pdl(add_partials_kernel,
                               dim3(unsigned((C + kPartialCols - 1) / kPartialCols)), dim3(kThreads),

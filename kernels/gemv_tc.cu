@@ -24,6 +24,7 @@ namespace {
 
 using detail::grid_dep_launch;
 using detail::grid_dep_wait;
+using detail::mma16816;
 
 constexpr int kWarps = 8;
 
@@ -58,27 +59,6 @@ template <> struct Traits<WeightKind::Int4G64> {
     static constexpr int kVals = 32, kSteps = 4; // two scale groups per step, see tile()
     using Load = uint4;
 };
-
-// d += A B; kZeroC: d = A B (the first product of a sum, no zeroed accumulators set up first).
-template <bool kZeroC = false>
-__device__ __forceinline__ void mma16816(float (&d)[4], std::uint32_t a0, std::uint32_t a1,
-                                         std::uint32_t a2, std::uint32_t a3, std::uint32_t b0,
-                                         std::uint32_t b1) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    if constexpr (kZeroC)
-        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, "
-                     "{%4,%5,%6,%7}, {%8,%9}, {%10,%10,%10,%10};\n"
-                     : "=f"(d[0]), "=f"(d[1]), "=f"(d[2]), "=f"(d[3])
-                     : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1), "f"(0.0f));
-    else
-        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, "
-                     "{%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
-                     : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-                     : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
-#else
-    __trap(); // gemv_tc_fits() keeps older cards away
-#endif
-}
 
 __device__ __forceinline__ std::uint32_t h2_bits(__half2 h) {
     return *reinterpret_cast<std::uint32_t*>(&h);
