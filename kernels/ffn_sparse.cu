@@ -10,7 +10,8 @@
 // scale, which the second pass applies; int4: each of the chunk's two scale groups summed apart and
 // scaled). A second pass adds the f-chunks' partials to y in a fixed order (deterministic, no
 // atomics). Bytes: (non-zero rows) x the row's bytes of Wt (int4: and every scale), h once, partial
-// written and read once (F / 128 x C x 4 x 2; 4 MB on the 7.2B shape).
+// written and read once (F / 128 x C x 4 x 2; 4 MB on the 7.2B shape). int8 / int4 on sm_80 and
+// later take sparse_mma_kernel instead where it fits (the same sums on the tensor cores; below).
 #include <algorithm>
 #include <cstdint>
 #include <type_traits>
@@ -280,7 +281,7 @@ __global__ void __launch_bounds__(kThreads)
         *reinterpret_cast<float4*>(out + i) = make_float4(acc[i], acc[i + 1], acc[i + 2], acc[i + 3]);
 }
 
-// ---- The one-token step on the tensor cores (int8 / int4; GANDER_SPARSE_MMA=1) ----
+// ---- The one-token step of int8 / int4 on the tensor cores ----
 //
 // The same sums as sparse_rows_kernel as m16n8k16 products: A (16 columns c x 16 listed rows f)
 // the weights, B (16 listed rows x 8) the activations, where B's column n holds the activations of
@@ -752,11 +753,12 @@ bool sparse_pipe() {
     static const bool on = !detail::env_is("GANDER_SPARSE_PIPE", "0");
     return on;
 }
-// GANDER_SPARSE_MMA=1: the one-token int8 / int4 step through sparse_mma_kernel where it fits:
-// a card with the m16n8k16 product (sm_80 on), whole warps of columns (C % 128 == 0), the loads'
-// alignment (8 bytes int4, 16 int8). Not yet the default (measured first).
+// The one-token int8 / int4 step goes through sparse_mma_kernel where it fits: a card with the
+// m16n8k16 product (sm_80 on), whole warps of columns (C % 128 == 0), the loads' alignment (8
+// bytes int4, 16 int8); else sparse_rows_kernel. GANDER_SPARSE_MMA=0: never (to compare).
 template <SW K> bool mma_fits(const void* Wt, int C) {
-    static const bool on = detail::env_is("GANDER_SPARSE_MMA", "1") && detail::compute_major() >= 8;
+    static const bool on =
+        !detail::env_is("GANDER_SPARSE_MMA", "0") && detail::compute_major() >= 8;
     const auto wa = reinterpret_cast<std::uintptr_t>(Wt);
     return on && C % 128 == 0 && (wa & (K == SW::I4 ? 7 : 15)) == 0;
 }

@@ -647,8 +647,9 @@ TEST_CASE("ffn_value_sparse: y += h Wt over the non-zero h only, equal to the de
 
 TEST_CASE("ffn_value_sparse_i8: transposed int8 rows times h, column scales; transpose; dequantise") {
     // 2,064 columns: a second column block of two threads; 300 rows: a last block of 44. 1,152
-    // columns (9 x 128): the tensor-core kernel's second column block of one warp
-    // (GANDER_SPARSE_MMA=1; the shapes whose columns are not whole warps keep the other kernel).
+    // columns (9 x 128): the tensor-core kernel's second column block of one warp (the shapes
+    // whose columns are not whole warps take sparse_rows_kernel, as all do with
+    // GANDER_SPARSE_MMA=0).
     for (auto [F, C] : {std::pair{300, 72}, std::pair{16384, 4096}, std::pair{512, 2056},
                         std::pair{300, 2064}, std::pair{300, 1152}}) {
         // The file layout [C, F] with a scale per row c; uploaded and transposed on the card.
@@ -697,8 +698,8 @@ TEST_CASE("ffn_value_sparse_i8: transposed int8 rows times h, column scales; tra
 
 TEST_CASE("ffn_value_sparse_i4: transposed int4 rows times h, group scales; transposes; dequantise") {
     // 4,160 columns: a third column block of 8 threads; 192 rows: a last block of one scale group.
-    // 448 x 1,152: the tensor-core kernel's (GANDER_SPARSE_MMA=1) last block of three groups of
-    // its four and second column block of one warp.
+    // 448 x 1,152: the tensor-core kernel's last block of three scale groups of its four and second
+    // column block of one warp.
     for (auto [F, C] : {std::pair{320, 72}, std::pair{16384, 4096}, std::pair{192, 2056},
                         std::pair{192, 4160}, std::pair{448, 1152}}) {
         // The file layout [C, F]: row c holds F / 2 bytes (column 2i in the low nibble of byte i)
