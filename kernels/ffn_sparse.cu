@@ -517,8 +517,9 @@ __global__ void __launch_bounds__(kThreads, 2)
             const int col = j * 2 * kPerWord + 2 * tt; // of the lane group's 16
             if constexpr (kI4) {
                 auto s = [&](int q, int cc) { // group 2t + q's scale of column cc
-                    if constexpr (kDeep)
-                        return __half2float(scs[2 * t + q][warp * 128 + 16 * g + cc]);
+                    if constexpr (kDeep) // lanes t = 2, 3 hold no group (their sums are unused)
+                        return t < 2 ? __half2float(scs[2 * t + q][warp * 128 + 16 * g + cc])
+                                     : 0.0f;
                     const uint4& v = sc[q][cc / 8];
                     const int i = (cc % 8) / 2;
                     const std::uint32_t word = i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w;
