@@ -319,6 +319,8 @@ __device__ __forceinline__ std::uint32_t lop3(std::uint32_t a, std::uint32_t b, 
 template <SW K>
 __device__ __forceinline__ void row_pairs(std::uint32_t a, std::uint32_t b,
                                           std::uint32_t (&p)[K == SW::I4 ? 8 : 4]) {
+    const auto h2 = [](std::uint32_t u) { return *reinterpret_cast<__half2*>(&u); };
+    const auto u32 = [](__half2 v) { return *reinterpret_cast<std::uint32_t*>(&v); };
     const std::uint32_t x[2] = {__byte_perm(a, b, 0x5410), __byte_perm(a, b, 0x7632)};
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
@@ -327,16 +329,12 @@ __device__ __forceinline__ void row_pairs(std::uint32_t a, std::uint32_t b,
             const __half2 b8 = __half2half2(__ushort_as_half(0x6408));  // 1032
             const __half2 s16 = __half2half2(__ushort_as_half(0x2C00)); // 1/16
             const __half2 b72 = __half2half2(__ushort_as_half(0xD480)); // -72
-            const auto h2 = [](std::uint32_t u) { return *reinterpret_cast<__half2*>(&u); };
-            const auto u32 = [](__half2 v) { return *reinterpret_cast<std::uint32_t*>(&v); };
             p[4 * h + 0] = u32(__hsub2(h2(lop3<0xEA>(x[h], 0x000F000Fu, 0x64006400u)), b8));
             p[4 * h + 1] = u32(__hfma2(h2(lop3<0xEA>(x[h], 0x00F000F0u, 0x64006400u)), s16, b72));
             p[4 * h + 2] = u32(__hsub2(h2(lop3<0xEA>(y, 0x000F000Fu, 0x64006400u)), b8));
             p[4 * h + 3] = u32(__hfma2(h2(lop3<0xEA>(y, 0x00F000F0u, 0x64006400u)), s16, b72));
         } else {
             const __half2 b1152 = __half2half2(__ushort_as_half(0x6480)); // 1152
-            const auto h2 = [](std::uint32_t u) { return *reinterpret_cast<__half2*>(&u); };
-            const auto u32 = [](__half2 v) { return *reinterpret_cast<std::uint32_t*>(&v); };
             // (x & 0x00FF00FF) ^ 0x64806480: the byte offset by 128 under 0x64
             p[2 * h + 0] = u32(__hsub2(h2(lop3<0x6A>(x[h], 0x00FF00FFu, 0x64806480u)), b1152));
             p[2 * h + 1] = u32(__hsub2(h2(lop3<0x6A>(y, 0x00FF00FFu, 0x64806480u)), b1152));
@@ -788,15 +786,16 @@ bool sparse_pipe() {
 // The one-token int8 / int4 step goes through sparse_mma_kernel where it fits: a card with the
 // m16n8k16 product (sm_80 on), whole warps of columns (C % 128 == 0), the loads' alignment (8
 // bytes int4, 16 int8); else sparse_rows_kernel. GANDER_SPARSE_MMA=0: never (to compare).
-bool mma_deep() {
-    static const bool on = detail::env_is("GANDER_SPARSE_MMA_DEEP", "1");
-    return on;
-}
 template <SW K> bool mma_fits(const void* Wt, int C) {
     static const bool on =
         !detail::env_is("GANDER_SPARSE_MMA", "0") && detail::compute_major() >= 8;
     const auto wa = reinterpret_cast<std::uintptr_t>(Wt);
     return on && C % 128 == 0 && (wa & (K == SW::I4 ? 7 : 15)) == 0;
+}
+// GANDER_SPARSE_MMA_DEEP=1: its variant with three rounds of loads a lane (see the kernel).
+bool mma_deep() {
+    static const bool on = detail::env_is("GANDER_SPARSE_MMA_DEEP", "1");
+    return on;
 }
 template <SW K> int chunks_of(int F) {
     return (F + kRows<K> - 1) / kRows<K>;
