@@ -342,9 +342,7 @@ __device__ __forceinline__ void row_pairs(std::uint32_t a, std::uint32_t b,
     }
 }
 
-// kDeep: three rounds of loads a lane instead of two, the int4 scales in shared memory instead of
-// 16 registers (GANDER_SPARSE_MMA_DEEP=1; measured before it becomes the default).
-template <SW K, bool kDeep>
+template <SW K>
 __global__ void __launch_bounds__(kThreads, 2)
     sparse_mma_kernel(const __half* h, const void* Wt, const __half* scales, int F, int C,
                       float* partial, bool dense, unsigned long long* counts) {
@@ -357,7 +355,6 @@ __global__ void __launch_bounds__(kThreads, 2)
     __shared__ __align__(16) std::uint32_t off[kMmaRows + 16];
     __shared__ __align__(16) std::uint32_t hg[kMmaRows + 16];
     __shared__ int warp_count[kThreads / 32];
-    __shared__ __align__(16) __half scs[kI4 && kDeep ? 4 : 1][kI4 && kDeep ? kMmaCols : 8];
     const int tid = int(threadIdx.x), lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
     const int f0 = int(blockIdx.x) * kMmaRows;
     const int cw = int(blockIdx.y) * kMmaCols + warp * 128; // the warp's first column
@@ -365,18 +362,8 @@ __global__ void __launch_bounds__(kThreads, 2)
     const int c0 = cw + 16 * g;                             // the lane group's first column
     // int4: the column scales of this lane's groups (t = 0: the block's groups 0, 1; t = 1: 2, 3)
     // for its 16 columns, loaded before the wait (nothing writes weights).
-    // kDeep: the block's four groups x 1,024 columns into shared memory instead.
     uint4 sc[2][2] = {};
-    if constexpr (kI4 && kDeep) {
-        for (int i = tid; i < 4 * kMmaCols / 8; i += kThreads) {
-            const int q = i / (kMmaCols / 8), c8 = i % (kMmaCols / 8) * 8;
-            const int grp = f0 / kGroup + q, col = int(blockIdx.y) * kMmaCols + c8;
-            uint4 v = make_uint4(0, 0, 0, 0);
-            if (grp * kGroup < F && col < C)
-                v = *reinterpret_cast<const uint4*>(scales + std::size_t(grp) * C + col);
-            *reinterpret_cast<uint4*>(&scs[q][c8]) = v;
-        }
-    } else if constexpr (kI4) {
+    if constexpr (kI4) {
         if (cols_in && t < 2) {
 #pragma unroll
             for (int q = 0; q < 2; ++q) {
@@ -477,30 +464,14 @@ __global__ void __launch_bounds__(kThreads, 2)
             }
         }
     };
-    if constexpr (!kDeep) {
-        std::uint32_t wa[16], wb[16];
-        if (rounds > 0) issue(wa, 0);
-        for (int r = 0; r < rounds; r += 2) {
-            if (r + 1 < rounds) issue(wb, r + 1);
-            consume(wa, r);
-            if (r + 1 >= rounds) break;
-            if (r + 2 < rounds) issue(wa, r + 2);
-            consume(wb, r + 1);
-        }
-    } else {
-        std::uint32_t wa[16], wb[16], wc[16];
-        if (rounds > 0) issue(wa, 0);
-        if (rounds > 1) issue(wb, 1);
-        for (int r = 0; r < rounds; r += 3) {
-            if (r + 2 < rounds) issue(wc, r + 2);
-            consume(wa, r);
-            if (r + 1 >= rounds) break;
-            if (r + 3 < rounds) issue(wa, r + 3);
-            consume(wb, r + 1);
-            if (r + 2 >= rounds) break;
-            if (r + 4 < rounds) issue(wb, r + 4);
-            consume(wc, r + 2);
-        }
+    std::uint32_t wa[16], wb[16];
+    if (rounds > 0) issue(wa, 0);
+    for (int r = 0; r < rounds; r += 2) {
+        if (r + 1 < rounds) issue(wb, r + 1);
+        consume(wa, r);
+        if (r + 1 >= rounds) break;
+        if (r + 2 < rounds) issue(wa, r + 2);
+        consume(wb, r + 1);
     }
 
     // D of tile (j, tt): d0, d1 = columns n = 2t, 2t + 1 of row m = g (the lane group's column
@@ -515,9 +486,6 @@ __global__ void __launch_bounds__(kThreads, 2)
             const int col = j * 2 * kPerWord + 2 * tt; // of the lane group's 16
             if constexpr (kI4) {
                 auto s = [&](int q, int cc) { // group 2t + q's scale of column cc
-                    if constexpr (kDeep) // lanes t = 2, 3 hold no group (their sums are unused)
-                        return t < 2 ? __half2float(scs[2 * t + q][warp * 128 + 16 * g + cc])
-                                     : 0.0f;
                     const uint4& v = sc[q][cc / 8];
                     const int i = (cc % 8) / 2;
                     const std::uint32_t word = i == 0 ? v.x : i == 1 ? v.y : i == 2 ? v.z : v.w;
@@ -792,11 +760,6 @@ template <SW K> bool mma_fits(const void* Wt, int C) {
     const auto wa = reinterpret_cast<std::uintptr_t>(Wt);
     return on && C % 128 == 0 && (wa & (K == SW::I4 ? 7 : 15)) == 0;
 }
-// GANDER_SPARSE_MMA_DEEP=1: its variant with three rounds of loads a lane (see the kernel).
-bool mma_deep() {
-    static const bool on = detail::env_is("GANDER_SPARSE_MMA_DEEP", "1");
-    return on;
-}
 template <SW K> int chunks_of(int F) {
     return (F + kRows<K> - 1) / kRows<K>;
 }
@@ -818,10 +781,10 @@ cudaError_t launch_sparse(const __half* h, const void* Wt, const __half* scales,
     cudaError_t e = cudaSuccess;
     if constexpr (K != SW::F16) {
         if (mma) {
-            e = detail::launch_pdl(
-                mma_deep() ? sparse_mma_kernel<K, true> : sparse_mma_kernel<K, false>,
-                dim3(unsigned(chunks), unsigned((C + kMmaCols - 1) / kMmaCols)), dim3(kThreads), 0,
-                stream, h, Wt, scales, F, C, partial, dense, counts);
+            e = detail::launch_pdl(sparse_mma_kernel<K>,
+                                   dim3(unsigned(chunks), unsigned((C + kMmaCols - 1) / kMmaCols)),
+                                   dim3(kThreads), 0, stream, h, Wt, scales, F, C, partial, dense,
+                                   counts);
         }
     }
     if (!mma) {
