@@ -273,6 +273,13 @@ int main(int argc, char** argv) {
             if (all > 0) fig["ffn_nonzero_fraction"] = double(nonzero) / double(all);
         }
 #endif
+        // The bytes a token actually read: the sparse step skips the FFN value rows of zero
+        // activations (issue 5's roofline is bytes actually read over the bandwidth).
+        double read_bpt = bpt;
+        if (fig.count("ffn_nonzero_fraction") && info.sparse_bytes_per_token > 0)
+            read_bpt -= (1.0 - fig["ffn_nonzero_fraction"]) * double(info.sparse_bytes_per_token);
+        fig["decode_bytes_read_per_token"] = read_bpt;
+        fig["decode_fraction_of_bytes_read"] = decode_tps * read_bpt / bandwidth;
         fig["decode_tok_s"] = decode_tps;
         fig["decode_bytes_per_token"] = bpt;
         fig["bandwidth_bytes_s"] = bandwidth;
@@ -401,6 +408,10 @@ int main(int argc, char** argv) {
             std::printf("%-28s %11.1f%%\n", "FFN activations non-zero",
                         100.0 * fig["ffn_nonzero_fraction"]);
         std::printf("%-28s %11.1f%%\n", "decode / roofline", 100.0 * decode_tps * bpt / bandwidth);
+        if (fig["decode_bytes_read_per_token"] < bpt) // the sparse step read fewer bytes
+            std::printf("%-28s %11.1f%%  (%.1f MB read a token)\n", "decode / bytes read",
+                        100.0 * fig["decode_fraction_of_bytes_read"],
+                        fig["decode_bytes_read_per_token"] / 1e6);
         for (auto [T, tps] : prefill) {
             std::printf("%-28s %12.1f\n", ("prefill tok/s T=" + std::to_string(T)).c_str(), tps);
             if (matrix_flops > 0)

@@ -88,6 +88,9 @@ struct ModelInfo {
     std::string backend_note; // why Auto chose what it chose, e.g. "CPU: no NVIDIA driver"
     std::size_t weight_bytes = 0; // bytes of weights held by the backend
     std::size_t decode_bytes_per_token = 0; // weight bytes one decoded token reads (roofline)
+    // Of those, the bytes a decoding step reads only for non-zero FFN activations (the FFN value
+    // matrices when the sparse step skips zero rows; 0 when every row is read).
+    std::size_t sparse_bytes_per_token = 0;
 };
 
 struct LoadOptions {

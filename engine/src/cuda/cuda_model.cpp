@@ -24,6 +24,7 @@ namespace ri = gander::model::random_init;
 namespace k = gander::kernels;
 
 namespace {
+bool sparse_ffn(); // below, with the other switches
 
 constexpr float kLayerNormEps = 1e-5f;
 constexpr float kGroupNormEps = 64e-5f;
@@ -316,6 +317,7 @@ CudaModel::CudaModel(const ModelShape& shape, const model::Weights* weights, std
     const std::size_t emb_on_card =
         m_host_emb.as<void>() ? 0 : std::size_t(shape.vocab) * shape.n_embd * 2;
     m_info.decode_bytes_per_token = m_arena.bytes() - emb_on_card + std::size_t(shape.n_embd) * 2;
+    m_info.sparse_bytes_per_token = sparse_ffn() ? m_ffn_value_bytes : 0;
 }
 
 CudaModel::~CudaModel() {
@@ -361,9 +363,11 @@ void CudaModel::place(const model::Weights* W, std::uint64_t seed, const Progres
     mark_host_embedding(list, m_quantized);
     Carver sizing;
     std::size_t largest_transposed = 0, total = 0;
+    m_ffn_value_bytes = 0;
     for (const Placement& p : list) {
         carve(sizing, p);
         total += placed_bytes(p);
+        if (p.role == ri::FfnValue) m_ffn_value_bytes += placed_bytes(p);
         if (p.transpose && W) largest_transposed = std::max(largest_transposed, p.src->nbytes);
     }
     m_arena = DeviceBuffer(sizing.used(), "the weights");

@@ -154,6 +154,7 @@ private:
     // buffers it names (prefill workspace, m_batch_ptrs, m_batch_logits) never move once made.
     std::array<cudaGraphExec_t, kMaxBatch + 1> m_batch_graphs{};
     DeviceBuffer m_ffn_counts; // decoding steps: FFN activations non-zero / all
+    std::size_t m_ffn_value_bytes = 0; // the FFN value matrices on the card (place())
 };
 
 } // namespace gander::cuda
