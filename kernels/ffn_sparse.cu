@@ -281,7 +281,7 @@ __global__ void __launch_bounds__(kThreads)
         *reinterpret_cast<float4*>(out + i) = make_float4(acc[i], acc[i + 1], acc[i + 2], acc[i + 3]);
 }
 
-// ---- The one-token step of int8 / int4 on the tensor cores ----
+// ---- The one-token step of int8 / int4 on the tensor cores (fp16 prepared) ----
 //
 // The same sums as sparse_rows_kernel as m16n8k16 products: A (16 columns c x 16 listed rows f)
 // the weights, B (16 listed rows x 8) the activations, where B's column n holds the activations of
@@ -294,8 +294,13 @@ __global__ void __launch_bounds__(kThreads)
 // Block: 256 rows f x 1,024 columns, 8 warps of 128 columns; lane (g, t) reads 8 bytes (int4) or
 // 16 bytes (int8), 16 columns from column 16 g of its warp's, of listed rows 2t, 2t + 1, 2t + 8 and
 // 2t + 9 of each k-slice; the partial sums go to partial[f-chunk of 256][c] (add_partials as
-// before, over half as many chunks).
-constexpr int kMmaRows = kThreads, kMmaCols = 1024;
+// before, over half as many chunks). fp16 (GANDER_SPARSE_MMA_F16=1, not yet measured): a word is
+// two columns already in fp16, so one byte permute makes each pair; 8 columns (16 bytes) a lane
+// group, 512 a block.
+constexpr int kMmaRows = kThreads;
+// Columns of a lane group (16; fp16: 8, a uint4 of each row) and of a block (its 8 warps').
+template <SW K> constexpr int kMmaLaneCols = K == SW::F16 ? 8 : 16;
+template <SW K> constexpr int kMmaCols = 64 * kMmaLaneCols<K>;
 
 // Lane (g, t)'s column n = g of B for a k pair: the two listed rows' activations where their
 // group (bits 16-31 of e, below the activation's fp16 bits) is g, else zero.
@@ -315,29 +320,37 @@ __device__ __forceinline__ std::uint32_t lop3(std::uint32_t a, std::uint32_t b, 
 // Two rows' words of the same columns (a: the k pair's first row, b: its second) -> one fp16 pair
 // a column, (a's value, b's value), exact. int4: 8 columns (byte i: columns 2i, 2i + 1 in its low
 // and high nibble), (0x6400 | n) - 1032 and (0x6400 | 16 n) / 16 - 72; int8: 4 columns (byte i),
-// (0x6400 | (q ^ 0x80)) - 1152.
+// (0x6400 | (q ^ 0x80)) - 1152; fp16: 2 columns (the word's halves) as they are.
 template <SW K>
 __device__ __forceinline__ void row_pairs(std::uint32_t a, std::uint32_t b,
-                                          std::uint32_t (&p)[K == SW::I4 ? 8 : 4]) {
+                                          std::uint32_t (&p)[K == SW::I4   ? 8
+                                                             : K == SW::I8 ? 4
+                                                                           : 2]) {
     const auto h2 = [](std::uint32_t u) { return *reinterpret_cast<__half2*>(&u); };
     const auto u32 = [](__half2 v) { return *reinterpret_cast<std::uint32_t*>(&v); };
     const std::uint32_t x[2] = {__byte_perm(a, b, 0x5410), __byte_perm(a, b, 0x7632)};
+    if constexpr (K == SW::F16) { // a word: columns 2i, 2i + 1 as its low and high half
+        p[0] = x[0];
+        p[1] = x[1];
+    } else {
 #pragma unroll
-    for (int h = 0; h < 2; ++h) {
-        const std::uint32_t y = x[h] >> 8; // byte 0: a's next byte; byte 2: b's next byte
-        if constexpr (K == SW::I4) {
-            const __half2 b8 = __half2half2(__ushort_as_half(0x6408));  // 1032
-            const __half2 s16 = __half2half2(__ushort_as_half(0x2C00)); // 1/16
-            const __half2 b72 = __half2half2(__ushort_as_half(0xD480)); // -72
-            p[4 * h + 0] = u32(__hsub2(h2(lop3<0xEA>(x[h], 0x000F000Fu, 0x64006400u)), b8));
-            p[4 * h + 1] = u32(__hfma2(h2(lop3<0xEA>(x[h], 0x00F000F0u, 0x64006400u)), s16, b72));
-            p[4 * h + 2] = u32(__hsub2(h2(lop3<0xEA>(y, 0x000F000Fu, 0x64006400u)), b8));
-            p[4 * h + 3] = u32(__hfma2(h2(lop3<0xEA>(y, 0x00F000F0u, 0x64006400u)), s16, b72));
-        } else {
-            const __half2 b1152 = __half2half2(__ushort_as_half(0x6480)); // 1152
-            // (x & 0x00FF00FF) ^ 0x64806480: the byte offset by 128 under 0x64
-            p[2 * h + 0] = u32(__hsub2(h2(lop3<0x6A>(x[h], 0x00FF00FFu, 0x64806480u)), b1152));
-            p[2 * h + 1] = u32(__hsub2(h2(lop3<0x6A>(y, 0x00FF00FFu, 0x64806480u)), b1152));
+        for (int h = 0; h < 2; ++h) {
+            const std::uint32_t y = x[h] >> 8; // byte 0: a's next byte; byte 2: b's next byte
+            if constexpr (K == SW::I4) {
+                const __half2 b8 = __half2half2(__ushort_as_half(0x6408));  // 1032
+                const __half2 s16 = __half2half2(__ushort_as_half(0x2C00)); // 1/16
+                const __half2 b72 = __half2half2(__ushort_as_half(0xD480)); // -72
+                p[4 * h + 0] = u32(__hsub2(h2(lop3<0xEA>(x[h], 0x000F000Fu, 0x64006400u)), b8));
+                p[4 * h + 1] =
+                    u32(__hfma2(h2(lop3<0xEA>(x[h], 0x00F000F0u, 0x64006400u)), s16, b72));
+                p[4 * h + 2] = u32(__hsub2(h2(lop3<0xEA>(y, 0x000F000Fu, 0x64006400u)), b8));
+                p[4 * h + 3] = u32(__hfma2(h2(lop3<0xEA>(y, 0x00F000F0u, 0x64006400u)), s16, b72));
+            } else {
+                const __half2 b1152 = __half2half2(__ushort_as_half(0x6480)); // 1152
+                // (x & 0x00FF00FF) ^ 0x64806480: the byte offset by 128 under 0x64
+                p[2 * h + 0] = u32(__hsub2(h2(lop3<0x6A>(x[h], 0x00FF00FFu, 0x64806480u)), b1152));
+                p[2 * h + 1] = u32(__hsub2(h2(lop3<0x6A>(y, 0x00FF00FFu, 0x64806480u)), b1152));
+            }
         }
     }
 }
@@ -346,20 +359,20 @@ template <SW K>
 __global__ void __launch_bounds__(kThreads, 2)
     sparse_mma_kernel(const __half* h, const void* Wt, const __half* scales, int F, int C,
                       float* partial, bool dense, unsigned long long* counts) {
-    static_assert(K != SW::F16, "fp16 keeps sparse_rows_kernel");
     constexpr bool kI4 = K == SW::I4;
-    constexpr int kW = kI4 ? 2 : 4;       // 32-bit words a lane reads of a row
-    constexpr int kPerWord = kI4 ? 4 : 2; // mma tiles a word feeds (two columns a tile)
-    constexpr int kTiles = kW * kPerWord; // 8: the lane group's 16 columns
-    constexpr int kU = 4 / kW;            // k-slices a round of loads (16 registers)
+    // 32-bit words a lane reads of a row; mma tiles a word feeds (two columns a tile); k-slices a
+    // round of loads (16 registers).
+    constexpr int kW = kI4 ? 2 : 4, kPerWord = kI4 ? 4 : K == SW::I8 ? 2 : 1, kU = 4 / kW;
+    constexpr int kTiles = kW * kPerWord, kLane = kMmaLaneCols<K>;
+    static_assert(2 * kTiles == kLane, "a tile takes two of the lane group's columns");
     __shared__ __align__(16) std::uint32_t off[kMmaRows + 16];
     __shared__ __align__(16) std::uint32_t hg[kMmaRows + 16];
     __shared__ int warp_count[kThreads / 32];
     const int tid = int(threadIdx.x), lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
     const int f0 = int(blockIdx.x) * kMmaRows;
-    const int cw = int(blockIdx.y) * kMmaCols + warp * 128; // the warp's first column
-    const bool cols_in = cw < C;                            // C % 128 == 0: whole warps
-    const int c0 = cw + 16 * g;                             // the lane group's first column
+    const int cw = int(blockIdx.y) * kMmaCols<K> + warp * 8 * kLane; // the warp's first column
+    const bool cols_in = cw < C;   // C a multiple of 8 kLane (mma_fits): whole warps
+    const int c0 = cw + kLane * g; // the lane group's first column
     // int4: the column scales of this lane's groups (t = 0: the block's groups 0, 1; t = 1: 2, 3)
     // for its 16 columns, loaded before the wait (nothing writes weights).
     uint4 sc[2][2] = {};
@@ -427,7 +440,7 @@ __global__ void __launch_bounds__(kThreads, 2)
 #pragma unroll
             for (int rr = 0; rr < 4; ++rr) {
                 std::uint32_t* d = w + (4 * u + rr) * kW;
-                if constexpr (kI4) {
+                if constexpr (kW == 2) {
                     const uint2 v = __ldcs(reinterpret_cast<const uint2*>(base + o[rr]));
                     d[0] = v.x;
                     d[1] = v.y;
@@ -477,13 +490,13 @@ __global__ void __launch_bounds__(kThreads, 2)
     // D of tile (j, tt): d0, d1 = columns n = 2t, 2t + 1 of row m = g (the lane group's column
     // 2 tt of word j), d2, d3 of row g + 8 (column 2 tt + 1). int4: n is the group, scaled here,
     // t = 1's groups 2, 3 added to t = 0's; int8: n = 0 alone (t = 0), scaled in add_partials.
-    float out[16];
+    float out[kLane];
 #pragma unroll
     for (int j = 0; j < kW; ++j) {
 #pragma unroll
         for (int tt = 0; tt < kPerWord; ++tt) {
             const float* d = acc[j * kPerWord + tt];
-            const int col = j * 2 * kPerWord + 2 * tt; // of the lane group's 16
+            const int col = j * 2 * kPerWord + 2 * tt; // of the lane group's
             if constexpr (kI4) {
                 auto s = [&](int q, int cc) { // group 2t + q's scale of column cc
                     const uint4& v = sc[q][cc / 8];
@@ -507,7 +520,7 @@ __global__ void __launch_bounds__(kThreads, 2)
     if (t == 0) {
         float* dst = partial + std::size_t(blockIdx.x) * C + c0;
 #pragma unroll
-        for (int i = 0; i < 16; i += 4)
+        for (int i = 0; i < kLane; i += 4)
             *reinterpret_cast<float4*>(dst + i) =
                 make_float4(out[i], out[i + 1], out[i + 2], out[i + 3]);
     }
@@ -754,11 +767,15 @@ bool sparse_pipe() {
 // The one-token int8 / int4 step goes through sparse_mma_kernel where it fits: a card with the
 // m16n8k16 product (sm_80 on), whole warps of columns (C % 128 == 0), the loads' alignment (8
 // bytes int4, 16 int8); else sparse_rows_kernel. GANDER_SPARSE_MMA=0: never (to compare).
+// fp16 (8 columns a lane group, C % 64 == 0) only with GANDER_SPARSE_MMA_F16=1: prepared, not
+// yet measured (docs/performance.md, sixteenth session).
 template <SW K> bool mma_fits(const void* Wt, int C) {
     static const bool on =
         !detail::env_is("GANDER_SPARSE_MMA", "0") && detail::compute_major() >= 8;
+    static const bool f16 = detail::env_is("GANDER_SPARSE_MMA_F16", "1");
     const auto wa = reinterpret_cast<std::uintptr_t>(Wt);
-    return on && C % 128 == 0 && (wa & (K == SW::I4 ? 7 : 15)) == 0;
+    return on && (K != SW::F16 || f16) && C % (8 * kMmaLaneCols<K>) == 0 &&
+           (wa & (K == SW::I4 ? 7 : 15)) == 0;
 }
 template <SW K> int chunks_of(int F) {
     return (F + kRows<K> - 1) / kRows<K>;
@@ -775,19 +792,15 @@ cudaError_t launch_sparse(const __half* h, const void* Wt, const __half* scales,
         (K == SW::I4 && (F % kGroup != 0 || (reinterpret_cast<std::uintptr_t>(scales) & 15))))
         return cudaErrorInvalidValue;
     const bool offsets32 = row_bytes_of<K>(std::size_t(C)) * std::size_t(F) <= INT32_MAX;
-    bool mma = false;
-    if constexpr (K != SW::F16) mma = offsets32 && mma_fits<K>(Wt, C);
+    const bool mma = offsets32 && mma_fits<K>(Wt, C);
     const int chunks = mma ? (F + kMmaRows - 1) / kMmaRows : chunks_of<K>(F);
     cudaError_t e = cudaSuccess;
-    if constexpr (K != SW::F16) {
-        if (mma) {
-            e = detail::launch_pdl(sparse_mma_kernel<K>,
-                                   dim3(unsigned(chunks), unsigned((C + kMmaCols - 1) / kMmaCols)),
-                                   dim3(kThreads), 0, stream, h, Wt, scales, F, C, partial, dense,
-                                   counts);
-        }
-    }
-    if (!mma) {
+    if (mma) {
+        e = detail::launch_pdl(
+            sparse_mma_kernel<K>,
+            dim3(unsigned(chunks), unsigned((C + kMmaCols<K> - 1) / kMmaCols<K>)), dim3(kThreads),
+            0, stream, h, Wt, scales, F, C, partial, dense, counts);
+    } else {
         const bool pipe = sparse_pipe() && offsets32;
         e = detail::launch_pdl(
             pipe ? sparse_rows_kernel<K, true> : sparse_rows_kernel<K, false>,
