@@ -56,6 +56,20 @@ __device__ __forceinline__ float i4_half(std::uint32_t word, int b) {
     return __uint_as_float(__byte_perm(word, 0x3F000000u, 0x7054u | unsigned(b) << 8));
 }
 
+// With `counts`, the blocks of the first column block tally their rows with a non-zero activation
+// and all their rows (`mine`), one pair of atomics a warp.
+__device__ __forceinline__ void tally_rows(unsigned long long* counts, bool mine, bool nonzero,
+                                           int lane) {
+    if (counts && blockIdx.y == 0) {
+        const unsigned nz = __ballot_sync(0xffffffffu, mine && nonzero);
+        const unsigned in = __ballot_sync(0xffffffffu, mine);
+        if (lane == 0 && in) {
+            atomicAdd(counts, (unsigned long long)__popc(nz));
+            atomicAdd(counts + 1, (unsigned long long)__popc(in));
+        }
+    }
+}
+
 // A block's list of kept rows, in row order (a thread a row): where this thread's row stands in
 // it (-1: not kept), its length, and for int4 how many of its rows are in the first 64-row scale
 // group (threads 0-63: the first two warps). warp_count: kThreads / 32 ints of shared memory.
@@ -165,14 +179,7 @@ __global__ void __launch_bounds__(kThreads)
     const __half hv = mine ? h[f] : __float2half(0.0f);
     const float hf = __half2float(hv);
     const bool keep = mine && (dense || hf != 0.0f);
-    if (counts && blockIdx.y == 0) { // one warp-level tally per warp of the first column block
-        const unsigned nz = __ballot_sync(0xffffffffu, mine && hf != 0.0f);
-        const unsigned in = __ballot_sync(0xffffffffu, mine);
-        if (lane == 0 && in) {
-            atomicAdd(counts, (unsigned long long)__popc(nz));
-            atomicAdd(counts + 1, (unsigned long long)__popc(in));
-        }
-    }
+    tally_rows(counts, mine, hf != 0.0f, lane);
     // int4: rows [0, n_first) of the list are the block's first scale group, the rest the second.
     const RowList list = list_rows(keep, warp_count);
     const int n = list.n, n_first = K == SW::I4 ? list.n_first : n;
@@ -397,14 +404,7 @@ __global__ void __launch_bounds__(kThreads, 2)
     const __half hv = mine ? h[f] : __float2half(0.0f);
     const float hf = __half2float(hv);
     const bool keep = mine && (dense || hf != 0.0f);
-    if (counts && blockIdx.y == 0) { // as sparse_rows_kernel
-        const unsigned nz = __ballot_sync(0xffffffffu, mine && hf != 0.0f);
-        const unsigned in = __ballot_sync(0xffffffffu, mine);
-        if (lane == 0 && in) {
-            atomicAdd(counts, (unsigned long long)__popc(nz));
-            atomicAdd(counts + 1, (unsigned long long)__popc(in));
-        }
-    }
+    tally_rows(counts, mine, hf != 0.0f, lane);
     const RowList list = list_rows(keep, warp_count);
     const int n = list.n, n16 = (n + 15) & ~15;
     const std::uint32_t row_bytes = row_bytes_of<K>(std::uint32_t(C));

@@ -55,7 +55,7 @@ struct KernelFigure {
 // them when empty.
 std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s, const std::string& only = {});
 // Over a CUDA model's decoding steps so far: {non-zero FFN activations (relu^2 of the key
-// projection), all of them}; {0, 0} for other models or quantized ones (no sparse step there).
+// projection), all of them}; {0, 0} for other models.
 std::pair<std::uint64_t, std::uint64_t> cuda_ffn_activity(Model& model);
 // The card's time for a CUDA model's last batched step (ms; 0 for other models or before one).
 double cuda_last_batch_ms(Model& model);
