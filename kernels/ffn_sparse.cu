@@ -288,7 +288,7 @@ __global__ void __launch_bounds__(kThreads)
         *reinterpret_cast<float4*>(out + i) = make_float4(acc[i], acc[i + 1], acc[i + 2], acc[i + 3]);
 }
 
-// ---- The one-token step of int8 / int4 on the tensor cores (fp16 prepared) ----
+// ---- The one-token step of int8 / int4 on the tensor cores ----
 //
 // The same sums as sparse_rows_kernel as m16n8k16 products: A (16 columns c x 16 listed rows f)
 // the weights, B (16 listed rows x 8) the activations, where B's column n holds the activations of
@@ -301,13 +301,13 @@ __global__ void __launch_bounds__(kThreads)
 // Block: 256 rows f x 1,024 columns, 8 warps of 128 columns; lane (g, t) reads 8 bytes (int4) or
 // 16 bytes (int8), 16 columns from column 16 g of its warp's, of listed rows 2t, 2t + 1, 2t + 8 and
 // 2t + 9 of each k-slice; the partial sums go to partial[f-chunk of 256][c] (add_partials as
-// before, over half as many chunks). fp16 (GANDER_SPARSE_MMA_F16=1, not yet measured): a word is
-// two columns already in fp16, so one byte permute makes each pair; 8 columns (16 bytes) a lane
-// group, 512 a block.
+// before, over half as many chunks). fp16 keeps sparse_rows_kernel: the same scheme for fp16 (one
+// byte permute a pair, 8 columns a lane group) was measured level in decode and slower at 90-97 %
+// zeros (seventeenth session, docs/performance.md).
 constexpr int kMmaRows = kThreads;
-// Columns of a lane group (16; fp16: 8, a uint4 of each row) and of a block (its 8 warps').
-template <SW K> constexpr int kMmaLaneCols = K == SW::F16 ? 8 : 16;
-template <SW K> constexpr int kMmaCols = 64 * kMmaLaneCols<K>;
+// Columns of a lane group and of a block (its 8 warps').
+constexpr int kMmaLaneCols = 16;
+constexpr int kMmaCols = 64 * kMmaLaneCols;
 
 // Lane (g, t)'s column n = g of B for a k pair: the two listed rows' activations where their
 // group (bits 16-31 of e, below the activation's fp16 bits) is g, else zero.
@@ -327,37 +327,29 @@ __device__ __forceinline__ std::uint32_t lop3(std::uint32_t a, std::uint32_t b, 
 // Two rows' words of the same columns (a: the k pair's first row, b: its second) -> one fp16 pair
 // a column, (a's value, b's value), exact. int4: 8 columns (byte i: columns 2i, 2i + 1 in its low
 // and high nibble), (0x6400 | n) - 1032 and (0x6400 | 16 n) / 16 - 72; int8: 4 columns (byte i),
-// (0x6400 | (q ^ 0x80)) - 1152; fp16: 2 columns (the word's halves) as they are.
+// (0x6400 | (q ^ 0x80)) - 1152.
 template <SW K>
 __device__ __forceinline__ void row_pairs(std::uint32_t a, std::uint32_t b,
-                                          std::uint32_t (&p)[K == SW::I4   ? 8
-                                                             : K == SW::I8 ? 4
-                                                                           : 2]) {
+                                          std::uint32_t (&p)[K == SW::I4 ? 8 : 4]) {
     const auto h2 = [](std::uint32_t u) { return *reinterpret_cast<__half2*>(&u); };
     const auto u32 = [](__half2 v) { return *reinterpret_cast<std::uint32_t*>(&v); };
     const std::uint32_t x[2] = {__byte_perm(a, b, 0x5410), __byte_perm(a, b, 0x7632)};
-    if constexpr (K == SW::F16) { // a word: columns 2i, 2i + 1 as its low and high half
-        p[0] = x[0];
-        p[1] = x[1];
-    } else {
 #pragma unroll
-        for (int h = 0; h < 2; ++h) {
-            const std::uint32_t y = x[h] >> 8; // byte 0: a's next byte; byte 2: b's next byte
-            if constexpr (K == SW::I4) {
-                const __half2 b8 = __half2half2(__ushort_as_half(0x6408));  // 1032
-                const __half2 s16 = __half2half2(__ushort_as_half(0x2C00)); // 1/16
-                const __half2 b72 = __half2half2(__ushort_as_half(0xD480)); // -72
-                p[4 * h + 0] = u32(__hsub2(h2(lop3<0xEA>(x[h], 0x000F000Fu, 0x64006400u)), b8));
-                p[4 * h + 1] =
-                    u32(__hfma2(h2(lop3<0xEA>(x[h], 0x00F000F0u, 0x64006400u)), s16, b72));
-                p[4 * h + 2] = u32(__hsub2(h2(lop3<0xEA>(y, 0x000F000Fu, 0x64006400u)), b8));
-                p[4 * h + 3] = u32(__hfma2(h2(lop3<0xEA>(y, 0x00F000F0u, 0x64006400u)), s16, b72));
-            } else {
-                const __half2 b1152 = __half2half2(__ushort_as_half(0x6480)); // 1152
-                // (x & 0x00FF00FF) ^ 0x64806480: the byte offset by 128 under 0x64
-                p[2 * h + 0] = u32(__hsub2(h2(lop3<0x6A>(x[h], 0x00FF00FFu, 0x64806480u)), b1152));
-                p[2 * h + 1] = u32(__hsub2(h2(lop3<0x6A>(y, 0x00FF00FFu, 0x64806480u)), b1152));
-            }
+    for (int h = 0; h < 2; ++h) {
+        const std::uint32_t y = x[h] >> 8; // byte 0: a's next byte; byte 2: b's next byte
+        if constexpr (K == SW::I4) {
+            const __half2 b8 = __half2half2(__ushort_as_half(0x6408));  // 1032
+            const __half2 s16 = __half2half2(__ushort_as_half(0x2C00)); // 1/16
+            const __half2 b72 = __half2half2(__ushort_as_half(0xD480)); // -72
+            p[4 * h + 0] = u32(__hsub2(h2(lop3<0xEA>(x[h], 0x000F000Fu, 0x64006400u)), b8));
+            p[4 * h + 1] = u32(__hfma2(h2(lop3<0xEA>(x[h], 0x00F000F0u, 0x64006400u)), s16, b72));
+            p[4 * h + 2] = u32(__hsub2(h2(lop3<0xEA>(y, 0x000F000Fu, 0x64006400u)), b8));
+            p[4 * h + 3] = u32(__hfma2(h2(lop3<0xEA>(y, 0x00F000F0u, 0x64006400u)), s16, b72));
+        } else {
+            const __half2 b1152 = __half2half2(__ushort_as_half(0x6480)); // 1152
+            // (x & 0x00FF00FF) ^ 0x64806480: the byte offset by 128 under 0x64
+            p[2 * h + 0] = u32(__hsub2(h2(lop3<0x6A>(x[h], 0x00FF00FFu, 0x64806480u)), b1152));
+            p[2 * h + 1] = u32(__hsub2(h2(lop3<0x6A>(y, 0x00FF00FFu, 0x64806480u)), b1152));
         }
     }
 }
@@ -369,15 +361,16 @@ __global__ void __launch_bounds__(kThreads, 2)
     constexpr bool kI4 = K == SW::I4;
     // 32-bit words a lane reads of a row; mma tiles a word feeds (two columns a tile); k-slices a
     // round of loads (16 registers).
-    constexpr int kW = kI4 ? 2 : 4, kPerWord = kI4 ? 4 : K == SW::I8 ? 2 : 1, kU = 4 / kW;
-    constexpr int kTiles = kW * kPerWord, kLane = kMmaLaneCols<K>;
+    static_assert(K != SW::F16, "fp16 keeps sparse_rows_kernel");
+    constexpr int kW = kI4 ? 2 : 4, kPerWord = kI4 ? 4 : 2, kU = 4 / kW;
+    constexpr int kTiles = kW * kPerWord, kLane = kMmaLaneCols;
     static_assert(2 * kTiles == kLane, "a tile takes two of the lane group's columns");
     __shared__ __align__(16) std::uint32_t off[kMmaRows + 16];
     __shared__ __align__(16) std::uint32_t hg[kMmaRows + 16];
     __shared__ int warp_count[kThreads / 32];
     const int tid = int(threadIdx.x), lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
     const int f0 = int(blockIdx.x) * kMmaRows;
-    const int cw = int(blockIdx.y) * kMmaCols<K> + warp * 8 * kLane; // the warp's first column
+    const int cw = int(blockIdx.y) * kMmaCols + warp * 8 * kLane; // the warp's first column
     const bool cols_in = cw < C;   // C a multiple of 8 kLane (mma_fits): whole warps
     const int c0 = cw + kLane * g; // the lane group's first column
     // int4: the column scales of this lane's groups (t = 0: the block's groups 0, 1; t = 1: 2, 3)
@@ -767,14 +760,12 @@ bool sparse_pipe() {
 // The one-token int8 / int4 step goes through sparse_mma_kernel where it fits: a card with the
 // m16n8k16 product (sm_80 on), whole warps of columns (C % 128 == 0), the loads' alignment (8
 // bytes int4, 16 int8); else sparse_rows_kernel. GANDER_SPARSE_MMA=0: never (to compare).
-// fp16 (8 columns a lane group, C % 64 == 0) only with GANDER_SPARSE_MMA_F16=1: prepared, not
-// yet measured (docs/performance.md, sixteenth session).
+// fp16 always takes sparse_rows_kernel.
 template <SW K> bool mma_fits(const void* Wt, int C) {
     static const bool on =
         !detail::env_is("GANDER_SPARSE_MMA", "0") && detail::compute_major() >= 8;
-    static const bool f16 = detail::env_is("GANDER_SPARSE_MMA_F16", "1");
     const auto wa = reinterpret_cast<std::uintptr_t>(Wt);
-    return on && (K != SW::F16 || f16) && C % (8 * kMmaLaneCols<K>) == 0 &&
+    return on && K != SW::F16 && C % (8 * kMmaLaneCols) == 0 &&
            (wa & (K == SW::I4 ? 7 : 15)) == 0;
 }
 template <SW K> int chunks_of(int F) {
@@ -796,10 +787,11 @@ cudaError_t launch_sparse(const __half* h, const void* Wt, const __half* scales,
     const int chunks = mma ? (F + kMmaRows - 1) / kMmaRows : chunks_of<K>(F);
     cudaError_t e = cudaSuccess;
     if (mma) {
-        e = detail::launch_pdl(
-            sparse_mma_kernel<K>,
-            dim3(unsigned(chunks), unsigned((C + kMmaCols<K> - 1) / kMmaCols<K>)), dim3(kThreads),
-            0, stream, h, Wt, scales, F, C, partial, dense, counts);
+        if constexpr (K != SW::F16) // never true for fp16 (mma_fits)
+            e = detail::launch_pdl(
+                sparse_mma_kernel<K>,
+                dim3(unsigned(chunks), unsigned((C + kMmaCols - 1) / kMmaCols)), dim3(kThreads), 0,
+                stream, h, Wt, scales, F, C, partial, dense, counts);
     } else {
         const bool pipe = sparse_pipe() && offsets32;
         e = detail::launch_pdl(

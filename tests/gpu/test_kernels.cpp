@@ -614,8 +614,7 @@ TEST_CASE("sample: greedy is the argmax; draws follow the kept distribution") {
 
 TEST_CASE("ffn_value_sparse: y += h Wt over the non-zero h only, equal to the dense sum") {
     // Zero fractions from none to all; odd sizes (a partial row chunk, a partial column block).
-    // 300 x 576 (9 x 64 columns): the tensor-core kernel's (GANDER_SPARSE_MMA_F16=1) last row
-    // chunk of 44 and second column block of one warp.
+    // 300 x 576: a last row chunk of 44.
     for (auto [F, C] :
          {std::pair{300, 68}, std::pair{16384, 4096}, std::pair{512, 1028}, std::pair{300, 576}}) {
         for (double zeros : {0.0, 0.5, 0.9, 1.0}) {
