@@ -765,8 +765,7 @@ template <SW K> bool mma_fits(const void* Wt, int C) {
     static const bool on =
         !detail::env_is("GANDER_SPARSE_MMA", "0") && detail::compute_major() >= 8;
     const auto wa = reinterpret_cast<std::uintptr_t>(Wt);
-    return on && K != SW::F16 && C % (8 * kMmaLaneCols) == 0 &&
-           (wa & (K == SW::I4 ? 7 : 15)) == 0;
+    return on && K != SW::F16 && C % (8 * kMmaLaneCols) == 0 && (wa & (K == SW::I4 ? 7 : 15)) == 0;
 }
 template <SW K> int chunks_of(int F) {
     return (F + kRows<K> - 1) / kRows<K>;
@@ -788,10 +787,10 @@ cudaError_t launch_sparse(const __half* h, const void* Wt, const __half* scales,
     cudaError_t e = cudaSuccess;
     if (mma) {
         if constexpr (K != SW::F16) // never true for fp16 (mma_fits)
-            e = detail::launch_pdl(
-                sparse_mma_kernel<K>,
-                dim3(unsigned(chunks), unsigned((C + kMmaCols - 1) / kMmaCols)), dim3(kThreads), 0,
-                stream, h, Wt, scales, F, C, partial, dense, counts);
+            e = detail::launch_pdl(sparse_mma_kernel<K>,
+                                   dim3(unsigned(chunks), unsigned((C + kMmaCols - 1) / kMmaCols)),
+                                   dim3(kThreads), 0, stream, h, Wt, scales, F, C, partial, dense,
+                                   counts);
     } else {
         const bool pipe = sparse_pipe() && offsets32;
         e = detail::launch_pdl(
