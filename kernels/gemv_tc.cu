@@ -867,12 +867,8 @@ __global__ void __launch_bounds__(32 * kWarps, 2)
 // job a share of them by its chunks, each block a contiguous run of one job's tiles (x staged
 // once).
 
-constexpr int kBulkWarps = 8;                       // warps that multiply (at most)
+constexpr int kBulkWarps = 8;                       // warps that multiply
 constexpr int kBulkThreads = 32 * (kBulkWarps + 1); // and the one that copies
-// GANDER_BULK_WARPS=4 (a measurement, seventeenth session): 4 multiplying warps a block, each
-// taking 8 steps of a chunk instead of 4 (twice the independent products between a warp's waits,
-// half the warps an SM).
-constexpr int kBulkSteps = 32; // steps of a chunk (its 2,048 bytes a row in 64-byte steps)
 constexpr int kBulkStages = 2;                      // slots a block
 constexpr int kChunkRow = 2048;                     // bytes of a row in a chunk
 constexpr int kPitchI4 = kChunkRow + 32, kPitch16 = kChunkRow + 64, kScalePitch = 144;
@@ -944,8 +940,8 @@ __device__ __forceinline__ void bulk_copy(std::uint32_t dst, const void* src, st
         : "memory");
 #endif
 }
-template <int W> __device__ __forceinline__ void bulk_sync() { // the W multiplying warps
-    asm volatile("bar.sync 1, %0;" ::"n"(32 * W) : "memory");
+__device__ __forceinline__ void bulk_sync() { // the 8 multiplying warps
+    asm volatile("bar.sync 1, %0;" ::"n"(32 * kBulkWarps) : "memory");
 }
 
 // The copy warp: chunk i of the block's run into slot i % kBulkStages, once the warps have
@@ -982,7 +978,7 @@ __device__ void bulk_produce(const TcJob& job, int tile0, int items, unsigned ch
 
 // The multiplying warps: x staged once (after the kernel before has written it), then each chunk
 // as it lands; a tile's sums meet in shared memory after its last chunk.
-template <WeightKind K, bool kLop3, int W>
+template <WeightKind K, bool kLop3>
 __device__ void bulk_consume(const TcJob& job, int tile0, int items, unsigned char* slots,
                              uint4* xs, float* red, std::uint32_t full, std::uint32_t empty) {
     using T = Traits<K>;
@@ -992,9 +988,9 @@ __device__ void bulk_consume(const TcJob& job, int tile0, int items, unsigned ch
     const int pitch = K == WeightKind::Int4G64 ? kPitchI4 : kPitch16;
 
     grid_dep_wait();
-    for (int c = int(threadIdx.x) * 8; c < job.cols; c += 8 * 32 * W)
+    for (int c = int(threadIdx.x) * 8; c < job.cols; c += 8 * 32 * kBulkWarps)
         xs[c / 8] = x_for<K>(job.x, c);
-    bulk_sync<W>();
+    bulk_sync();
 
     float acc[1][4] = {{0.0f, 0.0f, 0.0f, 0.0f}};
     int buf = 0;
@@ -1003,12 +999,11 @@ __device__ void bulk_consume(const TcJob& job, int tile0, int items, unsigned ch
         const int c = i % chunks;
         mbar_wait(full + 8 * slot, use & 1);
         const unsigned char* w = slots + std::size_t(slot) * kSlotBytes;
-        constexpr int S = kBulkSteps / W; // steps a warp
-        typename T::Load wa[S], wb[S];
-        __half2 sa[S], sb[S];
+        typename T::Load wa[4], wb[4];
+        __half2 sa[4], sb[4];
 #pragma unroll
-        for (int s = 0; s < S; ++s) {
-            const int ls = warp * S + s; // the step within the chunk
+        for (int s = 0; s < 4; ++s) {
+            const int ls = warp * 4 + s; // the step within the chunk
             const unsigned char* ra = w + g * pitch + ls * 64;
             const unsigned char* rb = ra + 8 * pitch;
             if constexpr (K == WeightKind::Int4G64) {
@@ -1028,24 +1023,24 @@ __device__ void bulk_consume(const TcJob& job, int tile0, int items, unsigned ch
             }
         }
 #pragma unroll
-        for (int s = 0; s < S; ++s)
+        for (int s = 0; s < 4; ++s)
             step_mma<K, 1, false, kLop3>(wa[s], wb[s], sa[s], sb[s], xs, 0,
-                                         c * chunk_cols(K) + (warp * S + s) * kSpan, t, acc);
+                                         c * chunk_cols(K) + (warp * 4 + s) * kSpan, t, acc);
         __syncwarp();
         if (lane == 0) mbar_arrive(empty + 8 * slot);
         if (c == chunks - 1) { // the tile's sums: rows g, g + 8 in column 0 (lanes t = 0)
-            float* r = red + buf * W * 16;
+            float* r = red + buf * kBulkWarps * 16;
             if (t == 0) {
                 r[warp * 16 + g] = acc[0][0];
                 r[warp * 16 + g + 8] = acc[0][2];
             }
             acc[0][0] = acc[0][1] = acc[0][2] = acc[0][3] = 0.0f;
-            bulk_sync<W>();
+            bulk_sync();
             if (threadIdx.x < 16) {
                 const int i16 = int(threadIdx.x);
                 float sum = 0.0f;
 #pragma unroll
-                for (int k = 0; k < W; ++k) sum += r[k * 16 + i16];
+                for (int k = 0; k < kBulkWarps; ++k) sum += r[k * 16 + i16];
                 const int row = (tile0 + i / chunks) * 16 + i16;
                 if constexpr (K == WeightKind::Int8Row) sum *= __half2float(job.scales[row]);
                 detail::store_out(job.out, job.y, row, sum);
@@ -1055,20 +1050,20 @@ __device__ void bulk_consume(const TcJob& job, int tile0, int items, unsigned ch
     }
 }
 
-template <WeightKind K, bool kLop3, int W>
+template <WeightKind K, bool kLop3>
 __device__ void bulk_block(const TcJob& job, int tile0, int items, unsigned char* smem) {
     unsigned char* slots = smem + kBulkHead;
     auto* xs = reinterpret_cast<uint4*>(slots + std::size_t(kBulkStages) * kSlotBytes);
     auto* red = reinterpret_cast<float*>(smem + 8 * 2 * kBulkStages);
     const std::uint32_t full = smem_addr(smem), empty = full + 8 * kBulkStages;
-    if (threadIdx.x >= 32 * W)
+    if (threadIdx.x >= 32 * kBulkWarps)
         bulk_produce<K>(job, tile0, items, slots, full, empty);
     else
-        bulk_consume<K, kLop3, W>(job, tile0, items, slots, xs, red, full, empty);
+        bulk_consume<K, kLop3>(job, tile0, items, slots, xs, red, full, empty);
 }
 
-template <bool kLop3, int W = kBulkWarps>
-__global__ void __launch_bounds__(32 * (W + 1), 2)
+template <bool kLop3>
+__global__ void __launch_bounds__(kBulkThreads, 2)
     gemv_bulk_kernel(const __grid_constant__ BulkParams p) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
     __trap(); // bulk_fits() keeps older cards away (the copies below are no-ops there)
@@ -1086,20 +1081,20 @@ __global__ void __launch_bounds__(32 * (W + 1), 2)
         const std::uint32_t bars = smem_addr(smem);
         for (int i = 0; i < kBulkStages; ++i) {
             mbar_init(bars + 8 * i, 1);                          // full: the copy warp's arrival
-            mbar_init(bars + 8 * (kBulkStages + i), W);          // empty: each warp's
+            mbar_init(bars + 8 * (kBulkStages + i), kBulkWarps); // empty: each warp's
         }
         mbar_init_fence();
     }
     __syncthreads();
     switch (job.kind) {
     case WeightKind::F16:
-        bulk_block<WeightKind::F16, kLop3, W>(job, t0, items, smem);
+        bulk_block<WeightKind::F16, kLop3>(job, t0, items, smem);
         break;
     case WeightKind::Int8Row:
-        bulk_block<WeightKind::Int8Row, kLop3, W>(job, t0, items, smem);
+        bulk_block<WeightKind::Int8Row, kLop3>(job, t0, items, smem);
         break;
     case WeightKind::Int4G64:
-        bulk_block<WeightKind::Int4G64, kLop3, W>(job, t0, items, smem);
+        bulk_block<WeightKind::Int4G64, kLop3>(job, t0, items, smem);
         break;
     }
 }
@@ -1221,9 +1216,7 @@ cudaError_t gemv_bulk(const TcBatch& batch, cudaStream_t stream) {
     static const std::size_t pad =
         std::size_t(std::clamp(detail::env_int("GANDER_BULK_PAD", 0), 0, 228)) * 1024;
     static const cudaError_t opted_in =
-        opt_in_smem(bulk_smem(kBulkMaxCols) + pad, gemv_bulk_kernel<true>, gemv_bulk_kernel<false>,
-                    gemv_bulk_kernel<true, 4>);
-    static const bool four = detail::env_is("GANDER_BULK_WARPS", "4");
+        opt_in_smem(bulk_smem(kBulkMaxCols) + pad, gemv_bulk_kernel<true>, gemv_bulk_kernel<false>);
     // GANDER_BULK_LOP3=0: int4's nibbles converted as gemv_tc_kernel does (to compare).
     static const bool lop3 = !detail::env_is("GANDER_BULK_LOP3", "0");
     if (opted_in != cudaSuccess) return opted_in;
@@ -1244,10 +1237,6 @@ cudaError_t gemv_bulk(const TcBatch& batch, cudaStream_t stream) {
         p.block_start[j + 1] = p.block_start[j] + nb;
         most_cols = std::max(most_cols, job.cols);
     }
-    if (four && lop3)
-        return detail::launch_pdl(gemv_bulk_kernel<true, 4>,
-                                  dim3(unsigned(p.block_start[batch.n_jobs])), dim3(32 * 5),
-                                  bulk_smem(most_cols) + pad, stream, p);
     return detail::launch_pdl(lop3 ? gemv_bulk_kernel<true> : gemv_bulk_kernel<false>,
                               dim3(unsigned(p.block_start[batch.n_jobs])), dim3(kBulkThreads),
                               bulk_smem(most_cols) + pad, stream, p);
