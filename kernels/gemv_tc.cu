@@ -287,11 +287,6 @@ __device__ __noinline__ void stage_activated(const __half* x, uint4* xs, int c0,
     }
 }
 
-// What a block of an ordinary launch waits for: the kernels before it (common.cuh).
-struct DepWait {
-    __device__ void operator()() const { grid_dep_wait(); }
-};
-
 // One block of `job` (block `blk` of the job): one tile of 16 rows split over the 8 warps' column
 // slices, or 8 tiles of a warp each (k_slices); see the file comment.
 // kLong: every job of the launch has Plain input and at least 8 steps a row (the model's large
@@ -300,10 +295,9 @@ struct DepWait {
 // kMulti: tokens tok0 .. tok0 + n_tok - 1 (at most 8), one per column of the mma's B (lane group
 // g reads token g's x); x of 8 tokens in shared memory (x_stride apart), outputs of 16 rows x 8
 // tokens summed over the warps in shared memory.
-// `wait`: where the block waits for the kernels before it (after its first weight loads): the
-// launch's dependency, or the chain kernel's grid barrier.
-template <WeightKind K, bool kLong, bool kMulti, typename Wait = DepWait>
-__device__ void tile(const TcJob& job, int blk, uint4* xs, int tok0, int n_tok, Wait wait = {}) {
+// The block waits for the kernels before it (grid_dep_wait) after its first weight loads.
+template <WeightKind K, bool kLong, bool kMulti>
+__device__ void tile(const TcJob& job, int blk, uint4* xs, int tok0, int n_tok) {
     using T = Traits<K>;
     constexpr int kSpan = 4 * T::kVals; // columns per step (the 4 lanes of a group)
     constexpr int U = T::kSteps;
@@ -354,10 +348,10 @@ __device__ void tile(const TcJob& job, int blk, uint4* xs, int tok0, int n_tok, 
     int s = s_begin, n = min(U, s_end - s);
     if (kLong || job.in == GemvIn::Plain) {
         load(s, n); // weights first: nothing earlier in the stream writes them
-        wait();
+        grid_dep_wait();
         stage_x(false);
     } else { // the activation's registers are not added to the loads' (the LoRA rows are short)
-        wait();
+        grid_dep_wait();
         stage_x(true);
         load(s, n);
     }
@@ -1099,78 +1093,6 @@ __global__ void __launch_bounds__(kBulkThreads, 2)
     }
 }
 
-// ---- One-token launches as the phases of one kernel (gemv_tc_chain, see gemv_tc.h) ----
-
-constexpr int kBarLanes = 8; // counters the arrivals spread over, one 128-byte line each
-
-struct ChainParams {
-    const Params* phases; // in device memory
-    int n_phases;
-    unsigned* bar; // kBarLanes counters 32 words apart, zero at the start
-    bool barriers;
-};
-
-// A block's arrival after its part of a phase: every thread's writes before it, then one count.
-__device__ __forceinline__ void chain_arrive(unsigned* bar) {
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        __threadfence();
-        atomicAdd(bar + blockIdx.x % kBarLanes * 32, 1u);
-    }
-}
-
-// Until `target` arrivals in all (warp 0 polls the counters, then the block meets).
-__device__ __forceinline__ void chain_wait(const unsigned* bar, unsigned target) {
-    if (threadIdx.x == 0) {
-        unsigned n = 0;
-        do {
-            n = 0;
-            for (int i = 0; i < kBarLanes; ++i)
-                n += *static_cast<const volatile unsigned*>(bar + i * 32);
-        } while (n < target);
-        __threadfence();
-    }
-    __syncthreads();
-}
-
-// Every block walks the tiles of each phase (block b: tiles b, b + grid, ...); its first tile of a
-// phase loads its first weights, then waits at the barrier for every block's part of the phase
-// before (tile's `wait`), so that weights stream while the barrier fills. A block with no tile in
-// a phase arrives at once: a count of (p + 1) x grid still means every block is past phase p.
-__global__ void __launch_bounds__(32 * kWarps)
-    gemv_tc_chain_kernel(const __grid_constant__ ChainParams c) {
-    extern __shared__ uint4 xs[];
-    for (int ph = 0; ph < c.n_phases; ++ph) {
-        const Params& p = c.phases[ph];
-        bool waited = ph == 0 || !c.barriers;
-        const unsigned target = unsigned(ph) * gridDim.x;
-        auto wait = [&] {
-            if (!waited) chain_wait(c.bar, target);
-            waited = true;
-        };
-        const int total = p.tile_start[p.n_jobs];
-        for (int b = int(blockIdx.x); b < total; b += int(gridDim.x)) {
-            int j = 0;
-            while (b >= p.tile_start[j + 1]) ++j;
-            const TcJob& job = p.jobs[j];
-            const int idx = b - p.tile_start[j];
-            switch (job.kind) {
-            case WeightKind::F16:
-                tile<WeightKind::F16, true, false>(job, idx, xs, 0, 1, wait);
-                break;
-            case WeightKind::Int8Row:
-                tile<WeightKind::Int8Row, true, false>(job, idx, xs, 0, 1, wait);
-                break;
-            case WeightKind::Int4G64:
-                tile<WeightKind::Int4G64, true, false>(job, idx, xs, 0, 1, wait);
-                break;
-            }
-            __syncthreads(); // the reduction's shared memory is the next tile's
-        }
-        if (c.barriers) chain_arrive(c.bar);
-    }
-}
-
 // Lets each of `kernels` take up to `bytes` of dynamic shared memory, beyond the 48 KB a launch
 // gets without asking, but never more than the card allows a block (the fits checks keep jobs that
 // need more away).
@@ -1421,63 +1343,6 @@ cudaError_t ffn_value_wide(bool int4, const void* Wt, const __half* scales, cons
     const int col_blocks = (C + kWideRows - 1) / kWideRows;
     return detail::launch_pdl(kernel, dim3(unsigned(col_blocks * p.slices * p.token_blocks)),
                               dim3(32 * kWarps), smem, stream, p);
-}
-
-// ---- gemv_tc_chain ----
-
-std::size_t gemv_tc_chain_bytes(int n_phases) {
-    return kBarLanes * 32 * sizeof(unsigned) + std::size_t(std::max(n_phases, 0)) * sizeof(Params);
-}
-
-cudaError_t gemv_tc_chain_prepare(const TcBatch* phases, int n_phases, void* dev, TcChain* chain) {
-    if (!phases || n_phases < 1 || !dev || !chain) return cudaErrorInvalidValue;
-    std::vector<Params> ps(static_cast<std::size_t>(n_phases));
-    std::size_t smem = 0;
-    for (int i = 0; i < n_phases; ++i) {
-        const TcBatch& batch = phases[i];
-        if (batch.n_jobs < 1 || batch.n_jobs > kMaxGemvJobs || batch.tokens != 1)
-            return cudaErrorInvalidValue;
-        Params& p = ps[std::size_t(i)];
-        p.n_jobs = batch.n_jobs;
-        p.tokens = 1;
-        p.groups = 1;
-        for (int j = 0; j < batch.n_jobs; ++j) {
-            const TcJob& job = batch.jobs[j];
-            if (!gemv_tc_fits(job, 1) || job.in != GemvIn::Plain || k_slices(job) != kWarps)
-                return cudaErrorInvalidValue;
-            p.jobs[j] = job;
-            p.tile_start[j + 1] = p.tile_start[j] + blocks_of(job);
-            smem = std::max(smem, std::size_t(job.cols) * sizeof(__half));
-        }
-    }
-    const cudaError_t e = opt_in_smem(smem, gemv_tc_chain_kernel);
-    if (e != cudaSuccess) return e;
-    const int sms = detail::sm_count();
-    int per_sm = 0;
-    cudaError_t q = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, gemv_tc_chain_kernel,
-                                                                  32 * kWarps, smem);
-    if (q != cudaSuccess) return q;
-    if (sms < 1 || per_sm < 1) return cudaErrorInvalidConfiguration;
-    auto* base = static_cast<unsigned char*>(dev);
-    q = cudaMemcpy(base + kBarLanes * 32 * sizeof(unsigned), ps.data(), ps.size() * sizeof(Params),
-                   cudaMemcpyHostToDevice);
-    if (q != cudaSuccess) return q;
-    *chain = TcChain{dev, n_phases, smem, sms * per_sm};
-    return cudaSuccess;
-}
-
-cudaError_t gemv_tc_chain(const TcChain& chain, bool barriers, cudaStream_t stream) {
-    if (!chain.dev || chain.n_phases < 1 || chain.blocks < 1) return cudaErrorInvalidValue;
-    auto* base = static_cast<unsigned char*>(chain.dev);
-    cudaError_t e = cudaMemsetAsync(base, 0, kBarLanes * 32 * sizeof(unsigned), stream);
-    if (e != cudaSuccess) return e;
-    ChainParams c{reinterpret_cast<const Params*>(base + kBarLanes * 32 * sizeof(unsigned)),
-                  chain.n_phases, reinterpret_cast<unsigned*>(base), barriers};
-    void* args[] = {&c};
-    // Cooperative: every block resident at once (the barrier needs it), or an error.
-    return cudaLaunchCooperativeKernel(reinterpret_cast<const void*>(gemv_tc_chain_kernel),
-                                       dim3(unsigned(chain.blocks)), dim3(32 * kWarps), args,
-                                       chain.smem, stream);
 }
 
 } // namespace gander::kernels

@@ -91,20 +91,4 @@ bool gemv_tc_fits(const TcJob& job, int tokens = 1);
 // Launched with programmatic dependent launch where the card has it (common.cuh).
 cudaError_t gemv_tc(const TcBatch& batch, cudaStream_t stream);
 
-// A measurement (gander-bench --kernels): several one-token launches of long rows (each a TcBatch
-// of one token, plain input, at least 8 steps a row) as the phases of one kernel, whose blocks
-// (as many as are resident at once) walk each phase's tiles and meet at a grid barrier between
-// phases where the launches had their dependency; barriers = false leaves the barriers out (the
-// phases' streaming alone, results meaningless). What a launch boundary costs against a barrier.
-// prepare uploads the phases into `dev` (gemv_tc_chain_bytes, device memory; synchronous).
-struct TcChain {
-    void* dev = nullptr;
-    int n_phases = 0;
-    std::size_t smem = 0;
-    int blocks = 0;
-};
-std::size_t gemv_tc_chain_bytes(int n_phases);
-cudaError_t gemv_tc_chain_prepare(const TcBatch* phases, int n_phases, void* dev, TcChain* chain);
-cudaError_t gemv_tc_chain(const TcChain& chain, bool barriers, cudaStream_t stream);
-
 } // namespace gander::kernels

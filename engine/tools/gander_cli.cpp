@@ -192,7 +192,8 @@ int cmd_logits(const Args& a) {
 
 std::string read_stdin() {
     std::ios::sync_with_stdio(false);
-    std::freopen(nullptr, "rb", stdin);
+    // Binary mode (the same on POSIX); a failed reopen leaves stdin closed, so say so.
+    if (!std::freopen(nullptr, "rb", stdin)) throw gander::Error("cannot read standard input");
     return std::string(std::istreambuf_iterator<char>(std::cin), {});
 }
 

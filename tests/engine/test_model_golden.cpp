@@ -238,7 +238,7 @@ TEST_CASE("cancelling a prefill leaves state and logits as they were") {
     std::vector<std::int32_t> many(300, g.tokens[1]);
     CHECK_THROWS_WITH(s->prefill(many, [](double d) { return d < 0.3; }), Cancelled, "cancelled");
     CHECK(s->state_f32() == state);
-    CHECK(std::vector<float>(s->logits().begin(), s->logits().end()) == logits);
+    CHECK(std::ranges::equal(s->logits(), logits));
     CHECK(s->tokens_absorbed() == 1);
 }
 

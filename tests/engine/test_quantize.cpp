@@ -1,6 +1,7 @@
 // Weight precisions on the CPU reference: quantization error of each scheme on fresh random
 // matrices, logits against the golden files, perplexity of the trained tiny model on GPL-3, and
 // the weight cache (made once, reused, rebuilt when stale or damaged).
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -247,8 +248,7 @@ TEST_CASE("gander-quantize writes a file the engine loads") {
     auto mem = load_model(test::fixture("rwkv7/rand-a.pth"), o);
     auto a = m->new_session(), b = mem->new_session();
     a->feed(7), b->feed(7);
-    CHECK(std::vector<float>(a->logits().begin(), a->logits().end()) ==
-          std::vector<float>(b->logits().begin(), b->logits().end()));
+    CHECK(std::ranges::equal(a->logits(), b->logits()));
     CHECK(fs::file_size(out) < fs::file_size(test::fixture("rwkv7/rand-a.pth")));
     CHECK(std::system((std::string(GANDER_BIN_DIR) + "/gander-quantize 2>/dev/null").c_str()) != 0);
 }

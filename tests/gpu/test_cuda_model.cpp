@@ -1,6 +1,7 @@
 // The CUDA backend as a whole: random models equal to the CPU ones, out-of-memory errors that
 // leave the process usable, prefill cancel and progress, fixed prefill memory, sessions sharing
 // one model, and where a batched step's logits go.
+#include <algorithm>
 #include <mutex>
 
 #include "backend.h"
@@ -89,7 +90,7 @@ TEST_CASE("prefill: progress per chunk, cancel leaves state and logits as they w
                       "cancelled");
     CHECK(calls == 2);
     CHECK(s->state_f32() == state0);
-    CHECK(std::vector<float>(s->logits().begin(), s->logits().end()) == logits0);
+    CHECK(std::ranges::equal(s->logits(), logits0));
     CHECK(s->tokens_absorbed() == 1);
     std::vector<double> seen;
     s->prefill(toks, [&](double d) {
@@ -127,11 +128,11 @@ TEST_CASE("sessions of one model are independent, also interleaved") {
         a->feed(ta[i]);
         b->feed(tb[i]);
     }
-    CHECK(std::vector<float>(a->logits().begin(), a->logits().end()) == ref);
+    CHECK(std::ranges::equal(a->logits(), ref));
     a->reset();
     CHECK(a->tokens_absorbed() == 0);
     for (auto t : ta) a->feed(t);
-    CHECK(std::vector<float>(a->logits().begin(), a->logits().end()) == ref);
+    CHECK(std::ranges::equal(a->logits(), ref));
 }
 
 TEST_CASE("out of memory at a session's first prefill: an Error, the session and process go on") {

@@ -362,54 +362,6 @@ TEST_CASE("gemv_tc, one token through bulk copies (sm_90+): the step's widths, c
     }
 }
 
-TEST_CASE("gemv_tc_chain: phases that read the phase before's output equal separate launches") {
-    if (!has_mma()) return; // gemv_tc refuses these jobs there (the test above)
-    using kernels::GemvOut;
-    using kernels::WeightKind;
-    // Phase 1: a (int4) and d (fp16) from their own x; phase 2: b (int8) from a's output; phase 3:
-    // c (int4, added to y) from b's output. More tiles than resident blocks in phase 3, fewer in
-    // phase 2 (blocks with nothing to do there arrive at once).
-    // Widths that are not whole bulk chunks, so that the launches take gemv_tc_kernel too, whose
-    // sums the chain's blocks compute in the same order.
-    TcCase a(WeightKind::Int4G64, 3072, 1024, GemvOut::StoreF16);
-    TcCase d(WeightKind::F16, 512, 1024, GemvOut::StoreF32);
-    TcCase b(WeightKind::Int8Row, 2048, 3072, GemvOut::StoreF16);
-    TcCase c(WeightKind::Int4G64, 8192, 2048, GemvOut::AddF32);
-    kernels::TcJob jb = b.job(), jc = c.job();
-    jb.x = a.Yh->p;
-    jc.x = b.Yh->p;
-    kernels::TcBatch phases[3];
-    phases[0].add(a.job());
-    phases[0].add(d.job());
-    phases[1].add(jb);
-    phases[2].add(jc);
-    Dev<std::uint8_t> dev(kernels::gemv_tc_chain_bytes(3));
-    kernels::TcChain chain;
-    cuda_ok(kernels::gemv_tc_chain_prepare(phases, 3, dev.p, &chain), "gemv_tc_chain_prepare");
-    cuda_ok(kernels::gemv_tc_chain(chain, true, nullptr), "gemv_tc_chain");
-    const auto ya = a.Yh->get(), yb = b.Yh->get();
-    const auto yc = c.Y->get(), yd = d.Y->get();
-    a.check("chain phase 1 int4");
-    d.check("chain phase 1 fp16");
-    // The same products as launches, outputs poisoned (c's restored) first: equal bit for bit.
-    cuda_ok(cudaMemset(a.Yh->p, 0xff, a.Yh->n * 2), "poison");
-    cuda_ok(cudaMemset(b.Yh->p, 0xff, b.Yh->n * 2), "poison");
-    cuda_ok(cudaMemset(d.Y->p, 0xff, d.Y->n * 4), "poison");
-    c.Y->put(c.y0);
-    for (const kernels::TcBatch& ph : phases) cuda_ok(kernels::gemv_tc(ph, nullptr), "gemv_tc");
-    const auto la = a.Yh->get(), lb = b.Yh->get();
-    const auto lc = c.Y->get(), ld = d.Y->get();
-    REQUIRE(std::memcmp(ya.data(), la.data(), ya.size() * 2) == 0);
-    REQUIRE(std::memcmp(yd.data(), ld.data(), yd.size() * 4) == 0);
-    REQUIRE(std::memcmp(yb.data(), lb.data(), yb.size() * 2) == 0);
-    REQUIRE(std::memcmp(yc.data(), lc.data(), yc.size() * 4) == 0);
-    // Jobs the chain cannot take (short rows) are refused.
-    TcCase up(WeightKind::F16, 256, 96, GemvOut::StoreF32, kernels::GemvIn::Tanh);
-    kernels::TcBatch bad;
-    bad.add(up.job());
-    REQUIRE(kernels::gemv_tc_chain_prepare(&bad, 1, dev.p, &chain) == cudaErrorInvalidValue);
-}
-
 TEST_CASE("gemv_tc for several tokens (a batch of sessions) equals the CPU reference") {
     if (!has_mma()) {
         TcCase c(kernels::WeightKind::F16, 16, 64, kernels::GemvOut::StoreF32,

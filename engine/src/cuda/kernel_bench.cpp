@@ -222,12 +222,11 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s, const std:
     }
 
     // The long one-token products of a decoding step (per layer: r, k, v in one launch, output,
-    // FFN key) for 32 layers of distinct weights, three ways: as launches (what the model does,
-    // each waiting for the one before: programmatic dependent launch), as the phases of one
-    // kernel that meet at a grid barrier instead, and as those phases with no barrier at all
-    // (streaming alone). Per layer: us and the rate of its weight bytes. The chain's phases run
-    // gemv_tc_kernel's tiles; the launches take the bulk-copy kernel where it applies, so compare
-    // the three under GANDER_TC_BULK=0 (docs/performance.md, twelfth session).
+    // FFN key) for 32 layers of distinct weights as launches, each waiting for the one before
+    // (programmatic dependent launch), as the model runs them. Per layer: us and the rate of its
+    // weight bytes. (Until the seventeenth session two more rows ran the same products as the
+    // phases of one cooperative kernel, with and without grid barriers between them: they lost to
+    // the launches, docs/performance.md, twelfth session, and the kernel was removed.)
     for (const k::WeightKind kind : {k::WeightKind::Int8Row, k::WeightKind::Int4G64}) {
         if (!want("chain")) break;
         const int layers = 32;
@@ -273,17 +272,6 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s, const std:
                                    layers;
         add("32 layers: r,k,v; output; ffn key", i8 ? "int8" : "int4", "launches", layer_bytes,
             launches_us);
-        Raw dev(k::gemv_tc_chain_bytes(int(phases.size())));
-        k::TcChain chain;
-        GANDER_CUDA(k::gemv_tc_chain_prepare(phases.data(), int(phases.size()), dev.p, &chain));
-        for (const bool barriers : {true, false}) {
-            // One cooperative launch a run (not captured in a graph).
-            const double ms = cuda::median_event_ms(
-                s, e0, e1, 7, [&] { GANDER_CUDA(k::gemv_tc_chain(chain, barriers, s)); });
-            add("32 layers: r,k,v; output; ffn key", i8 ? "int8" : "int4",
-                barriers ? "one kernel, grid barriers" : "one kernel, no barriers", layer_bytes,
-                ms * 1e3 / layers);
-        }
     }
 
     // The sparse FFN value step (transposed weights, fp16, int8 and int4) at several fractions of
