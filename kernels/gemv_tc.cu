@@ -137,23 +137,6 @@ __host__ __device__ constexpr int span_of(WeightKind k) {
     return k == WeightKind::F16 ? 32 : k == WeightKind::Int8Row ? 64 : 128;
 }
 
-// The weights of step s for rows r0 and r1 of this lane (group index t), and int4's two scale
-// groups of the step, into registers.
-template <WeightKind K, bool kKeep>
-__device__ __forceinline__ void load_step(const TcJob& job, int r0, int r1, int t, int s,
-                                          typename Traits<K>::Load& wa,
-                                          typename Traits<K>::Load& wb, __half2& sa, __half2& sb) {
-    constexpr int kSpan = 4 * Traits<K>::kVals;
-    const int col = s * kSpan + t * (K == WeightKind::Int4G64 ? 16 : Traits<K>::kVals);
-    wa = load_w<K, kKeep>(job, r0, col);
-    wb = load_w<K, kKeep>(job, r1, col);
-    if constexpr (K == WeightKind::Int4G64) {
-        const int groups = job.cols / 64; // int4 scales per row
-        sa = *reinterpret_cast<const __half2*>(job.scales + std::size_t(r0) * groups + 2 * s);
-        sb = *reinterpret_cast<const __half2*>(job.scales + std::size_t(r1) * groups + 2 * s);
-    }
-}
-
 // The weights of steps s .. s + n - 1 (n <= kSteps) for rows r0 and r1 of this lane (group index
 // t), and int4's two scale groups of each step, into registers.
 template <WeightKind K, bool kKeep>
@@ -519,11 +502,7 @@ std::size_t wide_smem(WeightKind kind, int cols, int G) {
 // kLean (TcBatch::lean, see wide_lean_mode; fourteenth session, measured in the fifteenth): x's
 // rows kWideCols apart whatever the slice's width (the reads' offsets then known when compiling)
 // and int4's group sums started by their first product instead of zeroed first.
-// kRoll (GANDER_WIDE_ROLL=1, a measurement, seventeenth session): each step's registers are
-// loaded again with the step U ahead as soon as the step is multiplied, so a warp keeps up to U
-// steps in flight all along instead of loading U, multiplying them and only then loading the next
-// U (whose round trip every warp of the block then waits out at the same point).
-template <WeightKind K, int G, bool kLean, bool kRoll = false>
+template <WeightKind K, int G, bool kLean>
 __device__ void wide_block(const TcJob& job, int rb, int slice, int slices, int tok0, int n_tok,
                            uint4* xs) {
     using T = Traits<K>;
@@ -566,21 +545,6 @@ __device__ void wide_block(const TcJob& job, int rb, int slice, int slices, int 
 #pragma unroll
     for (int q = 0; q < G; ++q) acc[q][0] = acc[q][1] = acc[q][2] = acc[q][3] = 0.0f;
     const uint4* xq = xs + g * xrow; // group q's token for this lane: row 8 q + g
-    if constexpr (kRoll) {
-        for (int base = s; base < s_end; base += U) {
-#pragma unroll
-            for (int u = 0; u < U; ++u) {
-                const int st = base + u;
-                if (st < s_end) {
-                    step_mma<K, G, true, false, kLean>(wa[u], wb[u], sa[u], sb[u], xq, 8 * xrow,
-                                                       st * kSpan - k0, t, acc);
-                    if (st + U < s_end)
-                        load_step<K, true>(job, r0, r1, t, st + U, wa[u], wb[u], sa[u], sb[u]);
-                }
-            }
-        }
-        n = 0;
-    }
     while (n > 0) {
 #pragma unroll
         for (int u = 0; u < U; ++u)
@@ -604,7 +568,7 @@ __device__ void wide_block(const TcJob& job, int rb, int slice, int slices, int 
                   tok0, n_tok, t, slices > 1, job.out == GemvOut::AddF32);
 }
 
-template <int G, bool kLean, bool kRoll = false>
+template <int G, bool kLean>
 __global__ void __launch_bounds__(32 * kWarps, 2)
     gemv_tc_wide_kernel(const __grid_constant__ WideParams p) {
     extern __shared__ uint4 xs[];
@@ -621,13 +585,13 @@ __global__ void __launch_bounds__(32 * kWarps, 2)
     const int tok0 = tb * 8 * G, n_tok = min(8 * G, p.tokens - tok0);
     switch (job.kind) {
     case WeightKind::F16:
-        wide_block<WeightKind::F16, G, kLean, kRoll>(job, rb, slice, slices, tok0, n_tok, xs);
+        wide_block<WeightKind::F16, G, kLean>(job, rb, slice, slices, tok0, n_tok, xs);
         break;
     case WeightKind::Int8Row:
-        wide_block<WeightKind::Int8Row, G, kLean, kRoll>(job, rb, slice, slices, tok0, n_tok, xs);
+        wide_block<WeightKind::Int8Row, G, kLean>(job, rb, slice, slices, tok0, n_tok, xs);
         break;
     case WeightKind::Int4G64:
-        wide_block<WeightKind::Int4G64, G, kLean, kRoll>(job, rb, slice, slices, tok0, n_tok, xs);
+        wide_block<WeightKind::Int4G64, G, kLean>(job, rb, slice, slices, tok0, n_tok, xs);
         break;
     }
 }
@@ -1338,22 +1302,12 @@ cudaError_t gemv_tc_wide(const TcBatch& batch, cudaStream_t stream) {
     static const cudaError_t opted_in = opt_in_smem(
         wide_smem(WeightKind::F16, std::max(wide_cols(), kWideCols), 4),
         gemv_tc_wide_kernel<1, false>, gemv_tc_wide_kernel<2, false>, gemv_tc_wide_kernel<4, false>,
-        gemv_tc_wide_kernel<1, true>, gemv_tc_wide_kernel<2, true>, gemv_tc_wide_kernel<4, true>,
-        gemv_tc_wide_kernel<1, false, true>, gemv_tc_wide_kernel<2, false, true>,
-        gemv_tc_wide_kernel<4, false, true>, gemv_tc_wide_kernel<1, true, true>,
-        gemv_tc_wide_kernel<2, true, true>, gemv_tc_wide_kernel<4, true, true>);
+        gemv_tc_wide_kernel<1, true>, gemv_tc_wide_kernel<2, true>, gemv_tc_wide_kernel<4, true>);
     if (opted_in != cudaSuccess) return opted_in;
-    static const bool roll = detail::env_is("GANDER_WIDE_ROLL", "1");
-    auto* kernel = roll   ? (lean ? by_groups(G, gemv_tc_wide_kernel<1, true, true>,
-                                              gemv_tc_wide_kernel<2, true, true>,
-                                              gemv_tc_wide_kernel<4, true, true>)
-                                  : by_groups(G, gemv_tc_wide_kernel<1, false, true>,
-                                              gemv_tc_wide_kernel<2, false, true>,
-                                              gemv_tc_wide_kernel<4, false, true>))
-                   : lean ? by_groups(G, gemv_tc_wide_kernel<1, true>, gemv_tc_wide_kernel<2, true>,
-                                      gemv_tc_wide_kernel<4, true>)
-                          : by_groups(G, gemv_tc_wide_kernel<1, false>,
-                                      gemv_tc_wide_kernel<2, false>, gemv_tc_wide_kernel<4, false>);
+    auto* kernel = lean ? by_groups(G, gemv_tc_wide_kernel<1, true>, gemv_tc_wide_kernel<2, true>,
+                                    gemv_tc_wide_kernel<4, true>)
+                        : by_groups(G, gemv_tc_wide_kernel<1, false>, gemv_tc_wide_kernel<2, false>,
+                                    gemv_tc_wide_kernel<4, false>);
     return detail::launch_pdl(kernel, dim3(unsigned(p.block_start[batch.n_jobs])),
                               dim3(32 * kWarps), smem, stream, p);
 }
