@@ -13,7 +13,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <type_traits>
-#include <vector>
 
 #include "kernels/common.cuh"
 #include "kernels/env.h"
