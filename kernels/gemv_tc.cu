@@ -971,7 +971,10 @@ __device__ void bulk_produce(const TcJob& job, int tile0, int items, unsigned ch
 
 // The multiplying warps: x staged once (after the kernel before has written it), then each chunk
 // as it lands; a tile's sums meet in shared memory after its last chunk.
-template <WeightKind K, bool kLop3>
+// kEarly (GANDER_BULK_EARLY=1, a measurement, seventeenth session): each warp gives its slot back
+// as soon as its 4 steps are in registers, before it multiplies them, so that the copy warp refills
+// the slot while the warps multiply (two chunks in flight a block instead of about one).
+template <WeightKind K, bool kLop3, bool kEarly = false>
 __device__ void bulk_consume(const TcJob& job, int tile0, int items, unsigned char* slots,
                              uint4* xs, float* red, std::uint32_t full, std::uint32_t empty) {
     using T = Traits<K>;
@@ -1015,12 +1018,18 @@ __device__ void bulk_consume(const TcJob& job, int tile0, int items, unsigned ch
                 sa[s] = sb[s] = __half2{};
             }
         }
+        if constexpr (kEarly) { // the loads above are done before the arrival (its release)
+            __syncwarp();
+            if (lane == 0) mbar_arrive(empty + 8 * slot);
+        }
 #pragma unroll
         for (int s = 0; s < 4; ++s)
             step_mma<K, 1, false, kLop3>(wa[s], wb[s], sa[s], sb[s], xs, 0,
                                          c * chunk_cols(K) + (warp * 4 + s) * kSpan, t, acc);
-        __syncwarp();
-        if (lane == 0) mbar_arrive(empty + 8 * slot);
+        if constexpr (!kEarly) {
+            __syncwarp();
+            if (lane == 0) mbar_arrive(empty + 8 * slot);
+        }
         if (c == chunks - 1) { // the tile's sums: rows g, g + 8 in column 0 (lanes t = 0)
             float* r = red + buf * kBulkWarps * 16;
             if (t == 0) {
@@ -1043,7 +1052,7 @@ __device__ void bulk_consume(const TcJob& job, int tile0, int items, unsigned ch
     }
 }
 
-template <WeightKind K, bool kLop3>
+template <WeightKind K, bool kLop3, bool kEarly = false>
 __device__ void bulk_block(const TcJob& job, int tile0, int items, unsigned char* smem) {
     unsigned char* slots = smem + kBulkHead;
     auto* xs = reinterpret_cast<uint4*>(slots + std::size_t(kBulkStages) * kSlotBytes);
@@ -1052,10 +1061,10 @@ __device__ void bulk_block(const TcJob& job, int tile0, int items, unsigned char
     if (threadIdx.x >= 32 * kBulkWarps)
         bulk_produce<K>(job, tile0, items, slots, full, empty);
     else
-        bulk_consume<K, kLop3>(job, tile0, items, slots, xs, red, full, empty);
+        bulk_consume<K, kLop3, kEarly>(job, tile0, items, slots, xs, red, full, empty);
 }
 
-template <bool kLop3>
+template <bool kLop3, bool kEarly = false>
 __global__ void __launch_bounds__(kBulkThreads, 2)
     gemv_bulk_kernel(const __grid_constant__ BulkParams p) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
@@ -1081,13 +1090,13 @@ __global__ void __launch_bounds__(kBulkThreads, 2)
     __syncthreads();
     switch (job.kind) {
     case WeightKind::F16:
-        bulk_block<WeightKind::F16, kLop3>(job, t0, items, smem);
+        bulk_block<WeightKind::F16, kLop3, kEarly>(job, t0, items, smem);
         break;
     case WeightKind::Int8Row:
-        bulk_block<WeightKind::Int8Row, kLop3>(job, t0, items, smem);
+        bulk_block<WeightKind::Int8Row, kLop3, kEarly>(job, t0, items, smem);
         break;
     case WeightKind::Int4G64:
-        bulk_block<WeightKind::Int4G64, kLop3>(job, t0, items, smem);
+        bulk_block<WeightKind::Int4G64, kLop3, kEarly>(job, t0, items, smem);
         break;
     }
 }
@@ -1137,7 +1146,9 @@ cudaError_t gemv_bulk(const TcBatch& batch, cudaStream_t stream) {
     static const std::size_t pad =
         std::size_t(std::clamp(detail::env_int("GANDER_BULK_PAD", 0), 0, 228)) * 1024;
     static const cudaError_t opted_in =
-        opt_in_smem(bulk_smem(kBulkMaxCols) + pad, gemv_bulk_kernel<true>, gemv_bulk_kernel<false>);
+        opt_in_smem(bulk_smem(kBulkMaxCols) + pad, gemv_bulk_kernel<true>, gemv_bulk_kernel<false>,
+                    gemv_bulk_kernel<true, true>);
+    static const bool early = detail::env_is("GANDER_BULK_EARLY", "1");
     // GANDER_BULK_LOP3=0: int4's nibbles converted as gemv_tc_kernel does (to compare).
     static const bool lop3 = !detail::env_is("GANDER_BULK_LOP3", "0");
     if (opted_in != cudaSuccess) return opted_in;
@@ -1158,7 +1169,8 @@ cudaError_t gemv_bulk(const TcBatch& batch, cudaStream_t stream) {
         p.block_start[j + 1] = p.block_start[j] + nb;
         most_cols = std::max(most_cols, job.cols);
     }
-    return detail::launch_pdl(lop3 ? gemv_bulk_kernel<true> : gemv_bulk_kernel<false>,
+    return detail::launch_pdl(lop3 ? early ? gemv_bulk_kernel<true, true> : gemv_bulk_kernel<true>
+                                   : gemv_bulk_kernel<false>,
                               dim3(unsigned(p.block_start[batch.n_jobs])), dim3(kBulkThreads),
                               bulk_smem(most_cols) + pad, stream, p);
 }
