@@ -971,9 +971,10 @@ __device__ void bulk_produce(const TcJob& job, int tile0, int items, unsigned ch
 
 // The multiplying warps: x staged once (after the kernel before has written it), then each chunk
 // as it lands; a tile's sums meet in shared memory after its last chunk.
-// kEarly (GANDER_BULK_EARLY=1, a measurement, seventeenth session): each warp gives its slot back
-// as soon as its 4 steps are in registers, before it multiplies them, so that the copy warp refills
-// the slot while the warps multiply (two chunks in flight a block instead of about one).
+// kEarly (the default since the seventeenth session: int4 / int8 decode +1.1 / +1.4 % on an H200;
+// GANDER_BULK_EARLY=0 gives the slot back after the products, to compare): each warp gives its slot
+// back as soon as its 4 steps are in registers, before it multiplies them, so that the copy warp
+// refills the slot while the warps multiply.
 template <WeightKind K, bool kLop3, bool kEarly = false>
 __device__ void bulk_consume(const TcJob& job, int tile0, int items, unsigned char* slots,
                              uint4* xs, float* red, std::uint32_t full, std::uint32_t empty) {
@@ -1148,7 +1149,7 @@ cudaError_t gemv_bulk(const TcBatch& batch, cudaStream_t stream) {
     static const cudaError_t opted_in =
         opt_in_smem(bulk_smem(kBulkMaxCols) + pad, gemv_bulk_kernel<true>, gemv_bulk_kernel<false>,
                     gemv_bulk_kernel<true, true>);
-    static const bool early = detail::env_is("GANDER_BULK_EARLY", "1");
+    static const bool early = !detail::env_is("GANDER_BULK_EARLY", "0");
     // GANDER_BULK_LOP3=0: int4's nibbles converted as gemv_tc_kernel does (to compare).
     static const bool lop3 = !detail::env_is("GANDER_BULK_LOP3", "0");
     if (opted_in != cudaSuccess) return opted_in;
