@@ -47,6 +47,43 @@ __device__ __forceinline__ void grid_dep_begin() {
     if constexpr (!kEarlyTrigger) grid_dep_launch();
 }
 
+// The bits of an fp16 pair as a word, and back.
+__device__ __forceinline__ std::uint32_t h2_bits(__half2 h) {
+    return *reinterpret_cast<std::uint32_t*>(&h);
+}
+__device__ __forceinline__ __half2 bits_h2(std::uint32_t u) {
+    return *reinterpret_cast<__half2*>(&u);
+}
+
+// (w & M) | 0x6400 in each half: one lop3 (kLop3), or the C++ form, of which ptxas makes an and
+// and an or. The same bits.
+template <bool kLop3, std::uint32_t M>
+__device__ __forceinline__ std::uint32_t under_6400(std::uint32_t w) {
+    if constexpr (kLop3) {
+        std::uint32_t r;
+        asm("lop3.b32 %0, %1, %2, %3, 0xEA;" : "=r"(r) : "r"(w), "n"(M), "n"(0x64006400u));
+        return r;
+    } else {
+        return (w & M) | 0x64006400u;
+    }
+}
+
+// Eight nibbles in a word (nibble n = column n) -> four fp16 pairs (n0,n4) (n1,n5) (n2,n6) (n3,n7),
+// exact values nibble - 8: a nibble or-ed under 0x6400 is 1024 + n; one at bits 4-7, 1024 + 16 n.
+// kLop3: the form of gemv_tc's bulk kernel and of the sparse step's tensor-core kernel
+// (under_6400).
+template <bool kLop3 = false>
+__device__ __forceinline__ void i4x8_to_h2(std::uint32_t w, std::uint32_t (&p)[4]) {
+    const __half2 b8 = __half2half2(__ushort_as_half(0x6408));  // 1032
+    const __half2 s16 = __half2half2(__ushort_as_half(0x2C00)); // 1/16
+    const __half2 b72 = __half2half2(__ushort_as_half(0xD480)); // -72
+    const std::uint32_t w8 = w >> 8;
+    p[0] = h2_bits(__hsub2(bits_h2(under_6400<kLop3, 0x000F000Fu>(w)), b8));
+    p[1] = h2_bits(__hfma2(bits_h2(under_6400<kLop3, 0x00F000F0u>(w)), s16, b72));
+    p[2] = h2_bits(__hsub2(bits_h2(under_6400<kLop3, 0x000F000Fu>(w8)), b8));
+    p[3] = h2_bits(__hfma2(bits_h2(under_6400<kLop3, 0x00F000F0u>(w8)), s16, b72));
+}
+
 // The m16n8k16 tensor-core product, fp16 in, fp32 sums (the PTX ISA's layouts: A row-major, B
 // column-major): d += A B; kZeroC: d = A B (a sum's first product: no zeroed accumulators first).
 template <bool kZeroC = false>

@@ -317,6 +317,14 @@ __device__ __forceinline__ std::uint32_t b_pair(std::uint32_t e0, std::uint32_t 
     return lo | hi;
 }
 
+// Lane t's four entries of k-slice ks of a block's list (off or hg): the slice's rows 2t, 2t + 1,
+// 2t + 8 and 2t + 9, the k indices of its A and B fragments.
+__device__ __forceinline__ uint4 slice_rows(const std::uint32_t* list, int ks, int t) {
+    const uint2 lo = *reinterpret_cast<const uint2*>(list + 16 * ks + 2 * t);
+    const uint2 hi = *reinterpret_cast<const uint2*>(list + 16 * ks + 2 * t + 8);
+    return make_uint4(lo.x, lo.y, hi.x, hi.y);
+}
+
 template <std::uint32_t kFn>
 __device__ __forceinline__ std::uint32_t lop3(std::uint32_t a, std::uint32_t b, std::uint32_t c) {
     std::uint32_t r;
@@ -331,25 +339,26 @@ __device__ __forceinline__ std::uint32_t lop3(std::uint32_t a, std::uint32_t b, 
 template <SW K>
 __device__ __forceinline__ void row_pairs(std::uint32_t a, std::uint32_t b,
                                           std::uint32_t (&p)[K == SW::I4 ? 8 : 4]) {
-    const auto h2 = [](std::uint32_t u) { return *reinterpret_cast<__half2*>(&u); };
-    const auto u32 = [](__half2 v) { return *reinterpret_cast<std::uint32_t*>(&v); };
+    using detail::bits_h2;
+    using detail::h2_bits;
+    // Bytes 0, 1 of x: a's byte and b's byte of one column pair (two for int4), bytes 2, 3 the
+    // next pair's.
     const std::uint32_t x[2] = {__byte_perm(a, b, 0x5410), __byte_perm(a, b, 0x7632)};
 #pragma unroll
     for (int h = 0; h < 2; ++h) {
-        const std::uint32_t y = x[h] >> 8; // byte 0: a's next byte; byte 2: b's next byte
-        if constexpr (K == SW::I4) {
-            const __half2 b8 = __half2half2(__ushort_as_half(0x6408));  // 1032
-            const __half2 s16 = __half2half2(__ushort_as_half(0x2C00)); // 1/16
-            const __half2 b72 = __half2half2(__ushort_as_half(0xD480)); // -72
-            p[4 * h + 0] = u32(__hsub2(h2(lop3<0xEA>(x[h], 0x000F000Fu, 0x64006400u)), b8));
-            p[4 * h + 1] = u32(__hfma2(h2(lop3<0xEA>(x[h], 0x00F000F0u, 0x64006400u)), s16, b72));
-            p[4 * h + 2] = u32(__hsub2(h2(lop3<0xEA>(y, 0x000F000Fu, 0x64006400u)), b8));
-            p[4 * h + 3] = u32(__hfma2(h2(lop3<0xEA>(y, 0x00F000F0u, 0x64006400u)), s16, b72));
+        if constexpr (K == SW::I4) { // the nibbles' fp16 pairs as gemv_tc's products make them
+            std::uint32_t q[4];
+            detail::i4x8_to_h2<true>(x[h], q);
+#pragma unroll
+            for (int i = 0; i < 4; ++i) p[4 * h + i] = q[i];
         } else {
+            const std::uint32_t y = x[h] >> 8; // byte 0: a's next byte; byte 2: b's next byte
             const __half2 b1152 = __half2half2(__ushort_as_half(0x6480)); // 1152
             // (x & 0x00FF00FF) ^ 0x64806480: the byte offset by 128 under 0x64
-            p[2 * h + 0] = u32(__hsub2(h2(lop3<0x6A>(x[h], 0x00FF00FFu, 0x64806480u)), b1152));
-            p[2 * h + 1] = u32(__hsub2(h2(lop3<0x6A>(y, 0x00FF00FFu, 0x64806480u)), b1152));
+            p[2 * h + 0] =
+                h2_bits(__hsub2(bits_h2(lop3<0x6A>(x[h], 0x00FF00FFu, 0x64806480u)), b1152));
+            p[2 * h + 1] =
+                h2_bits(__hsub2(bits_h2(lop3<0x6A>(y, 0x00FF00FFu, 0x64806480u)), b1152));
         }
     }
 }
@@ -427,9 +436,8 @@ __global__ void __launch_bounds__(kThreads, 2)
         for (int u = 0; u < kU; ++u) {
             const int ks = r * kU + u;
             if (ks >= nks) break;
-            const uint2 lo = *reinterpret_cast<const uint2*>(off + 16 * ks + 2 * t);
-            const uint2 hi = *reinterpret_cast<const uint2*>(off + 16 * ks + 2 * t + 8);
-            const std::uint32_t o[4] = {lo.x, lo.y, hi.x, hi.y};
+            const uint4 rows = slice_rows(off, ks, t);
+            const std::uint32_t o[4] = {rows.x, rows.y, rows.z, rows.w};
 #pragma unroll
             for (int rr = 0; rr < 4; ++rr) {
                 std::uint32_t* d = w + (4 * u + rr) * kW;
@@ -452,10 +460,9 @@ __global__ void __launch_bounds__(kThreads, 2)
         for (int u = 0; u < kU; ++u) {
             const int ks = r * kU + u;
             if (ks >= nks) break;
-            const uint2 e0 = *reinterpret_cast<const uint2*>(hg + 16 * ks + 2 * t);
-            const uint2 e1 = *reinterpret_cast<const uint2*>(hg + 16 * ks + 2 * t + 8);
-            const std::uint32_t b0 = b_pair(e0.x, e0.y, unsigned(g));
-            const std::uint32_t b1 = b_pair(e1.x, e1.y, unsigned(g));
+            const uint4 e = slice_rows(hg, ks, t);
+            const std::uint32_t b0 = b_pair(e.x, e.y, unsigned(g));
+            const std::uint32_t b1 = b_pair(e.z, e.w, unsigned(g));
 #pragma unroll
             for (int j = 0; j < kW; ++j) {
                 const std::uint32_t* rw = w + 4 * u * kW;

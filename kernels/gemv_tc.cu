@@ -21,8 +21,11 @@
 namespace gander::kernels {
 namespace {
 
+using detail::bits_h2;
 using detail::grid_dep_launch;
 using detail::grid_dep_wait;
+using detail::h2_bits;
+using detail::i4x8_to_h2;
 using detail::mma16816;
 
 constexpr int kWarps = 8;
@@ -59,13 +62,6 @@ template <> struct Traits<WeightKind::Int4G64> {
     using Load = uint4;
 };
 
-__device__ __forceinline__ std::uint32_t h2_bits(__half2 h) {
-    return *reinterpret_cast<std::uint32_t*>(&h);
-}
-__device__ __forceinline__ __half2 bits_h2(std::uint32_t u) {
-    return *reinterpret_cast<__half2*>(&u);
-}
-
 // Four int8 in a word -> two fp16 pairs (bytes 0,1 and 2,3), exact: 0x64xx is 1024 + xx as fp16,
 // and the byte is offset by 128 first (xor) so that 1024 + 128 + q comes out; subtract 1152.
 __device__ __forceinline__ void i8x4_to_h2(std::uint32_t w, std::uint32_t& lo, std::uint32_t& hi) {
@@ -73,34 +69,6 @@ __device__ __forceinline__ void i8x4_to_h2(std::uint32_t w, std::uint32_t& lo, s
     const __half2 bias = __half2half2(__ushort_as_half(0x6480)); // 1152
     lo = h2_bits(__hsub2(bits_h2(__byte_perm(u, 0x64646464u, 0x4140)), bias));
     hi = h2_bits(__hsub2(bits_h2(__byte_perm(u, 0x64646464u, 0x4342)), bias));
-}
-
-// (w & M) | 0x6400 in each half: one lop3 (kLop3), or the C++ form, of which ptxas makes an and
-// and an or. The same bits.
-template <bool kLop3, std::uint32_t M>
-__device__ __forceinline__ std::uint32_t under_6400(std::uint32_t w) {
-    if constexpr (kLop3) {
-        std::uint32_t r;
-        asm("lop3.b32 %0, %1, %2, %3, 0xEA;" : "=r"(r) : "r"(w), "n"(M), "n"(0x64006400u));
-        return r;
-    } else {
-        return (w & M) | 0x64006400u;
-    }
-}
-
-// Eight nibbles in a word (nibble n = column n) -> four fp16 pairs (n0,n4) (n1,n5) (n2,n6) (n3,n7),
-// exact values nibble - 8: a nibble or-ed under 0x6400 is 1024 + n; one at bits 4-7, 1024 + 16 n.
-// kLop3: the bulk kernel's form (under_6400).
-template <bool kLop3 = false>
-__device__ __forceinline__ void i4x8_to_h2(std::uint32_t w, std::uint32_t (&p)[4]) {
-    const __half2 b8 = __half2half2(__ushort_as_half(0x6408));  // 1032
-    const __half2 s16 = __half2half2(__ushort_as_half(0x2C00)); // 1/16
-    const __half2 b72 = __half2half2(__ushort_as_half(0xD480)); // -72
-    const std::uint32_t w8 = w >> 8;
-    p[0] = h2_bits(__hsub2(bits_h2(under_6400<kLop3, 0x000F000Fu>(w)), b8));
-    p[1] = h2_bits(__hfma2(bits_h2(under_6400<kLop3, 0x00F000F0u>(w)), s16, b72));
-    p[2] = h2_bits(__hsub2(bits_h2(under_6400<kLop3, 0x000F000Fu>(w8)), b8));
-    p[3] = h2_bits(__hfma2(bits_h2(under_6400<kLop3, 0x00F000F0u>(w8)), s16, b72));
 }
 
 // Weight loads: marked streaming (evict first from L2) for one token; for several, the blocks of
