@@ -12,6 +12,9 @@
 
 #include "kernels/env.h"
 #include "kernels/gemv.h"
+#ifdef GANDER_TRACE
+#include "kernels/trace.h"
+#endif
 
 namespace gander::kernels::detail {
 
@@ -20,9 +23,58 @@ namespace gander::kernels::detail {
 // touches any memory that earlier kernels write or read (weights, which nothing writes, may be
 // read before); grid_dep_launch() lets the next kernel start early. Both are no-ops on older cards
 // and in kernels launched the ordinary way.
+#ifdef GANDER_TRACE
+// A measurement build (kernels/trace.h): this translation unit's sink, pointed at the buffer by
+// trace_begin through the function registered here.
+namespace {
+__constant__ TraceSink g_trace_sink;
+cudaError_t trace_bind_unit(const TraceSink& sink) {
+    return cudaMemcpyToSymbol(g_trace_sink, &sink, sizeof sink);
+}
+[[maybe_unused]] const bool g_trace_registered = trace_register(&trace_bind_unit);
+} // namespace
+__device__ __forceinline__ std::uint64_t global_ns() {
+    std::uint64_t t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    return t;
+}
+#endif
+
 __device__ __forceinline__ void grid_dep_wait() {
+#ifdef GANDER_TRACE
+    // The first thread of the block takes its slot before the wait (the atomic's round trip
+    // overlaps it) and writes the record after.
+    const TraceSink sink = g_trace_sink;
+    const bool rec = sink.records && (threadIdx.x | threadIdx.y | threadIdx.z) == 0;
+    std::uint64_t arrive = 0;
+    unsigned slot = 0;
+    if (rec) {
+        arrive = global_ns();
+        slot = atomicAdd(sink.count, 1u);
+    }
+#endif
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
     asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+#ifdef GANDER_TRACE
+    if (rec) {
+        const std::uint64_t release = global_ns();
+        if (slot < sink.capacity) {
+            TraceRecord r;
+            std::uint32_t sm, smem;
+            asm volatile("mov.u64 %0, %%gridid;" : "=l"(r.grid));
+            asm("mov.u32 %0, %%smid;" : "=r"(sm));
+            asm("mov.u32 %0, %%dynamic_smem_size;" : "=r"(smem));
+            r.arrive_ns = arrive;
+            r.release_ns = release;
+            r.block = blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z);
+            r.blocks = gridDim.x * gridDim.y * gridDim.z;
+            r.threads = blockDim.x * blockDim.y * blockDim.z;
+            r.sm = sm;
+            r.smem = smem;
+            sink.records[slot] = r;
+        }
+    }
 #endif
 }
 __device__ __forceinline__ void grid_dep_launch() {

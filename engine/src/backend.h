@@ -65,5 +65,11 @@ void cuda_reset_peak_memory();
 // cudaProfilerStart / cudaProfilerStop: what a profiler started with --profile-from-start off
 // (ncu, nsys) records (gander-bench --profile-step: one decoding step).
 void cuda_profile(bool on);
+// gander-bench --trace: each launch's blocks, when they reached their wait for the kernels before
+// and when it returned (kernels/trace.h; a build with -DGANDER_TRACE in the CUDA flags, else
+// cuda_trace_begin throws an Error that says so). cuda_trace_end writes them to `path`, one
+// tab-separated line a block, and returns a line for the log.
+void cuda_trace_begin();
+std::string cuda_trace_end(const std::string& path);
 } // namespace gander::detail
 #endif

@@ -41,6 +41,7 @@ struct Options {
     bool kernels = false; // --kernels: the decoding GEMV kernels alone (CUDA), no model
     std::string kernels_only;  // --kernels-only NAME: one section of that table
     bool profile_step = false; // --profile-step: one decoding step between cudaProfilerStart/Stop
+    std::string trace;         // --trace FILE: the launches of 4 decoding steps (CUDA, trace build)
     std::vector<int> batch;  // --batch B1,B2,...: batched decoding, aggregate tok/s
     bool batch_given = false;
 };
@@ -106,6 +107,8 @@ Options parse(int argc, char** argv) {
                           "wide-once");
             } else if (a == "--profile-step") {
                 o.profile_step = true;
+            } else if (a == "--trace") {
+                o.trace = value();
             } else if (a == "--seed") {
                 o.seed = std::stoull(value());
             } else if (a == "--help" || a == "-h") {
@@ -123,7 +126,11 @@ Options parse(int argc, char** argv) {
                     "profiler)\n"
                     "  --profile-step: one decoding step after the warm-up between "
                     "cudaProfilerStart and Stop\n"
-                    "    (for ncu --profile-from-start off)\n");
+                    "    (for ncu --profile-from-start off)\n"
+                    "  --trace FILE: after the warm-up, when each block of 4 decoding steps' "
+                    "launches reached\n    its wait for the kernels before and when it "
+                    "returned, to FILE, then stop (CUDA, kernels\n    built with "
+                    "-DGANDER_TRACE; tests/gpu/trace_summary.py reads it)\n");
                 std::exit(0);
             } else {
                 usage("unknown option " + a);
@@ -230,6 +237,8 @@ int main(int argc, char** argv) {
         }
 #endif
         if (opt.kernels) usage("--kernels needs --backend cuda (and a CUDA build)");
+        if (!opt.trace.empty() && opt.backend != gander::BackendKind::Cuda)
+            usage("--trace needs --backend cuda (and a CUDA build)");
         auto t0 = Clock::now();
         auto model = gander::make_random_model(shape, opt.seed, lo);
         fig["load_s"] = seconds_since(t0);
@@ -259,6 +268,12 @@ int main(int argc, char** argv) {
             gander::detail::cuda_profile(true);
             greedy(1);
             gander::detail::cuda_profile(false);
+        }
+        if (!opt.trace.empty()) { // the steps as the card runs them, then nothing else
+            gander::detail::cuda_trace_begin();
+            greedy(4);
+            std::printf("%s\n", gander::detail::cuda_trace_end(opt.trace).c_str());
+            return 0;
         }
 #endif
         t0 = Clock::now();

@@ -5,7 +5,7 @@
 #   GANDER_FIXTURES=/path/to/fixtures tests/gpu/run.sh [--no-bench] [--bench-only]
 # Variables (see below): GPU_TESTS, ENGINE_TESTS, KERNELS (+ KERNELS_VARIANTS), BENCH_PRECISIONS, AB*_VARIANTS /
 # _PRECISION / _ARGS, AB_REPEAT, SKIPS (+ SKIP_PRECISION, SKIP_BATCH), SASS=1, BUILD2_FLAGS,
-# PROFILE_KERNELS="wide one", WIDE_KERNELS_VARIANTS.
+# PROFILE_KERNELS="wide one", WIDE_KERNELS_VARIANTS, TRACE_PRECISIONS (with BUILD2_FLAGS=-DGANDER_TRACE).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-$PWD/out-gpu}
@@ -129,6 +129,16 @@ if [ $bench = 1 ]; then
   ab_group "${AB_VARIANTS:-}" "${AB_PRECISION:-int4}" "${AB_ARGS:---decode-tokens 512 --prefill 64 --batch 0}"
   ab_group "${AB2_VARIANTS:-}" "${AB2_PRECISION:-fp16}" "${AB2_ARGS:---decode-tokens 0 --prefill 4096 --batch 0}"
   ab_group "${AB3_VARIANTS:-}" "${AB3_PRECISION:-int8}" "${AB3_ARGS:---decode-tokens 512 --prefill 64 --batch 0}"
+  # TRACE_PRECISIONS="int4 int8": each precision's launches over 4 decoding steps as the card ran
+  # them (gander-bench --trace from the second build, so BUILD2_FLAGS must hold -DGANDER_TRACE),
+  # summarised by position in a layer into trace-summary.txt; the raw traces gzipped beside it.
+  for prec in ${TRACE_PRECISIONS:-}; do
+    timeout 120 "$BUILD-2/bin/gander-bench" --backend cuda --shape 7.2b --precision "$prec" \
+      --trace "$OUT/trace-$prec.tsv" 2>&1 | tee -a "$OUT/bench.log" || bench_rc=1
+    python3 tests/gpu/trace_summary.py "$OUT/trace-$prec.tsv" --label "$prec" 2>&1 |
+      tee -a "$OUT/trace-summary.txt"
+    gzip -f "$OUT/trace-$prec.tsv"
+  done
   # Where a decoding step goes (SKIPS="lnmix up wkv out ffnv ..."): gander-bench with each stage's
   # launches left out (GANDER_MEASURE_SKIP: wrong output, timing only), precision SKIP_PRECISION
   # (int4), and the microseconds a layer (of the 7.2B shape's 32) each saves against none left

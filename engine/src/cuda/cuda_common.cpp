@@ -7,10 +7,12 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <fstream>
 #include <vector>
 
 #include "backend.h"
 #include "cuda/convert.h"
+#include "kernels/trace.h"
 
 namespace gander::cuda {
 namespace {
@@ -155,6 +157,33 @@ void cuda_reset_peak_memory() {
 void cuda_profile(bool on) {
     // Without a profiler attached both are no-ops; an error here is no reason to stop a benchmark.
     if ((on ? cudaProfilerStart() : cudaProfilerStop()) != cudaSuccess) (void)cudaGetLastError();
+}
+
+void cuda_trace_begin() {
+    if (!kernels::trace_built())
+        throw Error("--trace needs the kernels built with -DGANDER_TRACE in CMAKE_CUDA_FLAGS "
+                    "(tests/gpu/run.sh: BUILD2_FLAGS=-DGANDER_TRACE)");
+    GANDER_CUDA(kernels::trace_begin(std::size_t(1) << 21)); // 2M blocks, 96 MB
+}
+
+std::string cuda_trace_end(const std::string& path) {
+    std::vector<kernels::TraceRecord> recs;
+    std::size_t dropped = 0;
+    GANDER_CUDA(kernels::trace_end(recs, dropped));
+    double smallest = 0, median = 0;
+    GANDER_CUDA(kernels::trace_clock_step(smallest, median));
+    std::ofstream f(path);
+    f << "# grid\tarrive_ns\trelease_ns\tblock\tblocks\tthreads\tsm\tsmem\n";
+    for (const auto& r : recs)
+        f << r.grid << '\t' << r.arrive_ns << '\t' << r.release_ns << '\t' << r.block << '\t'
+          << r.blocks << '\t' << r.threads << '\t' << r.sm << '\t' << r.smem << '\n';
+    if (!f) throw Error(path + ": cannot write the trace");
+    char line[200];
+    std::snprintf(line, sizeof line,
+                  "trace: %zu blocks recorded (%zu past the buffer) to %s; the card's clock "
+                  "steps by %.0f ns (median %.0f)",
+                  recs.size(), dropped, path.c_str(), smallest, median);
+    return line;
 }
 
 CudaDeviceFigures cuda_measure_device() {

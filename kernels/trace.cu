@@ -1,0 +1,125 @@
+// The launch trace of a measurement build (trace.h). In the default build only trace_built() and
+// the clock's step are of use; the rest says that the kernels record nothing.
+#include "kernels/trace.h"
+
+#include <algorithm>
+
+#include "kernels/common.cuh"
+
+namespace gander::kernels {
+namespace {
+
+std::vector<TraceBind>& binds() {
+    static std::vector<TraceBind> v;
+    return v;
+}
+
+struct Buffer {
+    TraceRecord* records = nullptr;
+    unsigned* count = nullptr;
+    std::size_t capacity = 0;
+};
+Buffer& buffer() {
+    static Buffer b;
+    return b;
+}
+
+cudaError_t bind_all(const TraceSink& sink) {
+    for (TraceBind bind : binds())
+        if (const cudaError_t e = bind(sink); e != cudaSuccess) return e;
+    return cudaSuccess;
+}
+
+void release_buffer() {
+    Buffer& b = buffer();
+    if (b.records) (void)cudaFree(b.records);
+    if (b.count) (void)cudaFree(b.count);
+    b = {};
+}
+
+// One thread reads the clock in a loop and keeps each change it sees (a step it never saw, after
+// 2^24 reads: 0).
+__global__ void clock_steps_kernel(std::uint64_t* steps, int n) {
+    std::uint64_t last, now;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(last));
+    int i = 0;
+    for (int reads = 0; i < n && reads < (1 << 24); ++reads) {
+        asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now));
+        if (now != last) {
+            steps[i++] = now - last;
+            last = now;
+        }
+    }
+    for (; i < n; ++i) steps[i] = 0;
+}
+
+} // namespace
+
+bool trace_register(TraceBind bind) {
+    binds().push_back(bind);
+    return true;
+}
+
+bool trace_built() {
+#ifdef GANDER_TRACE
+    return true;
+#else
+    return false;
+#endif
+}
+
+cudaError_t trace_begin(std::size_t capacity) {
+    if (!trace_built()) return cudaErrorNotSupported;
+    release_buffer();
+    Buffer& b = buffer();
+    cudaError_t e = cudaMalloc(&b.records, capacity * sizeof(TraceRecord));
+    if (e == cudaSuccess) e = cudaMalloc(&b.count, sizeof(unsigned));
+    if (e == cudaSuccess) e = cudaMemset(b.count, 0, sizeof(unsigned));
+    if (e != cudaSuccess) {
+        release_buffer();
+        return e;
+    }
+    b.capacity = capacity;
+    return bind_all({b.records, b.count, unsigned(capacity)});
+}
+
+cudaError_t trace_end(std::vector<TraceRecord>& records, std::size_t& dropped) {
+    records.clear();
+    dropped = 0;
+    if (!trace_built()) return cudaErrorNotSupported;
+    Buffer& b = buffer();
+    if (!b.records) return cudaErrorInvalidValue; // no trace_begin
+    cudaError_t e = cudaDeviceSynchronize();
+    if (e == cudaSuccess) e = bind_all({});
+    unsigned n = 0;
+    if (e == cudaSuccess) e = cudaMemcpy(&n, b.count, sizeof n, cudaMemcpyDeviceToHost);
+    if (e == cudaSuccess) {
+        const std::size_t kept = std::min<std::size_t>(n, b.capacity);
+        dropped = n - kept;
+        records.resize(kept);
+        e = cudaMemcpy(records.data(), b.records, kept * sizeof(TraceRecord),
+                       cudaMemcpyDeviceToHost);
+    }
+    release_buffer();
+    return e;
+}
+
+cudaError_t trace_clock_step(double& smallest_ns, double& median_ns) {
+    constexpr int kSteps = 256;
+    std::uint64_t* d = nullptr;
+    cudaError_t e = cudaMalloc(&d, kSteps * sizeof(std::uint64_t));
+    if (e != cudaSuccess) return e;
+    clock_steps_kernel<<<1, 1>>>(d, kSteps);
+    std::vector<std::uint64_t> h(kSteps);
+    e = cudaGetLastError();
+    if (e == cudaSuccess)
+        e = cudaMemcpy(h.data(), d, kSteps * sizeof(std::uint64_t), cudaMemcpyDeviceToHost);
+    (void)cudaFree(d);
+    if (e != cudaSuccess) return e;
+    std::sort(h.begin(), h.end());
+    smallest_ns = double(h.front());
+    median_ns = double(h[kSteps / 2]);
+    return cudaSuccess;
+}
+
+} // namespace gander::kernels
