@@ -42,38 +42,31 @@ __device__ __forceinline__ std::uint64_t global_ns() {
 
 __device__ __forceinline__ void grid_dep_wait() {
 #ifdef GANDER_TRACE
-    // The first thread of the block takes its slot before the wait (the atomic's round trip
-    // overlaps it) and writes the record after.
+    // The first thread of each block writes its record into the slot of its launch (%gridid counts
+    // launches) and block: no atomics, whose contention would delay the blocks.
     const TraceSink sink = g_trace_sink;
     const bool rec = sink.records && (threadIdx.x | threadIdx.y | threadIdx.z) == 0;
-    std::uint64_t arrive = 0;
-    unsigned slot = 0;
-    if (rec) {
-        arrive = global_ns();
-        slot = atomicAdd(sink.count, 1u);
-    }
+    const std::uint64_t arrive = rec ? global_ns() : 0;
 #endif
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
     asm volatile("griddepcontrol.wait;" ::: "memory");
 #endif
 #ifdef GANDER_TRACE
     if (rec) {
-        const std::uint64_t release = global_ns();
-        if (slot < sink.capacity) {
-            TraceRecord r;
-            std::uint32_t sm, smem;
-            asm volatile("mov.u64 %0, %%gridid;" : "=l"(r.grid));
-            asm("mov.u32 %0, %%smid;" : "=r"(sm));
-            asm("mov.u32 %0, %%dynamic_smem_size;" : "=r"(smem));
-            r.arrive_ns = arrive;
-            r.release_ns = release;
-            r.block = blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z);
-            r.blocks = gridDim.x * gridDim.y * gridDim.z;
-            r.threads = blockDim.x * blockDim.y * blockDim.z;
-            r.sm = sm;
-            r.smem = smem;
-            sink.records[slot] = r;
-        }
+        TraceRecord r;
+        r.release_ns = global_ns();
+        r.arrive_ns = arrive;
+        std::uint32_t sm, smem;
+        asm volatile("mov.u64 %0, %%gridid;" : "=l"(r.grid));
+        asm("mov.u32 %0, %%smid;" : "=r"(sm));
+        asm("mov.u32 %0, %%dynamic_smem_size;" : "=r"(smem));
+        r.block = blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z);
+        r.blocks = gridDim.x * gridDim.y * gridDim.z;
+        r.threads = blockDim.x * blockDim.y * blockDim.z;
+        r.sm = sm;
+        r.smem = smem;
+        if (r.block < sink.per_launch)
+            sink.records[(r.grid & (sink.launches - 1)) * sink.per_launch + r.block] = r;
     }
 #endif
 }

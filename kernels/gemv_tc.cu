@@ -80,20 +80,27 @@ template <bool kKeep, typename T> __device__ __forceinline__ T ld_w(const T* p) 
         return __ldcs(p);
 }
 
+// The first byte of a lane's load of `row` at `col` (load_w).
+template <WeightKind K>
+__device__ __forceinline__ const std::uint8_t* w_at(const TcJob& job, int row, int col) {
+    const auto* W = static_cast<const std::uint8_t*>(job.W);
+    if constexpr (K == WeightKind::F16)
+        return W + (std::size_t(row) * job.cols + col) * sizeof(__half);
+    else if constexpr (K == WeightKind::Int8Row)
+        return W + std::size_t(row) * job.cols + col;
+    else
+        return W + std::size_t(row) * (job.cols / 2) + col / 2;
+}
+
 template <WeightKind K, bool kKeep>
 __device__ __forceinline__ typename Traits<K>::Load load_w(const TcJob& job, int row, int col) {
-    if constexpr (K == WeightKind::F16) {
-        const auto* p = static_cast<const __half*>(job.W) + std::size_t(row) * job.cols + col;
-        return ld_w<kKeep>(reinterpret_cast<const uint4*>(p));
-    } else if constexpr (K == WeightKind::Int8Row) {
-        const auto* p = static_cast<const std::uint8_t*>(job.W) + std::size_t(row) * job.cols + col;
-        return ld_w<kKeep>(reinterpret_cast<const uint4*>(p));
+    if constexpr (K != WeightKind::Int4G64) {
+        return ld_w<kKeep>(reinterpret_cast<const uint4*>(w_at<K>(job, row, col)));
     } else {
         // `col` is the step's first column plus 16 t: lane t takes 16 columns of each of the
         // step's two scale groups (8 bytes at col / 2 and 8 at col / 2 + 32), so that the four
         // lanes of an mma hold one group and no lane swaps halves with another.
-        const auto* p =
-            static_cast<const std::uint8_t*>(job.W) + std::size_t(row) * (job.cols / 2) + col / 2;
+        const std::uint8_t* p = w_at<K>(job, row, col);
         const uint2 lo = ld_w<kKeep>(reinterpret_cast<const uint2*>(p));
         const uint2 hi = ld_w<kKeep>(reinterpret_cast<const uint2*>(p + 32));
         return make_uint4(lo.x, lo.y, hi.x, hi.y);
@@ -128,6 +135,19 @@ __device__ __forceinline__ void load_steps(const TcJob& job, int r0, int r1, int
                                                           2 * (s + u));
             }
         }
+    }
+}
+
+// Asks L2 for the weights of steps [s0, s1) of rows r0 and r1 of this lane (what load_steps would
+// read; int4's scales are left to the loads), holding no registers.
+template <WeightKind K>
+__device__ __forceinline__ void prefetch_steps(const TcJob& job, int r0, int r1, int t, int s0,
+                                               int s1) {
+    constexpr int kSpan = 4 * Traits<K>::kVals;
+    for (int s = s0; s < s1; ++s) {
+        const int col = s * kSpan + t * (K == WeightKind::Int4G64 ? 16 : Traits<K>::kVals);
+        asm volatile("prefetch.global.L2 [%0];" ::"l"(w_at<K>(job, r0, col)));
+        asm volatile("prefetch.global.L2 [%0];" ::"l"(w_at<K>(job, r1, col)));
     }
 }
 
@@ -263,7 +283,9 @@ __device__ __noinline__ void stage_activated(const __half* x, uint4* xs, int c0,
 // g reads token g's x); x of 8 tokens in shared memory (x_stride apart), outputs of 16 rows x 8
 // tokens summed over the warps in shared memory.
 // The block waits for the kernels before it (grid_dep_wait) after its first weight loads.
-template <WeightKind K, bool kLong, bool kMulti>
+// kPrefetch (GANDER_TC_PREFETCH=1, a measurement): a block whose input takes an activation asks L2
+// for its weights before its wait (see below).
+template <WeightKind K, bool kLong, bool kMulti, bool kPrefetch = false>
 __device__ void tile(const TcJob& job, int blk, uint4* xs, int tok0, int n_tok) {
     using T = Traits<K>;
     constexpr int kSpan = 4 * T::kVals; // columns per step (the 4 lanes of a group)
@@ -318,6 +340,7 @@ __device__ void tile(const TcJob& job, int blk, uint4* xs, int tok0, int n_tok) 
         grid_dep_wait();
         stage_x(false);
     } else { // the activation's registers are not added to the loads' (the LoRA rows are short)
+        if constexpr (kPrefetch) prefetch_steps<K>(job, r0, r1, t, s_begin, s_end);
         grid_dep_wait();
         stage_x(true);
         load(s, n);
@@ -371,7 +394,7 @@ __device__ void tile(const TcJob& job, int blk, uint4* xs, int tok0, int n_tok) 
     }
 }
 
-template <bool kLong, bool kMulti>
+template <bool kLong, bool kMulti, bool kPrefetch = false>
 __global__ void __launch_bounds__(32 * kWarps) gemv_tc_kernel(const __grid_constant__ Params p) {
     extern __shared__ uint4 xs[];
     grid_dep_launch();
@@ -386,13 +409,13 @@ __global__ void __launch_bounds__(32 * kWarps) gemv_tc_kernel(const __grid_const
     const int tile_idx = rows_blk - p.tile_start[j]; // the job's block index
     switch (job.kind) {
     case WeightKind::F16:
-        tile<WeightKind::F16, kLong, kMulti>(job, tile_idx, xs, tok0, n_tok);
+        tile<WeightKind::F16, kLong, kMulti, kPrefetch>(job, tile_idx, xs, tok0, n_tok);
         break;
     case WeightKind::Int8Row:
-        tile<WeightKind::Int8Row, kLong, kMulti>(job, tile_idx, xs, tok0, n_tok);
+        tile<WeightKind::Int8Row, kLong, kMulti, kPrefetch>(job, tile_idx, xs, tok0, n_tok);
         break;
     case WeightKind::Int4G64:
-        tile<WeightKind::Int4G64, kLong, kMulti>(job, tile_idx, xs, tok0, n_tok);
+        tile<WeightKind::Int4G64, kLong, kMulti, kPrefetch>(job, tile_idx, xs, tok0, n_tok);
         break;
     }
 }
@@ -1129,14 +1152,34 @@ cudaError_t gemv_bulk(const TcBatch& batch, cudaStream_t stream) {
     for (int j = 0; j < batch.n_jobs; ++j)
         total +=
             double(batch.jobs[j].rows / 16) * (batch.jobs[j].cols / chunk_cols(batch.jobs[j].kind));
+    // Each job's share of the blocks by its chunks, rounded to the nearest (at least one block, at
+    // most one a tile). Should the rounding take the sum past the blocks the card holds at once,
+    // the jobs rounded up the most give one back each, so that no block waits for a second wave:
+    // int8's r/k/v + LoRA down launch asked for 266 of an H200's 264, and its last two blocks
+    // started ~7 us after the others, as long as the rest of the launch (docs/performance.md,
+    // eighteenth session). GANDER_BULK_FIT=0: the rounding alone (to compare).
+    static const bool fit = !detail::env_is("GANDER_BULK_FIT", "0");
+    double share[kMaxGemvJobs];
+    int nb[kMaxGemvJobs], sum = 0;
     for (int j = 0; j < batch.n_jobs; ++j) {
         const TcJob& job = batch.jobs[j];
         const int tiles = job.rows / 16;
-        const double items = double(tiles) * (job.cols / chunk_cols(job.kind));
-        const int nb = std::clamp(int(items * blocks / total + 0.5), 1, tiles);
-        p.jobs[j] = job;
-        p.block_start[j + 1] = p.block_start[j] + nb;
-        most_cols = std::max(most_cols, job.cols);
+        share[j] = double(tiles) * (job.cols / chunk_cols(job.kind)) * blocks / total;
+        nb[j] = std::clamp(int(share[j] + 0.5), 1, tiles);
+        sum += nb[j];
+    }
+    while (fit && sum > blocks) {
+        int give = -1;
+        for (int j = 0; j < batch.n_jobs; ++j)
+            if (nb[j] > 1 && (give < 0 || nb[j] - share[j] > nb[give] - share[give])) give = j;
+        if (give < 0) break; // a block a job is more than the card holds: waves it is
+        --nb[give];
+        --sum;
+    }
+    for (int j = 0; j < batch.n_jobs; ++j) {
+        p.jobs[j] = batch.jobs[j];
+        p.block_start[j + 1] = p.block_start[j] + nb[j];
+        most_cols = std::max(most_cols, batch.jobs[j].cols);
     }
     return detail::launch_pdl(lop3 ? early ? gemv_bulk_kernel<true, true> : gemv_bulk_kernel<true>
                                    : gemv_bulk_kernel<false>,
@@ -1187,9 +1230,13 @@ cudaError_t gemv_tc(const TcBatch& batch, cudaStream_t stream) {
                    k_slices(batch.jobs[j]) == kWarps;
     if (!multi && all_long && bulk_fits(batch)) return gemv_bulk(batch, stream);
     const dim3 grid(unsigned(p.tile_start[batch.n_jobs] * p.groups));
+    // GANDER_TC_PREFETCH=1: blocks with an activated input (the LoRA up products) ask L2 for their
+    // weights before their wait (a measurement, eighteenth session).
+    static const bool prefetch = detail::env_is("GANDER_TC_PREFETCH", "1");
     if (!multi)
-        return detail::launch_pdl(all_long ? gemv_tc_kernel<true, false>
-                                           : gemv_tc_kernel<false, false>,
+        return detail::launch_pdl(all_long   ? gemv_tc_kernel<true, false>
+                                  : prefetch ? gemv_tc_kernel<false, false, true>
+                                             : gemv_tc_kernel<false, false>,
                                   grid, dim3(32 * kWarps), smem, stream, p);
     // Several tokens: up to 8 rows of x (kMaxTcColsTokens wide) in shared memory.
     auto* kernel = all_long ? gemv_tc_kernel<true, true> : gemv_tc_kernel<false, true>;

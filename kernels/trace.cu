@@ -16,8 +16,7 @@ std::vector<TraceBind>& binds() {
 
 struct Buffer {
     TraceRecord* records = nullptr;
-    unsigned* count = nullptr;
-    std::size_t capacity = 0;
+    std::size_t slots = 0;
 };
 Buffer& buffer() {
     static Buffer b;
@@ -33,7 +32,6 @@ cudaError_t bind_all(const TraceSink& sink) {
 void release_buffer() {
     Buffer& b = buffer();
     if (b.records) (void)cudaFree(b.records);
-    if (b.count) (void)cudaFree(b.count);
     b = {};
 }
 
@@ -68,39 +66,35 @@ bool trace_built() {
 #endif
 }
 
-cudaError_t trace_begin(std::size_t capacity) {
+cudaError_t trace_begin(std::size_t launches, std::size_t per_launch) {
     if (!trace_built()) return cudaErrorNotSupported;
+    if (launches == 0 || (launches & (launches - 1)) != 0 || per_launch == 0 ||
+        per_launch > 0xffffffffu)
+        return cudaErrorInvalidValue;
     release_buffer();
     Buffer& b = buffer();
-    cudaError_t e = cudaMalloc(&b.records, capacity * sizeof(TraceRecord));
-    if (e == cudaSuccess) e = cudaMalloc(&b.count, sizeof(unsigned));
-    if (e == cudaSuccess) e = cudaMemset(b.count, 0, sizeof(unsigned));
-    if (e != cudaSuccess) {
-        release_buffer();
-        return e;
-    }
-    b.capacity = capacity;
-    return bind_all({b.records, b.count, unsigned(capacity)});
+    b.slots = launches * per_launch;
+    cudaError_t e = cudaMalloc(&b.records, b.slots * sizeof(TraceRecord));
+    if (e == cudaSuccess) e = cudaMemset(b.records, 0, b.slots * sizeof(TraceRecord));
+    if (e == cudaSuccess) e = bind_all({b.records, launches, std::uint32_t(per_launch)});
+    if (e != cudaSuccess) release_buffer();
+    return e;
 }
 
-cudaError_t trace_end(std::vector<TraceRecord>& records, std::size_t& dropped) {
+cudaError_t trace_end(std::vector<TraceRecord>& records) {
     records.clear();
-    dropped = 0;
     if (!trace_built()) return cudaErrorNotSupported;
     Buffer& b = buffer();
     if (!b.records) return cudaErrorInvalidValue; // no trace_begin
     cudaError_t e = cudaDeviceSynchronize();
     if (e == cudaSuccess) e = bind_all({});
-    unsigned n = 0;
-    if (e == cudaSuccess) e = cudaMemcpy(&n, b.count, sizeof n, cudaMemcpyDeviceToHost);
-    if (e == cudaSuccess) {
-        const std::size_t kept = std::min<std::size_t>(n, b.capacity);
-        dropped = n - kept;
-        records.resize(kept);
-        e = cudaMemcpy(records.data(), b.records, kept * sizeof(TraceRecord),
+    std::vector<TraceRecord> all(b.slots);
+    if (e == cudaSuccess)
+        e = cudaMemcpy(all.data(), b.records, b.slots * sizeof(TraceRecord),
                        cudaMemcpyDeviceToHost);
-    }
     release_buffer();
+    for (const TraceRecord& r : all)
+        if (r.blocks != 0) records.push_back(r); // a slot written (every launch has a block)
     return e;
 }
 

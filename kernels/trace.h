@@ -7,6 +7,7 @@
 // returns of successive launches split a step into each launch's share of the critical path, and
 // the arrivals show how early its blocks became resident. In the default build none of this is
 // compiled into the kernels, and the functions below only say so.
+// A record is one 48-byte store a block, into a slot of its launch: no atomics.
 #pragma once
 
 #include <cstddef>
@@ -26,11 +27,12 @@ struct TraceRecord {
 
 // Whether the kernels were built with GANDER_TRACE.
 bool trace_built();
-// Starts recording up to `capacity` blocks' records (cudaErrorNotSupported in the default build).
-cudaError_t trace_begin(std::size_t capacity);
-// Stops recording (after synchronising the device) and returns what was recorded, in no order;
-// `dropped`: records past the capacity.
-cudaError_t trace_end(std::vector<TraceRecord>& records, std::size_t& dropped);
+// Starts recording the first `per_launch` blocks of each launch into `launches` launches' slots
+// (a power of two; a launch that many after another takes its slots); cudaErrorNotSupported in the
+// default build.
+cudaError_t trace_begin(std::size_t launches, std::size_t per_launch);
+// Stops recording (after synchronising the device) and returns what was recorded, in no order.
+cudaError_t trace_end(std::vector<TraceRecord>& records);
 // The clock's step as a kernel sees it: the smallest and the median change of %globaltimer
 // between reads in a loop (ns).
 cudaError_t trace_clock_step(double& smallest_ns, double& median_ns);
@@ -38,9 +40,9 @@ cudaError_t trace_clock_step(double& smallest_ns, double& median_ns);
 // Each translation unit of the kernels registers the function that points its copy of the
 // recording sink at the buffer (common.cuh does it; trace_begin / trace_end call them all).
 struct TraceSink {
-    TraceRecord* records = nullptr; // null: not recording
-    unsigned* count = nullptr;
-    unsigned capacity = 0;
+    TraceRecord* records = nullptr; // launches x per_launch slots; null: not recording
+    std::uint64_t launches = 0;     // a power of two; a launch's slots: %gridid mod launches
+    std::uint32_t per_launch = 0;
 };
 using TraceBind = cudaError_t (*)(const TraceSink&);
 bool trace_register(TraceBind bind);

@@ -168,13 +168,34 @@ __device__ __forceinline__ float sum64(float v, float* buf) {
 // work). Reductions over the head (key norm, GroupNorm statistics, bonus) go through shared
 // memory. Bytes per launch: the state read and written once (2 x H x 16 KB), eight [C] fp32
 // inputs and the [C] parameters read once, C halves written.
-template <bool kStaged> __global__ void __launch_bounds__(64) wkv7_step_kernel(Wkv7Step p) {
+// kPrefetch (GANDER_WKV_PREFETCH=1, a measurement): before its wait the block asks L2 for its
+// head's state and parameters (by then far out of L2, behind a step's weights), so that the loads
+// after the wait find them there. A hint: it holds no registers and cannot change what is read.
+template <bool kStaged, bool kPrefetch = false>
+__global__ void __launch_bounds__(64) wkv7_step_kernel(Wkv7Step p) {
     constexpr int N = 64;
     // Row blockIdx.y of a batch: its own state and its own [C] vectors (row stride gridDim.x * N).
     const int h = blockIdx.x, i = threadIdx.x;
     const int c = int(blockIdx.y) * int(gridDim.x) * N + h * N + i; // index into the [rows, C] vectors
     const int pc = h * N + i;                                        // into the [C] parameters
     float* const state = p.states ? p.states[blockIdx.y] + p.state_offset : p.state;
+    if constexpr (kPrefetch) {
+        // The head's 16 KB of state, two 128-byte lines a thread; its eight parameters' 256
+        // bytes, a line each for threads 0-15.
+        const auto* st = reinterpret_cast<const char*>(state + std::size_t(h) * N * N) + i * 256;
+        asm volatile("prefetch.global.L2 [%0];" ::"l"(st));
+        asm volatile("prefetch.global.L2 [%0];" ::"l"(st + 128));
+        const int j = i / 2;
+        const float* const q = j == 0   ? p.k_k
+                               : j == 1 ? p.a0
+                               : j == 2 ? p.k_a
+                               : j == 3 ? p.w0
+                               : j == 4 ? p.r_k
+                               : j == 5 ? p.ln_w
+                               : j == 6 ? p.ln_b
+                                        : (p.first_layer ? p.k_k : p.v0);
+        if (i < 16) asm volatile("prefetch.global.L2 [%0];" ::"l"(q + h * N + 32 * (i % 2)));
+    }
     detail::grid_dep_begin(); // launched with launch_pdl (common.cuh)
     __shared__ float buf[2];
     __shared__ __align__(16) float sh[5][N];
@@ -277,7 +298,10 @@ cudaError_t wkv7_step(const Wkv7Step& p, int H, int N, cudaStream_t stream, int 
     // The state goes through shared memory (H100, int4 decode: 344.9 against 322.3 tok/s with
     // each thread loading its own row); GANDER_WKV_STEP=rows keeps the direct loads, to measure.
     static const bool staged = !detail::env_is("GANDER_WKV_STEP", "rows");
-    return detail::launch_pdl(staged ? wkv7_step_kernel<true> : wkv7_step_kernel<false>,
+    static const bool prefetch = detail::env_is("GANDER_WKV_PREFETCH", "1");
+    return detail::launch_pdl(staged
+                                  ? prefetch ? wkv7_step_kernel<true, true> : wkv7_step_kernel<true>
+                                  : wkv7_step_kernel<false>,
                               dim3(unsigned(H), unsigned(rows)), dim3(64), 0, stream, p);
 }
 

@@ -132,10 +132,11 @@ if [ $bench = 1 ]; then
   # TRACE_PRECISIONS="int4 int8": each precision's launches over 4 decoding steps as the card ran
   # them (gander-bench --trace from the second build, so BUILD2_FLAGS must hold -DGANDER_TRACE),
   # summarised by position in a layer into trace-summary.txt; the raw traces gzipped beside it.
+  # TRACE_ENV="GANDER_X=1": variables for the traced runs.
   for prec in ${TRACE_PRECISIONS:-}; do
-    timeout 120 "$BUILD-2/bin/gander-bench" --backend cuda --shape 7.2b --precision "$prec" \
+    env ${TRACE_ENV:-} timeout 120 "$BUILD-2/bin/gander-bench" --backend cuda --shape 7.2b --precision "$prec" \
       --trace "$OUT/trace-$prec.tsv" 2>&1 | tee -a "$OUT/bench.log" || bench_rc=1
-    python3 tests/gpu/trace_summary.py "$OUT/trace-$prec.tsv" --label "$prec" 2>&1 |
+    python3 tests/gpu/trace_summary.py "$OUT/trace-$prec.tsv" --label "$prec ${TRACE_ENV:-}" 2>&1 |
       tee -a "$OUT/trace-summary.txt"
     gzip -f "$OUT/trace-$prec.tsv"
   done
