@@ -36,7 +36,7 @@ void release_buffer() {
 }
 
 // One thread reads the clock in a loop and keeps each change it sees (a step it never saw, after
-// 2^24 reads: 0).
+// 2^24 reads: 0); steps[n]: the SM cycles of one read, over 64 dependent reads.
 __global__ void clock_steps_kernel(std::uint64_t* steps, int n) {
     std::uint64_t last, now;
     asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(last));
@@ -49,6 +49,14 @@ __global__ void clock_steps_kernel(std::uint64_t* steps, int n) {
         }
     }
     for (; i < n; ++i) steps[i] = 0;
+    std::uint64_t sum = 0;
+    const long long c0 = clock64();
+    for (int r = 0; r < 64; ++r) {
+        asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now));
+        sum += now;
+    }
+    const long long c1 = clock64();
+    steps[n] = std::uint64_t(c1 - c0) / 64 + (sum == 1 ? 1 : 0); // sum: keeps the reads
 }
 
 } // namespace
@@ -98,18 +106,20 @@ cudaError_t trace_end(std::vector<TraceRecord>& records) {
     return e;
 }
 
-cudaError_t trace_clock_step(double& smallest_ns, double& median_ns) {
+cudaError_t trace_clock_step(double& smallest_ns, double& median_ns, double& read_cycles) {
     constexpr int kSteps = 256;
     std::uint64_t* d = nullptr;
-    cudaError_t e = cudaMalloc(&d, kSteps * sizeof(std::uint64_t));
+    cudaError_t e = cudaMalloc(&d, (kSteps + 1) * sizeof(std::uint64_t));
     if (e != cudaSuccess) return e;
     clock_steps_kernel<<<1, 1>>>(d, kSteps);
-    std::vector<std::uint64_t> h(kSteps);
+    std::vector<std::uint64_t> h(kSteps + 1);
     e = cudaGetLastError();
     if (e == cudaSuccess)
-        e = cudaMemcpy(h.data(), d, kSteps * sizeof(std::uint64_t), cudaMemcpyDeviceToHost);
+        e = cudaMemcpy(h.data(), d, (kSteps + 1) * sizeof(std::uint64_t), cudaMemcpyDeviceToHost);
     (void)cudaFree(d);
     if (e != cudaSuccess) return e;
+    read_cycles = double(h[kSteps]);
+    h.pop_back();
     std::sort(h.begin(), h.end());
     smallest_ns = double(h.front());
     median_ns = double(h[kSteps / 2]);

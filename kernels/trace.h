@@ -7,7 +7,8 @@
 // returns of successive launches split a step into each launch's share of the critical path, and
 // the arrivals show how early its blocks became resident. In the default build none of this is
 // compiled into the kernels, and the functions below only say so.
-// A record is one 48-byte store a block, into a slot of its launch: no atomics.
+// A record is one 48-byte store a block, into a slot of its launch: no atomics. A CUDA graph's
+// replays reuse their launches' ids, so a later replay's records take the earlier one's slots.
 #pragma once
 
 #include <cstddef>
@@ -34,8 +35,8 @@ cudaError_t trace_begin(std::size_t launches, std::size_t per_launch);
 // Stops recording (after synchronising the device) and returns what was recorded, in no order.
 cudaError_t trace_end(std::vector<TraceRecord>& records);
 // The clock's step as a kernel sees it: the smallest and the median change of %globaltimer
-// between reads in a loop (ns).
-cudaError_t trace_clock_step(double& smallest_ns, double& median_ns);
+// between reads in a loop (ns), and what one read costs (SM cycles; the hook makes two).
+cudaError_t trace_clock_step(double& smallest_ns, double& median_ns, double& read_cycles);
 
 // Each translation unit of the kernels registers the function that points its copy of the
 // recording sink at the buffer (common.cuh does it; trace_begin / trace_end call them all).

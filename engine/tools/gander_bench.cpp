@@ -41,7 +41,7 @@ struct Options {
     bool kernels = false; // --kernels: the decoding GEMV kernels alone (CUDA), no model
     std::string kernels_only;  // --kernels-only NAME: one section of that table
     bool profile_step = false; // --profile-step: one decoding step between cudaProfilerStart/Stop
-    std::string trace;         // --trace FILE: the launches of 4 decoding steps (CUDA, trace build)
+    std::string trace;         // --trace FILE: a decoding step's launches (CUDA, trace build)
     std::vector<int> batch;  // --batch B1,B2,...: batched decoding, aggregate tok/s
     bool batch_given = false;
 };
@@ -127,7 +127,7 @@ Options parse(int argc, char** argv) {
                     "  --profile-step: one decoding step after the warm-up between "
                     "cudaProfilerStart and Stop\n"
                     "    (for ncu --profile-from-start off)\n"
-                    "  --trace FILE: after the warm-up, when each block of 4 decoding steps' "
+                    "  --trace FILE: after the warm-up, when each block of a decoding step's "
                     "launches reached\n    its wait for the kernels before and when it "
                     "returned, to FILE, then stop (CUDA, kernels\n    built with "
                     "-DGANDER_TRACE; tests/gpu/trace_summary.py reads it)\n");
@@ -269,7 +269,9 @@ int main(int argc, char** argv) {
             greedy(1);
             gander::detail::cuda_profile(false);
         }
-        if (!opt.trace.empty()) { // the steps as the card runs them, then nothing else
+        if (!opt.trace.empty()) { // a step as the card runs it, then nothing else
+            // A step is one graph whose replays reuse their launches' ids, and so their slots of
+            // the trace: what is kept is the last of these 4 steps.
             gander::detail::cuda_trace_begin();
             greedy(4);
             std::printf("%s\n", gander::detail::cuda_trace_end(opt.trace).c_str());

@@ -17,8 +17,11 @@ to the next launch), and the chains of a step add up to the step. Also per launc
            the release (waves, or room that the launches before still held);
   spread = last release - first release.
 
-The layers repeat one pattern of launches; their figures are averaged by position in the layer
-over the layers of every traced step but the first and last layer of each.
+The layers repeat one pattern of launches; their figures are the medians by position in the layer
+over the layers of every traced step but the first and last layer of each. A decoding step is one
+CUDA graph whose replays reuse their launches' %gridid, so a trace holds the last step it saw
+(--steps 1, the default); records of several steps (an older trace) are split at their largest
+gaps.
 
 usage: trace_summary.py TRACE [--label NAME] [--steps N]
 """
@@ -103,7 +106,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("trace")
     ap.add_argument("--label", default="")
-    ap.add_argument("--steps", type=int, default=4)
+    ap.add_argument("--steps", type=int, default=1)
     a = ap.parse_args()
     launches = load(a.trace)
     if not launches:
@@ -164,7 +167,7 @@ def main():
     # The middle step's launches outside the layers (embedding, head, sampling).
     extra = mid[:start] + mid[start + reps * p:]
     if extra:
-        print("outside the layers (middle step):")
+        print("outside the layers:")
         for l in extra:
             i = mid.index(l)
             c = mid[i + 1]["r0"] - l["r0"] if i + 1 < len(mid) else 0

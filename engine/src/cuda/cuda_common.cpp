@@ -170,19 +170,19 @@ void cuda_trace_begin() {
 std::string cuda_trace_end(const std::string& path) {
     std::vector<kernels::TraceRecord> recs;
     GANDER_CUDA(kernels::trace_end(recs));
-    double smallest = 0, median = 0;
-    GANDER_CUDA(kernels::trace_clock_step(smallest, median));
+    double smallest = 0, median = 0, read_cycles = 0;
+    GANDER_CUDA(kernels::trace_clock_step(smallest, median, read_cycles));
     std::ofstream f(path);
     f << "# grid\tarrive_ns\trelease_ns\tblock\tblocks\tthreads\tsm\tsmem\n";
     for (const auto& r : recs)
         f << r.grid << '\t' << r.arrive_ns << '\t' << r.release_ns << '\t' << r.block << '\t'
           << r.blocks << '\t' << r.threads << '\t' << r.sm << '\t' << r.smem << '\n';
     if (!f) throw Error(path + ": cannot write the trace");
-    char line[200];
+    char line[320];
     std::snprintf(line, sizeof line,
                   "trace: %zu blocks recorded to %s; the card's clock steps by %.0f ns "
-                  "(median %.0f)",
-                  recs.size(), path.c_str(), smallest, median);
+                  "(median %.0f), a read of it takes %.0f cycles",
+                  recs.size(), path.c_str(), smallest, median, read_cycles);
     return line;
 }
 
