@@ -283,8 +283,8 @@ __device__ __noinline__ void stage_activated(const __half* x, uint4* xs, int c0,
 // g reads token g's x); x of 8 tokens in shared memory (x_stride apart), outputs of 16 rows x 8
 // tokens summed over the warps in shared memory.
 // The block waits for the kernels before it (grid_dep_wait) after its first weight loads.
-// kPrefetch (GANDER_TC_PREFETCH=1, a measurement): a block whose input takes an activation asks L2
-// for its weights before its wait (see below).
+// kPrefetch (the default since the eighteenth session; GANDER_TC_PREFETCH=0 to compare): a block
+// whose input takes an activation asks L2 for its weights before its wait (see below).
 template <WeightKind K, bool kLong, bool kMulti, bool kPrefetch = false>
 __device__ void tile(const TcJob& job, int blk, uint4* xs, int tok0, int n_tok) {
     using T = Traits<K>;
@@ -340,6 +340,9 @@ __device__ void tile(const TcJob& job, int blk, uint4* xs, int tok0, int n_tok) 
         grid_dep_wait();
         stage_x(false);
     } else { // the activation's registers are not added to the loads' (the LoRA rows are short)
+        // but L2 is asked for the weights before the wait, holding no registers (the LoRA up
+        // launch: 4.6 against 5.0 us of a decoding layer's chain; int4 / int8 / fp16 decode with
+        // the WKV step's prefetch +0.8-0.9 / +1.5-1.6 / +1.4 %, H200, docs/performance.md).
         if constexpr (kPrefetch) prefetch_steps<K>(job, r0, r1, t, s_begin, s_end);
         grid_dep_wait();
         stage_x(true);
@@ -1230,9 +1233,9 @@ cudaError_t gemv_tc(const TcBatch& batch, cudaStream_t stream) {
                    k_slices(batch.jobs[j]) == kWarps;
     if (!multi && all_long && bulk_fits(batch)) return gemv_bulk(batch, stream);
     const dim3 grid(unsigned(p.tile_start[batch.n_jobs] * p.groups));
-    // GANDER_TC_PREFETCH=1: blocks with an activated input (the LoRA up products) ask L2 for their
-    // weights before their wait (a measurement, eighteenth session).
-    static const bool prefetch = detail::env_is("GANDER_TC_PREFETCH", "1");
+    // Blocks with an activated input (the LoRA up products) ask L2 for their weights before their
+    // wait (tile); GANDER_TC_PREFETCH=0: not (to compare).
+    static const bool prefetch = !detail::env_is("GANDER_TC_PREFETCH", "0");
     if (!multi)
         return detail::launch_pdl(all_long   ? gemv_tc_kernel<true, false>
                                   : prefetch ? gemv_tc_kernel<false, false, true>

@@ -168,9 +168,10 @@ __device__ __forceinline__ float sum64(float v, float* buf) {
 // work). Reductions over the head (key norm, GroupNorm statistics, bonus) go through shared
 // memory. Bytes per launch: the state read and written once (2 x H x 16 KB), eight [C] fp32
 // inputs and the [C] parameters read once, C halves written.
-// kPrefetch (GANDER_WKV_PREFETCH=1, a measurement): before its wait the block asks L2 for its
-// head's state and parameters (by then far out of L2, behind a step's weights), so that the loads
-// after the wait find them there. A hint: it holds no registers and cannot change what is read.
+// kPrefetch (the default since the eighteenth session; GANDER_WKV_PREFETCH=0 to compare): before
+// its wait the block asks L2 for its head's state and parameters (by then far out of L2, behind a
+// step's weights), so that the loads after the wait find them there (5.5 against 5.9 us of a
+// decoding layer's chain, H200). A hint: it holds no registers and cannot change what is read.
 template <bool kStaged, bool kPrefetch = false>
 __global__ void __launch_bounds__(64) wkv7_step_kernel(Wkv7Step p) {
     constexpr int N = 64;
@@ -298,7 +299,7 @@ cudaError_t wkv7_step(const Wkv7Step& p, int H, int N, cudaStream_t stream, int 
     // The state goes through shared memory (H100, int4 decode: 344.9 against 322.3 tok/s with
     // each thread loading its own row); GANDER_WKV_STEP=rows keeps the direct loads, to measure.
     static const bool staged = !detail::env_is("GANDER_WKV_STEP", "rows");
-    static const bool prefetch = detail::env_is("GANDER_WKV_PREFETCH", "1");
+    static const bool prefetch = !detail::env_is("GANDER_WKV_PREFETCH", "0");
     return detail::launch_pdl(staged
                                   ? prefetch ? wkv7_step_kernel<true, true> : wkv7_step_kernel<true>
                                   : wkv7_step_kernel<false>,
