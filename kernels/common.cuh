@@ -38,6 +38,33 @@ __device__ __forceinline__ std::uint64_t global_ns() {
     asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
     return t;
 }
+// This block's record in the sink (trace.h): the slot of its launch and block, or null.
+__device__ __forceinline__ TraceRecord* trace_slot(const TraceSink& sink, std::uint64_t grid,
+                                                   std::uint32_t block) {
+    return sink.records && block < sink.per_launch
+               ? sink.records + (grid & (sink.launches - 1)) * sink.per_launch + block
+               : nullptr;
+}
+__device__ __forceinline__ std::uint32_t linear_block() {
+    return blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z);
+}
+namespace {
+// GANDER_TRACE_BLOCK() at a kernel's start: when the block's first thread leaves the kernel,
+// whichever return, its time goes into the block's record (end_ns; the last thing most kernels do,
+// their reduction and stores, is warp 0's).
+struct TraceBlockEnd {
+    __device__ ~TraceBlockEnd() {
+        if ((threadIdx.x | threadIdx.y | threadIdx.z) != 0) return;
+        std::uint64_t grid;
+        asm volatile("mov.u64 %0, %%gridid;" : "=l"(grid));
+        if (TraceRecord* r = trace_slot(g_trace_sink, grid, linear_block()))
+            r->end_ns = global_ns();
+    }
+};
+} // namespace
+#define GANDER_TRACE_BLOCK() ::gander::kernels::detail::TraceBlockEnd gander_trace_block_end_
+#else
+#define GANDER_TRACE_BLOCK() static_cast<void>(0)
 #endif
 
 __device__ __forceinline__ void grid_dep_wait() {
@@ -60,13 +87,12 @@ __device__ __forceinline__ void grid_dep_wait() {
         asm volatile("mov.u64 %0, %%gridid;" : "=l"(r.grid));
         asm("mov.u32 %0, %%smid;" : "=r"(sm));
         asm("mov.u32 %0, %%dynamic_smem_size;" : "=r"(smem));
-        r.block = blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z);
+        r.block = linear_block();
         r.blocks = gridDim.x * gridDim.y * gridDim.z;
         r.threads = blockDim.x * blockDim.y * blockDim.z;
         r.sm = sm;
         r.smem = smem;
-        if (r.block < sink.per_launch)
-            sink.records[(r.grid & (sink.launches - 1)) * sink.per_launch + r.block] = r;
+        if (TraceRecord* slot = trace_slot(sink, r.grid, r.block)) *slot = r; // end_ns: later
     }
 #endif
 }

@@ -7,7 +7,7 @@
 // returns of successive launches split a step into each launch's share of the critical path, and
 // the arrivals show how early its blocks became resident. In the default build none of this is
 // compiled into the kernels, and the functions below only say so.
-// A record is one 48-byte store a block, into a slot of its launch: no atomics. A CUDA graph's
+// A record is a few stores a block, into a slot of its launch: no atomics. A CUDA graph's
 // replays reuse their launches' ids, so a later replay's records take the earlier one's slots.
 #pragma once
 
@@ -23,6 +23,7 @@ struct TraceRecord {
     std::uint64_t grid = 0;       // %gridid: one value a launch
     std::uint64_t arrive_ns = 0;  // the block's first thread reached its wait
     std::uint64_t release_ns = 0; // its wait returned
+    std::uint64_t end_ns = 0;     // it left the kernel (kernels with GANDER_TRACE_BLOCK; else 0)
     std::uint32_t block = 0, blocks = 0, threads = 0, sm = 0, smem = 0, pad = 0; // smem: dynamic
 };
 

@@ -9,7 +9,14 @@ when every kernel before it in the stream had completed, so
   chain  = the next launch's first release - this launch's first release
 
 is this launch's share of the step's critical path (its own work after the wait, plus the hand-off
-to the next launch), and the chains of a step add up to the step. Also per launch:
+to the next launch), and the chains of a step add up to the step. Where the kernel records its
+blocks' ends too (GANDER_TRACE_BLOCK), the chain splits into
+
+  work     = its last block's end - its first release,
+  hand-off = the next launch's first release - that end (completion, the memory flush, the next
+             launch's wait returning).
+
+Also per launch:
 
   early  = first release - first arrival: how long before its inputs were ready its first block
            was resident (weights can stream in that time);
@@ -36,8 +43,10 @@ def load(path):
     for line in open(path):
         if line.startswith("#") or not line.strip():
             continue
-        grid, arrive, release, block, blocks, threads, sm, smem = (int(v) for v in line.split("\t"))
-        launches[grid].append((arrive, release, block, blocks, threads, sm, smem))
+        v = [int(x) for x in line.split("\t")]
+        grid, arrive, release, block, blocks, threads, sm, smem = v[:8]
+        end = v[8] if len(v) > 8 else 0  # 0: the kernel has no end hook (or an older trace)
+        launches[grid].append((arrive, release, block, blocks, threads, sm, smem, end))
     # A launch is one %gridid; should a graph's replays share one, its blocks split where their
     # releases are more than 200 us apart (a launch releases within a few us, steps are ms apart).
     groups = []
@@ -56,9 +65,11 @@ def load(path):
         rel = [r[1] for r in recs]
         blocks, threads, smem = recs[0][3], recs[0][4], recs[0][6]
         r0 = min(rel)
+        ends = [r[7] for r in recs if r[7] > 0]
         out.append({
             "grid": grid, "n": len(recs), "blocks": blocks, "threads": threads, "smem": smem,
             "a0": min(arr), "a1": max(arr), "r0": r0, "r1": max(rel),
+            "e1": max(ends) if ends else None,
             "n_late": sum(1 for a in arr if a > r0),
             "sms": len({r[5] for r in recs}),
         })
@@ -148,9 +159,12 @@ def main():
                 r["late"].append(max(0, l["a1"] - l["r0"]))
                 r["spread"].append(l["r1"] - l["r0"])
                 r["n_late"].append(l["n_late"])
+                if l["e1"] is not None:
+                    r["work"].append(l["e1"] - l["r0"])
+                    r["handoff"].append(nxt["r0"] - l["e1"])
                 r["sig"] = sig(l)
-    print(f"{'pos':>3} {'blocks':>6} {'thr':>4} {'smem KB':>7} {'chain us':>9} {'early us':>9} "
-          f"{'late us':>8} {'spread us':>9} {'late blks':>9}")
+    print(f"{'pos':>3} {'blocks':>6} {'thr':>4} {'smem KB':>7} {'chain us':>9} {'work us':>8} "
+          f"{'hand-off':>8} {'early us':>9} {'late us':>8} {'spread us':>9} {'late blks':>9}")
     total = 0.0
     for k in range(p):
         r = rows[k]
@@ -159,7 +173,9 @@ def main():
         b, t, sm = r["sig"]
         c = statistics.median(r["chain"])
         total += c
-        print(f"{k:>3} {b:>6} {t:>4} {sm / 1024:>7.1f} {us(c):>9.2f} "
+        w = f"{us(statistics.median(r['work'])):>8.2f}" if r["work"] else f"{'-':>8}"
+        ho = f"{us(statistics.median(r['handoff'])):>8.2f}" if r["handoff"] else f"{'-':>8}"
+        print(f"{k:>3} {b:>6} {t:>4} {sm / 1024:>7.1f} {us(c):>9.2f} {w} {ho} "
               f"{us(statistics.median(r['early'])):>9.2f} {us(statistics.median(r['late'])):>8.2f} "
               f"{us(statistics.median(r['spread'])):>9.2f} {statistics.median(r['n_late']):>9.0f}")
     print(f"a layer (sum of the medians): {us(total):.1f} us")
