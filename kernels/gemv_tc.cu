@@ -1161,8 +1161,9 @@ cudaError_t gemv_bulk(const TcBatch& batch, cudaStream_t stream) {
     // most one a tile). Should the rounding take the sum past the blocks the card holds at once,
     // the jobs rounded up the most give one back each, so that no block waits for a second wave:
     // int8's r/k/v + LoRA down launch asked for 266 of an H200's 264, and its last two blocks
-    // started ~7 us after the others, as long as the rest of the launch (docs/performance.md,
-    // eighteenth session). GANDER_BULK_FIT=0: the rounding alone (to compare).
+    // became resident ~7 us after the others and ended the launch late (capped: int8 decode
+    // +2.2 %, docs/performance.md, eighteenth session). GANDER_BULK_FIT=0: the rounding alone
+    // (to compare).
     static const bool fit = !detail::env_is("GANDER_BULK_FIT", "0");
     double share[kMaxGemvJobs];
     int nb[kMaxGemvJobs], sum = 0;

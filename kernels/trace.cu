@@ -85,8 +85,8 @@ cudaError_t trace_begin(std::size_t launches, std::size_t per_launch) {
     cudaError_t e = cudaMalloc(&b.records, b.slots * sizeof(TraceRecord));
     if (e == cudaSuccess) e = cudaMemset(b.records, 0, b.slots * sizeof(TraceRecord));
     if (e == cudaSuccess) e = bind_all({b.records, launches, std::uint32_t(per_launch)});
-    if (e != cudaSuccess) release_buffer();
-    return e;
+    if (e != cudaSuccess && bind_all({}) == cudaSuccess) release_buffer(); // else: no sink left
+    return e;                                                              // pointing at it
 }
 
 cudaError_t trace_end(std::vector<TraceRecord>& records) {
@@ -95,12 +95,13 @@ cudaError_t trace_end(std::vector<TraceRecord>& records) {
     Buffer& b = buffer();
     if (!b.records) return cudaErrorInvalidValue; // no trace_begin
     cudaError_t e = cudaDeviceSynchronize();
-    if (e == cudaSuccess) e = bind_all({});
+    const cudaError_t unbound = bind_all({});
+    if (e == cudaSuccess) e = unbound;
     std::vector<TraceRecord> all(b.slots);
     if (e == cudaSuccess)
         e = cudaMemcpy(all.data(), b.records, b.slots * sizeof(TraceRecord),
                        cudaMemcpyDeviceToHost);
-    release_buffer();
+    if (unbound == cudaSuccess) release_buffer(); // else kept: a sink may still point at it
     for (const TraceRecord& r : all)
         if (r.blocks != 0) records.push_back(r); // a slot written (every launch has a block)
     return e;

@@ -36,7 +36,8 @@ cudaError_t trace_begin(std::size_t launches, std::size_t per_launch);
 // Stops recording (after synchronising the device) and returns what was recorded, in no order.
 cudaError_t trace_end(std::vector<TraceRecord>& records);
 // The clock's step as a kernel sees it: the smallest and the median change of %globaltimer
-// between reads in a loop (ns), and what one read costs (SM cycles; the hook makes two).
+// between reads in a loop (ns), and the SM cycles a read takes in a loop of them (the hook makes
+// two; their latency is not measured).
 cudaError_t trace_clock_step(double& smallest_ns, double& median_ns, double& read_cycles);
 
 // Each translation unit of the kernels registers the function that points its copy of the
