@@ -52,7 +52,8 @@ struct KernelFigure {
 };
 // `only`: one section of the table ("one", "chain", "sparse", "dequant", "wide"; "one-once" and
 // "wide-once" launch those sections' tensor-core cases once, untimed, for a profiler), or all of
-// them when empty.
+// them when empty; "handoff" (what a dependency between two launches costs, kernels/handoff.h)
+// runs only when named.
 std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s, const std::string& only = {});
 // Over a CUDA model's decoding steps so far: {non-zero FFN activations (relu^2 of the key
 // projection), all of them}; {0, 0} for other models.

@@ -102,9 +102,9 @@ Options parse(int argc, char** argv) {
                 o.kernels_only = value();
                 const std::string& k = o.kernels_only;
                 if (k != "one" && k != "one-once" && k != "chain" && k != "sparse" &&
-                    k != "dequant" && k != "wide" && k != "wide-once")
-                    usage("--kernels-only takes one, one-once, chain, sparse, dequant, wide or "
-                          "wide-once");
+                    k != "dequant" && k != "wide" && k != "wide-once" && k != "handoff")
+                    usage("--kernels-only takes one, one-once, chain, sparse, dequant, wide, "
+                          "wide-once or handoff");
             } else if (a == "--profile-step") {
                 o.profile_step = true;
             } else if (a == "--trace") {
@@ -123,7 +123,8 @@ Options parse(int argc, char** argv) {
                     "the copy bandwidth\n"
                     "  --kernels-only one|chain|sparse|dequant|wide: one section of it (one-once, "
                     "wide-once: each\n    tensor-core case of it launched once, untimed, for a "
-                    "profiler)\n"
+                    "profiler); handoff: what a dependency\n    between two launches costs, "
+                    "three ways (not in the whole table)\n"
                     "  --profile-step: one decoding step after the warm-up between "
                     "cudaProfilerStart and Stop\n"
                     "    (for ncu --profile-from-start off)\n"

@@ -12,6 +12,7 @@
 #include "kernels/ffn_sparse.h"
 #include "kernels/gemv.h"
 #include "kernels/gemv_tc.h"
+#include "kernels/handoff.h"
 #include "kernels/mix.h"
 #include "kernels/norm.h"
 #include "kernels/sample.h"
@@ -610,6 +611,39 @@ TEST_CASE("sample: greedy is the argmax; draws follow the kept distribution") {
     CHECK(id.get()[0] == 1); // log 0.5 - 2 < log 0.3
     auto c = dc.get();
     CHECK(c[0] == 1.5f && c[1] == 1.0f && c[2] == 0.0f);
+}
+
+TEST_CASE("handoff chains carry a value through every launch (stream, PDL, flags)") {
+    // Each launch adds one to what the launch before wrote: a launch that read before the one
+    // before had written would leave the chain short. The flag chain never waits for completion,
+    // only on its flags; more blocks than the card holds at once included.
+    const int launches = 48;
+    Dev<float> values(launches + 1);
+    Dev<unsigned> flags(launches);
+    int sms = 0;
+    REQUIRE(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0) == cudaSuccess);
+    for (const int blocks : {1, 16, 2 * sms, 1024}) {
+        for (const auto mode :
+             {k::HandoffMode::Stream, k::HandoffMode::Pdl, k::HandoffMode::Flag}) {
+            for (int rep = 0; rep < 3; ++rep) {
+                REQUIRE(k::handoff_chain(mode, launches, blocks, values.p, flags.p, 0) ==
+                        cudaSuccess);
+                REQUIRE(cudaDeviceSynchronize() == cudaSuccess);
+                const std::vector<float> v = values.get();
+                bool chain = true;
+                for (int i = 0; i <= launches; ++i) chain = chain && v[std::size_t(i)] == float(i);
+                CHECK_MSG(chain, "mode " << int(mode) << ", " << blocks << " blocks: ends at "
+                                         << v[std::size_t(launches)]);
+                const std::vector<unsigned> f = flags.get();
+                if (mode == k::HandoffMode::Flag)
+                    for (int i = 0; i < launches; ++i)
+                        CHECK_MSG(f[std::size_t(i)] == unsigned(blocks),
+                                  "flag " << i << " counts " << f[std::size_t(i)]);
+            }
+        }
+    }
+    REQUIRE(k::handoff_chain(k::HandoffMode::Flag, 4, 1025, values.p, flags.p, 0) ==
+            cudaErrorInvalidValue);
 }
 
 TEST_CASE("ffn_value_sparse: y += h Wt over the non-zero h only, equal to the dense sum") {

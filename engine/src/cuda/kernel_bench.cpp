@@ -16,6 +16,7 @@
 #include "kernels/gemv.h"
 #include "kernels/gemv_quant.h"
 #include "kernels/gemv_tc.h"
+#include "kernels/handoff.h"
 
 namespace gander::detail {
 namespace {
@@ -104,6 +105,9 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s, const std:
     auto want = [&](const char* section) {
         return only.empty() || only == section || only == std::string(section) + "-once";
     };
+    // "handoff" only when asked for by name: its flag chain spins, which a table run by default
+    // should not risk.
+    const bool handoff = only == "handoff";
     struct Case {
         const char* name;
         std::vector<Mat> mats; // one launch
@@ -272,6 +276,36 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s, const std:
                                    layers;
         add("32 layers: r,k,v; output; ffn key", i8 ? "int8" : "int4", "launches", layer_bytes,
             launches_us);
+    }
+
+    // What a dependency between two launches costs with nothing else to do (kernels/handoff.h):
+    // chains of 64 launches of 16 blocks (as a LayerNorm launch) or two an SM (as the bulk
+    // products), each waiting for the one before by stream order, by programmatic dependent launch
+    // (as the decoding step) or on a flag its blocks count on; us a launch.
+    if (handoff) {
+        const int launches = 64;
+        Raw values(sizeof(float) * (launches + 1)), flags(sizeof(unsigned) * launches);
+        const std::pair<k::HandoffMode, const char*> modes[] = {{k::HandoffMode::Stream, "stream"},
+                                                                {k::HandoffMode::Pdl, "pdl"},
+                                                                {k::HandoffMode::Flag, "flag"}};
+        int sms = 0;
+        GANDER_CUDA(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
+        for (const int blocks : {16, 2 * sms}) {
+            for (const auto& [mode, name] : modes) {
+                const double us = time_launches(s, e0, e1, 1, [&](int) {
+                    return k::handoff_chain(mode, launches, blocks, values.as<float>(),
+                                            flags.as<unsigned>(), s);
+                });
+                float last = 0;
+                GANDER_CUDA(cudaMemcpy(&last, values.as<float>() + launches, sizeof last,
+                                       cudaMemcpyDeviceToHost));
+                if (last != float(launches))
+                    throw Error(std::string("handoff chain (") + name + ") ended at " +
+                                std::to_string(last) + ", not " + std::to_string(launches));
+                add("handoff, " + std::to_string(blocks) + " blocks", name, "a launch", 0,
+                    us / launches);
+            }
+        }
     }
 
     // The sparse FFN value step (transposed weights, fp16, int8 and int4) at several fractions of
