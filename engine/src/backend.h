@@ -55,6 +55,8 @@ struct KernelFigure {
 // them when empty; "handoff" (what a dependency between two launches costs, kernels/handoff.h)
 // runs only when named.
 std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s, const std::string& only = {});
+// The names `only` takes.
+const std::vector<std::string>& cuda_kernel_sections();
 // Over a CUDA model's decoding steps so far: {non-zero FFN activations (relu^2 of the key
 // projection), all of them}; {0, 0} for other models.
 std::pair<std::uint64_t, std::uint64_t> cuda_ffn_activity(Model& model);

@@ -100,11 +100,14 @@ Options parse(int argc, char** argv) {
             } else if (a == "--kernels-only") {
                 o.kernels = true;
                 o.kernels_only = value();
-                const std::string& k = o.kernels_only;
-                if (k != "one" && k != "one-once" && k != "chain" && k != "sparse" &&
-                    k != "dequant" && k != "wide" && k != "wide-once" && k != "handoff")
-                    usage("--kernels-only takes one, one-once, chain, sparse, dequant, wide, "
-                          "wide-once or handoff");
+#ifdef GANDER_HAVE_CUDA
+                const auto& names = gander::detail::cuda_kernel_sections();
+                if (std::find(names.begin(), names.end(), o.kernels_only) == names.end()) {
+                    std::string list;
+                    for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
+                    usage("--kernels-only takes one of: " + list);
+                }
+#endif
             } else if (a == "--profile-step") {
                 o.profile_step = true;
             } else if (a == "--trace") {

@@ -96,7 +96,16 @@ double time_launches(cudaStream_t s, cudaEvent_t e0, cudaEvent_t e1, int per_gra
 
 } // namespace
 
+const std::vector<std::string>& cuda_kernel_sections() {
+    static const std::vector<std::string> names = {"one",     "one-once", "chain",     "sparse",
+                                                   "dequant", "wide",     "wide-once", "handoff"};
+    return names;
+}
+
 std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s, const std::string& only) {
+    if (!only.empty() && std::find(cuda_kernel_sections().begin(), cuda_kernel_sections().end(),
+                                   only) == cuda_kernel_sections().end())
+        throw Error("no section \"" + only + "\" in the kernel table");
     const int C = 4096, F = 16384, V = 65536;
     // The table's sections (gander-bench --kernels-only NAME): all of them when `only` is empty.
     // "one-once" / "wide-once": that section's tensor-core cases launched once each, untimed (for
