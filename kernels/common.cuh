@@ -18,11 +18,6 @@
 
 namespace gander::kernels::detail {
 
-// Programmatic dependent launch (Hopper and later): a kernel launched with launch_pdl() may start
-// while the kernel before it in the stream still runs. It must call grid_dep_wait() before it
-// touches any memory that earlier kernels write or read (weights, which nothing writes, may be
-// read before); grid_dep_launch() lets the next kernel start early. Both are no-ops on older cards
-// and in kernels launched the ordinary way.
 #ifdef GANDER_TRACE
 // A measurement build (kernels/trace.h): this translation unit's sink, pointed at the buffer by
 // trace_begin through the function registered here.
@@ -67,6 +62,11 @@ struct TraceBlockEnd {
 #define GANDER_TRACE_BLOCK() static_cast<void>(0)
 #endif
 
+// Programmatic dependent launch (Hopper and later): a kernel launched with launch_pdl() may start
+// while the kernel before it in the stream still runs. It must call grid_dep_wait() before it
+// touches any memory that earlier kernels write or read (weights, which nothing writes, may be
+// read before); grid_dep_launch() lets the next kernel start early. Both are no-ops on older cards
+// and in kernels launched the ordinary way.
 __device__ __forceinline__ void grid_dep_wait() {
 #ifdef GANDER_TRACE
     // The first thread of each block writes its record into the slot of its launch (%gridid counts
