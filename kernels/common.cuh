@@ -44,22 +44,28 @@ __device__ __forceinline__ std::uint32_t linear_block() {
     return blockIdx.x + gridDim.x * (blockIdx.y + gridDim.y * blockIdx.z);
 }
 namespace {
-// GANDER_TRACE_BLOCK() at a kernel's start: when the block's first thread leaves the kernel,
-// whichever return, its time goes into the block's record (end_ns; the last thing most kernels do,
-// their reduction and stores, is warp 0's).
+// GANDER_TRACE_BLOCK(Name) at a kernel's start (Name: a TraceKernel): when the block's first
+// thread leaves the kernel, whichever return, its time and the kernel go into the block's record
+// (end_ns; the last thing most kernels do, their reduction and stores, is warp 0's).
 struct TraceBlockEnd {
+    TraceKernel kernel;
     __device__ ~TraceBlockEnd() {
         if ((threadIdx.x | threadIdx.y | threadIdx.z) != 0) return;
         std::uint64_t grid;
         asm volatile("mov.u64 %0, %%gridid;" : "=l"(grid));
-        if (TraceRecord* r = trace_slot(g_trace_sink, grid, linear_block()))
+        if (TraceRecord* r = trace_slot(g_trace_sink, grid, linear_block())) {
             r->end_ns = global_ns();
+            r->kernel = static_cast<std::uint32_t>(kernel);
+        }
     }
 };
 } // namespace
-#define GANDER_TRACE_BLOCK() ::gander::kernels::detail::TraceBlockEnd gander_trace_block_end_
+#define GANDER_TRACE_BLOCK(name)                                                                   \
+    ::gander::kernels::detail::TraceBlockEnd gander_trace_block_end_ {                             \
+        ::gander::kernels::TraceKernel::name                                                       \
+    }
 #else
-#define GANDER_TRACE_BLOCK() static_cast<void>(0)
+#define GANDER_TRACE_BLOCK(name) static_cast<void>(0)
 #endif
 
 // Programmatic dependent launch (Hopper and later): a kernel launched with launch_pdl() may start

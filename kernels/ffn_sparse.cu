@@ -166,7 +166,7 @@ template <SW K, bool kPipe>
 __global__ void __launch_bounds__(kThreads)
     sparse_rows_kernel(const __half* h, const void* Wt, const __half* scales, int F, int C,
                        float* partial, bool dense, unsigned long long* counts) {
-    GANDER_TRACE_BLOCK();
+    GANDER_TRACE_BLOCK(SparseRows);
     constexpr int V = kVals<K>;
     __shared__ int rows[kSparseRowsPerBlock];
     __shared__ float vals[kSparseRowsPerBlock];
@@ -368,7 +368,7 @@ template <SW K>
 __global__ void __launch_bounds__(kThreads, 2)
     sparse_mma_kernel(const __half* h, const void* Wt, const __half* scales, int F, int C,
                       float* partial, bool dense, unsigned long long* counts) {
-    GANDER_TRACE_BLOCK();
+    GANDER_TRACE_BLOCK(SparseMma);
     constexpr bool kI4 = K == SW::I4;
     // 32-bit words a lane reads of a row; mma tiles a word feeds (two columns a tile); k-slices a
     // round of loads (16 registers).
@@ -539,7 +539,7 @@ constexpr int kPartialCols = 32, kPartialSlices = kThreads / kPartialCols;
 __global__ void __launch_bounds__(kThreads)
     add_partials_kernel(const float* partial, int chunks, std::size_t chunk_stride, int C,
                         const __half* scales, float* y) {
-    GANDER_TRACE_BLOCK();
+    GANDER_TRACE_BLOCK(AddPartials);
     __shared__ float part[kPartialSlices][kPartialCols];
     detail::grid_dep_begin();
     partial += std::size_t(blockIdx.y) * C;

@@ -85,7 +85,7 @@ __device__ __forceinline__ float row_dot(const __half* w, const __half* x, int c
 // shorter use kBatch 2, whose smaller register footprint lets three times more warps stay
 // resident (short rows are latency-bound, not bandwidth-bound).
 template <int kBatch> __global__ void __launch_bounds__(32 * kWarpsPerBlock) gemv_kernel(Params p) {
-    GANDER_TRACE_BLOCK();
+    GANDER_TRACE_BLOCK(Gemv);
     detail::grid_dep_begin(); // launched with launch_pdl (common.cuh)
     const int lane = threadIdx.x & 31;
     const int total = p.row_start[p.n_jobs];

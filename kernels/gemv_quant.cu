@@ -71,7 +71,7 @@ __device__ __forceinline__ float weight_at(const QGemvJob& job, int row, int c) 
 }
 
 __global__ void __launch_bounds__(32 * kWarps) gemv_quant_kernel(Params p) {
-    GANDER_TRACE_BLOCK();
+    GANDER_TRACE_BLOCK(GemvQuant);
     detail::grid_dep_begin(); // launched with launch_pdl (common.cuh)
     const int lane = threadIdx.x & 31;
     const int total = p.row_start[p.n_jobs];

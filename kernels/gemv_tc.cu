@@ -399,7 +399,7 @@ __device__ void tile(const TcJob& job, int blk, uint4* xs, int tok0, int n_tok) 
 
 template <bool kLong, bool kMulti, bool kPrefetch = false>
 __global__ void __launch_bounds__(32 * kWarps) gemv_tc_kernel(const __grid_constant__ Params p) {
-    GANDER_TRACE_BLOCK();
+    GANDER_TRACE_BLOCK(GemvTc);
     extern __shared__ uint4 xs[];
     grid_dep_launch();
     // kMulti: the `groups` blocks of one block of rows are neighbours (block b: rows b / groups,
@@ -1063,7 +1063,7 @@ __device__ void bulk_block(const TcJob& job, int tile0, int items, unsigned char
 template <bool kLop3, bool kEarly = false>
 __global__ void __launch_bounds__(kBulkThreads, 2)
     gemv_bulk_kernel(const __grid_constant__ BulkParams p) {
-    GANDER_TRACE_BLOCK();
+    GANDER_TRACE_BLOCK(GemvBulk);
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
     __trap(); // bulk_fits() keeps older cards away (the copies below are no-ops there)
 #endif

@@ -82,7 +82,7 @@ __device__ __forceinline__ void stats(const float* row, int n, float eps, float*
 template <typename In>
 __global__ void layer_norm_kernel(const In* in, const std::int32_t* ids, const float* w,
                                   const float* b, float* out, __half* out_h, int n, float eps) {
-    GANDER_TRACE_BLOCK();
+    GANDER_TRACE_BLOCK(LayerNorm);
     detail::grid_dep_begin(); // launched with launch_pdl (common.cuh)
     __shared__ float scratch[32];
     const int t = blockIdx.y;
@@ -188,7 +188,7 @@ __device__ __forceinline__ void ln_mix_column(const float* row, const float* w, 
 __global__ void ln_shift_mix_kernel(const float* x, const float* w, const float* b,
                                     const float* prev_in, float* prev_out, ShiftMix mixes, int T,
                                     int C, float eps) {
-    GANDER_TRACE_BLOCK();
+    GANDER_TRACE_BLOCK(LnShiftMix);
     __shared__ float scratch[32];
     const int t = blockIdx.y;
     const float* row = x + std::size_t(t) * C;

@@ -3,6 +3,7 @@
 #include "kernels/trace.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "kernels/common.cuh"
 
@@ -64,6 +65,13 @@ __global__ void clock_steps_kernel(std::uint64_t* steps, int n) {
 bool trace_register(TraceBind bind) {
     binds().push_back(bind);
     return true;
+}
+
+const char* trace_kernel_name(std::uint32_t kernel) {
+    static const char* const names[] = {"-",          "gemv",         "gemv_quant", "gemv_tc",
+                                        "gemv_bulk",  "sparse_rows",  "sparse_mma", "add_partials",
+                                        "layer_norm", "ln_shift_mix", "wkv7_step"};
+    return kernel < std::size(names) ? names[kernel] : "?";
 }
 
 bool trace_built() {

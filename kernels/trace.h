@@ -24,8 +24,25 @@ struct TraceRecord {
     std::uint64_t arrive_ns = 0;  // the block's first thread reached its wait
     std::uint64_t release_ns = 0; // its wait returned
     std::uint64_t end_ns = 0;     // it left the kernel (kernels with GANDER_TRACE_BLOCK; else 0)
-    std::uint32_t block = 0, blocks = 0, threads = 0, sm = 0, smem = 0, pad = 0; // smem: dynamic
+    std::uint32_t block = 0, blocks = 0, threads = 0, sm = 0, smem = 0; // smem: dynamic
+    std::uint32_t kernel = 0; // TraceKernel (with end_ns; 0: not known)
 };
+
+// The kernels that record their blocks' ends (GANDER_TRACE_BLOCK(name), common.cuh).
+enum class TraceKernel : std::uint32_t {
+    Unknown,
+    Gemv,
+    GemvQuant,
+    GemvTc,
+    GemvBulk,
+    SparseRows,
+    SparseMma,
+    AddPartials,
+    LayerNorm,
+    LnShiftMix,
+    Wkv7Step
+};
+const char* trace_kernel_name(std::uint32_t kernel);
 
 // Whether the kernels were built with GANDER_TRACE.
 bool trace_built();

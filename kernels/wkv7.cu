@@ -174,7 +174,7 @@ __device__ __forceinline__ float sum64(float v, float* buf) {
 // decoding layer's chain, H200). A hint: it holds no registers and cannot change what is read.
 template <bool kStaged, bool kPrefetch = false>
 __global__ void __launch_bounds__(64) wkv7_step_kernel(Wkv7Step p) {
-    GANDER_TRACE_BLOCK();
+    GANDER_TRACE_BLOCK(Wkv7Step);
     constexpr int N = 64;
     // Row blockIdx.y of a batch: its own state and its own [C] vectors (row stride gridDim.x * N).
     const int h = blockIdx.x, i = threadIdx.x;

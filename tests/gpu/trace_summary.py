@@ -43,10 +43,11 @@ def load(path):
     for line in open(path):
         if line.startswith("#") or not line.strip():
             continue
-        v = [int(x) for x in line.split("\t")]
-        grid, arrive, release, block, blocks, threads, sm, smem = v[:8]
-        end = v[8] if len(v) > 8 else 0  # 0: the kernel has no end hook (or an older trace)
-        launches[grid].append((arrive, release, block, blocks, threads, sm, smem, end))
+        f = line.rstrip("\n").split("\t")
+        grid, arrive, release, block, blocks, threads, sm, smem = (int(x) for x in f[:8])
+        end = int(f[8]) if len(f) > 8 else 0  # 0: the kernel has no end hook (or an older trace)
+        name = f[9] if len(f) > 9 else "-"
+        launches[grid].append((arrive, release, block, blocks, threads, sm, smem, end, name))
     # A launch is one %gridid; should a graph's replays share one, its blocks split where their
     # releases are more than 200 us apart (a launch releases within a few us, steps are ms apart).
     groups = []
@@ -66,7 +67,9 @@ def load(path):
         blocks, threads, smem = recs[0][3], recs[0][4], recs[0][6]
         r0 = min(rel)
         ends = [r[7] for r in recs if r[7] > 0]
+        names = {r[8] for r in recs if r[8] != "-"}
         out.append({
+            "name": "/".join(sorted(names)) if names else "-",
             "grid": grid, "n": len(recs), "blocks": blocks, "threads": threads, "smem": smem,
             "a0": min(arr), "a1": max(arr), "r0": r0, "r1": max(rel),
             "e1": max(ends) if ends else None,
@@ -78,7 +81,7 @@ def load(path):
 
 
 def sig(l):
-    return (l["blocks"], l["threads"], l["smem"])
+    return (l["blocks"], l["threads"], l["smem"], l["name"])
 
 
 def split_steps(launches, steps):
@@ -163,19 +166,19 @@ def main():
                     r["work"].append(l["e1"] - l["r0"])
                     r["handoff"].append(nxt["r0"] - l["e1"])
                 r["sig"] = sig(l)
-    print(f"{'pos':>3} {'blocks':>6} {'thr':>4} {'smem KB':>7} {'chain us':>9} {'work us':>8} "
+    print(f"{'pos':>3} {'kernel':>12} {'blocks':>6} {'thr':>4} {'smem KB':>7} {'chain us':>9} {'work us':>8} "
           f"{'hand-off':>8} {'early us':>9} {'late us':>8} {'spread us':>9} {'late blks':>9}")
     total = 0.0
     for k in range(p):
         r = rows[k]
         if not r["chain"]:
             continue
-        b, t, sm = r["sig"]
+        b, t, sm, name = r["sig"]
         c = statistics.median(r["chain"])
         total += c
         w = f"{us(statistics.median(r['work'])):>8.2f}" if r["work"] else f"{'-':>8}"
         ho = f"{us(statistics.median(r['handoff'])):>8.2f}" if r["handoff"] else f"{'-':>8}"
-        print(f"{k:>3} {b:>6} {t:>4} {sm / 1024:>7.1f} {us(c):>9.2f} {w} {ho} "
+        print(f"{k:>3} {name:>12} {b:>6} {t:>4} {sm / 1024:>7.1f} {us(c):>9.2f} {w} {ho} "
               f"{us(statistics.median(r['early'])):>9.2f} {us(statistics.median(r['late'])):>8.2f} "
               f"{us(statistics.median(r['spread'])):>9.2f} {statistics.median(r['n_late']):>9.0f}")
     print(f"a layer (sum of the medians): {us(total):.1f} us")
@@ -187,7 +190,7 @@ def main():
         for l in extra:
             i = mid.index(l)
             c = mid[i + 1]["r0"] - l["r0"] if i + 1 < len(mid) else 0
-            print(f"    {l['blocks']:>6} x {l['threads']:>4}, smem {l['smem'] / 1024:.1f} KB: "
+            print(f"    {l['name']:>12} {l['blocks']:>6} x {l['threads']:>4}, smem {l['smem'] / 1024:.1f} KB: "
                   f"chain {us(c):.2f} us, early {us(l['r0'] - l['a0']):.2f}")
     return 0
 

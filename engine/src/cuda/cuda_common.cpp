@@ -173,11 +173,11 @@ std::string cuda_trace_end(const std::string& path) {
     double smallest = 0, median = 0, read_cycles = 0;
     GANDER_CUDA(kernels::trace_clock_step(smallest, median, read_cycles));
     std::ofstream f(path);
-    f << "# grid\tarrive_ns\trelease_ns\tblock\tblocks\tthreads\tsm\tsmem\tend_ns\n";
+    f << "# grid\tarrive_ns\trelease_ns\tblock\tblocks\tthreads\tsm\tsmem\tend_ns\tkernel\n";
     for (const auto& r : recs)
         f << r.grid << '\t' << r.arrive_ns << '\t' << r.release_ns << '\t' << r.block << '\t'
           << r.blocks << '\t' << r.threads << '\t' << r.sm << '\t' << r.smem << '\t' << r.end_ns
-          << '\n';
+          << '\t' << kernels::trace_kernel_name(r.kernel) << '\n';
     if (!f) throw Error(path + ": cannot write the trace");
     char line[320];
     std::snprintf(line, sizeof line,
