@@ -5,7 +5,8 @@
 #   GANDER_FIXTURES=/path/to/fixtures tests/gpu/run.sh [--no-bench] [--bench-only]
 # Variables (see below): GPU_TESTS, ENGINE_TESTS, KERNELS (+ KERNELS_VARIANTS), BENCH_PRECISIONS, AB*_VARIANTS /
 # _PRECISION / _ARGS, AB_REPEAT, SKIPS (+ SKIP_PRECISION, SKIP_BATCH), SASS=1, BUILD2_FLAGS,
-# PROFILE_KERNELS="wide one", WIDE_KERNELS_VARIANTS, TRACE_PRECISIONS (with BUILD2_FLAGS=-DGANDER_TRACE).
+# PROFILE_KERNELS="wide one", WIDE_KERNELS_VARIANTS, KERNEL_SECTIONS, TRACE_PRECISIONS (with
+# BUILD2_FLAGS=-DGANDER_TRACE).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-$PWD/out-gpu}
@@ -89,6 +90,13 @@ if [ $bench = 1 ]; then
     done
     rm -f "$OUT/kab.tmp"
   fi
+  # KERNEL_SECTIONS="handoff sparse": those sections of the kernel table alone (gander-bench
+  # --kernels-only; "handoff" runs only so), into bench.log.
+  for sec in ${KERNEL_SECTIONS:-}; do
+    echo "== kernels-only $sec" | tee -a "$OUT/bench.log"
+    timeout 120 "$BUILD/bin/gander-bench" --backend cuda --kernels-only "$sec" 2>&1 |
+      tee -a "$OUT/bench.log" | tail -12 || bench_rc=1
+  done
   # WIDE_KERNELS_VARIANTS="X=0;GANDER_WIDE_COLS=512": the batched step's products alone (32 tokens,
   # gander-bench --kernels-only wide) under each set of variables, into bench.log.
   IFS=';' read -ra wvariants <<< "${WIDE_KERNELS_VARIANTS:-}"
