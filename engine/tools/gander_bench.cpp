@@ -131,10 +131,10 @@ Options parse(int argc, char** argv) {
                     "  --profile-step: one decoding step after the warm-up between "
                     "cudaProfilerStart and Stop\n"
                     "    (for ncu --profile-from-start off)\n"
-                    "  --trace FILE: after 137 steps, when each block of a decoding step's "
-                    "launches reached\n    its wait for the kernels before and when it "
-                    "returned, to FILE, then stop (CUDA, kernels\n    built with "
-                    "-DGANDER_TRACE; tests/gpu/trace_summary.py reads it)\n");
+                    "  --trace FILE: for the last of 132 decoding steps after the warm-up, when "
+                    "each block of its\n    launches reached its wait for the kernels before, "
+                    "when that returned and when it ended,\n    to FILE, then stop (CUDA, kernels "
+                    "built with -DGANDER_TRACE; tests/gpu/trace_summary.py\n    reads it)\n");
                 std::exit(0);
             } else {
                 usage("unknown option " + a);
