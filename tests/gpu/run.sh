@@ -91,11 +91,16 @@ if [ $bench = 1 ]; then
     rm -f "$OUT/kab.tmp"
   fi
   # KERNEL_SECTIONS="handoff sparse": those sections of the kernel table alone (gander-bench
-  # --kernels-only; "handoff" runs only so), into bench.log.
-  for sec in ${KERNEL_SECTIONS:-}; do
-    echo "== kernels-only $sec" | tee -a "$OUT/bench.log"
-    timeout 120 "$BUILD/bin/gander-bench" --backend cuda --kernels-only "$sec" 2>&1 |
-      tee -a "$OUT/bench.log" | tail -12 || bench_rc=1
+  # --kernels-only; "handoff" runs only so), into bench.log; under each set of variables of
+  # KERNEL_SECTIONS_VARIANTS="GANDER_SPARSE_FUSE=0;GANDER_SPARSE_FUSE=4" (default: as they are).
+  IFS=';' read -ra kvariants <<< "${KERNEL_SECTIONS_VARIANTS:-}"
+  [ ${#kvariants[@]} -gt 0 ] || kvariants=("")
+  for v in "${kvariants[@]}"; do
+    for sec in ${KERNEL_SECTIONS:-}; do
+      echo "== kernels-only $sec${v:+ with [$v]}" | tee -a "$OUT/bench.log"
+      env $v timeout 120 "$BUILD/bin/gander-bench" --backend cuda --kernels-only "$sec" 2>&1 |
+        tee -a "$OUT/bench.log" | tail -12 || bench_rc=1
+    done
   done
   # WIDE_KERNELS_VARIANTS="X=0;GANDER_WIDE_COLS=512": the batched step's products alone (32 tokens,
   # gander-bench --kernels-only wide) under each set of variables, into bench.log.
