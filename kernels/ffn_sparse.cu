@@ -398,8 +398,10 @@ __device__ __forceinline__ void load_group_scales(const __half* scales, int F, i
 
 // Lane (g, t) of a warp streams its 16 columns from c0 of the n16 listed rows (off: byte offsets
 // of the rows, hg: their activations and groups; n16 a multiple of 16) into acc: rounds of kU
-// k-slices, the next round's loads issued before the current round is multiplied.
-template <SW K>
+// k-slices, kDepth rounds' loads in flight (2: the next round's loads issued before the current
+// round is multiplied; 4, GANDER_SPARSE_DEPTH=4: all of an int4 block's rounds at 50 % zeros,
+// 64 registers).
+template <SW K, int kDepth = 2>
 __device__ __forceinline__ void mma_stream(const void* Wt, int c0, const std::uint32_t* off,
                                            const std::uint32_t* hg, int n16, int g, int t,
                                            float (&acc)[MmaShape<K>::kTiles][4]) {
@@ -456,20 +458,36 @@ __device__ __forceinline__ void mma_stream(const void* Wt, int c0, const std::ui
             }
         }
     };
-    std::uint32_t wa[16], wb[16];
-    if (rounds > 0) issue(wa, 0);
-    for (int r = 0; r < rounds; r += 2) {
-        if (r + 1 < rounds) issue(wb, r + 1);
-        consume(wa, r);
-        if (r + 1 >= rounds) break;
-        if (r + 2 < rounds) issue(wa, r + 2);
-        consume(wb, r + 1);
+    if constexpr (kDepth == 2) {
+        std::uint32_t wa[16], wb[16];
+        if (rounds > 0) issue(wa, 0);
+        for (int r = 0; r < rounds; r += 2) {
+            if (r + 1 < rounds) issue(wb, r + 1);
+            consume(wa, r);
+            if (r + 1 >= rounds) break;
+            if (r + 2 < rounds) issue(wa, r + 2);
+            consume(wb, r + 1);
+        }
+    } else { // kDepth rounds in flight: each buffer refilled as soon as it is multiplied
+        std::uint32_t w[kDepth][16];
+#pragma unroll
+        for (int d = 0; d < kDepth; ++d)
+            if (d < rounds) issue(w[d], d);
+        for (int r = 0; r < rounds; r += kDepth) {
+#pragma unroll
+            for (int d = 0; d < kDepth; ++d) {
+                if (r + d < rounds) {
+                    consume(w[d], r + d);
+                    if (r + d + kDepth < rounds) issue(w[d], r + d + kDepth);
+                }
+            }
+        }
     }
 }
 
 // D of tile (j, tt): d0, d1 = columns n = 2t, 2t + 1 of row m = g (the lane group's column
 // 2 tt of word j), d2, d3 of row g + 8 (column 2 tt + 1). int4: n is the group, scaled here,
-// t = 1's groups 2, 3 added to t = 0's; int8: n = 0 alone (t = 0), scaled in the final sum.
+// t = 1's groups 2, 3 added to t = 0's; int8: n = 0 alone (t = 0), scaled in add_partials.
 // out: the lane group's 16 column sums, right in lanes t = 0.
 template <SW K>
 __device__ __forceinline__ void mma_lane_out(const float (&acc)[MmaShape<K>::kTiles][4],
@@ -503,7 +521,7 @@ __device__ __forceinline__ void mma_lane_out(const float (&acc)[MmaShape<K>::kTi
     }
 }
 
-template <SW K>
+template <SW K, int kDepth = 2>
 __global__ void __launch_bounds__(kThreads, 2)
     sparse_mma_kernel(const __half* h, const void* Wt, const __half* scales, int F, int C,
                       float* partial, bool dense, unsigned long long* counts) {
@@ -547,7 +565,7 @@ __global__ void __launch_bounds__(kThreads, 2)
     if (!cols_in) return;
 
     float acc[MmaShape<K>::kTiles][4];
-    mma_stream<K>(Wt, c0, off, hg, n16, g, t, acc);
+    mma_stream<K, kDepth>(Wt, c0, off, hg, n16, g, t, acc);
     float out[kLane];
     mma_lane_out<K>(acc, sc, out);
     if (t == 0) {
@@ -557,119 +575,6 @@ __global__ void __launch_bounds__(kThreads, 2)
             *reinterpret_cast<float4*>(dst + i) =
                 make_float4(out[i], out[i + 1], out[i + 2], out[i + 3]);
     }
-}
-
-// ---- The same step with its partial sums added in the kernel (GANDER_SPARSE_FUSE) ----
-//
-// sparse_mma_kernel's blocks each cover 256 rows x 1,024 columns, so the step leaves 64 chunks of
-// partial sums (1 MB at 16,384 x 4,096) for add_partials_kernel, a launch of its own (~4.4 us a
-// layer of an int4 decoding step on an H200, eighteenth session's trace). Here each warp lists
-// and streams its own 256 rows: a block of `rw` row warps x 8 / rw column warps covers rw x 256
-// rows and 1,024 / rw columns (every row's bytes a warp reads the same as before: 64 int4 / 128
-// int8 bytes of 128 columns). The block adds its row warps' sums in shared memory, writes one
-// chunk of partial sums (F / (256 rw) chunks), and the last block of each column slice to finish
-// (a counter a slice, in `counters`, which it sets back to zero) adds every chunk to y in chunk
-// order: deterministic whichever block is last, and no second launch.
-constexpr int kFuseSmemCols = 8 * 128; // the block's 8 warps x 128 columns, any rw
-
-template <SW K>
-__global__ void __launch_bounds__(kThreads, 2)
-    sparse_mma_fused_kernel(const __half* h, const void* Wt, const __half* scales, int F, int C,
-                            int rw, float* partial, unsigned* counters, float* y, bool dense,
-                            unsigned long long* counts) {
-    GANDER_TRACE_BLOCK(SparseMma);
-    constexpr bool kI4 = K == SW::I4;
-    constexpr int kLane = kMmaLaneCols, kWarpCols = 8 * kLane, kSlots = kMmaRows + 16;
-    __shared__ __align__(16) std::uint32_t off[kThreads / 32][kSlots];
-    __shared__ __align__(16) std::uint32_t hg[kThreads / 32][kSlots];
-    __shared__ float sums[kFuseSmemCols];
-    __shared__ bool last;
-    const int tid = int(threadIdx.x), lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
-    const int cwarps = kThreads / 32 / rw, block_cols = cwarps * kWarpCols;
-    const int row_warp = warp / cwarps, col_warp = warp % cwarps;
-    const int f0 = (int(blockIdx.x) * rw + row_warp) * kMmaRows; // the warp's first row
-    const int cb = int(blockIdx.y) * block_cols;                 // the block's first column
-    const int cw = cb + col_warp * kWarpCols;                    // the warp's
-    const bool cols_in = cw < C; // C a multiple of kWarpCols (mma_fits): whole warps
-    const int c0 = cw + kLane * g;
-    uint4 sc[2][2] = {};
-    load_group_scales<K>(scales, F, C, f0, c0, t, cols_in, sc);
-    if constexpr (detail::kEarlyTrigger) detail::grid_dep_launch(); // see common.cuh
-    detail::grid_dep_wait();
-
-    // The warp's list: rows f0 + 32 i + lane in row order, all eight activations loaded at once.
-    const std::uint32_t row_bytes = row_bytes_of<K>(std::uint32_t(C));
-    __half hv[kMmaRows / 32];
-#pragma unroll
-    for (int i = 0; i < kMmaRows / 32; ++i) {
-        const int f = f0 + 32 * i + lane;
-        hv[i] = f < F ? h[f] : __float2half(0.0f);
-    }
-    std::uint32_t* woff = off[warp];
-    std::uint32_t* whg = hg[warp];
-    int n = 0;
-#pragma unroll
-    for (int i = 0; i < kMmaRows / 32; ++i) {
-        const int f = f0 + 32 * i + lane;
-        const bool mine = f < F;
-        const float hf = __half2float(hv[i]);
-        const bool keep = mine && (dense || hf != 0.0f);
-        if (col_warp == 0) tally_rows(counts, mine, hf != 0.0f, lane);
-        const unsigned ballot = __ballot_sync(0xffffffffu, keep);
-        if (keep) {
-            const int pos = n + __popc(ballot & ((1u << lane) - 1u));
-            woff[pos] = std::uint32_t(f) * row_bytes; // the launch checks F rows fit 32 bits
-            // int4: the row's scale group among the warp's four (64 rows: i / 2).
-            whg[pos] = std::uint32_t(__half_as_ushort(hv[i])) | std::uint32_t(kI4 ? i / 2 : 0)
-                                                                    << 16;
-        }
-        n += __popc(ballot);
-    }
-    const int n16 = (n + 15) & ~15;
-    __syncwarp();
-    // The last k-slice's missing rows: no activation, the bytes of the slice's first row.
-    if (lane < n16 - n) {
-        woff[n + lane] = woff[n & ~15];
-        whg[n + lane] = 0u;
-    }
-    __syncwarp();
-    if constexpr (!detail::kEarlyTrigger) detail::grid_dep_launch();
-
-    float out[kLane] = {};
-    if (cols_in && n16 > 0) {
-        float acc[MmaShape<K>::kTiles][4];
-        mma_stream<K>(Wt, c0, woff, whg, n16, g, t, acc);
-        mma_lane_out<K>(acc, sc, out);
-    }
-    // The row warps' sums of each column, added in row-warp order.
-    if (t == 0) {
-#pragma unroll
-        for (int i = 0; i < kLane; ++i) sums[warp * kWarpCols + kLane * g + i] = out[i];
-    }
-    __syncthreads();
-    for (int j = tid; j < block_cols; j += kThreads) {
-        const int cwi = j / kWarpCols, jj = j % kWarpCols;
-        float s = 0.0f;
-        for (int r = 0; r < rw; ++r) s += sums[(r * cwarps + cwi) * kWarpCols + jj];
-        if (cb + j < C) partial[std::size_t(blockIdx.x) * C + cb + j] = s;
-    }
-    // The last block of the column slice adds every chunk (the pattern of the CUDA programming
-    // guide's threadfence reduction: each block's stores fenced before its count).
-    __threadfence();
-    __syncthreads();
-    if (tid == 0) last = atomicAdd(counters + blockIdx.y, 1u) == gridDim.x - 1;
-    __syncthreads();
-    if (!last) return;
-    __threadfence();
-    const int chunks = int(gridDim.x);
-    for (int j = tid; j < block_cols && cb + j < C; j += kThreads) {
-        const int c = cb + j;
-        float s = 0.0f;
-#pragma unroll 16
-        for (int b = 0; b < chunks; ++b) s += __ldcg(partial + std::size_t(b) * C + c);
-        y[c] += K == SW::I8 ? s * __half2float(scales[c]) : s;
-    }
-    if (tid == 0) counters[blockIdx.y] = 0u; // for the next call
 }
 
 // y += the chunks' partial sums (several tokens: blockIdx.y the token, its partial sums C apart
@@ -924,22 +829,12 @@ template <SW K> bool mma_fits(const void* Wt, int C) {
 template <SW K> int chunks_of(int F) {
     return (F + kRows<K> - 1) / kRows<K>;
 }
-// GANDER_SPARSE_FUSE=2 / 4 / 8: the one-token tensor-core step through sparse_mma_fused_kernel
-// with that many row warps a block (no add_partials launch); else (the default) 0, the two
-// launches. A measurement switch until it has run on a card.
-int fuse_row_warps() {
-    static const int rw = [] {
-        const int v = detail::env_int("GANDER_SPARSE_FUSE", 0);
-        return v == 2 || v == 4 || v == 8 ? v : 0;
-    }();
-    return rw;
+// GANDER_SPARSE_DEPTH=4: the tensor-core step with four rounds of loads in flight instead of two
+// (a measurement switch until it has run on a card).
+bool sparse_deep() {
+    static const bool on = detail::env_is("GANDER_SPARSE_DEPTH", "4");
+    return on;
 }
-// The fused step's counters (one a column slice, at most C / 128): after the partial sums of the
-// largest chunk count (int8's rows per block), in the same scratch.
-unsigned* fuse_counters(float* partial, int F, int C) {
-    return reinterpret_cast<unsigned*>(partial + std::size_t(chunks_of<SW::I8>(F)) * C);
-}
-
 template <SW K>
 cudaError_t launch_sparse(const __half* h, const void* Wt, const __half* scales, int F, int C,
                           float* y, float* partial, bool dense, cudaStream_t stream,
@@ -954,20 +849,9 @@ cudaError_t launch_sparse(const __half* h, const void* Wt, const __half* scales,
     const bool mma = offsets32 && mma_fits<K>(Wt, C);
     const int chunks = mma ? (F + kMmaRows - 1) / kMmaRows : chunks_of<K>(F);
     cudaError_t e = cudaSuccess;
-    if (mma && fuse_row_warps() > 0) {
-        if constexpr (K != SW::F16) { // never true for fp16 (mma_fits)
-            const int rw = fuse_row_warps();
-            return detail::launch_pdl(
-                sparse_mma_fused_kernel<K>,
-                dim3(unsigned((F + rw * kMmaRows - 1) / (rw * kMmaRows)),
-                     unsigned((C + kFuseSmemCols / rw - 1) / (kFuseSmemCols / rw))),
-                dim3(kThreads), 0, stream, h, Wt, scales, F, C, rw, partial,
-                fuse_counters(partial, F, C), y, dense, counts);
-        }
-    }
     if (mma) {
         if constexpr (K != SW::F16) // never true for fp16 (mma_fits)
-            e = detail::launch_pdl(sparse_mma_kernel<K>,
+            e = detail::launch_pdl(sparse_deep() ? sparse_mma_kernel<K, 4> : sparse_mma_kernel<K>,
                                    dim3(unsigned(chunks), unsigned((C + kMmaCols - 1) / kMmaCols)),
                                    dim3(kThreads), 0, stream, h, Wt, scales, F, C, partial, dense,
                                    counts);
@@ -1013,9 +897,7 @@ cudaError_t launch_transpose(const E* in, int rows, int cols, E* out, cudaStream
 } // namespace
 
 std::size_t ffn_value_sparse_scratch(int F, int C) {
-    // The partial sums of the larger chunk count (int8's), then the fused step's counters.
-    return std::size_t(chunks_of<SW::I8>(F)) * std::size_t(C) * sizeof(float) +
-           std::size_t((C + 127) / 128) * sizeof(unsigned);
+    return std::size_t(chunks_of<SW::I8>(F)) * std::size_t(C) * sizeof(float); // the larger
 }
 
 std::size_t ffn_value_tokens_scratch(int F, int C) {

@@ -16,9 +16,7 @@ namespace gander::kernels {
 // Rows of Wt one block takes (its partial sums meet in `partial`, then one pass adds them to y).
 constexpr int kSparseRowsPerBlock = 256;
 
-// Bytes of the scratch `partial` for F x C. Zero it once before its first use (cudaMemset): the
-// step with its sums added in one launch (GANDER_SPARSE_FUSE, ffn_sparse.cu) keeps counters there
-// that each call leaves at zero.
+// Bytes of the scratch `partial` for F x C.
 std::size_t ffn_value_sparse_scratch(int F, int C);
 
 // dense: read every row (the same kernel without the skipping; for measuring what it gives).

@@ -75,11 +75,6 @@ template <typename T> struct Dev {
     }
 };
 
-// Sets a buffer to zero (a scratch that must start so).
-template <typename T> void zero(Dev<T>& d) {
-    cuda_ok(cudaMemset(d.p, 0, std::max<std::size_t>(1, d.n) * sizeof(T)), "cudaMemset");
-}
-
 inline std::vector<__half> to_half(const std::vector<float>& v) {
     std::vector<__half> h(v.size());
     for (std::size_t i = 0; i < v.size(); ++i) h[i] = __float2half_rn(v[i]);

@@ -657,7 +657,6 @@ TEST_CASE("ffn_value_sparse: y += h Wt over the non-zero h only, equal to the de
             const auto y0 = uniform(std::size_t(C), -1.0f, 1.0f);
             Dev<__half> H(hh), Wt(wh);
             Dev<float> partial{k::ffn_value_sparse_scratch(F, C) / sizeof(float)};
-            zero(partial); // the fused step's counters (ffn_sparse.h)
             for (bool dense : {false, true}) {
                 Dev<float> Y(y0);
                 REQUIRE(k::ffn_value_sparse(H.p, Wt.p, F, C, Y.p, partial.p, dense, 0) ==
@@ -715,7 +714,6 @@ TEST_CASE("ffn_value_sparse_i8: transposed int8 rows times h, column scales; tra
             const auto y0 = uniform(std::size_t(C), -1.0f, 1.0f);
             Dev<__half> H(hh);
             Dev<float> partial{k::ffn_value_sparse_scratch(F, C) / sizeof(float)};
-            zero(partial); // the fused step's counters (ffn_sparse.h)
             for (bool dense : {false, true}) {
                 Dev<float> Y(y0);
                 REQUIRE(k::ffn_value_sparse_i8(H.p, reinterpret_cast<const std::int8_t*>(QT.p), S.p,
@@ -780,7 +778,6 @@ TEST_CASE("ffn_value_sparse_i4: transposed int4 rows times h, group scales; tran
             const auto y0 = uniform(std::size_t(C), -1.0f, 1.0f);
             Dev<__half> H(hh);
             Dev<float> partial{k::ffn_value_sparse_scratch(F, C) / sizeof(float)};
-            zero(partial); // the fused step's counters (ffn_sparse.h)
             for (bool dense : {false, true}) {
                 Dev<float> Y(y0);
                 REQUIRE(k::ffn_value_sparse_i4(H.p, QT.p, ST.p, F, C, Y.p, partial.p, dense, 0) ==

@@ -303,7 +303,6 @@ CudaModel::CudaModel(const ModelShape& shape, const model::Weights* weights, std
         m_decode.mem = DeviceBuffer(carve_workspace(shape, 1, false, m_quantized, nullptr, nullptr),
                                     "the decoding workspace");
         carve_workspace(shape, 1, false, m_quantized, m_decode.mem.get(), &m_decode);
-        clear_sparse_scratch(m_decode);
         m_pin_token = PinnedBuffer(sizeof(std::int32_t), "the token");
         m_ffn_counts = DeviceBuffer(2 * sizeof(unsigned long long), "the FFN counters");
         GANDER_CUDA(cudaMemsetAsync(m_ffn_counts.get(), 0, m_ffn_counts.bytes(), m_stream));
@@ -431,12 +430,6 @@ void CudaModel::place(const model::Weights* W, std::uint64_t seed, const Progres
     GANDER_CUDA(cudaStreamSynchronize(m_stream));
 }
 
-// The sparse FFN step's scratch starts at zero (its counters; ffn_sparse.h).
-void CudaModel::clear_sparse_scratch(Workspace& ws) {
-    GANDER_CUDA(cudaMemsetAsync(
-        ws.partial, 0, k::ffn_value_sparse_scratch(m_shape.ffn_dim, m_shape.n_embd), m_stream));
-}
-
 Workspace& CudaModel::prefill_workspace() {
     if (!m_prefill) {
         auto ws = std::make_unique<Workspace>();
@@ -444,7 +437,6 @@ Workspace& CudaModel::prefill_workspace() {
             carve_workspace(m_shape, kPrefillChunk, true, m_quantized, nullptr, nullptr),
             "the prefill workspace");
         carve_workspace(m_shape, kPrefillChunk, true, m_quantized, ws->mem.get(), ws.get());
-        clear_sparse_scratch(*ws);
         m_prefill = std::move(ws);
     }
     return *m_prefill;

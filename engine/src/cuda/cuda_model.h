@@ -87,7 +87,6 @@ public:
     cudaStream_t stream() const { return m_stream; }
     Workspace& decode_workspace() { return m_decode; }
     Workspace& prefill_workspace(); // allocated on first use; throws Error on OOM
-    void clear_sparse_scratch(Workspace& ws); // zeroes ws.partial (ffn_sparse.h)
     std::int32_t* pinned_token() const { return m_pin_token.as<std::int32_t>(); }
     // Runs T tokens (ids already in ws.ids) through the model, updating `state` (reference
     // layout); leaves the last token's logits in ws.logits when `logits` is set. T == 1 uses only

@@ -334,7 +334,6 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s, const std:
             fill(W.back(), wbytes, 500 + std::uint64_t(cp), s);
         }
         Raw partial(k::ffn_value_sparse_scratch(F, C)), h(std::size_t(F) * 2), sc(sbytes);
-        GANDER_CUDA(cudaMemsetAsync(partial.p, 0, k::ffn_value_sparse_scratch(F, C), s));
         fill(sc, sbytes, 77, s);
         std::vector<__half> hh(static_cast<std::size_t>(F));
         std::uint64_t state = 12345;
