@@ -398,10 +398,8 @@ __device__ __forceinline__ void load_group_scales(const __half* scales, int F, i
 
 // Lane (g, t) of a warp streams its 16 columns from c0 of the n16 listed rows (off: byte offsets
 // of the rows, hg: their activations and groups; n16 a multiple of 16) into acc: rounds of kU
-// k-slices, kDepth rounds' loads in flight (2: the next round's loads issued before the current
-// round is multiplied; 4, GANDER_SPARSE_DEPTH=4: all of an int4 block's rounds at 50 % zeros,
-// 64 registers).
-template <SW K, int kDepth = 2>
+// k-slices, the next round's loads issued before the current round is multiplied.
+template <SW K>
 __device__ __forceinline__ void mma_stream(const void* Wt, int c0, const std::uint32_t* off,
                                            const std::uint32_t* hg, int n16, int g, int t,
                                            float (&acc)[MmaShape<K>::kTiles][4]) {
@@ -458,30 +456,14 @@ __device__ __forceinline__ void mma_stream(const void* Wt, int c0, const std::ui
             }
         }
     };
-    if constexpr (kDepth == 2) {
-        std::uint32_t wa[16], wb[16];
-        if (rounds > 0) issue(wa, 0);
-        for (int r = 0; r < rounds; r += 2) {
-            if (r + 1 < rounds) issue(wb, r + 1);
-            consume(wa, r);
-            if (r + 1 >= rounds) break;
-            if (r + 2 < rounds) issue(wa, r + 2);
-            consume(wb, r + 1);
-        }
-    } else { // kDepth rounds in flight: each buffer refilled as soon as it is multiplied
-        std::uint32_t w[kDepth][16];
-#pragma unroll
-        for (int d = 0; d < kDepth; ++d)
-            if (d < rounds) issue(w[d], d);
-        for (int r = 0; r < rounds; r += kDepth) {
-#pragma unroll
-            for (int d = 0; d < kDepth; ++d) {
-                if (r + d < rounds) {
-                    consume(w[d], r + d);
-                    if (r + d + kDepth < rounds) issue(w[d], r + d + kDepth);
-                }
-            }
-        }
+    std::uint32_t wa[16], wb[16];
+    if (rounds > 0) issue(wa, 0);
+    for (int r = 0; r < rounds; r += 2) {
+        if (r + 1 < rounds) issue(wb, r + 1);
+        consume(wa, r);
+        if (r + 1 >= rounds) break;
+        if (r + 2 < rounds) issue(wa, r + 2);
+        consume(wb, r + 1);
     }
 }
 
@@ -521,7 +503,12 @@ __device__ __forceinline__ void mma_lane_out(const float (&acc)[MmaShape<K>::kTi
     }
 }
 
-template <SW K, int kDepth = 2>
+// kScalesShared (int4; GANDER_SPARSE_SCALES=shared, a measurement switch): the lane's column
+// scales go to shared memory by cp.async before the wait and come back to registers only after
+// the stream, so that they do not hold 16 registers through it (124 -> fewer: room on the SM for
+// add_partials' blocks, which launch early but wait for registers; int8's kernel, at 95, leaves
+// that room and its add_partials takes 2.6 us of a layer's chain against int4's 3.7).
+template <SW K, bool kScalesShared = false>
 __global__ void __launch_bounds__(kThreads, 2)
     sparse_mma_kernel(const __half* h, const void* Wt, const __half* scales, int F, int C,
                       float* partial, bool dense, unsigned long long* counts) {
@@ -537,7 +524,24 @@ __global__ void __launch_bounds__(kThreads, 2)
     const bool cols_in = cw < C;   // C a multiple of 8 kLane (mma_fits): whole warps
     const int c0 = cw + kLane * g; // the lane group's first column
     uint4 sc[2][2] = {};
-    load_group_scales<K>(scales, F, C, f0, c0, t, cols_in, sc);
+    constexpr bool kShared = kScalesShared && kI4;
+    __shared__ __align__(16) uint4 sc_sh[kShared ? kThreads / 2 : 1][2][2];
+    uint4(&my_sc)[2][2] = sc_sh[kShared ? warp * 16 + g * 2 + (t & 1) : 0];
+    if constexpr (kShared) {
+        if (cols_in && t < 2) {
+#pragma unroll
+            for (int q = 0; q < 2; ++q) {
+                const int grp = f0 / kGroup + 2 * t + q;
+                const bool in = grp * kGroup < F;
+                const __half* src = in ? scales + std::size_t(grp) * C + c0 : scales;
+                detail::cp_async16(&my_sc[q][0], src, in ? 16 : 0);
+                detail::cp_async16(&my_sc[q][1], src + 8, in ? 16 : 0);
+            }
+            detail::cp_async_commit();
+        }
+    } else {
+        load_group_scales<K>(scales, F, C, f0, c0, t, cols_in, sc);
+    }
     if constexpr (detail::kEarlyTrigger) detail::grid_dep_launch(); // see common.cuh
     detail::grid_dep_wait();
     const int f = f0 + tid;
@@ -565,7 +569,14 @@ __global__ void __launch_bounds__(kThreads, 2)
     if (!cols_in) return;
 
     float acc[MmaShape<K>::kTiles][4];
-    mma_stream<K, kDepth>(Wt, c0, off, hg, n16, g, t, acc);
+    mma_stream<K>(Wt, c0, off, hg, n16, g, t, acc);
+    if constexpr (kShared) {
+        if (t < 2) {
+            detail::cp_async_wait<0>();
+#pragma unroll
+            for (int q = 0; q < 2; ++q) sc[q][0] = my_sc[q][0], sc[q][1] = my_sc[q][1];
+        }
+    }
     float out[kLane];
     mma_lane_out<K>(acc, sc, out);
     if (t == 0) {
@@ -829,10 +840,9 @@ template <SW K> bool mma_fits(const void* Wt, int C) {
 template <SW K> int chunks_of(int F) {
     return (F + kRows<K> - 1) / kRows<K>;
 }
-// GANDER_SPARSE_DEPTH=4: the tensor-core step with four rounds of loads in flight instead of two
-// (a measurement switch until it has run on a card).
-bool sparse_deep() {
-    static const bool on = detail::env_is("GANDER_SPARSE_DEPTH", "4");
+// GANDER_SPARSE_SCALES=shared: int4's tensor-core step with kScalesShared (a measurement switch).
+bool scales_shared() {
+    static const bool on = detail::env_is("GANDER_SPARSE_SCALES", "shared");
     return on;
 }
 template <SW K>
@@ -851,10 +861,10 @@ cudaError_t launch_sparse(const __half* h, const void* Wt, const __half* scales,
     cudaError_t e = cudaSuccess;
     if (mma) {
         if constexpr (K != SW::F16) // never true for fp16 (mma_fits)
-            e = detail::launch_pdl(sparse_deep() ? sparse_mma_kernel<K, 4> : sparse_mma_kernel<K>,
-                                   dim3(unsigned(chunks), unsigned((C + kMmaCols - 1) / kMmaCols)),
-                                   dim3(kThreads), 0, stream, h, Wt, scales, F, C, partial, dense,
-                                   counts);
+            e = detail::launch_pdl(
+                scales_shared() ? sparse_mma_kernel<K, K == SW::I4> : sparse_mma_kernel<K>,
+                dim3(unsigned(chunks), unsigned((C + kMmaCols - 1) / kMmaCols)), dim3(kThreads), 0,
+                stream, h, Wt, scales, F, C, partial, dense, counts);
     } else {
         const bool pipe = sparse_pipe() && offsets32;
         e = detail::launch_pdl(

@@ -645,23 +645,9 @@ std::size_t wide_t_smem(bool int4, int kf, int G) {
            std::size_t(kStages) * wide_t_tile_bytes(int4);
 }
 
-__device__ __forceinline__ void cp_async16(void* smem, const void* gmem, int src_bytes) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    const auto s = static_cast<std::uint32_t>(__cvta_generic_to_shared(smem));
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem),
-                 "r"(src_bytes));
-#endif
-}
-__device__ __forceinline__ void cp_async_commit() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    asm volatile("cp.async.commit_group;\n" ::);
-#endif
-}
-template <int N> __device__ __forceinline__ void cp_async_wait() {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-    asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
-#endif
-}
+using detail::cp_async16;
+using detail::cp_async_commit;
+using detail::cp_async_wait;
 
 // kLean (int4, as wide_block's): h's rows wide_t_stride(kWideCols) apart whatever
 // the slice's height, and each tile's sums started by its first mma instead of zeroed first.
