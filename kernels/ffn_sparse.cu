@@ -503,11 +503,12 @@ __device__ __forceinline__ void mma_lane_out(const float (&acc)[MmaShape<K>::kTi
     }
 }
 
-// kScalesShared (int4; GANDER_SPARSE_SCALES=shared, a measurement switch): the lane's column
-// scales go to shared memory by cp.async before the wait and come back to registers only after
-// the stream, so that they do not hold 16 registers through it (124 -> fewer: room on the SM for
-// add_partials' blocks, which launch early but wait for registers; int8's kernel, at 95, leaves
-// that room and its add_partials takes 2.6 us of a layer's chain against int4's 3.7).
+// kScalesShared (int4; the default, GANDER_SPARSE_SCALES=0 to compare): the lane's column scales
+// go to shared memory by cp.async before the wait and come back to registers only after the
+// stream, so that they do not hold 16 registers through it. 124 registers (allocated as 128) let
+// two blocks fill an SM's register file; at 112 one block of add_partials (26) fits beside them,
+// launched early (PDL) and waiting when the step ends, as int8's kernel (95) always allowed.
+// H200: int4 decode +2.2 / +2.5 % (docs/performance.md, nineteenth session).
 template <SW K, bool kScalesShared = false>
 __global__ void __launch_bounds__(kThreads, 2)
     sparse_mma_kernel(const __half* h, const void* Wt, const __half* scales, int F, int C,
@@ -840,9 +841,10 @@ template <SW K> bool mma_fits(const void* Wt, int C) {
 template <SW K> int chunks_of(int F) {
     return (F + kRows<K> - 1) / kRows<K>;
 }
-// GANDER_SPARSE_SCALES=shared: int4's tensor-core step with kScalesShared (a measurement switch).
+// int4's tensor-core step with kScalesShared (the default since the nineteenth session;
+// GANDER_SPARSE_SCALES=0 keeps the scales in registers, to compare).
 bool scales_shared() {
-    static const bool on = detail::env_is("GANDER_SPARSE_SCALES", "shared");
+    static const bool on = !detail::env_is("GANDER_SPARSE_SCALES", "0");
     return on;
 }
 template <SW K>
