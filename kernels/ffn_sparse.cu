@@ -526,6 +526,7 @@ __global__ void __launch_bounds__(kThreads, 2)
     const int c0 = cw + kLane * g; // the lane group's first column
     uint4 sc[2][2] = {};
     constexpr bool kShared = kScalesShared && kI4;
+    // A slot for each lane t < 2 (the lanes t = 2, 3 hold no scales and never touch theirs).
     __shared__ __align__(16) uint4 sc_sh[kShared ? kThreads / 2 : 1][2][2];
     uint4(&my_sc)[2][2] = sc_sh[kShared ? warp * 16 + g * 2 + (t & 1) : 0];
     if constexpr (kShared) {

@@ -92,7 +92,7 @@ if [ $bench = 1 ]; then
   fi
   # KERNEL_SECTIONS="handoff sparse": those sections of the kernel table alone (gander-bench
   # --kernels-only; "handoff" runs only so), into bench.log; under each set of variables of
-  # KERNEL_SECTIONS_VARIANTS="GANDER_SPARSE_FUSE=0;GANDER_SPARSE_FUSE=4" (default: as they are).
+  # KERNEL_SECTIONS_VARIANTS="GANDER_SPARSE_SCALES=0;X=1" (default: as they are).
   IFS=';' read -ra kvariants <<< "${KERNEL_SECTIONS_VARIANTS:-}"
   [ ${#kvariants[@]} -gt 0 ] || kvariants=("")
   for v in "${kvariants[@]}"; do
