@@ -22,7 +22,10 @@ Also per launch:
            was resident (weights can stream in that time);
   late   = last arrival - first release, where positive: blocks that became resident only after
            the release (waves, or room that the launches before still held);
-  spread = last release - first release.
+  spread = last release - first release;
+  room   = blocks that became resident only after the launch before began to leave (arrived after
+           its first block's end): there was no room for them beside it (registers, shared memory,
+           threads), so they start their loads late. Needs the end hook.
 
 The layers repeat one pattern of launches; their figures are the medians by position in the layer
 over the layers of every traced step but the first and last layer of each. A decoding step is one
@@ -72,7 +75,7 @@ def load(path):
             "name": "/".join(sorted(names)) if names else "-",
             "grid": grid, "n": len(recs), "blocks": blocks, "threads": threads, "smem": smem,
             "a0": min(arr), "a1": max(arr), "r0": r0, "r1": max(rel),
-            "e1": max(ends) if ends else None,
+            "e0": min(ends) if ends else None, "e1": max(ends) if ends else None, "arr": arr,
             "n_late": sum(1 for a in arr if a > r0),
             "sms": len({r[5] for r in recs}),
         })
@@ -162,12 +165,15 @@ def main():
                 r["late"].append(max(0, l["a1"] - l["r0"]))
                 r["spread"].append(l["r1"] - l["r0"])
                 r["n_late"].append(l["n_late"])
+                prev = s[i - 1]
+                if prev["e0"] is not None:
+                    r["room"].append(sum(1 for t in l["arr"] if t > prev["e0"]))
                 if l["e1"] is not None:
                     r["work"].append(l["e1"] - l["r0"])
                     r["handoff"].append(nxt["r0"] - l["e1"])
                 r["sig"] = sig(l)
     print(f"{'pos':>3} {'kernel':>12} {'blocks':>6} {'thr':>4} {'smem KB':>7} {'chain us':>9} {'work us':>8} "
-          f"{'hand-off':>8} {'early us':>9} {'late us':>8} {'spread us':>9} {'late blks':>9}")
+          f"{'hand-off':>8} {'early us':>9} {'late us':>8} {'spread us':>9} {'late blks':>9} {'room blks':>9}")
     total = 0.0
     for k in range(p):
         r = rows[k]
@@ -178,9 +184,10 @@ def main():
         total += c
         w = f"{us(statistics.median(r['work'])):>8.2f}" if r["work"] else f"{'-':>8}"
         ho = f"{us(statistics.median(r['handoff'])):>8.2f}" if r["handoff"] else f"{'-':>8}"
+        room = f"{statistics.median(r['room']):>9.0f}" if r["room"] else f"{'-':>9}"
         print(f"{k:>3} {name:>12} {b:>6} {t:>4} {sm / 1024:>7.1f} {us(c):>9.2f} {w} {ho} "
               f"{us(statistics.median(r['early'])):>9.2f} {us(statistics.median(r['late'])):>8.2f} "
-              f"{us(statistics.median(r['spread'])):>9.2f} {statistics.median(r['n_late']):>9.0f}")
+              f"{us(statistics.median(r['spread'])):>9.2f} {statistics.median(r['n_late']):>9.0f} {room}")
     print(f"a layer (sum of the medians): {us(total):.1f} us")
 
     # The middle step's launches outside the layers (embedding, head, sampling).
