@@ -163,6 +163,22 @@ __device__ __forceinline__ float sum64(float v, float* buf) {
     return r;
 }
 
+// The WKV step's eight [C] parameters of head h (64 values, 256 bytes each) asked of L2, a
+// 128-byte line for each of threads i = 0-15.
+__device__ __forceinline__ void prefetch_params(const Wkv7Step& p, int h, int i) {
+    constexpr int N = 64;
+    const int j = i / 2;
+    const float* const q = j == 0   ? p.k_k
+                           : j == 1 ? p.a0
+                           : j == 2 ? p.k_a
+                           : j == 3 ? p.w0
+                           : j == 4 ? p.r_k
+                           : j == 5 ? p.ln_w
+                           : j == 6 ? p.ln_b
+                                    : (p.first_layer ? p.k_k : p.v0);
+    if (i < 16) asm volatile("prefetch.global.L2 [%0];" ::"l"(q + h * N + 32 * (i % 2)));
+}
+
 // Layout: one block per head, 64 threads; thread i owns element i of the head's vectors and row i
 // of its state (in registers, loaded first so that its latency hides behind the element-wise
 // work). Reductions over the head (key norm, GroupNorm statistics, bonus) go through shared
@@ -187,16 +203,7 @@ __global__ void __launch_bounds__(64) wkv7_step_kernel(Wkv7Step p) {
         const auto* st = reinterpret_cast<const char*>(state + std::size_t(h) * N * N) + i * 256;
         asm volatile("prefetch.global.L2 [%0];" ::"l"(st));
         asm volatile("prefetch.global.L2 [%0];" ::"l"(st + 128));
-        const int j = i / 2;
-        const float* const q = j == 0   ? p.k_k
-                               : j == 1 ? p.a0
-                               : j == 2 ? p.k_a
-                               : j == 3 ? p.w0
-                               : j == 4 ? p.r_k
-                               : j == 5 ? p.ln_w
-                               : j == 6 ? p.ln_b
-                                        : (p.first_layer ? p.k_k : p.v0);
-        if (i < 16) asm volatile("prefetch.global.L2 [%0];" ::"l"(q + h * N + 32 * (i % 2)));
+        prefetch_params(p, h, i);
     }
     detail::grid_dep_begin(); // launched with launch_pdl (common.cuh)
     __shared__ float buf[2];
@@ -318,16 +325,7 @@ __global__ void __launch_bounds__(256, 5) wkv7_step_wide_kernel(Wkv7Step p) {
         // The head's 16 KB, a 128-byte line for each even thread; the eight parameters' 256 bytes,
         // a line each for threads 0-15 (as wkv7_step_kernel).
         if ((tid & 1) == 0) asm volatile("prefetch.global.L2 [%0];" ::"l"(hs + tid * Q));
-        const int j = tid / 2;
-        const float* const pr = j == 0   ? p.k_k
-                                : j == 1 ? p.a0
-                                : j == 2 ? p.k_a
-                                : j == 3 ? p.w0
-                                : j == 4 ? p.r_k
-                                : j == 5 ? p.ln_w
-                                : j == 6 ? p.ln_b
-                                         : (p.first_layer ? p.k_k : p.v0);
-        if (tid < 16) asm volatile("prefetch.global.L2 [%0];" ::"l"(pr + h * N + 32 * (tid % 2)));
+        prefetch_params(p, h, tid);
     }
     detail::grid_dep_begin(); // launched with launch_pdl (common.cuh)
     __shared__ float red[4][8];
