@@ -179,6 +179,16 @@ __device__ __forceinline__ void prefetch_params(const Wkv7Step& p, int h, int i)
     if (i < 16) asm volatile("prefetch.global.L2 [%0];" ::"l"(q + h * N + 32 * (i % 2)));
 }
 
+// A channel's value: layer 0's is kept as v_first (at c); later layers' mix toward it.
+__device__ __forceinline__ float step_value(const Wkv7Step& p, int c, float v, float vf, float v0,
+                                            float v_lora) {
+    if (p.first_layer) {
+        p.v_first[c] = v;
+        return v;
+    }
+    return v + (vf - v) * detail::sigmoidf_(v0 + v_lora);
+}
+
 // Layout: one block per head, 64 threads; thread i owns element i of the head's vectors and row i
 // of its state (in registers, loaded first so that its latency hides behind the element-wise
 // work). Reductions over the head (key norm, GroupNorm statistics, bonus) go through shared
@@ -244,11 +254,7 @@ __global__ void __launch_bounds__(64) wkv7_step_kernel(Wkv7Step p) {
     const float a = detail::sigmoidf_(a0 + a_lora);
     const float kp = k * (1.0f + (a - 1.0f) * k_a);
     const float decay = expf(-0.606531f * detail::sigmoidf_(w0 + w_lora));
-    float v = v_in;
-    if (p.first_layer)
-        p.v_first[c] = v;
-    else
-        v = v + (vf - v) * detail::sigmoidf_(v0 + v_lora);
+    const float v = step_value(p, c, v_in, vf, v0, v_lora);
     sh[0][i] = r, sh[1][i] = decay, sh[2][i] = kp, sh[3][i] = -kk, sh[4][i] = kk * a;
     __syncthreads();
     if constexpr (kStaged) {
@@ -298,6 +304,23 @@ __global__ void __launch_bounds__(64) wkv7_step_kernel(Wkv7Step p) {
     const float bonus = sum64(r * kp * r_k, buf);
     const float o = (d * rstd * ln_w + ln_b + bonus * v) * g;
     p.out[c] = detail::to_half_sat(o);
+}
+
+// Sum over a state row of s[j] * v[j]: this thread's 16 columns in four partial sums, then the
+// row's four threads (lanes 4i .. 4i + 3) added with two shuffles, every one of them getting it.
+__device__ __forceinline__ float row_dot(const float (&s)[16], const float* v) {
+    float d0 = 0, d1 = 0, d2 = 0, d3 = 0;
+#pragma unroll
+    for (int j = 0; j < 16; j += 4) {
+        d0 = fmaf(s[j], v[j], d0);
+        d1 = fmaf(s[j + 1], v[j + 1], d1);
+        d2 = fmaf(s[j + 2], v[j + 2], d2);
+        d3 = fmaf(s[j + 3], v[j + 3], d3);
+    }
+    float d = (d0 + d1) + (d2 + d3);
+    d += __shfl_xor_sync(0xffffffffu, d, 1);
+    d += __shfl_xor_sync(0xffffffffu, d, 2);
+    return d;
 }
 
 // The same step with 256 threads a head (GANDER_WKV_STEP=wide, a measurement switch): thread
@@ -358,11 +381,7 @@ __global__ void __launch_bounds__(256, 5) wkv7_step_wide_kernel(Wkv7Step p) {
     if (chan) {
         const float kk = kraw / fmaxf(sqrtf(red[0][0] + red[0][1]), 1e-12f);
         const float decay = expf(-0.606531f * detail::sigmoidf_(w0 + w_lora));
-        float v = v_in;
-        if (p.first_layer)
-            p.v_first[c] = v;
-        else
-            v = v + (vf - v) * detail::sigmoidf_(v0 + v_lora);
+        const float v = step_value(p, c, v_in, vf, v0, v_lora);
         sh[0][tid] = r, sh[1][tid] = decay, sh[2][tid] = kp, sh[3][tid] = -kk, sh[4][tid] = kk * a;
         sh[5][tid] = v;
     }
@@ -371,34 +390,12 @@ __global__ void __launch_bounds__(256, 5) wkv7_step_wide_kernel(Wkv7Step p) {
     float s[Q] = {f0.x, f0.y, f0.z, f0.w, f1.x, f1.y, f1.z, f1.w,
                   f2.x, f2.y, f2.z, f2.w, f3.x, f3.y, f3.z, f3.w};
     const int j0 = q * Q;
-    float sa0 = 0, sa1 = 0, sa2 = 0, sa3 = 0;
-#pragma unroll
-    for (int j = 0; j < Q; j += 4) {
-        sa0 = fmaf(s[j], sh[3][j0 + j], sa0);
-        sa1 = fmaf(s[j + 1], sh[3][j0 + j + 1], sa1);
-        sa2 = fmaf(s[j + 2], sh[3][j0 + j + 2], sa2);
-        sa3 = fmaf(s[j + 3], sh[3][j0 + j + 3], sa3);
-    }
-    float sa = (sa0 + sa1) + (sa2 + sa3);
-    sa += __shfl_xor_sync(0xffffffffu, sa, 1);
-    sa += __shfl_xor_sync(0xffffffffu, sa, 2);
+    const float sa = row_dot(s, sh[3] + j0);
     const float v = sh[5][i];
-    float y0 = 0, y1 = 0, y2 = 0, y3 = 0;
 #pragma unroll
-    for (int j = 0; j < Q; j += 4) {
-#pragma unroll
-        for (int u = 0; u < 4; ++u) {
-            const int col = j0 + j + u;
-            s[j + u] = fmaf(s[j + u], sh[1][col], fmaf(sa, sh[4][col], v * sh[2][col]));
-        }
-        y0 = fmaf(s[j], sh[0][j0 + j], y0);
-        y1 = fmaf(s[j + 1], sh[0][j0 + j + 1], y1);
-        y2 = fmaf(s[j + 2], sh[0][j0 + j + 2], y2);
-        y3 = fmaf(s[j + 3], sh[0][j0 + j + 3], y3);
-    }
-    float y = (y0 + y1) + (y2 + y3);
-    y += __shfl_xor_sync(0xffffffffu, y, 1);
-    y += __shfl_xor_sync(0xffffffffu, y, 2);
+    for (int j = 0; j < Q; ++j)
+        s[j] = fmaf(s[j], sh[1][j0 + j], fmaf(sa, sh[4][j0 + j], v * sh[2][j0 + j]));
+    const float y = row_dot(s, sh[0] + j0);
     float4* dst = reinterpret_cast<float4*>(hs + i * N + q * Q);
 #pragma unroll
     for (int m = 0; m < Q / 4; ++m)
