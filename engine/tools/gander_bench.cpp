@@ -115,6 +115,12 @@ Options parse(int argc, char** argv) {
             } else if (a == "--seed") {
                 o.seed = std::stoull(value());
             } else if (a == "--help" || a == "-h") {
+                std::string sections = "the sections of a CUDA build";
+#ifdef GANDER_HAVE_CUDA
+                sections.clear();
+                for (const std::string& n : gander::detail::cuda_kernel_sections())
+                    sections += (sections.empty() ? "" : ", ") + n;
+#endif
                 std::printf(
                     "gander-bench: decode and prefill speed of a random-weight model of a real "
                     "RWKV-7 shape\n"
@@ -124,17 +130,19 @@ Options parse(int argc, char** argv) {
                     "  [--batch B1,B2,... (0: none)] [--threads N] [--seed S] [--json FILE]\n"
                     "  --kernels: time each decoding matrix-vector kernel alone (CUDA) against "
                     "the copy bandwidth\n"
-                    "  --kernels-only one|chain|sparse|dequant|wide: one section of it (one-once, "
-                    "wide-once: each\n    tensor-core case of it launched once, untimed, for a "
-                    "profiler); handoff: what a dependency\n    between two launches costs, "
-                    "three ways (not in the whole table)\n"
+                    "  --kernels-only SECTION: one section of it, SECTION one of %s\n"
+                    "    (one-once, wide-once: each tensor-core case of that section launched "
+                    "once, "
+                    "untimed, for a\n    profiler; handoff: what a dependency between two launches "
+                    "costs, three ways, not in the\n    whole table)\n"
                     "  --profile-step: one decoding step after the warm-up between "
                     "cudaProfilerStart and Stop\n"
                     "    (for ncu --profile-from-start off)\n"
                     "  --trace FILE: for the last of 132 decoding steps after the warm-up, when "
                     "each block of its\n    launches reached its wait for the kernels before, "
                     "when that returned and when it ended,\n    to FILE, then stop (CUDA, kernels "
-                    "built with -DGANDER_TRACE; tests/gpu/trace_summary.py\n    reads it)\n");
+                    "built with -DGANDER_TRACE; tests/gpu/trace_summary.py\n    reads it)\n",
+                    sections.c_str());
                 std::exit(0);
             } else {
                 usage("unknown option " + a);
