@@ -375,9 +375,10 @@ template <SW K> struct MmaShape {
 };
 
 // int4: the column scales of lane (g, t)'s groups (t = 0: the 256 rows' groups 0, 1 from row f0;
-// t = 1: 2, 3) for its 16 columns from c0; left zero elsewhere. Read before the wait (nothing
-// writes weights).
-template <SW K>
+// t = 1: 2, 3) for its 16 columns from c0, into sc; left as they are elsewhere, and zero past the
+// last group with kAsync. Read before the wait (nothing writes weights). kAsync: sc is shared
+// memory, filled by cp.async (committed; the caller waits), holding no registers.
+template <SW K, bool kAsync = false>
 __device__ __forceinline__ void load_group_scales(const __half* scales, int F, int C, int f0,
                                                   int c0, int t, bool cols_in, uint4 (&sc)[2][2]) {
     if constexpr (K == SW::I4) {
@@ -385,13 +386,18 @@ __device__ __forceinline__ void load_group_scales(const __half* scales, int F, i
 #pragma unroll
             for (int q = 0; q < 2; ++q) {
                 const int grp = f0 / kGroup + 2 * t + q;
-                if (grp * kGroup < F) {
-                    const auto* s =
-                        reinterpret_cast<const uint4*>(scales + std::size_t(grp) * C + c0);
+                const bool in = grp * kGroup < F;
+                const __half* src = in ? scales + std::size_t(grp) * C + c0 : scales;
+                if constexpr (kAsync) {
+                    detail::cp_async16(&sc[q][0], src, in ? 16 : 0);
+                    detail::cp_async16(&sc[q][1], src + 8, in ? 16 : 0);
+                } else if (in) {
+                    const auto* s = reinterpret_cast<const uint4*>(src);
                     sc[q][0] = s[0];
                     sc[q][1] = s[1];
                 }
             }
+            if constexpr (kAsync) detail::cp_async_commit();
         }
     }
 }
@@ -529,21 +535,7 @@ __global__ void __launch_bounds__(kThreads, 2)
     // A slot for each lane t < 2 (the lanes t = 2, 3 hold no scales and never touch theirs).
     __shared__ __align__(16) uint4 sc_sh[kShared ? kThreads / 2 : 1][2][2];
     uint4(&my_sc)[2][2] = sc_sh[kShared ? warp * 16 + g * 2 + (t & 1) : 0];
-    if constexpr (kShared) {
-        if (cols_in && t < 2) {
-#pragma unroll
-            for (int q = 0; q < 2; ++q) {
-                const int grp = f0 / kGroup + 2 * t + q;
-                const bool in = grp * kGroup < F;
-                const __half* src = in ? scales + std::size_t(grp) * C + c0 : scales;
-                detail::cp_async16(&my_sc[q][0], src, in ? 16 : 0);
-                detail::cp_async16(&my_sc[q][1], src + 8, in ? 16 : 0);
-            }
-            detail::cp_async_commit();
-        }
-    } else {
-        load_group_scales<K>(scales, F, C, f0, c0, t, cols_in, sc);
-    }
+    load_group_scales<K, kShared>(scales, F, C, f0, c0, t, cols_in, kShared ? my_sc : sc);
     if constexpr (detail::kEarlyTrigger) detail::grid_dep_launch(); // see common.cuh
     detail::grid_dep_wait();
     const int f = f0 + tid;
