@@ -50,10 +50,10 @@ struct KernelFigure {
     std::string name, kind, kernel; // shape, fp16/int8/int4, tensor-core/classic
     double bytes = 0, us = 0, bytes_per_s = 0, fraction_of_copy = 0;
 };
-// `only`: one section of the table ("one", "chain", "sparse", "dequant", "wide"; "one-once" and
-// "wide-once" launch those sections' tensor-core cases once, untimed, for a profiler), or all of
-// them when empty; "handoff" (what a dependency between two launches costs, kernels/handoff.h)
-// runs only when named.
+// `only`: one section of the table, a name of cuda_kernel_sections() ("one-once" and "wide-once"
+// launch those sections' tensor-core cases once, untimed, for a profiler), or all of them when
+// empty; "handoff" (what a dependency between two launches costs, kernels/handoff.h) runs only
+// when named.
 std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s, const std::string& only = {});
 // The names `only` takes.
 const std::vector<std::string>& cuda_kernel_sections();

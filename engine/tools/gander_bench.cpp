@@ -46,6 +46,18 @@ struct Options {
     bool batch_given = false;
 };
 
+// The kernel table's sections (--kernels-only), comma-separated.
+std::string kernel_sections() {
+#ifdef GANDER_HAVE_CUDA
+    std::string list;
+    for (const std::string& n : gander::detail::cuda_kernel_sections())
+        list += (list.empty() ? "" : ", ") + n;
+    return list;
+#else
+    return "the sections of a CUDA build";
+#endif
+}
+
 [[noreturn]] void usage(const std::string& why) {
     std::fprintf(stderr,
                  "gander-bench: %s\nusage: gander-bench [--backend cpu|cuda] [--shape "
@@ -102,11 +114,8 @@ Options parse(int argc, char** argv) {
                 o.kernels_only = value();
 #ifdef GANDER_HAVE_CUDA
                 const auto& names = gander::detail::cuda_kernel_sections();
-                if (std::find(names.begin(), names.end(), o.kernels_only) == names.end()) {
-                    std::string list;
-                    for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
-                    usage("--kernels-only takes one of: " + list);
-                }
+                if (std::find(names.begin(), names.end(), o.kernels_only) == names.end())
+                    usage("--kernels-only takes one of: " + kernel_sections());
 #endif
             } else if (a == "--profile-step") {
                 o.profile_step = true;
@@ -115,12 +124,6 @@ Options parse(int argc, char** argv) {
             } else if (a == "--seed") {
                 o.seed = std::stoull(value());
             } else if (a == "--help" || a == "-h") {
-                std::string sections = "the sections of a CUDA build";
-#ifdef GANDER_HAVE_CUDA
-                sections.clear();
-                for (const std::string& n : gander::detail::cuda_kernel_sections())
-                    sections += (sections.empty() ? "" : ", ") + n;
-#endif
                 std::printf(
                     "gander-bench: decode and prefill speed of a random-weight model of a real "
                     "RWKV-7 shape\n"
@@ -142,7 +145,7 @@ Options parse(int argc, char** argv) {
                     "each block of its\n    launches reached its wait for the kernels before, "
                     "when that returned and when it ended,\n    to FILE, then stop (CUDA, kernels "
                     "built with -DGANDER_TRACE; tests/gpu/trace_summary.py\n    reads it)\n",
-                    sections.c_str());
+                    kernel_sections().c_str());
                 std::exit(0);
             } else {
                 usage("unknown option " + a);
