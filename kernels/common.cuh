@@ -18,6 +18,13 @@
 
 namespace gander::kernels::detail {
 
+// The card's nanosecond clock (%globaltimer; the launch trace's, kernels/trace.h).
+__device__ __forceinline__ std::uint64_t global_ns() {
+    std::uint64_t t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    return t;
+}
+
 #ifdef GANDER_TRACE
 // A measurement build (kernels/trace.h): this translation unit's sink, pointed at the buffer by
 // trace_begin through the function registered here.
@@ -28,11 +35,6 @@ cudaError_t trace_bind_unit(const TraceSink& sink) {
 }
 [[maybe_unused]] const bool g_trace_registered = trace_register(&trace_bind_unit);
 } // namespace
-__device__ __forceinline__ std::uint64_t global_ns() {
-    std::uint64_t t;
-    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
-    return t;
-}
 // This block's record in the sink (trace.h): the slot of its launch and block, or null.
 __device__ __forceinline__ TraceRecord* trace_slot(const TraceSink& sink, std::uint64_t grid,
                                                    std::uint32_t block) {

@@ -39,11 +39,10 @@ void release_buffer() {
 // One thread reads the clock in a loop and keeps each change it sees (a step it never saw, after
 // 2^24 reads: 0); steps[n]: the SM cycles of one read, over 64 dependent reads.
 __global__ void clock_steps_kernel(std::uint64_t* steps, int n) {
-    std::uint64_t last, now;
-    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(last));
+    std::uint64_t last = detail::global_ns(), now;
     int i = 0;
     for (int reads = 0; i < n && reads < (1 << 24); ++reads) {
-        asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now));
+        now = detail::global_ns();
         if (now != last) {
             steps[i++] = now - last;
             last = now;
@@ -52,10 +51,7 @@ __global__ void clock_steps_kernel(std::uint64_t* steps, int n) {
     for (; i < n; ++i) steps[i] = 0;
     std::uint64_t sum = 0;
     const long long c0 = clock64();
-    for (int r = 0; r < 64; ++r) {
-        asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now));
-        sum += now;
-    }
+    for (int r = 0; r < 64; ++r) sum += detail::global_ns();
     const long long c1 = clock64();
     steps[n] = std::uint64_t(c1 - c0) / 64 + (sum == 1 ? 1 : 0); // sum: keeps the reads
 }
