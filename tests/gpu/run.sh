@@ -142,9 +142,10 @@ if [ $bench = 1 ]; then
   ab_group "${AB_VARIANTS:-}" "${AB_PRECISION:-int4}" "${AB_ARGS:---decode-tokens 512 --prefill 64 --batch 0}"
   ab_group "${AB2_VARIANTS:-}" "${AB2_PRECISION:-fp16}" "${AB2_ARGS:---decode-tokens 0 --prefill 4096 --batch 0}"
   ab_group "${AB3_VARIANTS:-}" "${AB3_PRECISION:-int8}" "${AB3_ARGS:---decode-tokens 512 --prefill 64 --batch 0}"
-  # TRACE_PRECISIONS="int4 int8": each precision's launches over 4 decoding steps as the card ran
-  # them (gander-bench --trace from the second build, so BUILD2_FLAGS must hold -DGANDER_TRACE),
-  # summarised by position in a layer into trace-summary.txt; the raw traces gzipped beside it.
+  # TRACE_PRECISIONS="int4 int8": each precision's launches of a decoding step as the card ran them
+  # (the last of gander-bench --trace's 132, from the second build, so BUILD2_FLAGS must hold
+  # -DGANDER_TRACE), summarised by position in a layer into trace-summary.txt; the raw traces
+  # gzipped beside it.
   # TRACE_ENV="GANDER_X=1": variables for the traced runs.
   for prec in ${TRACE_PRECISIONS:-}; do
     env ${TRACE_ENV:-} timeout 120 "$BUILD-2/bin/gander-bench" --backend cuda --shape 7.2b --precision "$prec" \

@@ -77,7 +77,6 @@ def load(path):
             "a0": min(arr), "a1": max(arr), "r0": r0, "r1": max(rel),
             "e0": min(ends) if ends else None, "e1": max(ends) if ends else None, "arr": arr,
             "n_late": sum(1 for a in arr if a > r0),
-            "sms": len({r[5] for r in recs}),
         })
     out.sort(key=lambda l: l["r0"])
     return out
