@@ -225,19 +225,6 @@ inline bool pdl_enabled() {
     return on;
 }
 
-// GANDER_CARVEOUT=max (a measurement switch; nineteenth session, not yet run on a card): every
-// kernel launched through launch_pdl asks for the largest shared-memory carve-out, so that an SM
-// keeps one L1 / shared split through a decoding step. The bulk products use ~160 KB of an SM's
-// shared memory, the small kernels between them (LayerNorms, add_partials, the WKV step) almost
-// none, and the driver may run those with another split; the driver's documentation says a change
-// of an SM's shared memory configuration between launches may add a synchronisation point. The
-// suspect: the 1.9 us (int4) / 2.9 us (int8) between the FFN LayerNorm's end and the FFN key's
-// release, where the same LayerNorm before r/k/v hands off in 0.4 (docs/performance.md).
-inline bool carveout_max() {
-    static const bool on = env_is("GANDER_CARVEOUT", "max");
-    return on;
-}
-
 // kernel<<<grid, block, smem, stream>>>(args...), with programmatic dependent launch when enabled.
 // Only for kernels that call grid_dep_wait() (or grid_dep_begin()) before they touch memory that
 // earlier kernels write (see above).
@@ -249,12 +236,6 @@ cudaError_t launch_pdl(void (*kernel)(Params...), dim3 grid, dim3 block, std::si
     cfg.blockDim = block;
     cfg.dynamicSmemBytes = smem;
     cfg.stream = stream;
-    if (carveout_max()) {
-        const cudaError_t e = cudaFuncSetAttribute(reinterpret_cast<const void*>(kernel),
-                                                   cudaFuncAttributePreferredSharedMemoryCarveout,
-                                                   int(cudaSharedmemCarveoutMaxShared));
-        if (e != cudaSuccess) return e;
-    }
     cudaLaunchAttribute attr[1];
     attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
     attr[0].val.programmaticStreamSerializationAllowed = 1;

@@ -243,13 +243,11 @@ step_mma(const typename Traits<K>::Load& wa, const typename Traits<K>::Load& wb,
 
 // Warps that share one tile's columns: 8 when a row has at least 8 steps; else 1, and each warp
 // of the block takes its own tile (short rows, as the LoRA products: no warp idles).
-// kW: the block's warps (kWarps; 4 for the narrow blocks of GANDER_TC_WARPS=4, which split a
-// long row over their 4).
-template <int kW = kWarps> __host__ __device__ constexpr int k_slices(const TcJob& job) {
-    return job.cols / span_of(job.kind) >= kWarps ? kW : 1;
+__host__ __device__ constexpr int k_slices(const TcJob& job) {
+    return job.cols / span_of(job.kind) >= kWarps ? kWarps : 1;
 }
-template <int kW = kWarps> __host__ __device__ constexpr int blocks_of(const TcJob& job) {
-    const int per_block = kW / k_slices<kW>(job);
+__host__ __device__ constexpr int blocks_of(const TcJob& job) {
+    const int per_block = kWarps / k_slices(job);
     return (job.rows / 16 + per_block - 1) / per_block;
 }
 
@@ -287,13 +285,13 @@ __device__ __noinline__ void stage_activated(const __half* x, uint4* xs, int c0,
 // The block waits for the kernels before it (grid_dep_wait) after its first weight loads.
 // kPrefetch (the default since the eighteenth session; GANDER_TC_PREFETCH=0 to compare): a block
 // whose input takes an activation asks L2 for its weights before its wait (see below).
-template <WeightKind K, bool kLong, bool kMulti, bool kPrefetch = false, int kW = kWarps>
+template <WeightKind K, bool kLong, bool kMulti, bool kPrefetch = false>
 __device__ void tile(const TcJob& job, int blk, uint4* xs, int tok0, int n_tok) {
     using T = Traits<K>;
     constexpr int kSpan = 4 * T::kVals; // columns per step (the 4 lanes of a group)
     constexpr int U = T::kSteps;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
-    const int ks = kLong ? kW : k_slices<kW>(job), per_block = kLong ? 1 : kW / ks;
+    const int ks = kLong ? kWarps : k_slices(job), per_block = kLong ? 1 : kWarps / ks;
     const int sub = warp / ks, kw = warp % ks;
     const int tile_idx = blk * per_block + sub;
     const bool valid = kLong || tile_idx * 16 < job.rows;
@@ -310,7 +308,7 @@ __device__ void tile(const TcJob& job, int blk, uint4* xs, int tok0, int n_tok) 
     const bool whole = !kLong && ks == 1; // the block stages all of x
     const int c0 = whole ? int(threadIdx.x) * 8 : s_begin * kSpan + lane * 8;
     const int c1 = whole ? job.cols : s_end * kSpan;
-    const int stride = whole ? 32 * kW * 8 : 256;
+    const int stride = whole ? 32 * kWarps * 8 : 256;
     const int xrow = kMulti ? x_stride(K, job.cols) : 0; // uint4 between tokens' rows
     const int ldx = job.ldx ? job.ldx : job.cols;
     auto stage_row = [&](const __half* x, uint4* xr, bool activate) {
@@ -367,7 +365,7 @@ __device__ void tile(const TcJob& job, int blk, uint4* xs, int tok0, int n_tok) 
 
     // Partial sums of the warps: [warp][row in the tile][token] (one token: column 0 only).
     constexpr int kCols = kMulti ? kTok : 1;
-    __shared__ float red[kW][16][kCols];
+    __shared__ float red[kWarps][16][kCols];
     if constexpr (kMulti) {
         red[warp][g][2 * t] = acc[0];
         red[warp][g][2 * t + 1] = acc[1];
@@ -380,14 +378,14 @@ __device__ void tile(const TcJob& job, int blk, uint4* xs, int tok0, int n_tok) 
     __syncthreads();
     const int ldy = job.ldy ? job.ldy : job.rows;
     const bool half_out = job.out == GemvOut::StoreF16 || job.out == GemvOut::Relu2F16;
-    for (int o = int(threadIdx.x); o < 16 * kCols * per_block; o += 32 * kW) {
+    for (int o = int(threadIdx.x); o < 16 * kCols * per_block; o += 32 * kWarps) {
         const int my_sub = o / (16 * kCols), i = o / kCols % 16, tk = o % kCols;
         const int row = (blk * per_block + my_sub) * 16 + i;
         if (row >= job.rows || tk >= n_tok) continue;
         float sum = 0.0f;
         if constexpr (kLong) {
 #pragma unroll
-            for (int w = 0; w < kW; ++w) sum += red[w][i][tk];
+            for (int w = 0; w < kWarps; ++w) sum += red[w][i][tk];
         } else {
             for (int w = 0; w < ks; ++w) sum += red[my_sub * ks + w][i][tk];
         }
@@ -399,9 +397,9 @@ __device__ void tile(const TcJob& job, int blk, uint4* xs, int tok0, int n_tok) 
     }
 }
 
-// The blocks of a launch of gemv_tc_kernel (kW warps each).
-template <bool kLong, bool kMulti, bool kPrefetch, int kW>
-__device__ __forceinline__ void tc_blocks(const Params& p) {
+template <bool kLong, bool kMulti, bool kPrefetch = false>
+__global__ void __launch_bounds__(32 * kWarps) gemv_tc_kernel(const __grid_constant__ Params p) {
+    GANDER_TRACE_BLOCK(GemvTc);
     extern __shared__ uint4 xs[];
     grid_dep_launch();
     // kMulti: the `groups` blocks of one block of rows are neighbours (block b: rows b / groups,
@@ -415,29 +413,15 @@ __device__ __forceinline__ void tc_blocks(const Params& p) {
     const int tile_idx = rows_blk - p.tile_start[j]; // the job's block index
     switch (job.kind) {
     case WeightKind::F16:
-        tile<WeightKind::F16, kLong, kMulti, kPrefetch, kW>(job, tile_idx, xs, tok0, n_tok);
+        tile<WeightKind::F16, kLong, kMulti, kPrefetch>(job, tile_idx, xs, tok0, n_tok);
         break;
     case WeightKind::Int8Row:
-        tile<WeightKind::Int8Row, kLong, kMulti, kPrefetch, kW>(job, tile_idx, xs, tok0, n_tok);
+        tile<WeightKind::Int8Row, kLong, kMulti, kPrefetch>(job, tile_idx, xs, tok0, n_tok);
         break;
     case WeightKind::Int4G64:
-        tile<WeightKind::Int4G64, kLong, kMulti, kPrefetch, kW>(job, tile_idx, xs, tok0, n_tok);
+        tile<WeightKind::Int4G64, kLong, kMulti, kPrefetch>(job, tile_idx, xs, tok0, n_tok);
         break;
     }
-}
-
-template <bool kLong, bool kMulti, bool kPrefetch = false>
-__global__ void __launch_bounds__(32 * kWarps) gemv_tc_kernel(const __grid_constant__ Params p) {
-    GANDER_TRACE_BLOCK(GemvTc);
-    tc_blocks<kLong, kMulti, kPrefetch, kWarps>(p);
-}
-
-// GANDER_TC_WARPS=4's launch (one token, short rows, the prefetch) in blocks of 4 warps at no more
-// than 80 registers: 10,240 a block, what two bulk blocks leave of an SM's 65,536.
-__global__ void __launch_bounds__(32 * 4, 6)
-    gemv_tc_narrow_kernel(const __grid_constant__ Params p) {
-    GANDER_TRACE_BLOCK(GemvTc);
-    tc_blocks<false, false, true, 4>(p);
 }
 
 // ---- Many tokens (gemv_tc_wide, see gemv_tc.h) ----
@@ -1222,32 +1206,25 @@ cudaError_t gemv_tc(const TcBatch& batch, cudaStream_t stream) {
     p.n_jobs = batch.n_jobs;
     p.tokens = batch.tokens;
     p.groups = (batch.tokens + kTok - 1) / kTok;
-    bool all_long = true;
-    for (int j = 0; j < batch.n_jobs; ++j)
-        all_long =
-            all_long && batch.jobs[j].in == GemvIn::Plain && k_slices(batch.jobs[j]) == kWarps;
-    // Blocks with an activated input (the LoRA up products) ask L2 for their weights before their
-    // wait (tile); GANDER_TC_PREFETCH=0: not (to compare).
-    static const bool prefetch = !detail::env_is("GANDER_TC_PREFETCH", "0");
-    // GANDER_TC_WARPS=4 (a measurement switch; nineteenth session, not yet run on a card): that
-    // launch (one token, not all long rows, with the prefetch) in blocks of 4 warps, 10,240
-    // registers, so that one fits an SM beside two bulk blocks (the r/k/v launch before it) and
-    // starts before they leave; at 8 warps none does (docs/performance.md, `room blks`).
-    static const bool narrow = detail::env_is("GANDER_TC_WARPS", "4");
-    const bool four = narrow && !multi && !all_long && prefetch;
     std::size_t smem = 0;
     for (int j = 0; j < batch.n_jobs; ++j) {
         const TcJob& job = batch.jobs[j];
         if (!gemv_tc_fits(job, batch.tokens)) return cudaErrorInvalidValue;
         p.jobs[j] = job;
-        p.tile_start[j + 1] = p.tile_start[j] + (four ? blocks_of<4>(job) : blocks_of(job));
+        p.tile_start[j + 1] = p.tile_start[j] + blocks_of(job);
         smem =
             std::max(smem, multi ? std::size_t(kTok) * x_stride(job.kind, job.cols) * sizeof(uint4)
                                  : std::size_t(job.cols) * sizeof(__half));
     }
+    bool all_long = true;
+    for (int j = 0; j < batch.n_jobs; ++j)
+        all_long =
+            all_long && batch.jobs[j].in == GemvIn::Plain && k_slices(batch.jobs[j]) == kWarps;
     if (!multi && all_long && bulk_fits(batch)) return gemv_bulk(batch, stream);
     const dim3 grid(unsigned(p.tile_start[batch.n_jobs] * p.groups));
-    if (four) return detail::launch_pdl(gemv_tc_narrow_kernel, grid, dim3(32 * 4), smem, stream, p);
+    // Blocks with an activated input (the LoRA up products) ask L2 for their weights before their
+    // wait (tile); GANDER_TC_PREFETCH=0: not (to compare).
+    static const bool prefetch = !detail::env_is("GANDER_TC_PREFETCH", "0");
     if (!multi)
         return detail::launch_pdl(all_long   ? gemv_tc_kernel<true, false>
                                   : prefetch ? gemv_tc_kernel<false, false, true>

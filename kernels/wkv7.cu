@@ -163,32 +163,6 @@ __device__ __forceinline__ float sum64(float v, float* buf) {
     return r;
 }
 
-// The WKV step's eight [C] parameters of head h (64 values, 256 bytes each) asked of L2, a
-// 128-byte line for each of threads i = 0-15.
-__device__ __forceinline__ void prefetch_params(const Wkv7Step& p, int h, int i) {
-    constexpr int N = 64;
-    const int j = i / 2;
-    const float* const q = j == 0   ? p.k_k
-                           : j == 1 ? p.a0
-                           : j == 2 ? p.k_a
-                           : j == 3 ? p.w0
-                           : j == 4 ? p.r_k
-                           : j == 5 ? p.ln_w
-                           : j == 6 ? p.ln_b
-                                    : (p.first_layer ? p.k_k : p.v0);
-    if (i < 16) asm volatile("prefetch.global.L2 [%0];" ::"l"(q + h * N + 32 * (i % 2)));
-}
-
-// A channel's value: layer 0's is kept as v_first (at c); later layers' mix toward it.
-__device__ __forceinline__ float step_value(const Wkv7Step& p, int c, float v, float vf, float v0,
-                                            float v_lora) {
-    if (p.first_layer) {
-        p.v_first[c] = v;
-        return v;
-    }
-    return v + (vf - v) * detail::sigmoidf_(v0 + v_lora);
-}
-
 // Layout: one block per head, 64 threads; thread i owns element i of the head's vectors and row i
 // of its state (in registers, loaded first so that its latency hides behind the element-wise
 // work). Reductions over the head (key norm, GroupNorm statistics, bonus) go through shared
@@ -213,7 +187,16 @@ __global__ void __launch_bounds__(64) wkv7_step_kernel(Wkv7Step p) {
         const auto* st = reinterpret_cast<const char*>(state + std::size_t(h) * N * N) + i * 256;
         asm volatile("prefetch.global.L2 [%0];" ::"l"(st));
         asm volatile("prefetch.global.L2 [%0];" ::"l"(st + 128));
-        prefetch_params(p, h, i);
+        const int j = i / 2;
+        const float* const q = j == 0   ? p.k_k
+                               : j == 1 ? p.a0
+                               : j == 2 ? p.k_a
+                               : j == 3 ? p.w0
+                               : j == 4 ? p.r_k
+                               : j == 5 ? p.ln_w
+                               : j == 6 ? p.ln_b
+                                        : (p.first_layer ? p.k_k : p.v0);
+        if (i < 16) asm volatile("prefetch.global.L2 [%0];" ::"l"(q + h * N + 32 * (i % 2)));
     }
     detail::grid_dep_begin(); // launched with launch_pdl (common.cuh)
     __shared__ float buf[2];
@@ -254,7 +237,11 @@ __global__ void __launch_bounds__(64) wkv7_step_kernel(Wkv7Step p) {
     const float a = detail::sigmoidf_(a0 + a_lora);
     const float kp = k * (1.0f + (a - 1.0f) * k_a);
     const float decay = expf(-0.606531f * detail::sigmoidf_(w0 + w_lora));
-    const float v = step_value(p, c, v_in, vf, v0, v_lora);
+    float v = v_in;
+    if (p.first_layer)
+        p.v_first[c] = v;
+    else
+        v = v + (vf - v) * detail::sigmoidf_(v0 + v_lora);
     sh[0][i] = r, sh[1][i] = decay, sh[2][i] = kp, sh[3][i] = -kk, sh[4][i] = kk * a;
     __syncthreads();
     if constexpr (kStaged) {
@@ -306,122 +293,6 @@ __global__ void __launch_bounds__(64) wkv7_step_kernel(Wkv7Step p) {
     p.out[c] = detail::to_half_sat(o);
 }
 
-// Sum over a state row of s[j] * v[j]: this thread's 16 columns in four partial sums, then the
-// row's four threads (lanes 4i .. 4i + 3) added with two shuffles, every one of them getting it.
-__device__ __forceinline__ float row_dot(const float (&s)[16], const float* v) {
-    float d0 = 0, d1 = 0, d2 = 0, d3 = 0;
-#pragma unroll
-    for (int j = 0; j < 16; j += 4) {
-        d0 = fmaf(s[j], v[j], d0);
-        d1 = fmaf(s[j + 1], v[j + 1], d1);
-        d2 = fmaf(s[j + 2], v[j + 2], d2);
-        d3 = fmaf(s[j + 3], v[j + 3], d3);
-    }
-    float d = (d0 + d1) + (d2 + d3);
-    d += __shfl_xor_sync(0xffffffffu, d, 1);
-    d += __shfl_xor_sync(0xffffffffu, d, 2);
-    return d;
-}
-
-// The same step with 256 threads a head (GANDER_WKV_STEP=wide, a measurement switch): thread
-// (i = tid / 4, q = tid % 4) holds columns [16 q, 16 q + 16) of the state's row i, so each thread's
-// loops are 16 long where wkv7_step_kernel's are 64 (that kernel is ~1,400 instructions a thread at
-// 2 warps an SM, most of its ~4 us a block in a decoding step: call 1's trace, nineteenth session),
-// and the head's 16 KB is read and written as one contiguous run of the block without shared
-// memory. Threads 0-63 prepare channel tid's values (kk's norm and the bonus reduced over their
-// two warps as sum64 does); the four threads of a row add their partial sums with two shuffles.
-// Same math per element; the sums over a row and over the head add in another order.
-// 48 registers (12 bytes spilled, to L1): 16,384 a block, so that two blocks fit beside the two
-// blocks of LoRA up that 44 of an H200's SMs hold as the step waits (three leave no room), as two
-// of the 64-thread kernel's did; at 58 only one would.
-template <bool kPrefetch>
-__global__ void __launch_bounds__(256, 5) wkv7_step_wide_kernel(Wkv7Step p) {
-    GANDER_TRACE_BLOCK(Wkv7Step);
-    constexpr int N = 64, Q = 16;
-    const int h = blockIdx.x, tid = threadIdx.x, i = tid >> 2, q = tid & 3;
-    const int lane = tid & 31, warp = tid >> 5;
-    const int row0 = int(blockIdx.y) * int(gridDim.x) * N + h * N; // the head's [C] vectors
-    float* const state = p.states ? p.states[blockIdx.y] + p.state_offset : p.state;
-    float* const hs = state + std::size_t(h) * N * N; // the head's state, row-major [i][j]
-    const bool chan = tid < N;                        // channel tid's preparation
-    if constexpr (kPrefetch) {
-        // The head's 16 KB, a 128-byte line for each even thread; the eight parameters' 256 bytes,
-        // a line each for threads 0-15 (as wkv7_step_kernel).
-        if ((tid & 1) == 0) asm volatile("prefetch.global.L2 [%0];" ::"l"(hs + tid * Q));
-        prefetch_params(p, h, tid);
-    }
-    detail::grid_dep_begin(); // launched with launch_pdl (common.cuh)
-    __shared__ float red[4][8];
-    __shared__ __align__(16) float sh[6][N]; // r, decay, kp, -kk, kk a, v of each channel
-    // Every global load is issued here, before the first barrier.
-    const float4* src = reinterpret_cast<const float4*>(hs + i * N + q * Q);
-    const float4 f0 = src[0], f1 = src[1], f2 = src[2], f3 = src[3];
-    const int c = row0 + tid, pc = h * N + tid;
-    float k = 0, r = 0, k_k = 0, a0 = 0, a_lora = 0, k_a = 0, w0 = 0, w_lora = 0, v_in = 0, r_k = 0,
-          vf = 0, v0 = 0, v_lora = 0;
-    if (chan) {
-        k = p.k[c], r = p.r[c], k_k = p.k_k[pc], a0 = p.a0[pc], a_lora = p.a_lora[c];
-        k_a = p.k_a[pc], w0 = p.w0[pc], w_lora = p.w_lora[c], v_in = p.v[c], r_k = p.r_k[pc];
-        if (!p.first_layer) vf = p.v_first[c], v0 = p.v0[pc], v_lora = p.v_lora[c];
-    }
-    // Row i's output needs its channel's norm weights and gate (thread q = 0 of the row).
-    float ln_w = 0, ln_b = 0, g = 0;
-    if (q == 0) ln_w = p.ln_w[h * N + i], ln_b = p.ln_b[h * N + i], g = p.g[row0 + i];
-
-    // Channel tid: kk's norm and the bonus over the head (warps 0, 1).
-    const float kraw = k * k_k;
-    const float a = detail::sigmoidf_(a0 + a_lora);
-    const float kp = k * (1.0f + (a - 1.0f) * k_a);
-    if (warp < 2) {
-        const float n2 = detail::warp_sum(kraw * kraw), bn = detail::warp_sum(r * kp * r_k);
-        if (lane == 0) red[0][warp] = n2, red[1][warp] = bn;
-    }
-    __syncthreads();
-    const float bonus = red[1][0] + red[1][1];
-    if (chan) {
-        const float kk = kraw / fmaxf(sqrtf(red[0][0] + red[0][1]), 1e-12f);
-        const float decay = expf(-0.606531f * detail::sigmoidf_(w0 + w_lora));
-        const float v = step_value(p, c, v_in, vf, v0, v_lora);
-        sh[0][tid] = r, sh[1][tid] = decay, sh[2][tid] = kp, sh[3][tid] = -kk, sh[4][tid] = kk * a;
-        sh[5][tid] = v;
-    }
-    __syncthreads();
-
-    float s[Q] = {f0.x, f0.y, f0.z, f0.w, f1.x, f1.y, f1.z, f1.w,
-                  f2.x, f2.y, f2.z, f2.w, f3.x, f3.y, f3.z, f3.w};
-    const int j0 = q * Q;
-    const float sa = row_dot(s, sh[3] + j0);
-    const float v = sh[5][i];
-#pragma unroll
-    for (int j = 0; j < Q; ++j)
-        s[j] = fmaf(s[j], sh[1][j0 + j], fmaf(sa, sh[4][j0 + j], v * sh[2][j0 + j]));
-    const float y = row_dot(s, sh[0] + j0);
-    float4* dst = reinterpret_cast<float4*>(hs + i * N + q * Q);
-#pragma unroll
-    for (int m = 0; m < Q / 4; ++m)
-        dst[m] = make_float4(s[4 * m], s[4 * m + 1], s[4 * m + 2], s[4 * m + 3]);
-
-    // GroupNorm over the head's 64 rows (one value a row: lanes q = 0), eight warps' sums in
-    // order.
-    const float my = q == 0 ? y : 0.0f;
-    const float wsum = detail::warp_sum(my);
-    if (lane == 0) red[2][warp] = wsum;
-    __syncthreads();
-    float mean = 0.0f;
-#pragma unroll
-    for (int w = 0; w < 8; ++w) mean += red[2][w];
-    mean /= float(N);
-    const float d = y - mean;
-    const float wvar = detail::warp_sum(q == 0 ? d * d : 0.0f);
-    if (lane == 0) red[3][warp] = wvar;
-    __syncthreads();
-    float var = 0.0f;
-#pragma unroll
-    for (int w = 0; w < 8; ++w) var += red[3][w];
-    const float rstd = rsqrtf(var / float(N) + p.eps);
-    if (q == 0) p.out[row0 + i] = detail::to_half_sat((d * rstd * ln_w + ln_b + bonus * v) * g);
-}
-
 } // namespace
 
 cudaError_t wkv7_step(const Wkv7Step& p, int H, int N, cudaStream_t stream, int rows) {
@@ -430,12 +301,6 @@ cudaError_t wkv7_step(const Wkv7Step& p, int H, int N, cudaStream_t stream, int 
     // each thread loading its own row); GANDER_WKV_STEP=rows keeps the direct loads, to measure.
     static const bool staged = !detail::env_is("GANDER_WKV_STEP", "rows");
     static const bool prefetch = !detail::env_is("GANDER_WKV_PREFETCH", "0");
-    // GANDER_WKV_STEP=wide: 256 threads a head (wkv7_step_wide_kernel; a measurement switch).
-    static const bool wide = detail::env_is("GANDER_WKV_STEP", "wide");
-    if (wide)
-        return detail::launch_pdl(prefetch ? wkv7_step_wide_kernel<true>
-                                           : wkv7_step_wide_kernel<false>,
-                                  dim3(unsigned(H), unsigned(rows)), dim3(256), 0, stream, p);
     return detail::launch_pdl(staged
                                   ? prefetch ? wkv7_step_kernel<true, true> : wkv7_step_kernel<true>
                                   : wkv7_step_kernel<false>,
