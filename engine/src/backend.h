@@ -60,6 +60,16 @@ const std::vector<std::string>& cuda_kernel_sections();
 // Over a CUDA model's decoding steps so far: {non-zero FFN activations (relu^2 of the key
 // projection), all of them}; {0, 0} for other models.
 std::pair<std::uint64_t, std::uint64_t> cuda_ffn_activity(Model& model);
+// gander-bench's decode split: a CUDA session's decoding steps timed in parts while `on` (two
+// event records a step more). Each call returns the sums since the one before and starts again.
+struct StepSplit {
+    bool on = false;
+    std::int64_t steps = 0;
+    double launch_s = 0; // the host's cudaGraphLaunch call (with the two event records)
+    double wait_s = 0;   // the host's wait for the graph to finish
+    double card_s = 0;   // the graph on the card, its two copies included (between the events)
+};
+StepSplit cuda_step_split(Session& session, bool on);
 // The card's time for a CUDA model's last batched step (ms; 0 for other models or before one).
 double cuda_last_batch_ms(Model& model);
 // Peak device memory used by this process since the last reset (bytes).

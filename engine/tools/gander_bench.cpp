@@ -298,6 +298,32 @@ int main(int argc, char** argv) {
         t0 = Clock::now();
         greedy(opt.decode_tokens);
         const double decode_tps = opt.decode_tokens / seconds_since(t0);
+        // Where a step's time goes between the card and the host: 128 more steps timed in parts
+        // (events around each graph; not part of the figure above).
+        std::string split_line;
+#ifdef GANDER_HAVE_CUDA
+        if (opt.backend == gander::BackendKind::Cuda && opt.decode_tokens > 0) {
+            constexpr int kSplitSteps = 128;
+            gander::detail::cuda_step_split(*session, true);
+            t0 = Clock::now();
+            greedy(kSplitSteps);
+            const double step_us = 1e6 * seconds_since(t0) / kSplitSteps;
+            const auto sp = gander::detail::cuda_step_split(*session, false);
+            const double n = double(std::max<std::int64_t>(sp.steps, 1));
+            const double card = 1e6 * sp.card_s / n, launch = 1e6 * sp.launch_s / n,
+                         wait = 1e6 * sp.wait_s / n;
+            fig["decode_split_step_us"] = step_us;
+            fig["decode_split_card_us"] = card;
+            fig["decode_split_launch_us"] = launch;
+            fig["decode_split_wait_us"] = wait;
+            char buf[256];
+            std::snprintf(buf, sizeof buf,
+                          "%.1f us = card %.1f + idle %.1f (launch call %.1f, host after the "
+                          "wait %.1f)",
+                          step_us, card, step_us - card, launch, step_us - launch - wait);
+            split_line = buf;
+        }
+#endif
         // Bytes of weights one decoded token reads (every matrix and vector once, one embedding
         // row), as the backend holds them.
         const double bpt = double(info.decode_bytes_per_token);
@@ -442,6 +468,7 @@ int main(int argc, char** argv) {
             std::printf("%-28s %11.1f%%\n", "FFN activations non-zero",
                         100.0 * fig["ffn_nonzero_fraction"]);
         std::printf("%-28s %11.1f%%\n", "decode / roofline", 100.0 * decode_tps * bpt / bandwidth);
+        if (!split_line.empty()) std::printf("%-28s %s\n", "decode step split", split_line.c_str());
         if (fig["decode_bytes_read_per_token"] < bpt) // the sparse step read fewer bytes
             std::printf("%-28s %11.1f%%  (%.1f MB read a token)\n", "decode / bytes read",
                         100.0 * fig["decode_fraction_of_bytes_read"],

@@ -455,33 +455,6 @@ bool sparse_ffn() {
     static const bool on = !k::detail::env_is("GANDER_SPARSE_FFN", "0");
     return on;
 }
-// GANDER_MEASURE_SKIP=lnmix,down,up,wkv,out,ffnk,ffnv leaves those launches out of a decoding
-// step (and of a batched step), =scan the WKV scan out of prefill. For measurement only
-// (docs/performance.md: the time each stage takes in the whole step, launch gaps included, without
-// a profiler): the output is wrong while it is set.
-unsigned measure_skip() {
-    static const unsigned bits = [] {
-        const char* e = std::getenv("GANDER_MEASURE_SKIP");
-        if (!e) return 0u;
-        const std::string v = std::string(",") + e + ",";
-        unsigned b = 0;
-        const char* names[] = {"lnmix", "down", "up", "wkv", "out", "ffnk", "ffnv", "scan"};
-        for (unsigned i = 0; i < 8; ++i)
-            if (v.find(std::string(",") + names[i] + ",") != std::string::npos) b |= 1u << i;
-        return b;
-    }();
-    return bits;
-}
-enum SkipBit : unsigned {
-    kSkipLnMix = 1,
-    kSkipDown = 2,
-    kSkipUp = 4,
-    kSkipWkv = 8,
-    kSkipOut = 16,
-    kSkipFfnK = 32,
-    kSkipFfnV = 64,
-    kSkipScan = 128 // prefill
-};
 } // namespace
 
 // Products of 2 to tc_tokens() tokens (a batch of sessions' decoding step, short prefills) go to
@@ -630,6 +603,21 @@ k::ShiftMix ffn_mixes(const LayerDev& L, const Workspace& ws) {
     return {{L.ffn_x_k}, {ws.xm[0]}, 1};
 }
 } // namespace
+
+unsigned measure_skip() {
+    static const unsigned bits = [] {
+        const char* e = std::getenv("GANDER_MEASURE_SKIP");
+        if (!e) return 0u;
+        const std::string v = std::string(",") + e + ",";
+        unsigned b = 0;
+        const char* names[] = {"lnmix", "down", "up",   "wkv",   "out",
+                               "ffnk",  "ffnv", "scan", "token", "logits"};
+        for (unsigned i = 0; i < 10; ++i)
+            if (v.find(std::string(",") + names[i] + ",") != std::string::npos) b |= 1u << i;
+        return b;
+    }();
+    return bits;
+}
 
 void CudaModel::forward(int T, float* state, Workspace& ws, bool want_logits) {
     using k::GemvIn;

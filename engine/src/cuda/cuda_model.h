@@ -53,6 +53,25 @@ struct LayerDev {
     LoraRanks ranks;
 };
 
+// GANDER_MEASURE_SKIP=lnmix,down,up,wkv,out,ffnk,ffnv leaves those launches out of a decoding
+// step (and of a batched step), =scan the WKV scan out of prefill, =token / =logits the decoding
+// graph's copy of the token in / the logits out. For measurement only (docs/performance.md: the
+// time each part takes in the whole step, launch gaps included, without a profiler): the output is
+// wrong while it is set.
+enum SkipBit : unsigned {
+    kSkipLnMix = 1,
+    kSkipDown = 2,
+    kSkipUp = 4,
+    kSkipWkv = 8,
+    kSkipOut = 16,
+    kSkipFfnK = 32,
+    kSkipFfnV = 64,
+    kSkipScan = 128, // prefill
+    kSkipToken = 256,
+    kSkipLogits = 512,
+};
+unsigned measure_skip();
+
 // Activations for up to `rows` tokens.
 struct Workspace {
     int rows = 0;

@@ -1,6 +1,7 @@
 // The CUDA backend's sessions (state on the card, decoding as a CUDA graph, chunked prefill with a
 // fixed workspace) and its entry points in backend.h.
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <vector>
 
@@ -25,6 +26,8 @@ public:
     }
     ~CudaSession() override {
         if (m_exec) cudaGraphExecDestroy(m_exec);
+        for (cudaEvent_t e : m_split_ev)
+            if (e) cudaEventDestroy(e);
     }
 
 protected:
@@ -56,8 +59,12 @@ protected:
     void step_locked(std::int32_t token, std::span<float> logits) {
         if (!m_exec) capture();
         *m_model.pinned_token() = token;
-        GANDER_CUDA(cudaGraphLaunch(m_exec, m_model.stream()));
-        GANDER_CUDA(cudaStreamSynchronize(m_model.stream()));
+        if (m_split.on) {
+            split_step();
+        } else {
+            GANDER_CUDA(cudaGraphLaunch(m_exec, m_model.stream()));
+            GANDER_CUDA(cudaStreamSynchronize(m_model.stream()));
+        }
         if (logits.data() != m_pinned_logits.as<float>())
             std::memcpy(logits.data(), m_pinned_logits.as<float>(), logits.size_bytes());
     }
@@ -135,19 +142,50 @@ protected:
         GANDER_CUDA(cudaStreamSynchronize(m_model.stream()));
     }
 
+public:
+    // gander-bench's decode split (backend.h, cuda_step_split): while on, each step is timed in
+    // parts, at the cost of two event records a step.
+    detail::StepSplit m_split;
+
 private:
+    // One decoding step with its parts timed: the launch call and the wait on the host, the graph
+    // between two events on the card.
+    void split_step() {
+        using Clock = std::chrono::steady_clock;
+        cudaStream_t st = m_model.stream();
+        if (!m_split_ev[0])
+            for (cudaEvent_t& e : m_split_ev) GANDER_CUDA(cudaEventCreate(&e));
+        const auto t0 = Clock::now();
+        GANDER_CUDA(cudaEventRecord(m_split_ev[0], st));
+        GANDER_CUDA(cudaGraphLaunch(m_exec, st));
+        GANDER_CUDA(cudaEventRecord(m_split_ev[1], st));
+        const auto t1 = Clock::now();
+        GANDER_CUDA(cudaStreamSynchronize(st));
+        const auto t2 = Clock::now();
+        float ms = 0;
+        GANDER_CUDA(cudaEventElapsedTime(&ms, m_split_ev[0], m_split_ev[1]));
+        ++m_split.steps;
+        m_split.launch_s += std::chrono::duration<double>(t1 - t0).count();
+        m_split.wait_s += std::chrono::duration<double>(t2 - t1).count();
+        m_split.card_s += double(ms) / 1e3;
+    }
+
     // Records one decoding step (token in from pinned memory, logits out to this session's pinned
     // logits) as a graph bound to this session's state and logits; each feed replays it.
     void capture() {
         cudaStream_t st = m_model.stream();
         Workspace& ws = m_model.decode_workspace();
+        // GANDER_MEASURE_SKIP=token / logits leaves a copy out (timing only: wrong output).
+        const unsigned skip = measure_skip();
         m_exec = capture_graph(st, [&] {
-            GANDER_CUDA(
-                cudaMemcpyAsync(ws.ids, m_model.pinned_token(), 4, cudaMemcpyHostToDevice, st));
+            if (!(skip & kSkipToken))
+                GANDER_CUDA(
+                    cudaMemcpyAsync(ws.ids, m_model.pinned_token(), 4, cudaMemcpyHostToDevice, st));
             m_model.forward(1, m_state.as<float>(), ws, true);
-            GANDER_CUDA(cudaMemcpyAsync(m_pinned_logits.as<float>(), ws.logits,
-                                        std::size_t(m_model.info().shape.vocab) * 4,
-                                        cudaMemcpyDeviceToHost, st));
+            if (!(skip & kSkipLogits))
+                GANDER_CUDA(cudaMemcpyAsync(m_pinned_logits.as<float>(), ws.logits,
+                                            std::size_t(m_model.info().shape.vocab) * 4,
+                                            cudaMemcpyDeviceToHost, st));
         });
     }
 
@@ -156,6 +194,7 @@ private:
     DeviceBuffer m_state, m_backup;
     PinnedBuffer m_pinned_logits; // logits_storage(): V floats
     cudaGraphExec_t m_exec = nullptr;
+    cudaEvent_t m_split_ev[2] = {}; // split_step
 };
 
 // The fingerprint model/weights.cpp gives the same random weights stored as fp16 (so that a state
@@ -296,6 +335,15 @@ namespace gander::detail {
 std::pair<std::uint64_t, std::uint64_t> cuda_ffn_activity(Model& model) {
     auto* m = dynamic_cast<cuda::CudaModel*>(&model);
     return m ? m->ffn_activity() : std::pair<std::uint64_t, std::uint64_t>{0, 0};
+}
+
+StepSplit cuda_step_split(Session& session, bool on) {
+    auto* s = dynamic_cast<cuda::CudaSession*>(&session);
+    if (!s) return {};
+    StepSplit was = s->m_split;
+    s->m_split = {};
+    s->m_split.on = on;
+    return was;
 }
 
 double cuda_last_batch_ms(Model& model) {
