@@ -1,5 +1,6 @@
 // Each kernel of kernels/ against the CPU reference (cpu/ops.h, or plain loops where the reference
 // has no such op), on fresh random inputs every run, including odd sizes.
+#include <algorithm>
 #include <cmath>
 #include <deque>
 #include <sstream>
@@ -9,6 +10,7 @@
 #include "cpu/ops.h"
 #include "cuda/gemm.h"
 #include "gpu_test_util.h"
+#include "kernels/copy_out.h"
 #include "kernels/ffn_sparse.h"
 #include "kernels/gemv.h"
 #include "kernels/gemv_tc.h"
@@ -611,6 +613,60 @@ TEST_CASE("sample: greedy is the argmax; draws follow the kept distribution") {
     CHECK(id.get()[0] == 1); // log 0.5 - 2 < log 0.3
     auto c = dc.get();
     CHECK(c[0] == 1.5f && c[1] == 1.0f && c[2] == 0.0f);
+}
+
+TEST_CASE("copy_rows_out: rows reach pinned host memory and the card's exactly") {
+    // Row lengths with and without 16-byte stores (odd, and a destination one float off), one to
+    // 64 rows; every float checked, the pinned destinations poisoned first.
+    for (auto [n, rows, offset] : {std::tuple{65536LL, 1, 0},
+                                   {65536LL, 64, 0},
+                                   {1001LL, 3, 0},
+                                   {4096LL, 5, 1},
+                                   {4LL, 2, 0}}) {
+        const auto src = uniform(std::size_t(n) * std::size_t(rows), -1e3f, 1e3f);
+        Dev<float> dsrc(src);
+        const std::size_t pitch = std::size_t(n) + 4; // keeps row starts 16-byte aligned
+        float* pinned = nullptr;
+        cuda_ok(cudaMallocHost(&pinned, pitch * std::size_t(rows) * sizeof(float)), "pinned");
+        std::fill(pinned, pinned + pitch * std::size_t(rows), -7.0f);
+        Dev<float> ddst(std::size_t(n) * std::size_t(rows));
+        k::RowsOut host{}, card{};
+        host.rows = card.rows = rows;
+        for (int r = 0; r < rows; ++r) {
+            // Host rows in reverse order (the table, not the order, decides where a row goes).
+            host.dst[r] = pinned + std::size_t(rows - 1 - r) * pitch + offset;
+            card.dst[r] = ddst.p + std::size_t(r) * std::size_t(n);
+        }
+        REQUIRE(k::copy_rows_out(dsrc.p, n, host, 0) == cudaSuccess);
+        REQUIRE(k::copy_rows_out(dsrc.p, n, card, 0) == cudaSuccess);
+        const auto got = ddst.get(); // synchronises
+        std::size_t bad_host = 0, bad_card = 0;
+        for (int r = 0; r < rows; ++r)
+            for (long long i = 0; i < n; ++i) {
+                const float want = src[std::size_t(r) * std::size_t(n) + std::size_t(i)];
+                bad_host += host.dst[r][i] != want;
+                bad_card += got[std::size_t(r) * std::size_t(n) + std::size_t(i)] != want;
+            }
+        // The floats around each host row are untouched.
+        std::size_t outside = 0;
+        for (int r = 0; r < rows; ++r) {
+            const float* row = pinned + std::size_t(r) * pitch;
+            for (std::size_t i = 0; i < pitch; ++i)
+                if (i < std::size_t(offset) || i >= std::size_t(offset + n))
+                    outside += row[i] != -7.0f;
+        }
+        CHECK_MSG(bad_host == 0 && bad_card == 0 && outside == 0,
+                  "n=" << n << " rows=" << rows << " offset=" << offset << ": " << bad_host
+                       << " host / " << bad_card << " card floats wrong, " << outside
+                       << " written outside");
+        cudaFreeHost(pinned);
+    }
+    k::RowsOut none{};
+    none.rows = 1;
+    Dev<float> one(4);
+    CHECK(k::copy_rows_out(one.p, 4, none, 0) == cudaErrorInvalidValue); // no destination
+    none.rows = k::kMaxRowsOut + 1;
+    CHECK(k::copy_rows_out(one.p, 4, none, 0) == cudaErrorInvalidValue);
 }
 
 TEST_CASE("handoff chains carry a value through every launch (stream, PDL, flags)") {

@@ -9,6 +9,7 @@
 
 #include "cuda/convert.h"
 #include "cuda/gemm.h"
+#include "kernels/copy_out.h"
 #include "kernels/env.h"
 #include "kernels/ffn_sparse.h"
 #include "kernels/gemv.h"
@@ -604,6 +605,11 @@ k::ShiftMix ffn_mixes(const LayerDev& L, const Workspace& ws) {
 }
 } // namespace
 
+bool logits_by_copy_engine() {
+    static const bool on = k::detail::env_is("GANDER_LOGITS_OUT", "copy");
+    return on;
+}
+
 unsigned measure_skip() {
     static const unsigned bits = [] {
         const char* e = std::getenv("GANDER_MEASURE_SKIP");
@@ -825,9 +831,18 @@ void CudaModel::step_batch(const std::vector<float*>& states, const std::int32_t
     GANDER_CUDA(cudaEventRecord(m_batch_ev[1], st));
     const float* dev = m_batch_logits.as<float>();
     float* host = m_batch_host.as<float>();
-    for (std::size_t b = 0; b < n; ++b)
-        GANDER_CUDA(cudaMemcpyAsync(direct[b] ? logits[b].data() : host + b * V, dev + b * V,
-                                    sizeof(float) * V, cudaMemcpyDeviceToHost, st));
+    if (logits_by_copy_engine()) {
+        for (std::size_t b = 0; b < n; ++b)
+            GANDER_CUDA(cudaMemcpyAsync(direct[b] ? logits[b].data() : host + b * V, dev + b * V,
+                                        sizeof(float) * V, cudaMemcpyDeviceToHost, st));
+    } else { // one launch for every row
+        static_assert(kMaxBatch <= k::kMaxRowsOut);
+        k::RowsOut out{};
+        out.rows = B;
+        for (std::size_t b = 0; b < n; ++b)
+            out.dst[b] = direct[b] ? logits[b].data() : host + b * V;
+        GANDER_CUDA(k::copy_rows_out(dev, V, out, st));
+    }
     GANDER_CUDA(cudaStreamSynchronize(st));
     for (std::size_t b = 0; b < n; ++b)
         if (!direct[b]) std::memcpy(logits[b].data(), host + b * V, sizeof(float) * V);

@@ -71,6 +71,10 @@ enum SkipBit : unsigned {
     kSkipLogits = 512,
 };
 unsigned measure_skip();
+// GANDER_LOGITS_OUT=copy: logits leave the card by copy-engine copies (cudaMemcpyAsync), as before
+// the twentieth session; by default by a kernel's stores into the pinned host buffers
+// (kernels/copy_out.h).
+bool logits_by_copy_engine();
 
 // Activations for up to `rows` tokens.
 struct Workspace {

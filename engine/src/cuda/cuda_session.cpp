@@ -7,6 +7,7 @@
 
 #include "backend.h"
 #include "cuda/cuda_model.h"
+#include "kernels/copy_out.h"
 #include "model/half.h"
 #include "model/quantize.h"
 #include "model/random_init.h"
@@ -171,7 +172,8 @@ private:
     }
 
     // Records one decoding step (token in from pinned memory, logits out to this session's pinned
-    // logits) as a graph bound to this session's state and logits; each feed replays it.
+    // logits by a kernel's stores, or GANDER_LOGITS_OUT=copy a copy engine's copy) as a graph bound
+    // to this session's state and logits; each feed replays it.
     void capture() {
         cudaStream_t st = m_model.stream();
         Workspace& ws = m_model.decode_workspace();
@@ -182,10 +184,17 @@ private:
                 GANDER_CUDA(
                     cudaMemcpyAsync(ws.ids, m_model.pinned_token(), 4, cudaMemcpyHostToDevice, st));
             m_model.forward(1, m_state.as<float>(), ws, true);
-            if (!(skip & kSkipLogits))
+            const int V = m_model.info().shape.vocab;
+            if (skip & kSkipLogits) return;
+            if (logits_by_copy_engine()) {
                 GANDER_CUDA(cudaMemcpyAsync(m_pinned_logits.as<float>(), ws.logits,
-                                            std::size_t(m_model.info().shape.vocab) * 4,
-                                            cudaMemcpyDeviceToHost, st));
+                                            std::size_t(V) * 4, cudaMemcpyDeviceToHost, st));
+            } else {
+                kernels::RowsOut out{};
+                out.dst[0] = m_pinned_logits.as<float>();
+                out.rows = 1;
+                GANDER_CUDA(kernels::copy_rows_out(ws.logits, V, out, st));
+            }
         });
     }
 
