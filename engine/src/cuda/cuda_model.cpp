@@ -773,15 +773,17 @@ void CudaModel::ffn_value_rows(const LayerDev& L, int T, Workspace& ws, bool ses
 }
 
 namespace {
-// Whether the card can copy into `p` asynchronously, without the driver's bounce buffer:
-// page-locked host memory (cudaMallocHost, or registered with cudaHostRegister).
+// Whether the card can write into `p` directly, without the driver's bounce buffer or staging:
+// page-locked host memory (cudaMallocHost, or registered with cudaHostRegister) that the card
+// addresses at the same pointer.
 bool is_pinned(const void* p) {
     cudaPointerAttributes a{};
     if (cudaPointerGetAttributes(&a, p) != cudaSuccess) {
         (void)cudaGetLastError(); // a pointer CUDA does not know: not pinned
         return false;
     }
-    return a.type == cudaMemoryTypeHost;
+    // Host memory the card addresses at the same pointer (copy_rows_out stores into it).
+    return a.type == cudaMemoryTypeHost && a.devicePointer == p;
 }
 } // namespace
 
