@@ -1,7 +1,8 @@
-// Rows of floats copied out by a kernel's stores rather than by the copy engines: a decoding
-// step's logits to pinned host memory (which the card addresses directly). In a step's graph a
-// copy-engine copy of 256 KB took ~22 us of the card's time and made the graph's launch dearer
-// (twentieth session, H200); stores from the SMs cost the transfer and one hand-off.
+// Rows of floats copied out by a kernel's stores rather than by the copy engines: the logits of a
+// decoding step, or of a batched step's sessions in one launch, to pinned host memory (which the
+// card addresses directly). Measured on an H200 (twentieth session): ~6 us of the card's time for
+// a step's 256 KB against the copy engine's ~10, and a batched step of 32 sessions +1-3 % (one
+// launch instead of 32 copies).
 #pragma once
 
 #include <cuda_runtime.h>

@@ -144,9 +144,15 @@ protected:
     }
 
 public:
-    // gander-bench's decode split (backend.h, cuda_step_split): while on, each step is timed in
-    // parts, at the cost of two event records a step.
-    detail::StepSplit m_split;
+    // gander-bench's decode split (backend.h, cuda_step_split): the sums so far; from now on each
+    // step is timed in parts (two event records a step more) while `on`.
+    detail::StepSplit take_split(bool on) {
+        std::lock_guard lock(m_model.mutex());
+        const detail::StepSplit was = m_split;
+        m_split = {};
+        m_split.on = on;
+        return was;
+    }
 
 private:
     // One decoding step with its parts timed: the launch call and the wait on the host, the graph
@@ -203,6 +209,7 @@ private:
     DeviceBuffer m_state, m_backup;
     PinnedBuffer m_pinned_logits; // logits_storage(): V floats
     cudaGraphExec_t m_exec = nullptr;
+    detail::StepSplit m_split;      // take_split
     cudaEvent_t m_split_ev[2] = {}; // split_step
 };
 
@@ -348,11 +355,7 @@ std::pair<std::uint64_t, std::uint64_t> cuda_ffn_activity(Model& model) {
 
 StepSplit cuda_step_split(Session& session, bool on) {
     auto* s = dynamic_cast<cuda::CudaSession*>(&session);
-    if (!s) return {};
-    StepSplit was = s->m_split;
-    s->m_split = {};
-    s->m_split.on = on;
-    return was;
+    return s ? s->take_split(on) : StepSplit{};
 }
 
 double cuda_last_batch_ms(Model& model) {
