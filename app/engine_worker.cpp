@@ -17,7 +17,6 @@
 #include <QRandomGenerator>
 
 #include <algorithm>
-#include <limits>
 #include <vector>
 
 using namespace Qt::StringLiterals;
@@ -417,9 +416,9 @@ void EngineWorker::replyTo(const Message& user, const GenerateRequest& request) 
         gander::TokenStream stream(*m_tokenizer);
         gander::ReplyStop stop;
         // Ids the tokenizer cannot decode (a model vocabulary padded past the tokenizer's) are
-        // never sampled.
+        // never sampled: the sampler sees only the logits before them, read where the session
+        // keeps them (no copy a token).
         const std::size_t usable = std::size_t(m_tokenizer->vocab_size());
-        std::vector<float> logits;
 
         ReplyStats stats;
         stats.prefillTokens = int(prompt.size());
@@ -434,11 +433,8 @@ void EngineWorker::replyTo(const Message& user, const GenerateRequest& request) 
                 stats.finish = FinishReason::Stopped;
                 break;
             }
-            auto out = m_session->logits();
-            logits.assign(out.begin(), out.end());
-            for (std::size_t t = usable; t < logits.size(); ++t)
-                logits[t] = -std::numeric_limits<float>::infinity();
-            const std::int32_t token = sampler.sample(logits);
+            const auto out = m_session->logits();
+            const std::int32_t token = sampler.sample(out.first(std::min(usable, out.size())));
             if (stop.push_token(token)) {
                 stats.finish = FinishReason::Done;
                 break;

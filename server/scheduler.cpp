@@ -4,7 +4,6 @@
 #include "gander/chat.h"
 
 #include <algorithm>
-#include <limits>
 #include <optional>
 
 namespace gander::server {
@@ -290,14 +289,13 @@ std::int32_t Scheduler::sample(Active& a) {
     // Ids the tokenizer cannot decode (a model vocabulary padded past the tokenizer's, e.g. a
     // 512-row model read byte-level) are never sampled, as in the app's EngineWorker: decoding
     // one would end the request with a 500.
-    const std::size_t usable = std::size_t(m_tokenizer.vocab_size());
-    if (a.job->logit_bias.empty() && usable >= logits.size()) return a.sampler->sample(logits);
-    a.biased.assign(logits.begin(), logits.end());
+    // The sampler sees only the logits before them (the same draw as those ids at -inf).
+    const auto kept = logits.first(std::min(std::size_t(m_tokenizer.vocab_size()), logits.size()));
+    if (a.job->logit_bias.empty()) return a.sampler->sample(kept);
+    a.biased.assign(kept.begin(), kept.end());
     for (const auto& [token, bias] : a.job->logit_bias)
         if (token >= 0 && std::size_t(token) < a.biased.size())
             a.biased[std::size_t(token)] += bias;
-    for (std::size_t t = usable; t < a.biased.size(); ++t)
-        a.biased[t] = -std::numeric_limits<float>::infinity();
     return a.sampler->sample(a.biased);
 }
 

@@ -5,7 +5,7 @@
 
 #include <gander/chat.h>
 
-#include <limits>
+#include <algorithm>
 
 namespace gander::ingest {
 
@@ -33,14 +33,10 @@ QStringList summariseParts(gander::Session& session, const gander::Tokenizer& to
         gander::Sampler sampler(options.sampling);
         gander::TokenStream stream(tokenizer);
         gander::ReplyStop stop;
-        std::vector<float> logits;
         for (int t = 0; t < options.maxTokensPerPart && !stop.done(); ++t) {
             if (!report(1.0)) throw gander::Cancelled();
             const auto out = session.logits();
-            logits.assign(out.begin(), out.end());
-            for (std::size_t k = usable; k < logits.size(); ++k)
-                logits[k] = -std::numeric_limits<float>::infinity();
-            const std::int32_t token = sampler.sample(logits);
+            const std::int32_t token = sampler.sample(out.first(std::min(usable, out.size())));
             if (stop.push_token(token)) break;
             stop.push(stream.push(token));
             session.feed(token);

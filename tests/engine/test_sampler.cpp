@@ -12,6 +12,7 @@
 #include <limits>
 #include <numeric>
 #include <random>
+#include <span>
 #include <vector>
 
 namespace {
@@ -173,6 +174,34 @@ TEST_CASE("same seed, same tokens; another seed, other tokens") {
     std::uint64_t hash = 1469598103934665603ull;
     for (auto t : ta) hash = (hash ^ static_cast<std::uint64_t>(t)) * 1099511628211ull;
     CHECK_MSG(hash == 949507335050182637ull, "sequence hash " << hash);
+}
+
+TEST_CASE("the first n logits draw as all of them with the rest at -inf") {
+    // What the app, the summariser and the server rely on to keep ids the tokenizer cannot decode
+    // out of a draw without copying the logits: sampling from a prefix of the logits gives, token
+    // for token and from the same seed, what the whole vector with its tail at -inf gives, with
+    // penalties, top-p, top-k (also one between the two lengths) and temperature.
+    const float inf = std::numeric_limits<float>::infinity();
+    for (int top_k : {0, 40, 65531}) {
+        for (float top_p : {0.3f, 1.0f}) {
+            auto params = gander::SamplerParams{}; // penalties on
+            params.top_p = top_p;
+            params.top_k = top_k;
+            params.temperature = top_k == 40 ? 0.8f : 1.0f;
+            params.seed = 7;
+            gander::Sampler prefix(params), masked(params);
+            for (int step = 0; step < 60; ++step) {
+                auto logits = random_logits(65536, 300 + step, step % 2 ? 3.0f : 0.5f);
+                const std::size_t usable = 65530;
+                const auto a = prefix.sample(std::span<const float>(logits).first(usable));
+                for (std::size_t t = usable; t < logits.size(); ++t) logits[t] = -inf;
+                const auto b = masked.sample(logits);
+                CHECK_MSG(a == b, "top-k " << top_k << " top-p " << top_p << " step " << step
+                                           << ": " << a << " vs " << b);
+                CHECK(a < std::int32_t(usable));
+            }
+        }
+    }
 }
 
 TEST_CASE("top-k 1 and a tiny top-p are greedy") {
