@@ -2,6 +2,8 @@
 #include <cub/block/block_reduce.cuh>
 #include <cub/block/block_scan.cuh>
 
+#include <climits>
+
 #include "kernels/sample.h"
 
 namespace gander::kernels {
@@ -154,7 +156,34 @@ __global__ void __launch_bounds__(kThreads)
     if (threadIdx.x == 0) *out_id = chosen;
 }
 
+// argmax_rows: block r scans row r with coalesced strided loads (each thread's indices rise, so a
+// thread keeps the first of its equal maxima), then the block reduces (value, index) pairs.
+constexpr int kArgmaxThreads = 512;
+
+__global__ void __launch_bounds__(kArgmaxThreads)
+    argmax_rows_kernel(const float* x, long long n, long long pitch, std::int32_t* out) {
+    const float* row = x + (long long)blockIdx.x * pitch;
+    ArgMax best{-INFINITY, INT_MAX};
+    for (long long i = threadIdx.x; i < n; i += kArgmaxThreads) {
+        const float v = row[i];
+        if (v > best.v || (v == best.v && int(i) < best.i)) best = {v, int(i)}; // NaN: neither
+    }
+    using ReduceArg = cub::BlockReduce<ArgMax, kArgmaxThreads>;
+    __shared__ typename ReduceArg::TempStorage tmp;
+    const ArgMax top = ReduceArg(tmp).Reduce(best, ArgMaxOp{});
+    if (threadIdx.x == 0) out[blockIdx.x] = top.i == INT_MAX ? 0 : top.i;
+}
+
 } // namespace
+
+cudaError_t argmax_rows(const float* x, long long n, long long pitch, int rows, std::int32_t* out,
+                        cudaStream_t stream) {
+    if (rows < 0 || rows > 65535 || n < 0 || n > INT_MAX || pitch < n) return cudaErrorInvalidValue;
+    if (rows == 0) return cudaSuccess;
+    if (!x || !out || n == 0) return cudaErrorInvalidValue;
+    argmax_rows_kernel<<<rows, kArgmaxThreads, 0, stream>>>(x, n, pitch, out);
+    return cudaGetLastError();
+}
 
 cudaError_t sample(const float* logits, int V, float* counts, const SampleParams& params, float u,
                    std::int32_t* out_id, cudaStream_t stream) {

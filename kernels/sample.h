@@ -28,4 +28,11 @@ struct SampleParams {
 cudaError_t sample(const float* logits, int V, float* counts, const SampleParams& params, float u,
                    std::int32_t* out_id, cudaStream_t stream);
 
+// The greedy pick of each of `rows` rows: out[r] = the index i < n of the largest
+// x[r * pitch + i], the lowest on a tie; NaN is never picked (a row of NaN and -inf gives its first
+// -inf, a row of NaN only 0), as gander::argmax on the host. One block a row; `out` may be pinned
+// host memory (the card writes the ids across the link). rows <= 65,535.
+cudaError_t argmax_rows(const float* x, long long n, long long pitch, int rows, std::int32_t* out,
+                        cudaStream_t stream);
+
 } // namespace gander::kernels

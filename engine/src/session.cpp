@@ -21,6 +21,7 @@
 #include <cstring>
 
 #include "gander/gander.h"
+#include "gander/sampler.h"
 #include "model/half.h"
 
 namespace gander {
@@ -89,18 +90,33 @@ std::span<float> Session::out_logits() {
     return m_out;
 }
 
-void Session::feed(std::int32_t token) {
-    check_tokens({&token, 1});
-    do_feed(token, out_logits());
+void Session::stepped(bool logits_with_backend) {
     m_have_logits = true;
+    m_logits_with_backend = logits_with_backend;
     ++m_tokens;
 }
 
-void Session::feed_batch(std::span<Session* const> sessions, std::span<const std::int32_t> tokens) {
+void Session::feed(std::int32_t token) {
+    check_tokens({&token, 1});
+    do_feed(token, out_logits());
+    stepped(false);
+}
+
+std::int32_t Session::feed_greedy(std::int32_t token, std::int32_t below) {
+    check_tokens({&token, 1});
+    const std::int32_t V = m_info.shape.vocab;
+    std::int32_t pick = 0;
+    const bool kept =
+        do_feed_greedy(token, below <= 0 || below > V ? V : below, out_logits(), pick);
+    stepped(kept);
+    return pick;
+}
+
+void Session::check_batch(std::span<Session* const> sessions,
+                          std::span<const std::int32_t> tokens) {
     if (sessions.size() != tokens.size())
         throw Error("feed_batch: " + std::to_string(sessions.size()) + " sessions but " +
                     std::to_string(tokens.size()) + " tokens");
-    if (sessions.empty()) return;
     for (std::size_t i = 0; i < sessions.size(); ++i) {
         if (!sessions[i] || &sessions[i]->m_info != &sessions[0]->m_info)
             throw Error("feed_batch: session " + std::to_string(i) +
@@ -110,21 +126,60 @@ void Session::feed_batch(std::span<Session* const> sessions, std::span<const std
                 throw Error("feed_batch: session " + std::to_string(i) + " appears twice");
         sessions[i]->check_tokens(tokens.subspan(i, 1));
     }
+}
+
+void Session::feed_batch(std::span<Session* const> sessions, std::span<const std::int32_t> tokens) {
+    check_batch(sessions, tokens);
+    if (sessions.empty()) return;
     // Each session's logits are written in place (as feed() does): no [B, V] scratch to fault in
     // and copy again (8 MB a step at B = 32).
     std::vector<std::span<float>> out(sessions.size());
     for (std::size_t i = 0; i < sessions.size(); ++i) out[i] = sessions[i]->out_logits();
     sessions[0]->do_feed_batch(sessions, tokens, out);
-    for (Session* s : sessions) {
-        s->m_have_logits = true;
-        ++s->m_tokens;
-    }
+    for (Session* s : sessions) s->stepped(false);
+}
+
+void Session::feed_batch_greedy(std::span<Session* const> sessions,
+                                std::span<const std::int32_t> tokens, std::span<std::int32_t> picks,
+                                std::int32_t below) {
+    check_batch(sessions, tokens);
+    if (picks.size() != sessions.size())
+        throw Error("feed_batch_greedy: " + std::to_string(sessions.size()) + " sessions but " +
+                    std::to_string(picks.size()) + " picks");
+    if (sessions.empty()) return;
+    const std::int32_t V = sessions[0]->m_info.shape.vocab;
+    std::vector<std::span<float>> out(sessions.size());
+    for (std::size_t i = 0; i < sessions.size(); ++i) out[i] = sessions[i]->out_logits();
+    const bool kept = sessions[0]->do_feed_batch_greedy(sessions, tokens, out, picks,
+                                                        below <= 0 || below > V ? V : below);
+    for (Session* s : sessions) s->stepped(kept);
 }
 
 void Session::do_feed_batch(std::span<Session* const> sessions,
                             std::span<const std::int32_t> tokens,
                             std::span<const std::span<float>> logits) {
     for (std::size_t i = 0; i < sessions.size(); ++i) sessions[i]->do_feed(tokens[i], logits[i]);
+}
+
+bool Session::do_feed_greedy(std::int32_t token, std::int32_t below, std::span<float> logits,
+                             std::int32_t& pick) {
+    do_feed(token, logits);
+    pick = argmax(logits.first(std::size_t(below)));
+    return false;
+}
+
+bool Session::do_feed_batch_greedy(std::span<Session* const> sessions,
+                                   std::span<const std::int32_t> tokens,
+                                   std::span<const std::span<float>> logits,
+                                   std::span<std::int32_t> picks, std::int32_t below) {
+    do_feed_batch(sessions, tokens, logits);
+    for (std::size_t i = 0; i < sessions.size(); ++i)
+        picks[i] = argmax(logits[i].first(std::size_t(below)));
+    return false;
+}
+
+void Session::do_fetch_logits(std::span<float>) const {
+    throw Error("internal error: a backend left its logits with itself but cannot fetch them");
 }
 
 void Session::prefill(std::span<const std::int32_t> tokens, const Progress& progress) {
@@ -137,17 +192,23 @@ void Session::prefill(std::span<const std::int32_t> tokens, const Progress& prog
     do_prefill(tokens, logits, progress);
     std::copy(logits.begin(), logits.end(), out.begin());
     m_have_logits = true;
+    m_logits_with_backend = false;
     m_tokens += std::int64_t(tokens.size());
 }
 
 std::span<const float> Session::logits() const {
     if (!m_have_logits) return {};
+    if (m_logits_with_backend) {
+        do_fetch_logits(m_out);
+        m_logits_with_backend = false;
+    }
     return m_out;
 }
 
 void Session::reset() {
     do_reset();
     m_have_logits = false;
+    m_logits_with_backend = false;
     m_tokens = 0;
 }
 
@@ -168,6 +229,7 @@ void Session::set_state_f32(std::span<const float> state, std::int64_t tokens_ab
     do_write_state(state);
     m_tokens = tokens_absorbed;
     m_have_logits = false;
+    m_logits_with_backend = false;
 }
 
 std::vector<std::uint8_t> Session::save_state(StateDtype dtype) const {

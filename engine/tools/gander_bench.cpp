@@ -269,14 +269,21 @@ int main(int argc, char** argv) {
         std::mt19937 rng(1234);
         std::uniform_int_distribution<int> tok(1, shape.vocab - 1);
 
-        // Greedy decoding steps; every timed run of them comes after kWarmup untimed ones.
+        // Greedy decoding steps; every timed run of them comes after kWarmup untimed ones. Each
+        // step feeds the pick of the one before (Session::feed_greedy: on the host, or on the card
+        // with GANDER_CARD_PICK=1); after a prefill the pick comes from its logits.
+        std::int32_t next = 0;
+        bool card_picks = false;
+#ifdef GANDER_HAVE_CUDA
+        card_picks = opt.backend == gander::BackendKind::Cuda && gander::detail::cuda_card_pick();
+#endif
         auto greedy = [&](int n) {
-            for (int i = 0; i < n; ++i) session->feed(argmax(session->logits()));
+            for (int i = 0; i < n; ++i) next = session->feed_greedy(next);
         };
         constexpr int kWarmup = 9;
 
         // Decode: warm up, then time greedy steps.
-        session->feed(tok(rng));
+        next = session->feed_greedy(tok(rng));
         greedy(kWarmup - 1);
 #ifdef GANDER_HAVE_CUDA
         if (opt.profile_step && opt.backend == gander::BackendKind::Cuda) {
@@ -377,6 +384,7 @@ int main(int argc, char** argv) {
         double decode_after = 0;
         if (!prefill.empty() && opt.decode_tokens > 0) {
             const int n = std::min(opt.decode_tokens, 128);
+            next = argmax(session->logits());
             greedy(kWarmup);
             t0 = Clock::now();
             greedy(n);
@@ -414,14 +422,21 @@ int main(int argc, char** argv) {
                 ids[std::size_t(i)] = tok(rng);
             }
             double card_ms = 0, feed_s = 0;
+            std::vector<std::int32_t> picked(ids.size());
             auto step = [&] {
                 const auto f0 = Clock::now();
-                gander::Session::feed_batch(ss, ids);
+                if (card_picks) { // the picks come with the step (GANDER_CARD_PICK=1)
+                    gander::Session::feed_batch_greedy(ss, ids, picked);
+                    ids.swap(picked);
+                } else {
+                    gander::Session::feed_batch(ss, ids);
+                }
                 feed_s += seconds_since(f0);
 #ifdef GANDER_HAVE_CUDA
                 if (opt.backend == gander::BackendKind::Cuda)
                     card_ms += gander::detail::cuda_last_batch_ms(*model);
 #endif
+                if (card_picks) return;
                 picks.parallel_for(B, 1, [&](std::int64_t b, std::int64_t e) {
                     for (auto i = std::size_t(b); i < std::size_t(e); ++i)
                         ids[i] = argmax(ss[i]->logits());
@@ -460,6 +475,7 @@ int main(int argc, char** argv) {
         std::printf("bandwidth     %.1f GB/s (%s)\n", bandwidth / 1e9,
                     opt.backend == gander::BackendKind::Cuda ? "device copy, read+write"
                                                              : "host read, measured");
+        if (card_picks) std::printf("greedy picks  on the card (GANDER_CARD_PICK=1)\n");
         std::printf("%-28s %12s\n", "figure", "value");
         std::printf("%-28s %12.2f\n", "decode tok/s", decode_tps);
         std::printf("%-28s %12.1f\n", "weights MB per token", bpt / 1e6);

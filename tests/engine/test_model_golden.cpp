@@ -311,4 +311,47 @@ TEST_CASE("a batched step over sessions at different positions equals feeding ea
                       Error, "another model");
 }
 
+TEST_CASE("greedy steps pick the golden argmax and keep logits() as feed does") {
+    // The pick of each step is the argmax of the float64 reference's logits for it (below the
+    // whole vocabulary and below a limit), and logits() afterwards hold that step's output.
+    const Golden g = golden("rand-a");
+    auto model = load_model(test::fixture("rwkv7/rand-a.pth"), {BackendKind::Cpu});
+    const auto golden_pick = [&](std::size_t t, std::size_t below) {
+        const auto r = row(g, t).first(below);
+        return std::int32_t(std::max_element(r.begin(), r.end()) - r.begin());
+    };
+    const std::int32_t below = g.V / 3;
+    auto s = model->new_session();
+    for (std::size_t t = 0; t < g.tokens.size(); ++t) {
+        const bool limited = t % 2 == 1;
+        const std::int32_t pick = s->feed_greedy(g.tokens[t], limited ? below : 0);
+        CHECK_MSG(pick == golden_pick(t, limited ? std::size_t(below) : std::size_t(g.V)),
+                  "step " << t << ": picked " << pick);
+        CHECK(rel_err(s->logits(), row(g, t)) <= kTol);
+    }
+    CHECK(s->tokens_absorbed() == std::int64_t(g.tokens.size()));
+
+    // 70 sessions at different positions in one greedy batched step.
+    std::vector<std::unique_ptr<Session>> owned;
+    std::vector<Session*> batch;
+    std::vector<std::int32_t> next;
+    for (int i = 0; i < 70; ++i) {
+        auto b = model->new_session();
+        const std::size_t n = std::size_t(i % 23);
+        if (n) b->prefill(std::span(g.tokens).first(n));
+        next.push_back(g.tokens[n]);
+        batch.push_back(b.get());
+        owned.push_back(std::move(b));
+    }
+    std::vector<std::int32_t> picks(batch.size(), -1);
+    Session::feed_batch_greedy(batch, next, picks, below);
+    for (int i = 0; i < 70; ++i) {
+        const std::size_t n = std::size_t(i % 23);
+        CHECK_MSG(picks[std::size_t(i)] == golden_pick(n, std::size_t(below)), "batch row " << i);
+        CHECK(rel_err(batch[std::size_t(i)]->logits(), row(g, n)) <= kTol);
+    }
+    picks.pop_back();
+    CHECK_THROWS_WITH(Session::feed_batch_greedy(batch, next, picks), Error, "picks");
+}
+
 GANDER_TEST_MAIN

@@ -3,12 +3,15 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <limits>
+#include <span>
 #include <sstream>
 #include <string>
 #include <tuple>
 
 #include "cpu/ops.h"
 #include "cuda/gemm.h"
+#include "gander/sampler.h"
 #include "gpu_test_util.h"
 #include "kernels/copy_out.h"
 #include "kernels/ffn_sparse.h"
@@ -613,6 +616,60 @@ TEST_CASE("sample: greedy is the argmax; draws follow the kept distribution") {
     CHECK(id.get()[0] == 1); // log 0.5 - 2 < log 0.3
     auto c = dc.get();
     CHECK(c[0] == 1.5f && c[1] == 1.0f && c[2] == 0.0f);
+}
+
+TEST_CASE("argmax_rows: each row's first largest value, NaN never, ids into pinned memory") {
+    // Against the host's argmax (sampler.h) of each row's first n values: fresh random rows, rows
+    // with repeated maxima, NaN and -inf, pitch beyond n, one to 64 rows.
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    const float inf = std::numeric_limits<float>::infinity();
+    std::int32_t* out = nullptr;
+    cuda_ok(cudaMallocHost(&out, 64 * sizeof(std::int32_t)), "pinned");
+    for (auto [n, pitch, rows] : {std::tuple{65536LL, 65536LL, 1},
+                                  {65529LL, 65536LL, 32},
+                                  {1000LL, 1001LL, 64},
+                                  {7LL, 7LL, 3},
+                                  {1LL, 1LL, 2}}) {
+        auto x = uniform(std::size_t(pitch) * std::size_t(rows), -4, 4);
+        for (int r = 0; r < rows; ++r) {
+            float* row = x.data() + std::size_t(r) * std::size_t(pitch);
+            switch (r % 5) {
+            case 1: // the largest value twice (or more), first at a random place
+                row[std::size_t(n) / 2] = 9.0f;
+                row[std::size_t(n) - 1] = 9.0f;
+                row[0] = n > 2 ? row[0] : 9.0f;
+                break;
+            case 2: // NaN everywhere but one -inf: that one
+                for (long long i = 0; i < n; ++i) row[i] = nan;
+                row[std::size_t(n) / 3] = -inf;
+                break;
+            case 3: // NaN only: 0
+                for (long long i = 0; i < n; ++i) row[i] = nan;
+                break;
+            case 4: // a NaN beside a large value
+                row[std::size_t(n) / 4] = nan;
+                row[std::size_t(n) - 1] = 100.0f;
+                break;
+            default:
+                break;
+            }
+            if (pitch > n) row[n] = 1e30f; // past the row's n: never picked
+        }
+        Dev<float> dx(x);
+        std::fill(out, out + 64, -1);
+        REQUIRE(k::argmax_rows(dx.p, n, pitch, rows, out, 0) == cudaSuccess);
+        cuda_ok(cudaDeviceSynchronize(), "argmax_rows");
+        for (int r = 0; r < rows; ++r) {
+            const std::span<const float> row(x.data() + std::size_t(r) * std::size_t(pitch),
+                                             std::size_t(n));
+            CHECK_MSG(out[r] == gander::argmax(row),
+                      "n=" << n << " row " << r << ": " << out[r] << " vs " << gander::argmax(row));
+        }
+    }
+    Dev<float> one(4);
+    CHECK(k::argmax_rows(one.p, 4, 3, 1, out, 0) == cudaErrorInvalidValue); // pitch < n
+    CHECK(k::argmax_rows(one.p, 0, 4, 1, out, 0) == cudaErrorInvalidValue);
+    cudaFreeHost(out);
 }
 
 TEST_CASE("copy_rows_out: rows reach pinned host memory and the card's exactly") {

@@ -143,6 +143,16 @@ public:
     // weights are read once for all of them); afterwards each session's logits() holds its output.
     // The sessions must be distinct and come from the same Model. Equivalent to feed() on each.
     static void feed_batch(std::span<Session* const> sessions, std::span<const std::int32_t> tokens);
+    // feed(token), returning the greedy pick of the output: the largest of logits()[0, below) (all
+    // of them when below <= 0 or past the vocabulary), the lowest id on a tie, NaN never, as
+    // gander::argmax. logits() holds the same output as after feed(). A backend may pick where
+    // the output is made and bring the logits over only when logits() is asked for (the CUDA
+    // backend with GANDER_CARD_PICK=1).
+    std::int32_t feed_greedy(std::int32_t token, std::int32_t below = 0);
+    // feed_batch, and picks[i] = session i's greedy pick (as feed_greedy).
+    static void feed_batch_greedy(std::span<Session* const> sessions,
+                                  std::span<const std::int32_t> tokens,
+                                  std::span<std::int32_t> picks, std::int32_t below = 0);
     // Absorbs a sequence in chunks with a fixed workspace; logits() then holds the output after the
     // last token. On cancel or error the state is as before the call.
     void prefill(std::span<const std::int32_t> tokens, const Progress& progress = {});
@@ -178,6 +188,17 @@ protected:
     virtual void do_feed_batch(std::span<Session* const> sessions,
                                std::span<const std::int32_t> tokens,
                                std::span<const std::span<float>> logits);
+    // Greedy steps (feed_greedy, feed_batch_greedy; below in [1, V]): return true when the logits
+    // were left with the backend instead of written into `logits`, which do_fetch_logits then
+    // does when logits() is asked for. The defaults step as do_feed / do_feed_batch and pick on
+    // the host.
+    virtual bool do_feed_greedy(std::int32_t token, std::int32_t below, std::span<float> logits,
+                                std::int32_t& pick);
+    virtual bool do_feed_batch_greedy(std::span<Session* const> sessions,
+                                      std::span<const std::int32_t> tokens,
+                                      std::span<const std::span<float>> logits,
+                                      std::span<std::int32_t> picks, std::int32_t below);
+    virtual void do_fetch_logits(std::span<float> logits) const;
     virtual void do_reset() = 0;
     virtual void do_read_state(std::span<float> out) const = 0;
     virtual void do_write_state(std::span<const float> in) = 0;
@@ -190,11 +211,17 @@ protected:
 private:
     void check_tokens(std::span<const std::int32_t> tokens) const;
     std::span<float> out_logits(); // logits_storage(), asked for once and checked
+    // feed_batch's checks: as many tokens as sessions, each session distinct and of one model,
+    // every token in range.
+    static void check_batch(std::span<Session* const> sessions,
+                            std::span<const std::int32_t> tokens);
+    void stepped(bool logits_with_backend); // one token absorbed, its logits where it says
 
     const ModelInfo& m_info;
     std::vector<float> m_logits; // the default logits_storage()
     std::span<float> m_out;      // what logits_storage() gave; empty until the first token
     bool m_have_logits = false;
+    mutable bool m_logits_with_backend = false; // a greedy step's, until logits() fetches them
     std::int64_t m_tokens = 0;
 };
 

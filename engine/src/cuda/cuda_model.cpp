@@ -16,6 +16,7 @@
 #include "kernels/gemv_tc.h"
 #include "kernels/mix.h"
 #include "kernels/norm.h"
+#include "kernels/sample.h"
 #include "kernels/wkv7.h"
 #include "model/random_init.h"
 
@@ -305,6 +306,7 @@ CudaModel::CudaModel(const ModelShape& shape, const model::Weights* weights, std
                                     "the decoding workspace");
         carve_workspace(shape, 1, false, m_quantized, m_decode.mem.get(), &m_decode);
         m_pin_token = PinnedBuffer(sizeof(std::int32_t), "the token");
+        m_pin_picks = PinnedBuffer(sizeof(std::int32_t) * kMaxBatch, "the greedy picks");
         m_ffn_counts = DeviceBuffer(2 * sizeof(unsigned long long), "the FFN counters");
         GANDER_CUDA(cudaMemsetAsync(m_ffn_counts.get(), 0, m_ffn_counts.bytes(), m_stream));
         GANDER_CUDA(cudaStreamSynchronize(m_stream));
@@ -605,6 +607,11 @@ k::ShiftMix ffn_mixes(const LayerDev& L, const Workspace& ws) {
 }
 } // namespace
 
+bool card_pick() {
+    static const bool on = k::detail::env_is("GANDER_CARD_PICK", "1");
+    return on;
+}
+
 bool logits_by_copy_engine() {
     static const bool on = k::detail::env_is("GANDER_LOGITS_OUT", "copy");
     return on;
@@ -788,7 +795,7 @@ bool is_pinned(const void* p) {
 } // namespace
 
 void CudaModel::step_batch(const std::vector<float*>& states, const std::int32_t* tokens,
-                           std::span<const std::span<float>> logits) {
+                           std::span<const std::span<float>> logits, const BatchPicks* greedy) {
     const int B = int(states.size());
     if (B < 1 || B > kMaxBatch || logits.size() != states.size())
         throw Error("CUDA backend: a batch of " + std::to_string(B) + " sessions (1 to " +
@@ -810,7 +817,7 @@ void CudaModel::step_batch(const std::vector<float*>& states, const std::int32_t
     const std::size_t n = std::size_t(B);
     std::array<bool, kMaxBatch> direct{};
     bool staged = false;
-    for (std::size_t b = 0; b < n; ++b) {
+    for (std::size_t b = 0; b < n && !greedy; ++b) {
         direct[b] = is_pinned(logits[b].data());
         staged = staged || !direct[b];
     }
@@ -832,13 +839,23 @@ void CudaModel::step_batch(const std::vector<float*>& states, const std::int32_t
     GANDER_CUDA(cudaGraphLaunch(exec, st));
     GANDER_CUDA(cudaEventRecord(m_batch_ev[1], st));
     const float* dev = m_batch_logits.as<float>();
+    static_assert(kMaxBatch <= k::kMaxRowsOut);
+    if (greedy) { // the picks across the link, each row of logits to its session's card buffer
+        GANDER_CUDA(k::argmax_rows(dev, greedy->below, std::int64_t(V), B, pinned_picks(), st));
+        k::RowsOut out{};
+        out.rows = B;
+        for (std::size_t b = 0; b < n; ++b) out.dst[b] = greedy->dst[b];
+        GANDER_CUDA(k::copy_rows_out(dev, std::int64_t(V), out, st));
+        GANDER_CUDA(cudaStreamSynchronize(st));
+        std::copy_n(pinned_picks(), n, greedy->picks.begin());
+        return;
+    }
     float* host = m_batch_host.as<float>();
     if (logits_by_copy_engine()) {
         for (std::size_t b = 0; b < n; ++b)
             GANDER_CUDA(cudaMemcpyAsync(direct[b] ? logits[b].data() : host + b * V, dev + b * V,
                                         sizeof(float) * V, cudaMemcpyDeviceToHost, st));
     } else { // one launch for every row
-        static_assert(kMaxBatch <= k::kMaxRowsOut);
         k::RowsOut out{};
         out.rows = B;
         for (std::size_t b = 0; b < n; ++b)

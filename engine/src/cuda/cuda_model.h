@@ -75,6 +75,10 @@ unsigned measure_skip();
 // the twentieth session; by default by a kernel's stores into the pinned host buffers
 // (kernels/copy_out.h).
 bool logits_by_copy_engine();
+// GANDER_CARD_PICK=1: greedy steps (Session::feed_greedy, feed_batch_greedy) pick on the card and
+// keep the logits there until logits() asks (kernels/sample.h argmax_rows; prepared in the
+// twentieth session, not yet run on a card); by default they feed and pick on the host.
+bool card_pick();
 
 // Activations for up to `rows` tokens.
 struct Workspace {
@@ -111,6 +115,8 @@ public:
     Workspace& decode_workspace() { return m_decode; }
     Workspace& prefill_workspace(); // allocated on first use; throws Error on OOM
     std::int32_t* pinned_token() const { return m_pin_token.as<std::int32_t>(); }
+    // kMaxBatch ids the card writes: greedy steps' picks (read after the step's sync).
+    std::int32_t* pinned_picks() const { return m_pin_picks.as<std::int32_t>(); }
     // Runs T tokens (ids already in ws.ids) through the model, updating `state` (reference
     // layout); leaves the last token's logits in ws.logits when `logits` is set. T == 1 uses only
     // graph-capturable kernels (no cuBLAS).
@@ -125,8 +131,15 @@ public:
     static constexpr int kMaxBatch = 64;
     // Over the decoding steps so far (every precision): {non-zero FFN activations, all of them}.
     std::pair<std::uint64_t, std::uint64_t> ffn_activity();
+    // A greedy step (`greedy` set) leaves row b's logits in greedy->dst[b] (V floats on the card)
+    // instead of `logits`, and its pick in greedy->picks[b]: the largest of the first `below`.
+    struct BatchPicks {
+        std::span<float* const> dst;
+        std::span<std::int32_t> picks;
+        std::int32_t below = 0;
+    };
     void step_batch(const std::vector<float*>& states, const std::int32_t* tokens,
-                    std::span<const std::span<float>> logits);
+                    std::span<const std::span<float>> logits, const BatchPicks* greedy = nullptr);
     // The card's time for the last batched step (its graph alone, ms; 0 before the first): with
     // the host's share of the step, what gander-bench reports next to the batched rates.
     double last_batch_ms();
@@ -170,6 +183,7 @@ private:
     Workspace m_decode;
     std::unique_ptr<Workspace> m_prefill;
     PinnedBuffer m_pin_token;
+    PinnedBuffer m_pin_picks;                  // pinned_picks()
     DeviceBuffer m_batch_ptrs, m_batch_logits; // step_batch: allocated on first use
     PinnedBuffer m_batch_host; // step_batch: staging for logits not in pinned memory (first use)
     cudaEvent_t m_batch_ev[2] = {};            // around the batched graph (last_batch_ms)

@@ -8,6 +8,7 @@
 #include "backend.h"
 #include "cuda/cuda_model.h"
 #include "kernels/copy_out.h"
+#include "kernels/sample.h"
 #include "model/half.h"
 #include "model/quantize.h"
 #include "model/random_init.h"
@@ -27,6 +28,7 @@ public:
     }
     ~CudaSession() override {
         if (m_exec) cudaGraphExecDestroy(m_exec);
+        if (m_exec_greedy) cudaGraphExecDestroy(m_exec_greedy);
         for (cudaEvent_t e : m_split_ev)
             if (e) cudaEventDestroy(e);
     }
@@ -35,6 +37,56 @@ protected:
     void do_feed(std::int32_t token, std::span<float> logits) override {
         std::lock_guard lock(m_model.mutex());
         step_locked(token, logits);
+    }
+
+    // GANDER_CARD_PICK=1: the step's graph picks on the card and keeps the logits there
+    // (cuda_model.h card_pick); otherwise as Session's default.
+    bool do_feed_greedy(std::int32_t token, std::int32_t below, std::span<float> logits,
+                        std::int32_t& pick) override {
+        if (!card_pick()) return Session::do_feed_greedy(token, below, logits, pick);
+        std::lock_guard lock(m_model.mutex());
+        pick = step_greedy_locked(token, below);
+        return true;
+    }
+
+    bool do_feed_batch_greedy(std::span<Session* const> sessions,
+                              std::span<const std::int32_t> tokens,
+                              std::span<const std::span<float>> logits,
+                              std::span<std::int32_t> picks, std::int32_t below) override {
+        if (!card_pick())
+            return Session::do_feed_batch_greedy(sessions, tokens, logits, picks, below);
+        std::lock_guard lock(m_model.mutex());
+        std::vector<float*> states, dst;
+        for (std::size_t done = 0; done < sessions.size();) {
+            const std::size_t n =
+                std::min<std::size_t>(CudaModel::kMaxBatch, sessions.size() - done);
+            if (n < min_batch()) {
+                for (std::size_t i = 0; i < n; ++i)
+                    picks[done + i] = static_cast<CudaSession*>(sessions[done + i])
+                                          ->step_greedy_locked(tokens[done + i], below);
+                done += n;
+                continue;
+            }
+            states.clear();
+            dst.clear();
+            for (std::size_t i = 0; i < n; ++i) {
+                auto* s = static_cast<CudaSession*>(sessions[done + i]);
+                states.push_back(s->m_state.as<float>());
+                dst.push_back(s->card_logits());
+            }
+            const CudaModel::BatchPicks greedy{dst, picks.subspan(done, n), below};
+            m_model.step_batch(states, tokens.data() + done, logits.subspan(done, n), &greedy);
+            done += n;
+        }
+        return true;
+    }
+
+    // A greedy step's logits, from this session's buffer on the card.
+    void do_fetch_logits(std::span<float> logits) const override {
+        std::lock_guard lock(m_model.mutex());
+        GANDER_CUDA(cudaMemcpyAsync(logits.data(), m_card_logits.get(), logits.size_bytes(),
+                                    cudaMemcpyDeviceToHost, m_model.stream()));
+        GANDER_CUDA(cudaStreamSynchronize(m_model.stream()));
     }
 
     // Below this many sessions a batch is fed one session at a time. Through cuBLAS alone the
@@ -177,6 +229,44 @@ private:
         m_split.card_s += double(ms) / 1e3;
     }
 
+    // V floats on the card for a greedy step's logits, made on first need.
+    float* card_logits() {
+        if (!m_card_logits.get())
+            m_card_logits = DeviceBuffer(std::size_t(m_model.info().shape.vocab) * sizeof(float),
+                                         "a session's logits on the card");
+        return m_card_logits.as<float>();
+    }
+
+    // One greedy decoding step of this session (the model's mutex held): its own graph, which
+    // picks among the first `below` logits into pinned memory and keeps the logits in
+    // card_logits(); recorded again when `below` changes.
+    std::int32_t step_greedy_locked(std::int32_t token, std::int32_t below) {
+        if (!m_exec_greedy || m_greedy_below != below) {
+            float* keep = card_logits();
+            cudaStream_t st = m_model.stream();
+            Workspace& ws = m_model.decode_workspace();
+            const int V = m_model.info().shape.vocab;
+            cudaGraphExec_t exec = capture_graph(st, [&] {
+                GANDER_CUDA(
+                    cudaMemcpyAsync(ws.ids, m_model.pinned_token(), 4, cudaMemcpyHostToDevice, st));
+                m_model.forward(1, m_state.as<float>(), ws, true);
+                GANDER_CUDA(
+                    kernels::argmax_rows(ws.logits, below, V, 1, m_model.pinned_picks(), st));
+                kernels::RowsOut out{};
+                out.dst[0] = keep;
+                out.rows = 1;
+                GANDER_CUDA(kernels::copy_rows_out(ws.logits, V, out, st));
+            });
+            if (m_exec_greedy) cudaGraphExecDestroy(m_exec_greedy);
+            m_exec_greedy = exec;
+            m_greedy_below = below;
+        }
+        *m_model.pinned_token() = token;
+        GANDER_CUDA(cudaGraphLaunch(m_exec_greedy, m_model.stream()));
+        GANDER_CUDA(cudaStreamSynchronize(m_model.stream()));
+        return *m_model.pinned_picks();
+    }
+
     // Records one decoding step (token in from pinned memory, logits out to this session's pinned
     // logits by a kernel's stores, or GANDER_LOGITS_OUT=copy a copy engine's copy) as a graph bound
     // to this session's state and logits; each feed replays it.
@@ -209,6 +299,9 @@ private:
     DeviceBuffer m_state, m_backup;
     PinnedBuffer m_pinned_logits; // logits_storage(): V floats
     cudaGraphExec_t m_exec = nullptr;
+    DeviceBuffer m_card_logits;              // card_logits()
+    cudaGraphExec_t m_exec_greedy = nullptr; // step_greedy_locked
+    std::int32_t m_greedy_below = 0;
     detail::StepSplit m_split;      // take_split
     cudaEvent_t m_split_ev[2] = {}; // split_step
 };
@@ -351,6 +444,10 @@ namespace gander::detail {
 std::pair<std::uint64_t, std::uint64_t> cuda_ffn_activity(Model& model) {
     auto* m = dynamic_cast<cuda::CudaModel*>(&model);
     return m ? m->ffn_activity() : std::pair<std::uint64_t, std::uint64_t>{0, 0};
+}
+
+bool cuda_card_pick() {
+    return cuda::card_pick();
 }
 
 StepSplit cuda_step_split(Session& session, bool on) {
