@@ -309,14 +309,14 @@ int main(int argc, char** argv) {
         // (events around each graph; not part of the figure above).
         std::string split_line;
 #ifdef GANDER_HAVE_CUDA
-        if (opt.backend == gander::BackendKind::Cuda && opt.decode_tokens > 0) {
+        // (Greedy steps picked on the card, GANDER_CARD_PICK=1, take another graph, not split.)
+        if (opt.backend == gander::BackendKind::Cuda && opt.decode_tokens > 0 && !card_picks) {
             constexpr int kSplitSteps = 128;
             gander::detail::cuda_step_split(*session, true);
             t0 = Clock::now();
             greedy(kSplitSteps);
             const double step_us = 1e6 * seconds_since(t0) / kSplitSteps;
             const auto sp = gander::detail::cuda_step_split(*session, false);
-            // (Greedy steps picked on the card, GANDER_CARD_PICK=1, are not split.)
             const double n = double(std::max<std::int64_t>(sp.steps, 1));
             const double card = 1e6 * sp.card_s / n, launch = 1e6 * sp.launch_s / n,
                          wait = 1e6 * sp.wait_s / n;
@@ -329,7 +329,7 @@ int main(int argc, char** argv) {
                           "%.1f us = card %.1f + idle %.1f (launch call %.1f, host after the "
                           "wait %.1f)",
                           step_us, card, step_us - card, launch, step_us - launch - wait);
-            if (sp.steps > 0) split_line = buf;
+            split_line = buf;
         }
 #endif
         // Bytes of weights one decoded token reads (every matrix and vector once, one embedding
