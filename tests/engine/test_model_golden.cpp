@@ -277,22 +277,34 @@ TEST_CASE("trained-tiny: bits per byte on GPL-3 match the float64 reference (5.5
     std::fprintf(stderr, "  trained-tiny: %.4f bits/byte over 1,499 predictions\n", bpb);
     CHECK(std::fabs(bpb - 5.54) < 0.006);
 }
-TEST_CASE("a batched step over sessions at different positions equals feeding each") {
-    const Golden g = golden("rand-a");
-    auto model = load_model(test::fixture("rwkv7/rand-a.pth"), {BackendKind::Cpu});
-    // 70 sessions (more than one internal chunk of 64): session i has absorbed i % 23 tokens.
+namespace {
+// 70 sessions of `model` (more than one internal chunk of 64): session i has absorbed i % 23 of the
+// golden tokens; next[i] is the golden token after them.
+struct Staggered {
     std::vector<std::unique_ptr<Session>> owned;
     std::vector<Session*> batch;
     std::vector<std::int32_t> next;
+};
+Staggered staggered(Model& model, const Golden& g) {
+    Staggered st;
     for (int i = 0; i < 70; ++i) {
-        auto s = model->new_session();
+        auto s = model.new_session();
         const std::size_t n = std::size_t(i % 23);
         if (n) s->prefill(std::span(g.tokens).first(n));
-        next.push_back(g.tokens[n]);
-        batch.push_back(s.get());
-        owned.push_back(std::move(s));
+        st.next.push_back(g.tokens[n]);
+        st.batch.push_back(s.get());
+        st.owned.push_back(std::move(s));
     }
-    Session::feed_batch(batch, next);
+    return st;
+}
+} // namespace
+
+TEST_CASE("a batched step over sessions at different positions equals feeding each") {
+    const Golden g = golden("rand-a");
+    auto model = load_model(test::fixture("rwkv7/rand-a.pth"), {BackendKind::Cpu});
+    Staggered st = staggered(*model, g);
+    const std::vector<Session*>& batch = st.batch;
+    Session::feed_batch(batch, st.next);
     for (int i = 0; i < 70; ++i) {
         const std::size_t n = std::size_t(i % 23);
         const double e = rel_err(batch[std::size_t(i)]->logits(), row(g, n));
@@ -332,26 +344,17 @@ TEST_CASE("greedy steps pick the golden argmax and keep logits() as feed does") 
     CHECK(s->tokens_absorbed() == std::int64_t(g.tokens.size()));
 
     // 70 sessions at different positions in one greedy batched step.
-    std::vector<std::unique_ptr<Session>> owned;
-    std::vector<Session*> batch;
-    std::vector<std::int32_t> next;
-    for (int i = 0; i < 70; ++i) {
-        auto b = model->new_session();
-        const std::size_t n = std::size_t(i % 23);
-        if (n) b->prefill(std::span(g.tokens).first(n));
-        next.push_back(g.tokens[n]);
-        batch.push_back(b.get());
-        owned.push_back(std::move(b));
-    }
+    Staggered st = staggered(*model, g);
+    const std::vector<Session*>& batch = st.batch;
     std::vector<std::int32_t> picks(batch.size(), -1);
-    Session::feed_batch_greedy(batch, next, picks, below);
+    Session::feed_batch_greedy(batch, st.next, picks, below);
     for (int i = 0; i < 70; ++i) {
         const std::size_t n = std::size_t(i % 23);
         CHECK_MSG(picks[std::size_t(i)] == golden_pick(n, std::size_t(below)), "batch row " << i);
         CHECK(rel_err(batch[std::size_t(i)]->logits(), row(g, n)) <= kTol);
     }
     picks.pop_back();
-    CHECK_THROWS_WITH(Session::feed_batch_greedy(batch, next, picks), Error, "picks");
+    CHECK_THROWS_WITH(Session::feed_batch_greedy(batch, st.next, picks), Error, "picks");
 }
 
 GANDER_TEST_MAIN

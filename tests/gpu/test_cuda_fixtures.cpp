@@ -27,6 +27,21 @@ std::unique_ptr<Model> load(const std::string& path, BackendKind b) {
     return load_model(path, o);
 }
 
+// n sessions on the card (g, and pg pointing at them) and n on the CPU (c), for one model each.
+struct SessionPairs {
+    std::vector<std::unique_ptr<Session>> g, c;
+    std::vector<Session*> pg;
+};
+SessionPairs session_pairs(Model& gm, Model& cm, int n) {
+    SessionPairs p;
+    for (int i = 0; i < n; ++i) {
+        p.g.push_back(gm.new_session());
+        p.c.push_back(cm.new_session());
+        p.pg.push_back(p.g.back().get());
+    }
+    return p;
+}
+
 // max |state - ref| / std(ref) over the whole state.
 double state_err(const std::vector<float>& s, const std::vector<float>& ref) {
     return rel_err(s, ref);
@@ -263,13 +278,7 @@ TEST_CASE("feed_batch on the card: 70 sessions (two launches) against the CPU, f
         const std::size_t V = std::size_t(gm->info().shape.vocab);
         std::uniform_int_distribution<int> tok(32, 126); // printable bytes
         const int n = 70;                                 // 64 + 6
-        std::vector<std::unique_ptr<Session>> g, c;
-        std::vector<Session*> pg;
-        for (int i = 0; i < n; ++i) {
-            g.push_back(gm->new_session());
-            c.push_back(cm->new_session());
-            pg.push_back(g.back().get());
-        }
+        auto [g, c, pg] = session_pairs(*gm, *cm, n);
         double worst = 0;
         for (int step = 0; step < 4; ++step) {
             std::vector<std::int32_t> ids(static_cast<std::size_t>(n));
@@ -327,13 +336,7 @@ TEST_CASE("greedy steps on the card: the pick is the argmax of the step's logits
     auto cm = load_model(path, co);
     const std::size_t V = std::size_t(gm->info().shape.vocab);
     const int n = 70;
-    std::vector<std::unique_ptr<Session>> g, c;
-    std::vector<Session*> pg;
-    for (int i = 0; i < n; ++i) {
-        g.push_back(gm->new_session());
-        c.push_back(cm->new_session());
-        pg.push_back(g.back().get());
-    }
+    auto [g, c, pg] = session_pairs(*gm, *cm, n);
     std::vector<std::int32_t> ids(static_cast<std::size_t>(n)), picks(ids.size());
     for (int i = 0; i < n; ++i) ids[std::size_t(i)] = 32 + i; // printable bytes, one a session
     for (int step = 0; step < 4; ++step) {
