@@ -21,4 +21,12 @@ struct RowsOut {
 // aligned addresses go 16 bytes a store; any others one float at a time.
 cudaError_t copy_rows_out(const float* src, long long n, const RowsOut& out, cudaStream_t stream);
 
+// One row: dst[i] = src[i] for i < n.
+inline cudaError_t copy_row_out(const float* src, long long n, float* dst, cudaStream_t stream) {
+    RowsOut out{};
+    out.dst[0] = dst;
+    out.rows = 1;
+    return copy_rows_out(src, n, out, stream);
+}
+
 } // namespace gander::kernels

@@ -67,7 +67,8 @@ struct StepSplit {
     std::int64_t steps = 0;
     double launch_s = 0; // the host's cudaGraphLaunch call (with the two event records)
     double wait_s = 0;   // the host's wait for the graph to finish
-    double card_s = 0;   // the graph on the card, its two copies included (between the events)
+    double card_s = 0;   // the graph on the card, the token's copy in and the logits' way out
+                         // included (between the events)
 };
 StepSplit cuda_step_split(Session& session, bool on);
 // Whether greedy steps pick on the card (GANDER_CARD_PICK=1; cuda_model.h card_pick).

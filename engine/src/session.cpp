@@ -102,12 +102,15 @@ void Session::feed(std::int32_t token) {
     stepped(false);
 }
 
+std::int32_t Session::greedy_limit(std::int32_t below) const {
+    const std::int32_t V = m_info.shape.vocab;
+    return below <= 0 || below > V ? V : below;
+}
+
 std::int32_t Session::feed_greedy(std::int32_t token, std::int32_t below) {
     check_tokens({&token, 1});
-    const std::int32_t V = m_info.shape.vocab;
     std::int32_t pick = 0;
-    const bool kept =
-        do_feed_greedy(token, below <= 0 || below > V ? V : below, out_logits(), pick);
+    const bool kept = do_feed_greedy(token, greedy_limit(below), out_logits(), pick);
     stepped(kept);
     return pick;
 }
@@ -147,11 +150,10 @@ void Session::feed_batch_greedy(std::span<Session* const> sessions,
         throw Error("feed_batch_greedy: " + std::to_string(sessions.size()) + " sessions but " +
                     std::to_string(picks.size()) + " picks");
     if (sessions.empty()) return;
-    const std::int32_t V = sessions[0]->m_info.shape.vocab;
     std::vector<std::span<float>> out(sessions.size());
     for (std::size_t i = 0; i < sessions.size(); ++i) out[i] = sessions[i]->out_logits();
     const bool kept = sessions[0]->do_feed_batch_greedy(sessions, tokens, out, picks,
-                                                        below <= 0 || below > V ? V : below);
+                                                        sessions[0]->greedy_limit(below));
     for (Session* s : sessions) s->stepped(kept);
 }
 

@@ -216,6 +216,7 @@ private:
     static void check_batch(std::span<Session* const> sessions,
                             std::span<const std::int32_t> tokens);
     void stepped(bool logits_with_backend); // one token absorbed, its logits where it says
+    std::int32_t greedy_limit(std::int32_t below) const; // feed_greedy's `below`, in [1, V]
 
     const ModelInfo& m_info;
     std::vector<float> m_logits; // the default logits_storage()

@@ -243,19 +243,9 @@ private:
     std::int32_t step_greedy_locked(std::int32_t token, std::int32_t below) {
         if (!m_exec_greedy || m_greedy_below != below) {
             float* keep = card_logits();
-            cudaStream_t st = m_model.stream();
-            Workspace& ws = m_model.decode_workspace();
-            const int V = m_model.info().shape.vocab;
-            cudaGraphExec_t exec = capture_graph(st, [&] {
-                GANDER_CUDA(
-                    cudaMemcpyAsync(ws.ids, m_model.pinned_token(), 4, cudaMemcpyHostToDevice, st));
-                m_model.forward(1, m_state.as<float>(), ws, true);
-                GANDER_CUDA(
-                    kernels::argmax_rows(ws.logits, below, V, 1, m_model.pinned_picks(), st));
-                kernels::RowsOut out{};
-                out.dst[0] = keep;
-                out.rows = 1;
-                GANDER_CUDA(kernels::copy_rows_out(ws.logits, V, out, st));
+            cudaGraphExec_t exec = record_step([&](const float* logits, int V, cudaStream_t st) {
+                GANDER_CUDA(kernels::argmax_rows(logits, below, V, 1, m_model.pinned_picks(), st));
+                GANDER_CUDA(kernels::copy_row_out(logits, V, keep, st));
             });
             if (m_exec_greedy) cudaGraphExecDestroy(m_exec_greedy);
             m_exec_greedy = exec;
@@ -271,26 +261,30 @@ private:
     // logits by a kernel's stores, or GANDER_LOGITS_OUT=copy a copy engine's copy) as a graph bound
     // to this session's state and logits; each feed replays it.
     void capture() {
+        m_exec = record_step([&](const float* logits, int V, cudaStream_t st) {
+            if (measure_skip() & kSkipLogits) return; // timing only: wrong output
+            float* host = m_pinned_logits.as<float>();
+            if (logits_by_copy_engine())
+                GANDER_CUDA(
+                    cudaMemcpyAsync(host, logits, std::size_t(V) * 4, cudaMemcpyDeviceToHost, st));
+            else
+                GANDER_CUDA(kernels::copy_row_out(logits, V, host, st));
+        });
+    }
+
+    // One decoding step of this session as a graph: the token in from pinned memory (left out
+    // with GANDER_MEASURE_SKIP=token: timing only), the forward pass, then `out`, given the
+    // step's V logits on the card.
+    template <typename Out> cudaGraphExec_t record_step(const Out& out) {
         cudaStream_t st = m_model.stream();
         Workspace& ws = m_model.decode_workspace();
-        // GANDER_MEASURE_SKIP=token / logits leaves a copy out (timing only: wrong output).
-        const unsigned skip = measure_skip();
-        m_exec = capture_graph(st, [&] {
-            if (!(skip & kSkipToken))
+        const bool token = !(measure_skip() & kSkipToken);
+        return capture_graph(st, [&] {
+            if (token)
                 GANDER_CUDA(
                     cudaMemcpyAsync(ws.ids, m_model.pinned_token(), 4, cudaMemcpyHostToDevice, st));
             m_model.forward(1, m_state.as<float>(), ws, true);
-            const int V = m_model.info().shape.vocab;
-            if (skip & kSkipLogits) return;
-            if (logits_by_copy_engine()) {
-                GANDER_CUDA(cudaMemcpyAsync(m_pinned_logits.as<float>(), ws.logits,
-                                            std::size_t(V) * 4, cudaMemcpyDeviceToHost, st));
-            } else {
-                kernels::RowsOut out{};
-                out.dst[0] = m_pinned_logits.as<float>();
-                out.rows = 1;
-                GANDER_CUDA(kernels::copy_rows_out(ws.logits, V, out, st));
-            }
+            out(static_cast<const float*>(ws.logits), m_model.info().shape.vocab, st);
         });
     }
 
