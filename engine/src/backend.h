@@ -71,7 +71,8 @@ struct StepSplit {
                          // included (between the events)
 };
 StepSplit cuda_step_split(Session& session, bool on);
-// Whether greedy steps pick on the card (GANDER_CARD_PICK=1; cuda_model.h card_pick).
+// Whether greedy steps pick on the card (by default; GANDER_CARD_PICK=0 not: cuda_model.h
+// card_pick).
 bool cuda_card_pick();
 // The card's time for a CUDA model's last batched step (ms; 0 for other models or before one).
 double cuda_last_batch_ms(Model& model);

@@ -270,8 +270,9 @@ int main(int argc, char** argv) {
         std::uniform_int_distribution<int> tok(1, shape.vocab - 1);
 
         // Greedy decoding steps; every timed run of them comes after kWarmup untimed ones. Each
-        // step feeds the pick of the one before (Session::feed_greedy: on the host, or on the card
-        // with GANDER_CARD_PICK=1); after a prefill the pick comes from its logits.
+        // step feeds the pick of the one before (Session::feed_greedy: on the card by default for
+        // the CUDA backend, on the host with GANDER_CARD_PICK=0 or on the CPU); after a prefill the
+        // pick comes from its logits.
         std::int32_t next = 0;
         bool card_picks = false;
 #ifdef GANDER_HAVE_CUDA
@@ -309,8 +310,7 @@ int main(int argc, char** argv) {
         // (events around each graph; not part of the figure above).
         std::string split_line;
 #ifdef GANDER_HAVE_CUDA
-        // (Greedy steps picked on the card, GANDER_CARD_PICK=1, take another graph, not split.)
-        if (opt.backend == gander::BackendKind::Cuda && opt.decode_tokens > 0 && !card_picks) {
+        if (opt.backend == gander::BackendKind::Cuda && opt.decode_tokens > 0) {
             constexpr int kSplitSteps = 128;
             gander::detail::cuda_step_split(*session, true);
             t0 = Clock::now();
@@ -426,7 +426,7 @@ int main(int argc, char** argv) {
             std::vector<std::int32_t> picked(ids.size());
             auto step = [&] {
                 const auto f0 = Clock::now();
-                if (card_picks) { // the picks come with the step (GANDER_CARD_PICK=1)
+                if (card_picks) { // the picks come with the step
                     gander::Session::feed_batch_greedy(ss, ids, picked);
                     ids.swap(picked);
                 } else {
@@ -476,7 +476,9 @@ int main(int argc, char** argv) {
         std::printf("bandwidth     %.1f GB/s (%s)\n", bandwidth / 1e9,
                     opt.backend == gander::BackendKind::Cuda ? "device copy, read+write"
                                                              : "host read, measured");
-        if (card_picks) std::printf("greedy picks  on the card (GANDER_CARD_PICK=1)\n");
+        if (opt.backend == gander::BackendKind::Cuda)
+            std::printf("greedy picks  %s\n",
+                        card_picks ? "on the card" : "on the host (GANDER_CARD_PICK=0)");
         std::printf("%-28s %12s\n", "figure", "value");
         std::printf("%-28s %12.2f\n", "decode tok/s", decode_tps);
         std::printf("%-28s %12.1f\n", "weights MB per token", bpt / 1e6);

@@ -301,10 +301,10 @@ TEST_CASE("feed_batch on the card: 70 sessions (two launches) against the CPU, f
 }
 
 TEST_CASE("greedy steps on the card: the pick is the argmax of the step's logits") {
-    // With GANDER_CARD_PICK=1 the pick is made on the card and the logits stay there until
-    // logits() asks; either way the pick must be the argmax (below a limit on odd steps) of the
-    // logits the step leaves, and those follow the golden logits as feed()'s do. Then 70
-    // trained-tiny int4 sessions in greedy batched steps against the CPU fed one by one.
+    // By default the pick is made on the card and the logits stay there until logits() asks
+    // (GANDER_CARD_PICK=0: on the host); either way the pick must be the argmax (below a limit on
+    // odd steps) of the logits the step leaves, and those follow the golden logits as feed()'s do.
+    // Then 70 trained-tiny int4 sessions in greedy batched steps against the CPU fed one by one.
     std::fprintf(stderr, "  greedy picks: %s\n", detail::cuda_card_pick() ? "card" : "host");
     for (const Fixture& f : kFixtures) {
         auto m = load(test::fixture(f.model), BackendKind::Cuda);

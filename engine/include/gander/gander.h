@@ -147,7 +147,7 @@ public:
     // of them when below <= 0 or past the vocabulary), the lowest id on a tie, NaN never, as
     // gander::argmax. logits() holds the same output as after feed(). A backend may pick where
     // the output is made and bring the logits over only when logits() is asked for (the CUDA
-    // backend with GANDER_CARD_PICK=1).
+    // backend does).
     std::int32_t feed_greedy(std::int32_t token, std::int32_t below = 0);
     // feed_batch, and picks[i] = session i's greedy pick (as feed_greedy).
     static void feed_batch_greedy(std::span<Session* const> sessions,

@@ -608,7 +608,7 @@ k::ShiftMix ffn_mixes(const LayerDev& L, const Workspace& ws) {
 } // namespace
 
 bool card_pick() {
-    static const bool on = k::detail::env_is("GANDER_CARD_PICK", "1");
+    static const bool on = !k::detail::env_is("GANDER_CARD_PICK", "0");
     return on;
 }
 

@@ -39,8 +39,8 @@ protected:
         step_locked(token, logits);
     }
 
-    // GANDER_CARD_PICK=1: the step's graph picks on the card and keeps the logits there
-    // (cuda_model.h card_pick); otherwise as Session's default.
+    // The step's graph picks on the card and keeps the logits there (cuda_model.h card_pick;
+    // GANDER_CARD_PICK=0: as Session's default, a step with its logits out, picked on the host).
     bool do_feed_greedy(std::int32_t token, std::int32_t below, std::span<float> logits,
                         std::int32_t& pick) override {
         if (!card_pick()) return Session::do_feed_greedy(token, below, logits, pick);
@@ -113,7 +113,7 @@ protected:
         if (!m_exec) capture();
         *m_model.pinned_token() = token;
         if (m_split.on) {
-            split_step();
+            split_step(m_exec);
         } else {
             GANDER_CUDA(cudaGraphLaunch(m_exec, m_model.stream()));
             GANDER_CUDA(cudaStreamSynchronize(m_model.stream()));
@@ -207,16 +207,16 @@ public:
     }
 
 private:
-    // One decoding step with its parts timed: the launch call and the wait on the host, the graph
-    // between two events on the card.
-    void split_step() {
+    // One decoding step (`exec`: its graph, logits out or greedy pick) with its parts timed: the
+    // launch call and the wait on the host, the graph between two events on the card.
+    void split_step(cudaGraphExec_t exec) {
         using Clock = std::chrono::steady_clock;
         cudaStream_t st = m_model.stream();
         if (!m_split_ev[0])
             for (cudaEvent_t& e : m_split_ev) GANDER_CUDA(cudaEventCreate(&e));
         const auto t0 = Clock::now();
         GANDER_CUDA(cudaEventRecord(m_split_ev[0], st));
-        GANDER_CUDA(cudaGraphLaunch(m_exec, st));
+        GANDER_CUDA(cudaGraphLaunch(exec, st));
         GANDER_CUDA(cudaEventRecord(m_split_ev[1], st));
         const auto t1 = Clock::now();
         GANDER_CUDA(cudaStreamSynchronize(st));
@@ -252,8 +252,12 @@ private:
             m_greedy_below = below;
         }
         *m_model.pinned_token() = token;
-        GANDER_CUDA(cudaGraphLaunch(m_exec_greedy, m_model.stream()));
-        GANDER_CUDA(cudaStreamSynchronize(m_model.stream()));
+        if (m_split.on) {
+            split_step(m_exec_greedy);
+        } else {
+            GANDER_CUDA(cudaGraphLaunch(m_exec_greedy, m_model.stream()));
+            GANDER_CUDA(cudaStreamSynchronize(m_model.stream()));
+        }
         return *m_model.pinned_picks();
     }
 
