@@ -222,12 +222,18 @@ std::int32_t Sampler::sample(std::span<const float> logits) {
         max = 0.0f;
     }
 
-    std::int32_t token = best;
-    // A temperature so small that 1/T overflows is greedy too (and would make 0 * inf = NaN).
-    if (m_params.temperature > 0.0f && std::isfinite(1.0f / m_params.temperature))
-        token = draw(max);
+    const std::int32_t token = greedy() ? best : draw(max);
     accept(token);
     return token;
+}
+
+bool Sampler::greedy() const {
+    // A temperature so small that 1/T overflows is greedy too (and would make 0 * inf = NaN).
+    return !(m_params.temperature > 0.0f && std::isfinite(1.0f / m_params.temperature));
+}
+
+bool Sampler::picks_argmax() const {
+    return greedy() && m_params.presence_penalty == 0.0f && m_params.frequency_penalty == 0.0f;
 }
 
 std::int32_t Sampler::draw(float max) {

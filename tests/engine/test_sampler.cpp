@@ -118,6 +118,30 @@ TEST_CASE("greedy is the argmax, lowest id on a tie") {
     CHECK(g.sample(std::vector<float>{-3}) == 0);
 }
 
+TEST_CASE("picks_argmax: greedy without penalties, and then the pick is the argmax") {
+    CHECK(gander::Sampler(plain(0.0f)).picks_argmax());
+    CHECK(gander::Sampler(plain(1e-45f)).picks_argmax()); // 1/T overflows: greedy
+    CHECK(!gander::Sampler(plain(0.7f)).picks_argmax());
+    auto pen = plain(0.0f);
+    pen.presence_penalty = 0.5f;
+    CHECK(!gander::Sampler(pen).picks_argmax());
+    pen.presence_penalty = 0.0f;
+    pen.frequency_penalty = -0.2f;
+    CHECK(!gander::Sampler(pen).picks_argmax());
+    // Top-p and top-k change nothing at temperature 0; the record of earlier tokens neither.
+    auto p = plain(0.0f);
+    p.top_p = 0.3f;
+    p.top_k = 5;
+    gander::Sampler s(p);
+    REQUIRE(s.picks_argmax());
+    for (int i = 0; i < 20; ++i) {
+        auto logits = random_logits(4096, 100 + i);
+        if (i % 3 == 0) logits[std::size_t(i) + 1] = std::numeric_limits<float>::quiet_NaN();
+        const std::int32_t want = argmax(logits);
+        CHECK(s.sample(logits) == want); // and recorded, for the penalties that are 0
+    }
+}
+
 TEST_CASE("argmax: the first of the largest, never NaN, at every length and tail") {
     // Reference: one plain pass (the comparison is false for NaN).
     auto reference = [](const std::vector<float>& v) {

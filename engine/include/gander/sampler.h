@@ -53,8 +53,14 @@ public:
     void accept(std::int32_t token);
     void reset(); // forget penalties; the random stream continues
     const SamplerParams& params() const { return m_params; }
+    // Whether sample(logits) is argmax(logits), whatever came before: greedy (temperature 0, or
+    // so small that 1/T overflows) without penalties. Such a pick may then be made where the
+    // logits are (Session::feed_greedy) instead of by sample(): its record of tokens is only for
+    // the penalties. (sample() throws where every logit is -inf or NaN; argmax gives 0.)
+    bool picks_argmax() const;
 
 private:
+    bool greedy() const;                // temperature 0: the argmax after penalties
     std::int32_t draw(float max_logit); // temperature > 0: top-p, top-k, then one uniform draw
     double exp_pass(float max_logit, float inv_temperature);
     // Tokens with their buckets (ids null: every token, in id order) and the sums of buckets
