@@ -244,8 +244,18 @@ void Scheduler::decode_step() {
             tokens.push_back(a->next);
         }
     if (batch.empty()) return;
+    // When every job picks the argmax (temperature 0, no penalties, no logit bias), the step picks
+    // where the logits are made (on the card for the CUDA backend, where they then stay), below
+    // the tokenizer's vocabulary as sample() does; otherwise each job samples its logits.
+    const bool greedy = std::all_of(batch.begin(), batch.end(), [](const Active* a) {
+        return a->job->logit_bias.empty() && a->sampler->picks_argmax();
+    });
+    std::vector<std::int32_t> picked(batch.size(), -1);
     try {
-        Session::feed_batch(sessions, tokens);
+        if (greedy)
+            Session::feed_batch_greedy(sessions, tokens, picked, m_tokenizer.vocab_size());
+        else
+            Session::feed_batch(sessions, tokens);
     } catch (const std::exception& e) {
         for (Active* a : batch) fail(*a, e.what());
         return;
@@ -256,11 +266,13 @@ void Scheduler::decode_step() {
         m_counters.batched_tokens += std::int64_t(batch.size());
     }
     // Each job's own Sampler over its own logits: the jobs side by side on the pool, then the
-    // tokens taken through the streams and stop strings in order, on this thread.
-    std::vector<std::int32_t> picked(batch.size(), -1);
+    // tokens taken through the streams and stop strings in order, on this thread. A greedy pick
+    // of 0 (the end of the document, or every logit -inf or NaN, which the sampler reports) is
+    // sampled again from the logits.
     std::vector<std::optional<std::string>> errors(batch.size());
     m_sampling.parallel_for(std::int64_t(batch.size()), 1, [&](std::int64_t b, std::int64_t e) {
         for (auto i = std::size_t(b); i < std::size_t(e); ++i) {
+            if (greedy && picked[i] != 0) continue;
             try {
                 picked[i] = sample(*batch[i]);
             } catch (const std::exception& ex) {

@@ -378,6 +378,45 @@ private Q_SLOTS:
                  qPrintable(u"cached %1, first prompt %2"_s.arg(cached).arg(prompt1)));
     }
 
+    // Requests that take the argmax (temperature 0, no penalties, no logit bias) are decoded
+    // together with the picks made where the logits are (Session::feed_batch_greedy): each reply
+    // is the one it gets alone through the sampler (a logit bias of 0 keeps it there), and the
+    // weak trained model says "the the the" when greedy (fixtures/README.md).
+    void greedyRequestsTogether() {
+        auto server = start(options());
+        QVERIFY(server);
+        const quint16 port = server->port();
+        auto body = [](const QString& prompt, bool sampler = false) {
+            QJsonObject o{{u"model"_s, u"trained-tiny"_s}, {u"prompt"_s, prompt},
+                          {u"max_tokens"_s, 40},           {u"temperature"_s, 0},
+                          {u"presence_penalty"_s, 0},      {u"frequency_penalty"_s, 0}};
+            if (sampler) o.insert(u"logit_bias"_s, QJsonObject{{u"32"_s, 0}});
+            return QJsonDocument(o).toJson(QJsonDocument::Compact);
+        };
+        auto text = [](const Reply& r) { return r.json()[u"choices"][0][u"text"].toString(); };
+        const QStringList prompts{u"The"_s, u"In the end"_s, u"Once upon a time"_s, u"It is"_s};
+        std::vector<std::unique_ptr<QTcpSocket>> clients;
+        for (const QString& p : prompts) {
+            clients.push_back(std::make_unique<QTcpSocket>());
+            send(*clients.back(), port, "POST", "/v1/completions", body(p), m_key);
+        }
+        QStringList together;
+        for (auto& c : clients) {
+            const Reply r = read_reply(*c);
+            QCOMPARE(r.status, 200);
+            together << text(r);
+        }
+        const QJsonObject health = call("GET", "/health", {}, {}, port).json();
+        QVERIFY2(health.value(u"mean_batch").toDouble() > 1.0,
+                 QJsonDocument(health).toJson().constData());
+        for (qsizetype i = 0; i < prompts.size(); ++i) {
+            const Reply alone = call("POST", "/v1/completions", body(prompts[i], true), {}, port);
+            QCOMPARE(alone.status, 200);
+            QCOMPARE(together[i], text(alone));
+        }
+        QVERIFY2(together[0].contains(u"the the the"_s), qPrintable(together[0]));
+    }
+
     // A client that leaves frees its slot at once; while a slot and the queue are full, 429; a
     // session in use is 409.
     void cancelQueueAndBusySession() {
