@@ -44,6 +44,8 @@ struct Options {
     std::string trace;         // --trace FILE: a decoding step's launches (CUDA, trace build)
     std::vector<int> batch;  // --batch B1,B2,...: batched decoding, aggregate tok/s
     bool batch_given = false;
+    std::vector<int> batch_sampled; // --batch-sampled B1,...: the same, sampled as the server does
+    bool batch_sampled_given = false;
 };
 
 // The kernel table's sections (--kernels-only), comma-separated.
@@ -101,12 +103,14 @@ Options parse(int argc, char** argv) {
                 o.threads = std::stoi(value());
             } else if (a == "--json") {
                 o.json = value();
-            } else if (a == "--batch") {
-                o.batch.clear();
-                o.batch_given = true;
+            } else if (a == "--batch" || a == "--batch-sampled") {
+                const bool sampled = a == "--batch-sampled";
+                std::vector<int>& list = sampled ? o.batch_sampled : o.batch;
+                list.clear();
+                (sampled ? o.batch_sampled_given : o.batch_given) = true;
                 std::stringstream ss(value());
                 for (std::string t; std::getline(ss, t, ',');)
-                    if (!t.empty() && std::stoi(t) > 0) o.batch.push_back(std::stoi(t)); // 0: none
+                    if (!t.empty() && std::stoi(t) > 0) list.push_back(std::stoi(t)); // 0: none
             } else if (a == "--kernels") {
                 o.kernels = true;
             } else if (a == "--kernels-only") {
@@ -130,7 +134,11 @@ Options parse(int argc, char** argv) {
                     "usage: gander-bench [--backend cpu|cuda] [--shape 0.1b|0.4b|1.5b|2.9b|7.2b]\n"
                     "  [--precision fp16|bf16|fp32|int8|int4] [--decode-tokens N] "
                     "[--prefill T1,T2,...]\n"
-                    "  [--batch B1,B2,... (0: none)] [--threads N] [--seed S] [--json FILE]\n"
+                    "  [--batch B1,B2,... (0: none)] [--batch-sampled B1,B2,... (0: none)]\n"
+                    "  [--threads N] [--seed S] [--json FILE]\n"
+                    "  --batch: batched greedy steps (picks on the card where the backend can); "
+                    "--batch-sampled:\n    batched steps each session sampled on the host at the "
+                    "chat defaults, as the local server\n"
                     "  --kernels: time each decoding matrix-vector kernel alone (CUDA) against "
                     "the copy bandwidth\n"
                     "  --kernels-only SECTION: one section of it, SECTION one of %s\n"
@@ -156,6 +164,7 @@ Options parse(int argc, char** argv) {
     }
     if (!prefill_given && o.backend == gander::BackendKind::Cuda) o.prefill = {512, 4096, 65536};
     if (!o.batch_given && o.backend == gander::BackendKind::Cuda) o.batch = {8, 32, 64};
+    if (!o.batch_sampled_given && o.backend == gander::BackendKind::Cuda) o.batch_sampled = {32};
     return o;
 }
 
@@ -402,31 +411,38 @@ int main(int argc, char** argv) {
 #endif
         fig["peak_memory_bytes"] = peak;
 
-        // Batched decoding (Session::feed_batch): B sessions, one token each per step, greedy;
-        // the aggregate rate over 24 timed steps after 2 warm-up steps. The picks run side by
-        // side as the server samples a batch (Scheduler's m_sampling.parallel_for in
-        // server/scheduler.cpp), on as many threads.
+        // Batched decoding (Session::feed_batch): B sessions, one token each per step, greedy
+        // (--batch) or sampled (--batch-sampled); the aggregate rate over 24 timed steps after 2
+        // warm-up steps. Picks made on the host run side by side as the server samples a batch
+        // (Scheduler's m_sampling.parallel_for in server/scheduler.cpp), on as many threads.
         gander::ThreadPool picks(gander::sampling_threads());
         struct Batched {
             int B;
+            bool sampled;
             double tps, step_ms, feed_ms, card_ms; // feed_batch; its batched graph alone (CUDA)
         };
         std::vector<Batched> batched;
-        for (int B : opt.batch) {
-            if (B < 1) continue;
+        // sampled: each session's token drawn by its own Sampler at the chat defaults (top-p 0.3,
+        // penalties), as the server does for a request that sends no sampling fields.
+        auto run_batched = [&](int B, bool sampled) {
             std::vector<std::unique_ptr<gander::Session>> own;
             std::vector<gander::Session*> ss;
+            std::vector<gander::Sampler> samplers;
             std::vector<std::int32_t> ids(static_cast<std::size_t>(B));
             for (int i = 0; i < B; ++i) {
                 own.push_back(model->new_session());
                 ss.push_back(own.back().get());
                 ids[std::size_t(i)] = tok(rng);
+                gander::SamplerParams sp;
+                sp.seed = std::uint64_t(i) + 1;
+                if (sampled) samplers.emplace_back(sp);
             }
+            const bool on_card = card_picks && !sampled;
             double card_ms = 0, feed_s = 0;
             std::vector<std::int32_t> picked(ids.size());
             auto step = [&] {
                 const auto f0 = Clock::now();
-                if (card_picks) { // the picks come with the step
+                if (on_card) { // the picks come with the step
                     gander::Session::feed_batch_greedy(ss, ids, picked);
                     ids.swap(picked);
                 } else {
@@ -437,10 +453,11 @@ int main(int argc, char** argv) {
                 if (opt.backend == gander::BackendKind::Cuda)
                     card_ms += gander::detail::cuda_last_batch_ms(*model);
 #endif
-                if (card_picks) return;
+                if (on_card) return;
                 picks.parallel_for(B, 1, [&](std::int64_t b, std::int64_t e) {
                     for (auto i = std::size_t(b); i < std::size_t(e); ++i)
-                        ids[i] = argmax(ss[i]->logits());
+                        ids[i] =
+                            sampled ? samplers[i].sample(ss[i]->logits()) : argmax(ss[i]->logits());
                 });
             };
             step();
@@ -452,11 +469,15 @@ int main(int argc, char** argv) {
             for (int i = 0; i < steps; ++i) step();
             const double secs = seconds_since(t0);
             const double tps = double(B) * steps / secs;
-            batched.push_back({B, tps, 1e3 * secs / steps, 1e3 * feed_s / steps, card_ms / steps});
-            fig["batch_decode_tok_s_B" + std::to_string(B)] = tps;
-            fig["batch_step_ms_B" + std::to_string(B)] = 1e3 * secs / steps;
-            if (card_ms > 0) fig["batch_card_ms_B" + std::to_string(B)] = card_ms / steps;
-        }
+            batched.push_back(
+                {B, sampled, tps, 1e3 * secs / steps, 1e3 * feed_s / steps, card_ms / steps});
+            const std::string key = (sampled ? "_sampled_B" : "_B") + std::to_string(B);
+            fig["batch_decode_tok_s" + key] = tps;
+            fig["batch_step_ms" + key] = 1e3 * secs / steps;
+            if (card_ms > 0) fig["batch_card_ms" + key] = card_ms / steps;
+        };
+        for (int B : opt.batch) run_batched(B, false);
+        for (int B : opt.batch_sampled) run_batched(B, true);
         double peak_batched = 0;
         if (!batched.empty()) {
             peak_batched = double(peak_rss_bytes());
@@ -505,9 +526,11 @@ int main(int argc, char** argv) {
         // A step's time: the feed_batch call ("feed") and the greedy pick from each session's
         // logits (what a server does per step); "card": the batched graph alone.
         for (const Batched& b : batched) {
-            std::printf("%-28s %12.1f  (%.1fx batch 1; step %.2f ms, feed %.2f",
-                        ("batched decode B=" + std::to_string(b.B)).c_str(), b.tps,
-                        b.tps / decode_tps, b.step_ms, b.feed_ms);
+            std::printf(
+                "%-28s %12.1f  (%.1fx batch 1; step %.2f ms, feed %.2f",
+                ((b.sampled ? "batched sampled B=" : "batched decode B=") + std::to_string(b.B))
+                    .c_str(),
+                b.tps, b.tps / decode_tps, b.step_ms, b.feed_ms);
             if (b.card_ms > 0) std::printf(", card %.2f", b.card_ms);
             std::printf(")\n");
         }
