@@ -333,6 +333,44 @@ TEST_CASE("matches a full-sort reference on V = 65536, token for token") {
     CHECK(mismatches == 0);
 }
 
+TEST_CASE("flat logits: the same draws as the full-sort reference, without sorting them all") {
+    // Nearly flat logits (a random model's, or a bias that flattens them) put thousands of tokens
+    // in the top-p cut's bucket (1/64 nat); they are narrowed by finer buckets before any sort.
+    // Scales down to 1e-4 nat, all tied but a few, and ties at the cut.
+    struct Setting {
+        float temperature, top_p;
+        int top_k;
+    };
+    const Setting settings[] = {
+        {1.0f, 0.3f, 0}, {1.0f, 0.9f, 0}, {0.7f, 0.5f, 40}, {1.0f, 0.0f, 0}, {1.0f, 0.3f, 5000}};
+    int mismatches = 0;
+    for (const auto& st : settings) {
+        auto params = plain(st.temperature, 4321);
+        params.top_p = st.top_p;
+        params.top_k = st.top_k;
+        gander::Sampler s(params);
+        std::mt19937_64 ref_rng(4321);
+        int step = 0;
+        for (float scale : {0.3f, 0.05f, 0.01f, 1e-3f, 1e-4f, 0.0f}) {
+            for (int rep = 0; rep < 3; ++rep, ++step) {
+                auto logits = random_logits(65536, 9000 + step, scale);
+                if (scale == 0.0f) // all tied but every 97th token
+                    for (std::size_t i = 0; i < logits.size(); i += 97) logits[i] = 0.25f;
+                if (rep == 2) // pairs of equal logits: ties wherever the cut falls
+                    for (std::size_t i = 1; i < logits.size(); i += 2) logits[i] = logits[i - 1];
+                const auto got = s.sample(logits);
+                const auto want = reference_sample(logits, params, ref_rng);
+                if (got != want) {
+                    ++mismatches;
+                    std::fprintf(stderr, "  T %g top-p %g top-k %d scale %g: got %d want %d\n",
+                                 st.temperature, st.top_p, st.top_k, scale, got, want);
+                }
+            }
+        }
+    }
+    CHECK(mismatches == 0);
+}
+
 TEST_CASE("penalties and decay, computed by hand") {
     auto params = plain(0.0f);
     params.presence_penalty = 0.5f;

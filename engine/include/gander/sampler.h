@@ -75,6 +75,7 @@ private:
         bool near;
     };
     bool keep_top(const Buckets& in, double total_mass, bool use_top_p, bool use_top_k);
+    std::size_t keep_by_mass(double p_mass, double cum);
     bool keep_top_near(float max_logit, double total_mass, bool use_top_p, bool use_top_k);
 
     SamplerParams m_params;
@@ -89,7 +90,7 @@ private:
     std::size_t m_buckets_used = 0;            // buckets [0, this) may be non-zero
     std::vector<std::int32_t> m_near;          // keep_top_near: tokens within 4 nats of the best
     std::vector<std::uint16_t> m_near_bucket;  // and their buckets
-    std::vector<std::int32_t> m_kept;          // keep_top: the boundary bucket's kept tokens
+    std::vector<std::uint8_t> m_mark;          // keep_top: the boundary bucket's kept tokens
 };
 
 } // namespace gander
