@@ -344,10 +344,16 @@ bool Sampler::keep_top_near(float max, double total, bool use_top_p, bool use_to
 bool Sampler::keep_top(const Buckets& in, double total, bool use_top_p, bool use_top_k) {
     const auto id = [&](std::size_t j) { return in.ids ? in.ids[j] : static_cast<std::int32_t>(j); };
     const Better better{m_work.data()};
-    const auto gather = [&](int b) { // m_order := the tokens of bucket b, in id order
-        m_order.clear();
-        for (std::size_t j = 0; j < in.n; ++j)
-            if (in.bucket[j] == b) m_order.push_back(id(j));
+    // m_order := the tokens of bucket b, in id order. Stores without branches: in a nearly flat
+    // distribution whether a token is taken is a coin toss, which a branch pays for.
+    const auto gather = [&](int b) {
+        m_order.resize(in.n);
+        std::size_t n = 0;
+        for (std::size_t j = 0; j < in.n; ++j) {
+            m_order[n] = id(j);
+            n += in.bucket[j] == b;
+        }
+        m_order.resize(n);
     };
 
     int boundary = in.n_buckets;
@@ -389,14 +395,16 @@ bool Sampler::keep_top(const Buckets& in, double total, bool use_top_p, bool use
     // marked ones (one pass in id order: a flat distribution keeps tens of thousands).
     m_mark.resize(m_work.size());
     for (std::size_t j = 0; j < keep_in_boundary; ++j) m_mark[std::size_t(m_order[j])] = 1;
-    m_order.clear();
+    m_order.resize(in.n);
+    std::size_t n = 0;
     for (std::size_t j = 0; j < in.n; ++j) {
         const std::int32_t t = id(j);
-        if (in.bucket[j] < boundary || (in.bucket[j] == boundary && m_mark[std::size_t(t)])) {
-            m_order.push_back(t);
-            m_mark[std::size_t(t)] = 0;
-        }
+        const int b = in.bucket[j];
+        m_order[n] = t;
+        n += std::size_t(b < boundary) | (std::size_t(b == boundary) & m_mark[std::size_t(t)]);
+        m_mark[std::size_t(t)] = 0;
     }
+    m_order.resize(n);
     return true;
 }
 
