@@ -67,6 +67,7 @@ const char* trace_kernel_name(std::uint32_t kernel) {
     static const char* const names[] = {"-",          "gemv",         "gemv_quant", "gemv_tc",
                                         "gemv_bulk",  "sparse_rows",  "sparse_mma", "add_partials",
                                         "layer_norm", "ln_shift_mix", "wkv7_step"};
+    static_assert(std::size(names) == std::size_t(TraceKernel::Count), "a name for each kernel");
     return kernel < std::size(names) ? names[kernel] : "?";
 }
 

@@ -40,7 +40,8 @@ enum class TraceKernel : std::uint32_t {
     AddPartials,
     LayerNorm,
     LnShiftMix,
-    Wkv7Step
+    Wkv7Step,
+    Count // not a kernel: how many there are (trace_kernel_name's table checks it)
 };
 const char* trace_kernel_name(std::uint32_t kernel);
 
