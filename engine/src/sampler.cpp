@@ -435,9 +435,12 @@ std::size_t Sampler::keep_by_mass(double p_mass, double cum) {
         }
         if (l_min == l_max) return hi; // all tied: the cut's ties are all of them
         // Sub-bucket 0 holds the best: by the distance below l_max, kSub over [l_min, l_max].
+        // (-inf logits, mass 0, only in the last bucket: with l_min = -inf, per is 0, the finite
+        // ones go to sub-bucket 0 and the -inf ones, at inf * 0 = NaN, to the last.)
         const double top = l_max, per = kSub / ((double(l_max) - double(l_min)) * (1.0 + 1e-9));
         const auto sub = [&](std::int32_t t) {
-            return std::min(kSub - 1, int((top - l[t]) * per));
+            const double x = (top - l[t]) * per;
+            return x < kSub ? int(x) : kSub - 1;
         };
         mass.fill(0.0);
         count.fill(0);
