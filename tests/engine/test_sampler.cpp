@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <numeric>
 #include <random>
@@ -105,6 +106,29 @@ std::int32_t reference_sample(const std::vector<float>& logits, const gander::Sa
     for (auto t : order)
         if ((acc += w[t]) > target) return t;
     return order.back();
+}
+
+// n draws of a Sampler (top-p, top-k and temperature as given, seeded `seed`) against the
+// reference's, step i over logits_of(i); returns how many differ, each printed.
+int reference_mismatches(float temperature, float top_p, int top_k, std::uint64_t seed, int n,
+                         const std::function<std::vector<float>(int)>& logits_of) {
+    auto params = plain(temperature, seed);
+    params.top_p = top_p;
+    params.top_k = top_k;
+    gander::Sampler s(params);
+    std::mt19937_64 ref_rng(seed);
+    int mismatches = 0;
+    for (int step = 0; step < n; ++step) {
+        const auto logits = logits_of(step);
+        const auto got = s.sample(logits);
+        const auto want = reference_sample(logits, params, ref_rng);
+        if (got != want) {
+            ++mismatches;
+            std::fprintf(stderr, "  T %g top-p %g top-k %d step %d: got %d want %d\n", temperature,
+                         top_p, top_k, step, got, want);
+        }
+    }
+    return mismatches;
 }
 
 } // namespace
@@ -298,24 +322,13 @@ TEST_CASE("matches a full-sort reference on V = 65536, token for token") {
     std::vector<std::vector<float>> base;
     for (int step = 0; step < kSteps; ++step) base.push_back(random_logits(65536, 5000 + step, 1));
     int mismatches = 0;
-    for (const auto& st : settings) {
-        auto params = plain(st.temperature, 1234);
-        params.top_p = st.top_p;
-        params.top_k = st.top_k;
-        gander::Sampler s(params);
-        std::mt19937_64 ref_rng(1234);
-        for (int step = 0; step < kSteps; ++step) {
-            auto logits = base[static_cast<std::size_t>(step)];
-            for (float& l : logits) l *= st.scale;
-            const auto got = s.sample(logits);
-            const auto want = reference_sample(logits, params, ref_rng);
-            if (got != want) {
-                ++mismatches;
-                std::fprintf(stderr, "  T %g top-p %g top-k %d step %d: got %d want %d\n",
-                             st.temperature, st.top_p, st.top_k, step, got, want);
-            }
-        }
-    }
+    for (const auto& st : settings)
+        mismatches +=
+            reference_mismatches(st.temperature, st.top_p, st.top_k, 1234, kSteps, [&](int step) {
+                auto logits = base[static_cast<std::size_t>(step)];
+                for (float& l : logits) l *= st.scale;
+                return logits;
+            });
     CHECK(mismatches == 0);
 
     // One sampler on vocabularies of changing size: nothing of a call leaks into the next.
@@ -343,31 +356,20 @@ TEST_CASE("flat logits: the same draws as the full-sort reference, without sorti
     };
     const Setting settings[] = {
         {1.0f, 0.3f, 0}, {1.0f, 0.9f, 0}, {0.7f, 0.5f, 40}, {1.0f, 0.0f, 0}, {1.0f, 0.3f, 5000}};
+    const float scales[] = {0.3f, 0.05f, 0.01f, 1e-3f, 1e-4f, 0.0f};
+    const auto logits_of = [&](int step) { // three draws a scale
+        const float scale = scales[step / 3];
+        auto logits = random_logits(65536, 9000 + std::uint64_t(step), scale);
+        if (scale == 0.0f) // all tied but every 97th token
+            for (std::size_t i = 0; i < logits.size(); i += 97) logits[i] = 0.25f;
+        if (step % 3 == 2) // pairs of equal logits: ties wherever the cut falls
+            for (std::size_t i = 1; i < logits.size(); i += 2) logits[i] = logits[i - 1];
+        return logits;
+    };
     int mismatches = 0;
-    for (const auto& st : settings) {
-        auto params = plain(st.temperature, 4321);
-        params.top_p = st.top_p;
-        params.top_k = st.top_k;
-        gander::Sampler s(params);
-        std::mt19937_64 ref_rng(4321);
-        int step = 0;
-        for (float scale : {0.3f, 0.05f, 0.01f, 1e-3f, 1e-4f, 0.0f}) {
-            for (int rep = 0; rep < 3; ++rep, ++step) {
-                auto logits = random_logits(65536, 9000 + step, scale);
-                if (scale == 0.0f) // all tied but every 97th token
-                    for (std::size_t i = 0; i < logits.size(); i += 97) logits[i] = 0.25f;
-                if (rep == 2) // pairs of equal logits: ties wherever the cut falls
-                    for (std::size_t i = 1; i < logits.size(); i += 2) logits[i] = logits[i - 1];
-                const auto got = s.sample(logits);
-                const auto want = reference_sample(logits, params, ref_rng);
-                if (got != want) {
-                    ++mismatches;
-                    std::fprintf(stderr, "  T %g top-p %g top-k %d scale %g: got %d want %d\n",
-                                 st.temperature, st.top_p, st.top_k, scale, got, want);
-                }
-            }
-        }
-    }
+    for (const auto& st : settings)
+        mismatches += reference_mismatches(st.temperature, st.top_p, st.top_k, 4321,
+                                           int(std::size(scales)) * 3, logits_of);
     CHECK(mismatches == 0);
 }
 
