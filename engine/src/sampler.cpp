@@ -444,24 +444,33 @@ std::size_t Sampler::keep_by_mass(double p_mass, double cum) {
         };
         mass.fill(0.0);
         count.fill(0);
+        m_sub.resize(hi - lo);
         for (std::size_t j = lo; j < hi; ++j) {
-            const auto sb = static_cast<std::size_t>(sub(m_order[j]));
+            const auto sb = static_cast<std::uint16_t>(sub(m_order[j]));
+            m_sub[j - lo] = sb;
             mass[sb] += m_probs[static_cast<std::size_t>(m_order[j])];
             ++count[sb];
         }
         int cut_sb = 0;
+        std::size_t better_n = 0;
         for (; cut_sb < kSub - 1; ++cut_sb) {
             const auto sb = static_cast<std::size_t>(cut_sb);
             if (cum + mass[sb] >= p_mass && count[sb] > 0) break;
             cum += mass[sb];
+            better_n += count[sb];
         }
-        // [lo, hi) := the cut's sub-bucket, after the better ones; the worse ones past hi.
-        const auto mid = std::partition(first + std::ptrdiff_t(lo), first + std::ptrdiff_t(hi),
-                                        [&](std::int32_t t) { return sub(t) < cut_sb; });
-        const auto end = std::partition(mid, first + std::ptrdiff_t(hi),
-                                        [&](std::int32_t t) { return sub(t) == cut_sb; });
-        lo = std::size_t(mid - first);
-        hi = std::size_t(end - first);
+        // [lo, hi) := the cut's sub-bucket, after the better ones; the worse ones past hi. One
+        // pass into m_regions by region (0 better, 1 the cut's, 2 worse), without branches.
+        const std::size_t cut_n = count[std::size_t(cut_sb)];
+        m_regions.resize(hi - lo);
+        std::size_t at[3] = {0, better_n, better_n + cut_n};
+        for (std::size_t j = lo; j < hi; ++j) {
+            const int sb = m_sub[j - lo];
+            m_regions[at[int(sb >= cut_sb) + int(sb > cut_sb)]++] = m_order[j];
+        }
+        std::copy(m_regions.begin(), m_regions.end(), first + std::ptrdiff_t(lo));
+        lo += better_n;
+        hi = lo + cut_n;
     }
     std::sort(first + std::ptrdiff_t(lo), first + std::ptrdiff_t(hi), better);
     std::size_t cut = hi - 1;

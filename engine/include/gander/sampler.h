@@ -91,6 +91,8 @@ private:
     std::vector<std::int32_t> m_near;          // keep_top_near: tokens within 4 nats of the best
     std::vector<std::uint16_t> m_near_bucket;  // and their buckets
     std::vector<std::uint8_t> m_mark;          // keep_top: the boundary bucket's kept tokens
+    std::vector<std::uint16_t> m_sub;          // keep_by_mass: each candidate's finer bucket
+    std::vector<std::int32_t> m_regions;       // keep_by_mass: the candidates by region
 };
 
 } // namespace gander
