@@ -840,29 +840,27 @@ void CudaModel::step_batch(const std::vector<float*>& states, const std::int32_t
     GANDER_CUDA(cudaEventRecord(m_batch_ev[1], st));
     const float* dev = m_batch_logits.as<float>();
     static_assert(kMaxBatch <= k::kMaxRowsOut);
-    if (greedy) { // the picks across the link, each row of logits to its session's card buffer
+    // Where each row of logits goes: a greedy step's to its session's card buffer (the picks go
+    // across the link), otherwise to the session's pinned logits or the staging buffer.
+    float* host = m_batch_host.as<float>();
+    k::RowsOut out{};
+    out.rows = B;
+    for (std::size_t b = 0; b < n; ++b)
+        out.dst[b] = greedy ? greedy->dst[b] : direct[b] ? logits[b].data() : host + b * V;
+    if (greedy)
         GANDER_CUDA(k::argmax_rows(dev, greedy->below, std::int64_t(V), B, pinned_picks(), st));
-        k::RowsOut out{};
-        out.rows = B;
-        for (std::size_t b = 0; b < n; ++b) out.dst[b] = greedy->dst[b];
+    if (!greedy && logits_by_copy_engine()) {
+        for (std::size_t b = 0; b < n; ++b)
+            GANDER_CUDA(cudaMemcpyAsync(out.dst[b], dev + b * V, sizeof(float) * V,
+                                        cudaMemcpyDeviceToHost, st));
+    } else { // one launch for every row
         GANDER_CUDA(k::copy_rows_out(dev, std::int64_t(V), out, st));
-        GANDER_CUDA(cudaStreamSynchronize(st));
+    }
+    GANDER_CUDA(cudaStreamSynchronize(st));
+    if (greedy) {
         std::copy_n(pinned_picks(), n, greedy->picks.begin());
         return;
     }
-    float* host = m_batch_host.as<float>();
-    if (logits_by_copy_engine()) {
-        for (std::size_t b = 0; b < n; ++b)
-            GANDER_CUDA(cudaMemcpyAsync(direct[b] ? logits[b].data() : host + b * V, dev + b * V,
-                                        sizeof(float) * V, cudaMemcpyDeviceToHost, st));
-    } else { // one launch for every row
-        k::RowsOut out{};
-        out.rows = B;
-        for (std::size_t b = 0; b < n; ++b)
-            out.dst[b] = direct[b] ? logits[b].data() : host + b * V;
-        GANDER_CUDA(k::copy_rows_out(dev, V, out, st));
-    }
-    GANDER_CUDA(cudaStreamSynchronize(st));
     for (std::size_t b = 0; b < n; ++b)
         if (!direct[b]) std::memcpy(logits[b].data(), host + b * V, sizeof(float) * V);
 }

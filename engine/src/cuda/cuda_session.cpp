@@ -56,28 +56,7 @@ protected:
         if (!card_pick())
             return Session::do_feed_batch_greedy(sessions, tokens, logits, picks, below);
         std::lock_guard lock(m_model.mutex());
-        std::vector<float*> states, dst;
-        for (std::size_t done = 0; done < sessions.size();) {
-            const std::size_t n =
-                std::min<std::size_t>(CudaModel::kMaxBatch, sessions.size() - done);
-            if (n < min_batch()) {
-                for (std::size_t i = 0; i < n; ++i)
-                    picks[done + i] = static_cast<CudaSession*>(sessions[done + i])
-                                          ->step_greedy_locked(tokens[done + i], below);
-                done += n;
-                continue;
-            }
-            states.clear();
-            dst.clear();
-            for (std::size_t i = 0; i < n; ++i) {
-                auto* s = static_cast<CudaSession*>(sessions[done + i]);
-                states.push_back(s->m_state.as<float>());
-                dst.push_back(s->card_logits());
-            }
-            const CudaModel::BatchPicks greedy{dst, picks.subspan(done, n), below};
-            m_model.step_batch(states, tokens.data() + done, logits.subspan(done, n), &greedy);
-            done += n;
-        }
+        batch_locked(sessions, tokens, logits, picks, below);
         return true;
     }
 
@@ -112,12 +91,7 @@ protected:
     void step_locked(std::int32_t token, std::span<float> logits) {
         if (!m_exec) capture();
         *m_model.pinned_token() = token;
-        if (m_split.on) {
-            split_step(m_exec);
-        } else {
-            GANDER_CUDA(cudaGraphLaunch(m_exec, m_model.stream()));
-            GANDER_CUDA(cudaStreamSynchronize(m_model.stream()));
-        }
+        run_step(m_exec);
         if (logits.data() != m_pinned_logits.as<float>())
             std::memcpy(logits.data(), m_pinned_logits.as<float>(), logits.size_bytes());
     }
@@ -155,22 +129,42 @@ protected:
     void do_feed_batch(std::span<Session* const> sessions, std::span<const std::int32_t> tokens,
                        std::span<const std::span<float>> logits) override {
         std::lock_guard lock(m_model.mutex());
-        std::vector<float*> states;
+        batch_locked(sessions, tokens, logits, {}, 0);
+    }
+
+    // A batched step (do_feed_batch, or greedy when `picks` is not empty: do_feed_batch_greedy)
+    // in launches of up to kMaxBatch sessions; below min_batch() each session's own graph. The
+    // model's mutex is held by the caller.
+    void batch_locked(std::span<Session* const> sessions, std::span<const std::int32_t> tokens,
+                      std::span<const std::span<float>> logits, std::span<std::int32_t> picks,
+                      std::int32_t below) {
+        const bool greedy = !picks.empty();
+        std::vector<float*> states, dst;
         for (std::size_t done = 0; done < sessions.size();) {
             const std::size_t n =
                 std::min<std::size_t>(CudaModel::kMaxBatch, sessions.size() - done);
             // Session::feed_batch checked that every session belongs to this model.
             if (n < min_batch()) { // each session's own decoding graph is faster here
-                for (std::size_t i = 0; i < n; ++i)
-                    static_cast<CudaSession*>(sessions[done + i])
-                        ->step_locked(tokens[done + i], logits[done + i]);
+                for (std::size_t i = done; i < done + n; ++i) {
+                    auto* s = static_cast<CudaSession*>(sessions[i]);
+                    if (greedy)
+                        picks[i] = s->step_greedy_locked(tokens[i], below);
+                    else
+                        s->step_locked(tokens[i], logits[i]);
+                }
                 done += n;
                 continue;
             }
             states.clear();
-            for (std::size_t i = 0; i < n; ++i)
-                states.push_back(static_cast<CudaSession*>(sessions[done + i])->m_state.as<float>());
-            m_model.step_batch(states, tokens.data() + done, logits.subspan(done, n));
+            dst.clear();
+            for (std::size_t i = done; i < done + n; ++i) {
+                auto* s = static_cast<CudaSession*>(sessions[i]);
+                states.push_back(s->m_state.as<float>());
+                if (greedy) dst.push_back(s->card_logits());
+            }
+            const CudaModel::BatchPicks card{dst, greedy ? picks.subspan(done, n) : picks, below};
+            m_model.step_batch(states, tokens.data() + done, logits.subspan(done, n),
+                               greedy ? &card : nullptr);
             done += n;
         }
     }
@@ -207,11 +201,17 @@ public:
     }
 
 private:
-    // One decoding step (`exec`: its graph, logits out or greedy pick) with its parts timed: the
-    // launch call and the wait on the host, the graph between two events on the card.
-    void split_step(cudaGraphExec_t exec) {
+    // Runs one decoding step's graph (`exec`: logits out or greedy pick) to its end. While the
+    // split is on (take_split), with its parts timed: the launch call and the wait on the host,
+    // the graph between two events on the card.
+    void run_step(cudaGraphExec_t exec) {
         using Clock = std::chrono::steady_clock;
         cudaStream_t st = m_model.stream();
+        if (!m_split.on) {
+            GANDER_CUDA(cudaGraphLaunch(exec, st));
+            GANDER_CUDA(cudaStreamSynchronize(st));
+            return;
+        }
         if (!m_split_ev[0])
             for (cudaEvent_t& e : m_split_ev) GANDER_CUDA(cudaEventCreate(&e));
         const auto t0 = Clock::now();
@@ -252,12 +252,7 @@ private:
             m_greedy_below = below;
         }
         *m_model.pinned_token() = token;
-        if (m_split.on) {
-            split_step(m_exec_greedy);
-        } else {
-            GANDER_CUDA(cudaGraphLaunch(m_exec_greedy, m_model.stream()));
-            GANDER_CUDA(cudaStreamSynchronize(m_model.stream()));
-        }
+        run_step(m_exec_greedy);
         return *m_model.pinned_picks();
     }
 
@@ -301,7 +296,7 @@ private:
     cudaGraphExec_t m_exec_greedy = nullptr; // step_greedy_locked
     std::int32_t m_greedy_below = 0;
     detail::StepSplit m_split;      // take_split
-    cudaEvent_t m_split_ev[2] = {}; // split_step
+    cudaEvent_t m_split_ev[2] = {}; // run_step
 };
 
 // The fingerprint model/weights.cpp gives the same random weights stored as fp16 (so that a state
