@@ -1,10 +1,5 @@
-// Sampling the next token on the card, so that only the chosen id crosses to the host.
-// Semantics follow gander/sampler.h and the official RWKV sampler: penalties first
-// (logit -= presence + frequency * count for tokens with count > 0), then the top-k / top-p cut on
-// the softmax at temperature 1, then the kept probabilities raised to 1/temperature, then a draw.
-// Temperature <= 0 is greedy (lowest id among equal maxima). The draw walks the kept tokens in id
-// order, so the same `u` picks a token with the right probability but not necessarily the token
-// the CPU sampler (which walks by descending probability) would pick.
+// Picking the next token on the card, so that only the chosen id crosses to the host: the greedy
+// pick (argmax_rows) and the Sampler's draw (draw_rows).
 #pragma once
 
 #include <cstdint>
@@ -13,26 +8,41 @@
 
 namespace gander::kernels {
 
-struct SampleParams {
-    float temperature = 1.0f;
-    float top_p = 1.0f;
-    int top_k = 0; // 0: off
-    float presence_penalty = 0.0f;
-    float frequency_penalty = 0.0f;
-    float penalty_decay = 1.0f;
-};
-
-// logits [V] fp32 on the card; counts [V] (may be null: no penalties) is updated in place
-// (counts *= penalty_decay, then counts[chosen] += 1); u uniform in [0, 1); *out_id written on the
-// card.
-cudaError_t sample(const float* logits, int V, float* counts, const SampleParams& params, float u,
-                   std::int32_t* out_id, cudaStream_t stream);
-
 // The greedy pick of each of `rows` rows: out[r] = the index i < n of the largest
 // x[r * pitch + i], the lowest on a tie; NaN is never picked (a row of NaN and -inf gives its first
 // -inf, a row of NaN only 0), as gander::argmax on the host. One block a row; `out` may be pinned
 // host memory (the card writes the ids across the link). rows <= 65,535.
 cudaError_t argmax_rows(const float* x, long long n, long long pitch, int rows, std::int32_t* out,
                         cudaStream_t stream);
+
+// One row's draw, as gander::Sampler::plan_draw gives it (gander/sampler.h).
+struct DrawRow {
+    double u = 0.0;     // the draw's uniform in [0, 1), from the sampler's stream
+    float top_p = 1.0f; // >= 1: off
+    float inv_temperature = 1.0f;
+    std::int32_t temperature_one = 1; // temperature 1: the weights are the probabilities
+    std::int32_t n = 0;               // draw among logits [0, n); 0: no draw in this row (out -1)
+    std::int32_t penalties = 0;       // entries of the row's penalty list
+    std::int32_t unused = 0;
+};
+struct DrawPenalty {
+    std::int32_t token; // < n, each at most once a list
+    float amount;       // subtracted from the token's logit (after NaN became -inf)
+};
+constexpr int kDrawMaxPenalties = 4096; // entries a row's list holds
+constexpr int kDrawMaxVocab = 1 << 17;  // the largest n
+
+// For each of `rows` rows (logits at x + r * pitch, pitch >= every row's n): the token
+// gander::Sampler::sample() would draw from its first params[r].n logits, with top-k off and a
+// temperature > 0, given the draw's uniform and the penalty list pen[r * kDrawMaxPenalties ...].
+// The same token, up to sums that land within rounding of a boundary (sample.cu says which).
+// out[r] = the token; -1 when the row has n = 0 or every one of its logits is -inf or NaN (the
+// host's sampler then reports the latter). `params`, `pen` and `out` may be pinned host memory;
+// `scratch` holds 2 * pitch floats a row on the card. One block a row, launched so that it may
+// start while the kernel before it runs (it reads the settings and penalties before it waits).
+// rows <= 65,535.
+cudaError_t draw_rows(const float* x, long long pitch, int rows, const DrawRow* params,
+                      const DrawPenalty* pen, float* scratch, std::int32_t* out,
+                      cudaStream_t stream);
 
 } // namespace gander::kernels

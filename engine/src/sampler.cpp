@@ -219,8 +219,7 @@ std::int32_t Sampler::sample(std::span<const float> logits) {
     without_nan(logits.data(), m_work.data(), V);
     for (const auto& [t, count] : m_counts)
         if (t >= 0 && static_cast<std::size_t>(t) < V)
-            m_work[static_cast<std::size_t>(t)] -=
-                m_params.presence_penalty + m_params.frequency_penalty * count;
+            m_work[static_cast<std::size_t>(t)] -= penalty(count);
 
     const std::int32_t best = argmax(m_work);
     float max = m_work[std::size_t(best)];
@@ -239,6 +238,33 @@ std::int32_t Sampler::sample(std::span<const float> logits) {
 bool Sampler::greedy() const {
     // A temperature so small that 1/T overflows is greedy too (and would make 0 * inf = NaN).
     return !(m_params.temperature > 0.0f && std::isfinite(1.0f / m_params.temperature));
+}
+
+float Sampler::penalty(float count) const {
+    return m_params.presence_penalty + m_params.frequency_penalty * count;
+}
+
+bool Sampler::can_plan(std::size_t vocab, std::size_t max_penalties) const {
+    if (greedy() || (m_params.top_k > 0 && static_cast<std::size_t>(m_params.top_k) < vocab))
+        return false;
+    if (m_params.presence_penalty == 0.0f && m_params.frequency_penalty == 0.0f) return true;
+    std::size_t n = 0;
+    for (const auto& entry : m_counts)
+        n += entry.first >= 0 && static_cast<std::size_t>(entry.first) < vocab;
+    return n <= max_penalties;
+}
+
+void Sampler::plan_draw(std::size_t vocab, DrawPlan& plan) {
+    plan.top_p = m_params.top_p;
+    plan.temperature_one = m_params.temperature == 1.0f;
+    plan.inv_temperature = 1.0f / m_params.temperature;
+    plan.penalties.clear();
+    // Penalties of 0 change no logit (x - 0 is x): none to send.
+    if (m_params.presence_penalty != 0.0f || m_params.frequency_penalty != 0.0f)
+        for (const auto& [t, count] : m_counts)
+            if (t >= 0 && static_cast<std::size_t>(t) < vocab)
+                plan.penalties.emplace_back(t, penalty(count));
+    plan.u = uniform01(m_rng); // as draw() takes it, once a draw
 }
 
 bool Sampler::picks_argmax() const {

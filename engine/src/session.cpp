@@ -157,6 +157,33 @@ void Session::feed_batch_greedy(std::span<Session* const> sessions,
     for (Session* s : sessions) s->stepped(kept);
 }
 
+std::int32_t Session::feed_sampled(std::int32_t token, Sampler& sampler, std::int32_t below) {
+    check_tokens({&token, 1});
+    std::int32_t pick = -1;
+    const std::int32_t limit = greedy_limit(below);
+    do_feed_sampled(token, limit, sampler, out_logits(), pick);
+    stepped(pick >= 0);
+    return pick >= 0 ? pick : sampler.sample(logits().first(std::size_t(limit)));
+}
+
+void Session::feed_batch_sampled(std::span<Session* const> sessions,
+                                 std::span<const std::int32_t> tokens,
+                                 std::span<Sampler* const> samplers, std::span<std::int32_t> picks,
+                                 std::int32_t below) {
+    check_batch(sessions, tokens);
+    if (samplers.size() != sessions.size() || picks.size() != sessions.size())
+        throw Error("feed_batch_sampled: " + std::to_string(sessions.size()) + " sessions, " +
+                    std::to_string(samplers.size()) + " samplers, " + std::to_string(picks.size()) +
+                    " picks");
+    if (sessions.empty()) return;
+    std::vector<std::span<float>> out(sessions.size());
+    for (std::size_t i = 0; i < sessions.size(); ++i) out[i] = sessions[i]->out_logits();
+    std::fill(picks.begin(), picks.end(), -1);
+    sessions[0]->do_feed_batch_sampled(sessions, tokens, out, samplers, picks,
+                                       sessions[0]->greedy_limit(below));
+    for (std::size_t i = 0; i < sessions.size(); ++i) sessions[i]->stepped(picks[i] >= 0);
+}
+
 void Session::do_feed_batch(std::span<Session* const> sessions,
                             std::span<const std::int32_t> tokens,
                             std::span<const std::span<float>> logits) {
@@ -178,6 +205,21 @@ bool Session::do_feed_batch_greedy(std::span<Session* const> sessions,
     for (std::size_t i = 0; i < sessions.size(); ++i)
         picks[i] = argmax(logits[i].first(std::size_t(below)));
     return false;
+}
+
+void Session::do_feed_sampled(std::int32_t token, std::int32_t, Sampler&, std::span<float> logits,
+                              std::int32_t& pick) {
+    do_feed(token, logits);
+    pick = -1;
+}
+
+void Session::do_feed_batch_sampled(std::span<Session* const> sessions,
+                                    std::span<const std::int32_t> tokens,
+                                    std::span<const std::span<float>> logits,
+                                    std::span<Sampler* const>, std::span<std::int32_t> picks,
+                                    std::int32_t) {
+    do_feed_batch(sessions, tokens, logits);
+    std::fill(picks.begin(), picks.end(), -1);
 }
 
 void Session::do_fetch_logits(std::span<float>) const {

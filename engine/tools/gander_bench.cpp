@@ -137,8 +137,8 @@ Options parse(int argc, char** argv) {
                     "  [--batch B1,B2,... (0: none)] [--batch-sampled B1,B2,... (0: none)]\n"
                     "  [--threads N] [--seed S] [--json FILE]\n"
                     "  --batch: batched greedy steps (picks on the card where the backend can); "
-                    "--batch-sampled:\n    batched steps each session sampled on the host at the "
-                    "chat defaults, as the local server\n"
+                    "--batch-sampled:\n    batched steps each session sampled at the chat defaults "
+                    "(with the step where the backend can), as the local server\n"
                     "  --kernels: time each decoding matrix-vector kernel alone (CUDA) against "
                     "the copy bandwidth\n"
                     "  --kernels-only SECTION: one section of it, SECTION one of %s\n"
@@ -283,9 +283,10 @@ int main(int argc, char** argv) {
         // the CUDA backend, on the host with GANDER_CARD_PICK=0 or on the CPU); after a prefill the
         // pick comes from its logits.
         std::int32_t next = 0;
-        bool card_picks = false;
+        bool card_picks = false, card_draws = false;
 #ifdef GANDER_HAVE_CUDA
         card_picks = opt.backend == gander::BackendKind::Cuda && gander::detail::cuda_card_pick();
+        card_draws = opt.backend == gander::BackendKind::Cuda && gander::detail::cuda_card_draw();
 #endif
         auto greedy = [&](int n) {
             for (int i = 0; i < n; ++i) next = session->feed_greedy(next);
@@ -341,18 +342,16 @@ int main(int argc, char** argv) {
             split_line = buf;
         }
 #endif
-        // As the app decodes a chat reply: each step's logits to the host, then a Sampler at the
-        // chat defaults (top-p 0.3, penalties) draws the next token; 128 steps at most.
+        // As the app decodes a chat reply (Session::feed_sampled): each step's next token drawn by
+        // a Sampler at the chat defaults (top-p 0.3, penalties), on the card by default for CUDA
+        // (GANDER_CARD_DRAW=0: the logits to the host and the draw there); 128 steps at most.
         double sampled_tps = 0;
         if (opt.decode_tokens > 0) {
             const int n = std::min(opt.decode_tokens, 128);
             gander::Sampler sampler{gander::SamplerParams{}};
             std::int32_t t = next;
             t0 = Clock::now();
-            for (int i = 0; i < n; ++i) {
-                session->feed(t);
-                t = sampler.sample(session->logits());
-            }
+            for (int i = 0; i < n; ++i) t = session->feed_sampled(t, sampler);
             sampled_tps = n / seconds_since(t0);
             fig["decode_sampled_tok_s"] = sampled_tps;
         }
@@ -443,6 +442,7 @@ int main(int argc, char** argv) {
             std::vector<std::unique_ptr<gander::Session>> own;
             std::vector<gander::Session*> ss;
             std::vector<gander::Sampler> samplers;
+            std::vector<gander::Sampler*> drawing;
             std::vector<std::int32_t> ids(static_cast<std::size_t>(B));
             for (int i = 0; i < B; ++i) {
                 own.push_back(model->new_session());
@@ -452,6 +452,7 @@ int main(int argc, char** argv) {
                 sp.seed = std::uint64_t(i) + 1;
                 if (sampled) samplers.emplace_back(sp);
             }
+            for (auto& sampler : samplers) drawing.push_back(&sampler);
             const bool on_card = card_picks && !sampled;
             double card_ms = 0, feed_s = 0;
             std::vector<std::int32_t> picked(ids.size());
@@ -459,6 +460,9 @@ int main(int argc, char** argv) {
                 const auto f0 = Clock::now();
                 if (on_card) { // the picks come with the step
                     gander::Session::feed_batch_greedy(ss, ids, picked);
+                    ids.swap(picked);
+                } else if (sampled) { // drawn with the step where the backend does (CUDA)
+                    gander::Session::feed_batch_sampled(ss, ids, drawing, picked);
                     ids.swap(picked);
                 } else {
                     gander::Session::feed_batch(ss, ids);
@@ -471,8 +475,10 @@ int main(int argc, char** argv) {
                 if (on_card) return;
                 picks.parallel_for(B, 1, [&](std::int64_t b, std::int64_t e) {
                     for (auto i = std::size_t(b); i < std::size_t(e); ++i)
-                        ids[i] =
-                            sampled ? samplers[i].sample(ss[i]->logits()) : argmax(ss[i]->logits());
+                        if (!sampled)
+                            ids[i] = argmax(ss[i]->logits());
+                        else if (ids[i] < 0) // left to the caller: drawn on the host
+                            ids[i] = samplers[i].sample(ss[i]->logits());
                 });
             };
             step();
@@ -513,13 +519,15 @@ int main(int argc, char** argv) {
                     opt.backend == gander::BackendKind::Cuda ? "device copy, read+write"
                                                              : "host read, measured");
         if (opt.backend == gander::BackendKind::Cuda)
-            std::printf("greedy picks  %s\n",
-                        card_picks ? "on the card" : "on the host (GANDER_CARD_PICK=0)");
+            std::printf("greedy picks  %s; sampled draws %s\n",
+                        card_picks ? "on the card" : "on the host (GANDER_CARD_PICK=0)",
+                        card_draws ? "on the card" : "on the host (GANDER_CARD_DRAW=1: the card)");
         std::printf("%-28s %12s\n", "figure", "value");
         std::printf("%-28s %12.2f\n", "decode tok/s", decode_tps);
         if (sampled_tps > 0)
-            std::printf("%-28s %12.2f  (chat defaults, host sampler: +%.0f us a token)\n",
-                        "decode sampled tok/s", sampled_tps, 1e6 / sampled_tps - 1e6 / decode_tps);
+            std::printf("%-28s %12.2f  (chat defaults, draws on the %s: +%.0f us a token)\n",
+                        "decode sampled tok/s", sampled_tps, card_draws ? "card" : "host",
+                        1e6 / sampled_tps - 1e6 / decode_tps);
         std::printf("%-28s %12.1f\n", "weights MB per token", bpt / 1e6);
         std::printf("%-28s %12.2f\n", "roofline tok/s", bandwidth / bpt);
         if (fig.count("ffn_nonzero_fraction"))

@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "gander/gander.h"
+#include "gander/sampler.h"
 #include "io/tensor_file.h"
 
 using namespace gander;
@@ -84,7 +85,7 @@ double rel_err(std::span<const float> a, std::span<const float> b) {
     return worst / std::max(stddev(b), 1e-12);
 }
 
-std::size_t argmax(std::span<const float> v) {
+std::size_t first_max(std::span<const float> v) {
     return std::size_t(std::max_element(v.begin(), v.end()) - v.begin());
 }
 
@@ -107,7 +108,8 @@ void check_model_file(const std::string& path, const Golden& g) {
         const double e = rel_err(s->logits(), row(g, t));
         worst = std::max(worst, e);
         CHECK_MSG(e <= kTol, path << " step " << t << ": rel err " << e);
-        CHECK_MSG(argmax(s->logits()) == argmax(row(g, t)), path << " step " << t << ": argmax");
+        CHECK_MSG(first_max(s->logits()) == first_max(row(g, t)),
+                  path << " step " << t << ": argmax");
         if (t + 1 == std::size_t(g.split)) {
             const double es = rel_err(s->state_f32(), g.state_split);
             CHECK_MSG(es <= kTol, "state after split: rel err " << es);
@@ -144,7 +146,7 @@ TEST_CASE("prefill equals token by token (last logits and final state)") {
         CHECK(s->tokens_absorbed() == std::int64_t(g.tokens.size()));
         const double e = rel_err(s->logits(), row(g, g.tokens.size() - 1));
         CHECK_MSG(e <= kTol, name << ": prefill last logits rel err " << e);
-        CHECK(argmax(s->logits()) == argmax(row(g, g.tokens.size() - 1)));
+        CHECK(first_max(s->logits()) == first_max(row(g, g.tokens.size() - 1)));
         const double es = rel_err(s->state_f32(), g.state_final);
         CHECK_MSG(es <= kTol, name << ": prefill final state rel err " << es);
     }
@@ -167,7 +169,7 @@ TEST_CASE("state saved after split and restored in a fresh session reproduces th
             b->feed(g.tokens[t]);
             const double e = rel_err(b->logits(), row(g, t));
             CHECK_MSG(e <= kTol, name << " restored step " << t << ": rel err " << e);
-            CHECK(argmax(b->logits()) == argmax(row(g, t)));
+            CHECK(first_max(b->logits()) == first_max(row(g, t)));
         }
         CHECK(rel_err(b->state_f32(), g.state_final) <= kTol);
     }
@@ -189,7 +191,7 @@ TEST_CASE("half-size fp16 state: error measured, continuation keeps the argmax")
     for (std::size_t t = std::size_t(g.split); t < g.tokens.size(); ++t) {
         b->feed(g.tokens[t]);
         worst = std::max(worst, rel_err(b->logits(), row(g, t)));
-        same += argmax(b->logits()) == argmax(row(g, t));
+        same += first_max(b->logits()) == first_max(row(g, t));
     }
     std::fprintf(stderr, "  fp16 state: state rel err %.3g, logits rel err %.3g, argmax %d/%zu\n",
                  es, worst, same, g.tokens.size() - std::size_t(g.split));
@@ -355,6 +357,45 @@ TEST_CASE("greedy steps pick the golden argmax and keep logits() as feed does") 
     }
     picks.pop_back();
     CHECK_THROWS_WITH(Session::feed_batch_greedy(batch, st.next, picks), Error, "picks");
+}
+
+TEST_CASE("sampled steps draw what feed and a Sampler draw, and keep logits() as feed does") {
+    // On the CPU the session feeds and Session draws on the host (feed_sampled), or leaves the draw
+    // to the caller (feed_batch_sampled: -1); either way the tokens are a host Sampler's of the
+    // same settings and seed over the same logits.
+    const Golden g = golden("rand-a");
+    auto model = load_model(test::fixture("rwkv7/rand-a.pth"), {BackendKind::Cpu});
+    SamplerParams p;
+    p.seed = 5;
+    p.top_p = 0.9f;
+    Sampler drawn(p), host(p);
+    auto a = model->new_session(), b = model->new_session();
+    const std::int32_t below = g.V / 3;
+    std::int32_t next = g.tokens[0];
+    for (int t = 0; t < 12; ++t) {
+        const std::int32_t lim = t % 2 ? below : 0;
+        const std::int32_t pick = a->feed_sampled(next, drawn, lim);
+        b->feed(next);
+        const std::int32_t want =
+            host.sample(b->logits().first(lim ? std::size_t(lim) : std::size_t(g.V)));
+        CHECK_MSG(pick == want, "step " << t << ": " << pick << " against " << want);
+        CHECK(rel_err(a->logits(), b->logits()) == 0.0);
+        next = pick;
+    }
+    CHECK(a->tokens_absorbed() == 12);
+
+    Staggered st = staggered(*model, g);
+    std::vector<Sampler> samplers(st.batch.size(), Sampler(p));
+    std::vector<Sampler*> ptrs;
+    for (auto& s : samplers) ptrs.push_back(&s);
+    std::vector<std::int32_t> picks(st.batch.size(), 7);
+    Session::feed_batch_sampled(st.batch, st.next, ptrs, picks);
+    for (std::size_t i = 0; i < st.batch.size(); ++i) {
+        CHECK(picks[i] == -1);
+        CHECK(rel_err(st.batch[i]->logits(), row(g, i % 23)) <= kTol);
+    }
+    picks.pop_back();
+    CHECK_THROWS_WITH(Session::feed_batch_sampled(st.batch, st.next, ptrs, picks), Error, "picks");
 }
 
 GANDER_TEST_MAIN

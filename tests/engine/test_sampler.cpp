@@ -166,6 +166,68 @@ TEST_CASE("picks_argmax: greedy without penalties, and then the pick is the argm
     }
 }
 
+TEST_CASE("plan_draw: the settings, the penalties and the draw's uniform, as sample() takes them") {
+    // A draw made elsewhere (Session::feed_sampled on the card) from a plan must use the uniform
+    // sample() would (the stream's next 53 bits) and subtract what sample() subtracts: checked
+    // against a plain recount of the penalties and the seed's own stream, with the plans taken
+    // between host draws (the stream stays where sample() would have left it).
+    gander::SamplerParams p; // the chat defaults: top-p 0.3, penalties 0.5 / 0.5, decay 0.996
+    p.seed = 77;
+    p.temperature = 0.8f;
+    gander::Sampler planned(p), host(p);
+    std::mt19937_64 stream(p.seed);
+    std::vector<float> counts(512, 0.0f);
+    std::vector<bool> seen(512, false);
+    for (int i = 0; i < 30; ++i) {
+        const auto logits = random_logits(512, 300 + i);
+        if (i % 3 == 2) { // a host draw on both: the planned sampler's stream must be in step
+            const std::int32_t t = host.sample(logits);
+            CHECK(planned.sample(logits) == t);
+            stream();
+            for (auto& c : counts) c *= p.penalty_decay;
+            counts[std::size_t(t)] += 1.0f;
+            seen[std::size_t(t)] = true;
+            continue;
+        }
+        REQUIRE(planned.can_plan(512, 4096));
+        gander::DrawPlan plan;
+        planned.plan_draw(512, plan);
+        CHECK(plan.u == static_cast<double>(stream() >> 11) * 0x1.0p-53);
+        CHECK(plan.top_p == 0.3f && plan.inv_temperature == 1.0f / 0.8f && !plan.temperature_one);
+        std::size_t n_seen = 0;
+        for (std::size_t t = 0; t < 512; ++t) n_seen += seen[t];
+        CHECK(plan.penalties.size() == n_seen);
+        for (const auto& [t, amount] : plan.penalties) {
+            REQUIRE(t >= 0 && t < 512 && seen[std::size_t(t)]);
+            CHECK(amount == p.presence_penalty + p.frequency_penalty * counts[std::size_t(t)]);
+        }
+        const std::int32_t t = host.sample(logits); // the token a card would draw
+        planned.accept(t);
+        for (auto& c : counts) c *= p.penalty_decay;
+        counts[std::size_t(t)] += 1.0f;
+        seen[std::size_t(t)] = true;
+    }
+    // Tokens at or past the vocabulary are not sent; without penalties none are.
+    gander::DrawPlan plan;
+    planned.plan_draw(100, plan);
+    for (const auto& entry : plan.penalties) CHECK(entry.first < 100);
+    auto nopen = p;
+    nopen.presence_penalty = nopen.frequency_penalty = 0.0f;
+    gander::Sampler quiet(nopen);
+    quiet.accept(3);
+    quiet.plan_draw(512, plan);
+    CHECK(plan.penalties.empty() && !plan.temperature_one);
+    // Refused: greedy, top-k below the vocabulary, more penalised tokens than the plan may hold.
+    CHECK(!gander::Sampler(plain(0.0f)).can_plan(512, 4096));
+    auto topk = plain(1.0f);
+    topk.top_k = 5;
+    CHECK(!gander::Sampler(topk).can_plan(512, 4096));
+    CHECK(gander::Sampler(topk).can_plan(5, 4096)); // k >= V is off
+    CHECK(!planned.can_plan(512, 3));
+    CHECK(planned.can_plan(512, 4096));
+    CHECK(quiet.can_plan(512, 0)); // penalties of 0 send nothing
+}
+
 TEST_CASE("argmax: the first of the largest, never NaN, at every length and tail") {
     // Reference: one plain pass (the comparison is false for NaN).
     auto reference = [](const std::vector<float>& v) {

@@ -131,8 +131,9 @@ if [ $bench = 1 ]; then
         env $v timeout 200 "$bin/bin/gander-bench" --backend cuda --shape 7.2b \
           --precision "$2" $3 > "$OUT/ab.tmp" 2>&1 || bench_rc=$?
         cat "$OUT/ab.tmp" >> "$OUT/bench.log"
-        echo "A/B $2 [$v]: $(grep -E '^(decode tok/s|decode / roofline|prefill tok/s|batched decode)' "$OUT/ab.tmp" |
-          awk '{ if ($1 != "batched") { print $NF; next }
+        echo "A/B $2 [$v]: $(grep -E '^(decode tok/s|decode sampled|decode / roofline|prefill tok/s|batched decode|batched sampled)' "$OUT/ab.tmp" |
+          awk '{ if ($2 == "sampled" && $1 == "decode") { print "s" $4; next }
+                 if ($1 != "batched") { print $NF; next }
                  c = ""; for (i = 5; i < NF; ++i) if ($i == "feed" || $i == "card") c = c "/" $(i + 1)
                  gsub(/[),]/, "", c); print $4 c }' | tr '\n' ' ')"
       done

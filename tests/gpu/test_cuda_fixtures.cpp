@@ -4,6 +4,8 @@
 #include <random>
 
 #include "backend.h"
+#include "cuda/cuda_model.h"
+#include "gander/sampler.h"
 #include "gpu_test_util.h"
 
 using namespace gander;
@@ -352,6 +354,97 @@ TEST_CASE("greedy steps on the card: the pick is the argmax of the step's logits
         }
         ids = picks;
     }
+}
+
+TEST_CASE("sampled steps on the card: the host Sampler's token from the step's logits") {
+    // feed_sampled draws on the card where the settings allow (top-k off) and keeps the logits
+    // there (GANDER_CARD_DRAW=0: on the host); either way the token must be what a host Sampler of
+    // the same settings and seed draws from the logits the step leaves (below a limit on odd
+    // steps), and those follow the golden logits. Then 70 trained-tiny int4 sessions in sampled
+    // batched steps (some with top-k or no sampler: drawn by the caller) against the CPU.
+    std::fprintf(stderr, "  sampled draws: %s\n", cuda::card_draw() ? "card" : "host");
+    std::mt19937_64 seeds{run_seed() + 7};
+    const auto params = [&](int i) {
+        SamplerParams p; // the chat defaults, then others
+        if (i % 4 == 1) p.top_p = 0.9f, p.temperature = 0.7f;
+        if (i % 4 == 2) p.top_p = 1.0f, p.temperature = 1.3f, p.frequency_penalty = 0.0f;
+        if (i % 4 == 3) p.top_k = 5;
+        p.seed = seeds();
+        return p;
+    };
+    int on_card = 0;
+    for (const Fixture& f : kFixtures) {
+        auto m = load(test::fixture(f.model), BackendKind::Cuda);
+        const Golden g = load_golden(test::fixture(f.golden), m->info().shape.n_layer);
+        const std::int32_t below = g.V / 3;
+        for (int variant = 0; variant < 4; ++variant) {
+            const SamplerParams sp = params(variant);
+            Sampler drawn(sp), host(sp);
+            auto s = m->new_session();
+            for (std::size_t t = 0; t < g.tokens.size(); ++t) {
+                const bool limited = t % 2 == 1;
+                const std::int32_t pick = s->feed_sampled(g.tokens[t], drawn, limited ? below : 0);
+                const auto out = s->logits();
+                REQUIRE(out.size() == std::size_t(g.V));
+                const std::size_t n = limited ? std::size_t(below) : std::size_t(g.V);
+                const std::int32_t want = host.sample(out.first(n));
+                CHECK_MSG(pick == want, f.model << " settings " << variant << " step " << t << ": "
+                                                << pick << " against the host's " << want);
+                CHECK_MSG(rel_err(out.data(), &g.logits[t * std::size_t(g.V)], std::size_t(g.V)) <=
+                              kBound,
+                          f.model << " step " << t);
+                on_card += variant != 3;
+            }
+        }
+    }
+
+    const std::string path = test::fixture("rwkv7/trained-tiny.pth");
+    LoadOptions go, co;
+    go.backend = BackendKind::Cuda;
+    go.precision = co.precision = Precision::Int4;
+    co.backend = BackendKind::Cpu;
+    auto gm = load_model(path, go);
+    auto cm = load_model(path, co);
+    const std::size_t V = std::size_t(gm->info().shape.vocab);
+    const int n = 70;
+    auto [g, c, pg] = session_pairs(*gm, *cm, n);
+    std::vector<Sampler> drawn, host;
+    for (int i = 0; i < n; ++i) {
+        drawn.emplace_back(params(i));
+        host.emplace_back(drawn.back().params());
+    }
+    std::vector<Sampler*> samplers;
+    for (int i = 0; i < n; ++i) samplers.push_back(i % 9 == 8 ? nullptr : &drawn[std::size_t(i)]);
+    std::vector<std::int32_t> ids(static_cast<std::size_t>(n)), picks(ids.size());
+    for (int i = 0; i < n; ++i) ids[std::size_t(i)] = 32 + i; // printable bytes, one a session
+    int left = 0;
+    for (int step = 0; step < 4; ++step) {
+        const std::int32_t below = step % 2 ? 128 : 0;
+        Session::feed_batch_sampled(pg, ids, samplers, picks, below);
+        for (int i = 0; i < n; ++i) {
+            const auto out = g[std::size_t(i)]->logits();
+            c[std::size_t(i)]->feed(ids[std::size_t(i)]);
+            const std::size_t lim = below ? std::size_t(below) : V;
+            auto& pick = picks[std::size_t(i)];
+            const bool card_row = samplers[std::size_t(i)] && i % 4 != 3;
+            CHECK_MSG((pick >= 0) == (card_row && cuda::card_draw()),
+                      "session " << i << " step " << step << ": pick " << pick);
+            if (pick < 0) { // left to the caller
+                ++left;
+                pick = drawn[std::size_t(i)].sample(out.first(lim));
+            }
+            const std::int32_t want = host[std::size_t(i)].sample(out.first(lim));
+            CHECK_MSG(pick == want, "session " << i << " step " << step << ": " << pick
+                                               << " against the host's " << want);
+            CHECK_MSG(rel_err(out.data(), c[std::size_t(i)]->logits().data(), V) <= 1e-2,
+                      "session " << i << " step " << step);
+        }
+        ids = picks;
+    }
+    std::fprintf(stderr,
+                 "  sampled: %d single steps with draws on the card, %d batched rows left "
+                 "to the caller\n",
+                 on_card, left);
 }
 
 GANDER_TEST_MAIN

@@ -558,64 +558,151 @@ TEST_CASE("lora_finish: a batched step's LoRA sums into fp16 hidden rows, four a
     CHECK(k::lora_finish(f, 0) == cudaErrorInvalidValue);
 }
 
-TEST_CASE("sample: greedy is the argmax; draws follow the kept distribution") {
-    for (int V : {1, 777, 65536}) {
-        auto l = uniform(std::size_t(V), -10, 10);
-        Dev<float> dl(l);
-        Dev<std::int32_t> id(1);
-        k::SampleParams p;
-        p.temperature = 0;
-        REQUIRE(k::sample(dl.p, V, nullptr, p, 0.5f, id.p, 0) == cudaSuccess);
-        CHECK_MSG(id.get()[0] == argmax(l.data(), l.size()), "V=" << V);
-        p.temperature = 1.0f;
-        p.top_k = 1;
-        REQUIRE(k::sample(dl.p, V, nullptr, p, 0.99f, id.p, 0) == cudaSuccess);
-        CHECK_MSG(id.get()[0] == argmax(l.data(), l.size()), "top_k=1 V=" << V);
-    }
-    // Probabilities 0.5, 0.3, 0.15, 0.05 (and padding of tiny ones): stratified u gives the
-    // frequencies exactly, up to 1/draws.
-    std::vector<float> probs = {0.5f, 0.3f, 0.15f, 0.05f};
-    std::vector<float> l;
-    for (float q : probs) l.push_back(std::log(q));
-    Dev<float> dl(l);
-    Dev<std::int32_t> id(1);
-    auto freq = [&](const k::SampleParams& p) {
-        const int draws = 2000;
-        std::vector<double> f(4, 0.0);
-        for (int i = 0; i < draws; ++i) {
-            REQUIRE(k::sample(dl.p, 4, nullptr, p, (float(i) + 0.5f) / draws, id.p, 0) ==
-                    cudaSuccess);
-            f[std::size_t(id.get()[0])] += 1.0 / draws;
+TEST_CASE("draw_rows: the host Sampler's draws, on fresh random logits") {
+    // Each row: a Sampler that plans its draws for the card and one that samples on the host, the
+    // same settings and seed, given the same fresh logits a round and the card's picks; after
+    // each round both have recorded the same token, so their penalties grow alike. Every draw
+    // must be the host's token (sample.h: only sums within rounding of a boundary could differ,
+    // ~1e-9 of draws). Logits: trained-like spreads, nearly flat rows (the random model's), many
+    // exact ties, NaN / -inf / +inf, a dominant token; all settings of top-p, temperature and the
+    // penalties; rows shorter than the pitch; one to 64 rows a launch.
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    const float inf = std::numeric_limits<float>::infinity();
+    k::DrawRow* rows_h = nullptr;
+    k::DrawPenalty* pen_h = nullptr;
+    std::int32_t* out = nullptr;
+    constexpr int kRows = 64;
+    cuda_ok(cudaMallocHost(&rows_h, kRows * sizeof(k::DrawRow)), "pinned");
+    cuda_ok(
+        cudaMallocHost(&pen_h, std::size_t(kRows) * k::kDrawMaxPenalties * sizeof(k::DrawPenalty)),
+        "pinned");
+    cuda_ok(cudaMallocHost(&out, kRows * sizeof(std::int32_t)), "pinned");
+    const float top_ps[] = {0.3f, 0.9f, 0.0f, 1.0f, 0.5f, -1.0f, 0.999f};
+    const float temps[] = {1.0f, 0.7f, 1.5f, 0.1f, 3.0f, 1.0f};
+    const float pens[][2] = {{0.5f, 0.5f}, {0.0f, 0.0f}, {1.5f, 0.2f}, {-0.3f, 0.1f}};
+    int draws = 0, mismatches = 0, failed_rows = 0;
+    for (auto [n, pitch, rows] : {std::tuple{65536LL, 65536LL, 1},
+                                  {65529LL, 65536LL, 32},
+                                  {65536LL, 65536LL, 64},
+                                  {1000LL, 1001LL, 64},
+                                  {131072LL, 131072LL, 4},
+                                  {7LL, 7LL, 3},
+                                  {1LL, 1LL, 2}}) {
+        const std::size_t N = std::size_t(n), P = std::size_t(pitch);
+        std::vector<Sampler> card, host;
+        for (int r = 0; r < rows; ++r) {
+            SamplerParams sp;
+            sp.top_p = top_ps[std::size_t(r) % std::size(top_ps)];
+            sp.temperature = temps[std::size_t(r / 3) % std::size(temps)];
+            sp.presence_penalty = pens[std::size_t(r / 2) % std::size(pens)][0];
+            sp.frequency_penalty = pens[std::size_t(r / 2) % std::size(pens)][1];
+            sp.penalty_decay = 0.9f;
+            sp.seed = rng()();
+            card.emplace_back(sp);
+            host.emplace_back(sp);
+            // Penalties from the start: tokens seen before (some past n: not sent).
+            std::uniform_int_distribution<std::int64_t> tok(0, n + 5);
+            for (int i = 0; i < 40; ++i) {
+                const auto t = std::int32_t(tok(rng()));
+                card.back().accept(t);
+                host.back().accept(t);
+            }
         }
-        return f;
-    };
-    k::SampleParams p;
-    auto f = freq(p);
-    for (int i = 0; i < 4; ++i) CHECK_MSG(std::fabs(f[i] - probs[i]) < 2e-3, "plain " << i);
-    p.top_p = 0.7f; // keeps {0, 1}: 0.5 alone is short of 0.7
-    f = freq(p);
-    CHECK(std::fabs(f[0] - 0.625) < 2e-3 && std::fabs(f[1] - 0.375) < 2e-3 && f[2] == 0 &&
-          f[3] == 0);
-    p.top_p = 1.0f;
-    p.top_k = 3;
-    p.temperature = 2.0f; // weights q^(1/2) over the top 3
-    f = freq(p);
-    const double s = std::sqrt(0.5) + std::sqrt(0.3) + std::sqrt(0.15);
-    CHECK(std::fabs(f[0] - std::sqrt(0.5) / s) < 2e-3 &&
-          std::fabs(f[2] - std::sqrt(0.15) / s) < 2e-3 && f[3] == 0);
-
-    // Penalties: a token seen often loses to the runner-up; counts decay and grow on the card.
-    std::vector<float> counts = {3.0f, 0.0f, 0.0f, 0.0f};
-    Dev<float> dc(counts);
-    k::SampleParams g;
-    g.temperature = 0;
-    g.presence_penalty = 0.5f;
-    g.frequency_penalty = 0.5f;
-    g.penalty_decay = 0.5f;
-    REQUIRE(k::sample(dl.p, 4, dc.p, g, 0.0f, id.p, 0) == cudaSuccess);
-    CHECK(id.get()[0] == 1); // log 0.5 - 2 < log 0.3
-    auto c = dc.get();
-    CHECK(c[0] == 1.5f && c[1] == 1.0f && c[2] == 0.0f);
+        Dev<float> dx(P * std::size_t(rows)), scratch(2 * P * std::size_t(rows));
+        for (int round = 0; round < 6; ++round) {
+            std::vector<float> x(P * std::size_t(rows), nan);
+            std::normal_distribution<float> normal(0.0f, 1.0f);
+            for (int r = 0; r < rows; ++r) {
+                float* row = x.data() + std::size_t(r) * P;
+                const int kind = (r + round) % 8;
+                const float spread = kind == 0   ? 3.0f
+                                     : kind == 1 ? 1.0f
+                                     : kind == 2 ? 0.01f
+                                                 : 1e-4f;
+                for (std::size_t i = 0; i < N; ++i) {
+                    switch (kind) {
+                    case 4:
+                        row[i] = float(int(rng()() % 4));
+                        break; // many exact ties
+                    case 5:
+                        row[i] = rng()() % 97 ? 0.5f : 2.0f;
+                        break;
+                    default:
+                        row[i] = spread * normal(rng());
+                    }
+                }
+                if (kind == 6 && N > 8) { // NaN, -inf, and (every other round) +inf
+                    for (std::size_t i = 0; i < N; i += 7) row[i] = i % 2 ? nan : -inf;
+                    if (round % 2) row[N / 3] = row[N - 1] = inf;
+                }
+                if (kind == 7) row[rng()() % N] = 1000.0f;                 // one token takes all
+                if (round == 5 && r == rows - 1) std::fill_n(row, N, nan); // nothing to draw
+            }
+            dx.put(x);
+            std::vector<bool> planned(static_cast<std::size_t>(rows));
+            for (int r = 0; r < rows; ++r) {
+                rows_h[r] = k::DrawRow{};
+                planned[std::size_t(r)] = card[std::size_t(r)].can_plan(N, k::kDrawMaxPenalties);
+                if (!planned[std::size_t(r)]) continue;
+                DrawPlan plan;
+                card[std::size_t(r)].plan_draw(N, plan);
+                rows_h[r] = {plan.u,
+                             plan.top_p,
+                             plan.inv_temperature,
+                             plan.temperature_one ? 1 : 0,
+                             int(n),
+                             int(plan.penalties.size()),
+                             0};
+                for (std::size_t j = 0; j < plan.penalties.size(); ++j)
+                    pen_h[std::size_t(r) * k::kDrawMaxPenalties + j] = {plan.penalties[j].first,
+                                                                        plan.penalties[j].second};
+            }
+            REQUIRE(k::draw_rows(dx.p, pitch, rows, rows_h, pen_h, scratch.p, out, 0) ==
+                    cudaSuccess);
+            cuda_ok(cudaDeviceSynchronize(), "draw_rows");
+            for (int r = 0; r < rows; ++r) {
+                const std::span<const float> row(x.data() + std::size_t(r) * P, N);
+                std::int32_t want = -1;
+                bool threw = false;
+                try {
+                    want = host[std::size_t(r)].sample(row);
+                } catch (const Error&) {
+                    threw = true;
+                }
+                CHECK_MSG(planned[std::size_t(r)], "n=" << n << " row " << r << " not planned");
+                if (!planned[std::size_t(r)]) continue;
+                ++draws;
+                if (threw) { // every logit NaN or -inf: the card says -1
+                    CHECK_MSG(out[r] == -1, "n=" << n << " row " << r << ": " << out[r]);
+                    ++failed_rows;
+                    continue;
+                }
+                if (out[r] != want) ++mismatches;
+                CHECK_MSG(out[r] == want, "n=" << n << " round " << round << " row " << r
+                                               << " (top_p "
+                                               << top_ps[std::size_t(r) % std::size(top_ps)]
+                                               << "): card " << out[r] << ", host " << want);
+                if (out[r] >= 0) card[std::size_t(r)].accept(out[r]);
+            }
+        }
+    }
+    std::fprintf(stderr,
+                 "draw_rows: %d draws, %d unlike the host's, %d rows with nothing to draw\n", draws,
+                 mismatches, failed_rows);
+    CHECK(failed_rows > 0);
+    // A row with n = 0 draws nothing; bad arguments are refused.
+    rows_h[0] = k::DrawRow{};
+    Dev<float> one(std::vector<float>{1.0f, 2.0f}), sc(4);
+    out[0] = 7;
+    REQUIRE(k::draw_rows(one.p, 2, 1, rows_h, pen_h, sc.p, out, 0) == cudaSuccess);
+    cuda_ok(cudaDeviceSynchronize(), "draw_rows n = 0");
+    CHECK(out[0] == -1);
+    CHECK(k::draw_rows(one.p, 0, 1, rows_h, pen_h, sc.p, out, 0) == cudaErrorInvalidValue);
+    CHECK(k::draw_rows(nullptr, 2, 1, rows_h, pen_h, sc.p, out, 0) == cudaErrorInvalidValue);
+    CHECK(k::draw_rows(one.p, 2, 65536, rows_h, pen_h, sc.p, out, 0) == cudaErrorInvalidValue);
+    cudaFreeHost(rows_h);
+    cudaFreeHost(pen_h);
+    cudaFreeHost(out);
 }
 
 TEST_CASE("argmax_rows: each row's first largest value, NaN never, ids into pinned memory") {

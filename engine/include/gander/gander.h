@@ -109,6 +109,7 @@ struct LoadOptions {
 enum class StateDtype : std::uint8_t { F32 = 0, F16 = 1 };
 
 class Session;
+class Sampler;
 
 class Model {
 public:
@@ -153,6 +154,19 @@ public:
     static void feed_batch_greedy(std::span<Session* const> sessions,
                                   std::span<const std::int32_t> tokens,
                                   std::span<std::int32_t> picks, std::int32_t below = 0);
+    // feed(token), returning the next token drawn from logits()[0, below) by `sampler` (below as
+    // in feed_greedy): the token sampler.sample(logits().first(below)) gives, which it records. A
+    // backend may draw where the output is made and bring the logits over only when logits() is
+    // asked for (the CUDA backend does where Sampler::can_plan allows). Throws what sample()
+    // throws.
+    std::int32_t feed_sampled(std::int32_t token, Sampler& sampler, std::int32_t below = 0);
+    // feed_batch, and picks[i] = session i's next token drawn by samplers[i] as feed_sampled does,
+    // or -1 where the backend left that draw to the caller (samplers[i] null, or a backend that
+    // draws on the host: logits() then holds the output, to sample as after feed_batch).
+    static void feed_batch_sampled(std::span<Session* const> sessions,
+                                   std::span<const std::int32_t> tokens,
+                                   std::span<Sampler* const> samplers,
+                                   std::span<std::int32_t> picks, std::int32_t below = 0);
     // Absorbs a sequence in chunks with a fixed workspace; logits() then holds the output after the
     // last token. On cancel or error the state is as before the call.
     void prefill(std::span<const std::int32_t> tokens, const Progress& progress = {});
@@ -198,6 +212,18 @@ protected:
                                       std::span<const std::int32_t> tokens,
                                       std::span<const std::span<float>> logits,
                                       std::span<std::int32_t> picks, std::int32_t below);
+    // Sampled steps (feed_sampled, feed_batch_sampled; below in [1, V]): a backend may draw
+    // session i's next token where its output is made, with samplers[i] (null: not this one),
+    // into picks[i] and keep those logits until do_fetch_logits; picks[i] = -1: its logits were
+    // written into logits[i] (Session draws for feed_sampled; feed_batch_sampled's caller does).
+    // The defaults step as do_feed / do_feed_batch and draw nothing.
+    virtual void do_feed_sampled(std::int32_t token, std::int32_t below, Sampler& sampler,
+                                 std::span<float> logits, std::int32_t& pick);
+    virtual void do_feed_batch_sampled(std::span<Session* const> sessions,
+                                       std::span<const std::int32_t> tokens,
+                                       std::span<const std::span<float>> logits,
+                                       std::span<Sampler* const> samplers,
+                                       std::span<std::int32_t> picks, std::int32_t below);
     virtual void do_fetch_logits(std::span<float> logits) const;
     virtual void do_reset() = 0;
     virtual void do_read_state(std::span<float> out) const = 0;

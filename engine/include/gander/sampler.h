@@ -16,6 +16,7 @@
 #include <random>
 #include <span>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace gander {
@@ -41,6 +42,17 @@ struct SamplerParams {
     std::uint64_t seed = 0; // same seed, same logits -> same tokens
 };
 
+// What a draw made where the logits are (Session::feed_sampled: the CUDA backend draws on the
+// card, kernels/sample.h draw_rows) needs to pick the token sample() would: the settings, the
+// draw's uniform from the sampler's stream, and the penalties to subtract first.
+struct DrawPlan {
+    double u = 0.0;     // in [0, 1)
+    float top_p = 1.0f; // >= 1: off
+    float inv_temperature = 1.0f;
+    bool temperature_one = true; // the weights are the probabilities themselves
+    std::vector<std::pair<std::int32_t, float>> penalties; // (token, amount), each token once
+};
+
 class Sampler {
 public:
     // Throws Error on a negative or non-finite temperature, top_k < 0, NaN top_p, non-finite
@@ -58,9 +70,19 @@ public:
     // logits are (Session::feed_greedy) instead of by sample(): its record of tokens is only for
     // the penalties. (sample() throws where every logit is -inf or NaN; argmax gives 0.)
     bool picks_argmax() const;
+    // Whether the next draw over `vocab` logits may be made elsewhere by plan_draw: a temperature
+    // above 0 (not greedy), top-k off (0 or >= vocab) and at most max_penalties penalised tokens
+    // below vocab.
+    bool can_plan(std::size_t vocab, std::size_t max_penalties) const;
+    // The next draw's plan (only when can_plan): takes the draw's uniform from the random stream
+    // as sample() does; the caller then records the token it picks with accept(). A draw that finds
+    // every logit -inf or NaN has nothing to pick: sample() over those logits says so (and draws no
+    // uniform).
+    void plan_draw(std::size_t vocab, DrawPlan& plan);
 
 private:
     bool greedy() const;                // temperature 0: the argmax after penalties
+    float penalty(float count) const;   // subtracted from the logit of a token seen `count` times
     std::int32_t draw(float max_logit); // temperature > 0: top-p, top-k, then one uniform draw
     double exp_pass(float max_logit, float inv_temperature);
     // Tokens with their buckets (ids null: every token, in id order) and the sums of buckets

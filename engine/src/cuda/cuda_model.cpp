@@ -612,6 +612,46 @@ bool card_pick() {
     return on;
 }
 
+bool card_draw() {
+    // Off until its first run on a card (GANDER_CARD_DRAW=1 turns it on).
+    static const bool on = k::detail::env_is("GANDER_CARD_DRAW", "1");
+    return on;
+}
+
+bool CudaModel::plan_draw_row(int r, Sampler* sampler, std::int32_t below) {
+    if (!m_draw_rows.as<void>()) {
+        m_draw_rows = PinnedBuffer(sizeof(k::DrawRow) * kMaxBatch, "the draws' settings");
+        m_draw_pen = PinnedBuffer(sizeof(k::DrawPenalty) * k::kDrawMaxPenalties * kMaxBatch,
+                                  "the draws' penalties");
+    }
+    k::DrawRow& row = m_draw_rows.as<k::DrawRow>()[r];
+    row = k::DrawRow{}; // n = 0: no draw
+    const auto n = std::size_t(below);
+    if (!sampler || below < 1 || below > k::kDrawMaxVocab ||
+        !sampler->can_plan(n, std::size_t(k::kDrawMaxPenalties)))
+        return false;
+    sampler->plan_draw(n, m_plan);
+    row.u = m_plan.u;
+    row.top_p = m_plan.top_p;
+    row.inv_temperature = m_plan.inv_temperature;
+    row.temperature_one = m_plan.temperature_one ? 1 : 0;
+    row.n = below;
+    row.penalties = int(m_plan.penalties.size());
+    k::DrawPenalty* pen =
+        m_draw_pen.as<k::DrawPenalty>() + std::size_t(r) * std::size_t(k::kDrawMaxPenalties);
+    for (const auto& [t, amount] : m_plan.penalties) *pen++ = {t, amount};
+    return true;
+}
+
+float* CudaModel::draw_scratch(bool batch) {
+    DeviceBuffer& b = m_draw_scratch[batch ? 1 : 0];
+    if (!b.get())
+        b = DeviceBuffer(sizeof(float) * 2 * std::size_t(m_shape.vocab) *
+                             std::size_t(batch ? kMaxBatch : 1),
+                         "the draws' scratch");
+    return b.as<float>();
+}
+
 bool logits_by_copy_engine() {
     static const bool on = k::detail::env_is("GANDER_LOGITS_OUT", "copy");
     return on;
@@ -815,11 +855,12 @@ void CudaModel::step_batch(const std::vector<float*>& states, const std::int32_t
     // through a pinned staging buffer (a copy into pageable memory goes through the driver's
     // bounce buffer, ~1 ms for 8 MB at B = 32), made on first need.
     const std::size_t n = std::size_t(B);
-    std::array<bool, kMaxBatch> direct{};
+    std::array<bool, kMaxBatch> direct{}, out_host{};
     bool staged = false;
-    for (std::size_t b = 0; b < n && !greedy; ++b) {
-        direct[b] = is_pinned(logits[b].data());
-        staged = staged || !direct[b];
+    for (std::size_t b = 0; b < n; ++b) {
+        out_host[b] = !greedy || !greedy->dst[b];
+        direct[b] = out_host[b] && is_pinned(logits[b].data());
+        staged = staged || (out_host[b] && !direct[b]);
     }
     if (staged && !m_batch_host.as<void>())
         m_batch_host = PinnedBuffer(sizeof(float) * V * kMaxBatch, "the batch's logits");
@@ -840,14 +881,17 @@ void CudaModel::step_batch(const std::vector<float*>& states, const std::int32_t
     GANDER_CUDA(cudaEventRecord(m_batch_ev[1], st));
     const float* dev = m_batch_logits.as<float>();
     static_assert(kMaxBatch <= k::kMaxRowsOut);
-    // Where each row of logits goes: a greedy step's to its session's card buffer (the picks go
+    // Where each row of logits goes: a picked row's to its session's card buffer (the picks go
     // across the link), otherwise to the session's pinned logits or the staging buffer.
     float* host = m_batch_host.as<float>();
     k::RowsOut out{};
     out.rows = B;
     for (std::size_t b = 0; b < n; ++b)
-        out.dst[b] = greedy ? greedy->dst[b] : direct[b] ? logits[b].data() : host + b * V;
-    if (greedy)
+        out.dst[b] = !out_host[b] ? greedy->dst[b] : direct[b] ? logits[b].data() : host + b * V;
+    if (greedy && greedy->draw)
+        GANDER_CUDA(k::draw_rows(dev, std::int64_t(V), B, draw_rows_table(), draw_penalties(),
+                                 draw_scratch(true), pinned_picks(), st));
+    else if (greedy)
         GANDER_CUDA(k::argmax_rows(dev, greedy->below, std::int64_t(V), B, pinned_picks(), st));
     if (!greedy && logits_by_copy_engine()) {
         for (std::size_t b = 0; b < n; ++b)
@@ -857,12 +901,10 @@ void CudaModel::step_batch(const std::vector<float*>& states, const std::int32_t
         GANDER_CUDA(k::copy_rows_out(dev, std::int64_t(V), out, st));
     }
     GANDER_CUDA(cudaStreamSynchronize(st));
-    if (greedy) {
-        std::copy_n(pinned_picks(), n, greedy->picks.begin());
-        return;
-    }
+    if (greedy) std::copy_n(pinned_picks(), n, greedy->picks.begin());
     for (std::size_t b = 0; b < n; ++b)
-        if (!direct[b]) std::memcpy(logits[b].data(), host + b * V, sizeof(float) * V);
+        if (out_host[b] && !direct[b])
+            std::memcpy(logits[b].data(), host + b * V, sizeof(float) * V);
 }
 
 double CudaModel::last_batch_ms() {

@@ -15,7 +15,9 @@
 
 #include "cuda/cuda_common.h"
 #include "gander/gander.h"
+#include "gander/sampler.h"
 #include "kernels/gemv_quant.h"
+#include "kernels/sample.h"
 #include "model/weights.h"
 
 namespace gander::cuda {
@@ -80,6 +82,11 @@ bool logits_by_copy_engine();
 // sessions 5.85 -> 5.43 ms on an H200, docs/performance.md). GANDER_CARD_PICK=0: they feed and pick
 // on the host, as before.
 bool card_pick();
+// Sampled steps (Session::feed_sampled, feed_batch_sampled) draw on the card where the sampler's
+// settings allow (Sampler::can_plan: top-k off, at most kDrawMaxPenalties penalised tokens) and
+// keep the logits there until logits() asks (kernels/sample.h draw_rows; twenty-second session).
+// GANDER_CARD_DRAW=0: they feed on the card and draw on the host, as before.
+bool card_draw();
 
 // Activations for up to `rows` tokens.
 struct Workspace {
@@ -118,6 +125,18 @@ public:
     std::int32_t* pinned_token() const { return m_pin_token.as<std::int32_t>(); }
     // kMaxBatch ids the card writes: greedy steps' picks (read after the step's sync).
     std::int32_t* pinned_picks() const { return m_pin_picks.as<std::int32_t>(); }
+    // Sampled steps' draws (draw_rows): row r of the pinned table of settings and penalty lists
+    // that the card reads, filled from `sampler`'s plan for a draw over `below` logits. False
+    // (the row then draws nothing, and nothing was taken from the sampler) where the draw cannot
+    // be made on the card: no sampler, or settings that Sampler::can_plan refuses.
+    bool plan_draw_row(int r, Sampler* sampler, std::int32_t below);
+    const kernels::DrawRow* draw_rows_table() const { return m_draw_rows.as<kernels::DrawRow>(); }
+    const kernels::DrawPenalty* draw_penalties() const {
+        return m_draw_pen.as<kernels::DrawPenalty>();
+    }
+    // The draws' scratch on the card (2 V floats a row): one row for the decoding graphs, or
+    // kMaxBatch for step_batch; made on first need, never moved after (graphs name it).
+    float* draw_scratch(bool batch);
     // Runs T tokens (ids already in ws.ids) through the model, updating `state` (reference
     // layout); leaves the last token's logits in ws.logits when `logits` is set. T == 1 uses only
     // graph-capturable kernels (no cuBLAS).
@@ -132,12 +151,15 @@ public:
     static constexpr int kMaxBatch = 64;
     // Over the decoding steps so far (every precision): {non-zero FFN activations, all of them}.
     std::pair<std::uint64_t, std::uint64_t> ffn_activity();
-    // A greedy step (`greedy` set) leaves row b's logits in greedy->dst[b] (V floats on the card)
-    // instead of `logits`, and its pick in greedy->picks[b]: the largest of the first `below`.
+    // A step that picks (`greedy` set) leaves row b's logits in greedy->dst[b] (V floats on the
+    // card) instead of `logits`, and its pick in greedy->picks[b]: the largest of the first
+    // `below`, or with `draw` the draw of row b of the pinned draw table (plan_draw_row; -1 where
+    // that row draws nothing, whose dst[b] is then null and its logits go to `logits`).
     struct BatchPicks {
         std::span<float* const> dst;
         std::span<std::int32_t> picks;
         std::int32_t below = 0;
+        bool draw = false;
     };
     void step_batch(const std::vector<float*>& states, const std::int32_t* tokens,
                     std::span<const std::span<float>> logits, const BatchPicks* greedy = nullptr);
@@ -185,6 +207,9 @@ private:
     std::unique_ptr<Workspace> m_prefill;
     PinnedBuffer m_pin_token;
     PinnedBuffer m_pin_picks;                  // pinned_picks()
+    PinnedBuffer m_draw_rows, m_draw_pen;      // plan_draw_row: kMaxBatch rows, made on first use
+    DeviceBuffer m_draw_scratch[2];            // draw_scratch(false / true)
+    DrawPlan m_plan;                           // plan_draw_row's, reused
     DeviceBuffer m_batch_ptrs, m_batch_logits; // step_batch: allocated on first use
     PinnedBuffer m_batch_host; // step_batch: staging for logits not in pinned memory (first use)
     cudaEvent_t m_batch_ev[2] = {};            // around the batched graph (last_batch_ms)

@@ -29,6 +29,7 @@ public:
     ~CudaSession() override {
         if (m_exec) cudaGraphExecDestroy(m_exec);
         if (m_exec_greedy) cudaGraphExecDestroy(m_exec_greedy);
+        if (m_exec_sampled) cudaGraphExecDestroy(m_exec_sampled);
         for (cudaEvent_t e : m_split_ev)
             if (e) cudaEventDestroy(e);
     }
@@ -60,9 +61,37 @@ protected:
         return true;
     }
 
-    // A greedy step's logits, from this session's buffer on the card.
+    // The step's graph draws on the card and keeps the logits there (cuda_model.h card_draw;
+    // where the sampler's settings do not allow it, or GANDER_CARD_DRAW=0, as Session's default).
+    void do_feed_sampled(std::int32_t token, std::int32_t below, Sampler& sampler,
+                         std::span<float> logits, std::int32_t& pick) override {
+        if (!card_draw()) return Session::do_feed_sampled(token, below, sampler, logits, pick);
+        std::lock_guard lock(m_model.mutex());
+        if (!m_model.plan_draw_row(0, &sampler, below)) {
+            step_locked(token, logits);
+            pick = -1;
+            return;
+        }
+        pick = step_sampled_locked(token, sampler, logits);
+    }
+
+    void do_feed_batch_sampled(std::span<Session* const> sessions,
+                               std::span<const std::int32_t> tokens,
+                               std::span<const std::span<float>> logits,
+                               std::span<Sampler* const> samplers, std::span<std::int32_t> picks,
+                               std::int32_t below) override {
+        if (!card_draw())
+            return Session::do_feed_batch_sampled(sessions, tokens, logits, samplers, picks, below);
+        std::lock_guard lock(m_model.mutex());
+        batch_locked(sessions, tokens, logits, picks, below, samplers);
+    }
+
+    // A greedy or sampled step's logits, from this session's buffer on the card.
     void do_fetch_logits(std::span<float> logits) const override {
         std::lock_guard lock(m_model.mutex());
+        fetch_locked(logits);
+    }
+    void fetch_locked(std::span<float> logits) const {
         GANDER_CUDA(cudaMemcpyAsync(logits.data(), m_card_logits.get(), logits.size_bytes(),
                                     cudaMemcpyDeviceToHost, m_model.stream()));
         GANDER_CUDA(cudaStreamSynchronize(m_model.stream()));
@@ -132,13 +161,14 @@ protected:
         batch_locked(sessions, tokens, logits, {}, 0);
     }
 
-    // A batched step (do_feed_batch, or greedy when `picks` is not empty: do_feed_batch_greedy)
-    // in launches of up to kMaxBatch sessions; below min_batch() each session's own graph. The
-    // model's mutex is held by the caller.
+    // A batched step in launches of up to kMaxBatch sessions; below min_batch() each session's
+    // own graph. Its picks: none (`picks` empty: do_feed_batch), greedy (do_feed_batch_greedy),
+    // or drawn with `samplers` where each allows (do_feed_batch_sampled: picks[i] = -1 and the
+    // logits out where not). The model's mutex is held by the caller.
     void batch_locked(std::span<Session* const> sessions, std::span<const std::int32_t> tokens,
                       std::span<const std::span<float>> logits, std::span<std::int32_t> picks,
-                      std::int32_t below) {
-        const bool greedy = !picks.empty();
+                      std::int32_t below, std::span<Sampler* const> samplers = {}) {
+        const bool sampled = !samplers.empty(), greedy = !picks.empty() && !sampled;
         std::vector<float*> states, dst;
         for (std::size_t done = 0; done < sessions.size();) {
             const std::size_t n =
@@ -149,6 +179,8 @@ protected:
                     auto* s = static_cast<CudaSession*>(sessions[i]);
                     if (greedy)
                         picks[i] = s->step_greedy_locked(tokens[i], below);
+                    else if (sampled && m_model.plan_draw_row(0, samplers[i], below))
+                        picks[i] = s->step_sampled_locked(tokens[i], *samplers[i], logits[i]);
                     else
                         s->step_locked(tokens[i], logits[i]);
                 }
@@ -157,14 +189,26 @@ protected:
             }
             states.clear();
             dst.clear();
+            bool any = greedy;
             for (std::size_t i = done; i < done + n; ++i) {
                 auto* s = static_cast<CudaSession*>(sessions[i]);
                 states.push_back(s->m_state.as<float>());
-                if (greedy) dst.push_back(s->card_logits());
+                const bool draws =
+                    sampled && m_model.plan_draw_row(int(i - done), samplers[i], below);
+                any = any || draws;
+                if (greedy || draws)
+                    dst.push_back(s->card_logits());
+                else if (sampled)
+                    dst.push_back(nullptr);
             }
-            const CudaModel::BatchPicks card{dst, greedy ? picks.subspan(done, n) : picks, below};
+            const auto rows = picks.empty() ? picks : picks.subspan(done, n);
+            const CudaModel::BatchPicks card{dst, rows, below, sampled};
             m_model.step_batch(states, tokens.data() + done, logits.subspan(done, n),
-                               greedy ? &card : nullptr);
+                               any ? &card : nullptr);
+            for (std::size_t i = done; sampled && i < done + n; ++i)
+                if (dst[i - done])
+                    static_cast<CudaSession*>(sessions[i])
+                        ->drawn(picks[i], *samplers[i], logits[i]);
             done += n;
         }
     }
@@ -256,6 +300,39 @@ private:
         return *m_model.pinned_picks();
     }
 
+    // One sampled decoding step of this session (the model's mutex held, its draw planned in row
+    // 0 of the model's draw table): its own graph, which draws into pinned memory and keeps the
+    // logits in card_logits(). Returns the pick (recorded by the sampler), or -1 with the logits
+    // in `logits` where every logit was -inf or NaN.
+    std::int32_t step_sampled_locked(std::int32_t token, Sampler& sampler,
+                                     std::span<float> logits) {
+        if (!m_exec_sampled) {
+            float* keep = card_logits();
+            float* scratch = m_model.draw_scratch(false);
+            m_exec_sampled = record_step([&](const float* out, int V, cudaStream_t st) {
+                GANDER_CUDA(kernels::draw_rows(out, V, 1, m_model.draw_rows_table(),
+                                               m_model.draw_penalties(), scratch,
+                                               m_model.pinned_picks(), st));
+                GANDER_CUDA(kernels::copy_row_out(out, V, keep, st));
+            });
+        }
+        *m_model.pinned_token() = token;
+        run_step(m_exec_sampled);
+        std::int32_t pick = *m_model.pinned_picks();
+        drawn(pick, sampler, logits);
+        return pick;
+    }
+
+    // After a draw on the card: the sampler records the pick; where there was none (every logit
+    // -inf or NaN), the logits go to `logits` and the pick stays -1, so that the host's sampler
+    // draws from them and says what is wrong.
+    void drawn(std::int32_t& pick, Sampler& sampler, std::span<float> logits) {
+        if (pick >= 0)
+            sampler.accept(pick);
+        else
+            fetch_locked(logits);
+    }
+
     // Records one decoding step (token in from pinned memory, logits out to this session's pinned
     // logits by a kernel's stores, or GANDER_LOGITS_OUT=copy a copy engine's copy) as a graph bound
     // to this session's state and logits; each feed replays it.
@@ -294,6 +371,7 @@ private:
     cudaGraphExec_t m_exec = nullptr;
     DeviceBuffer m_card_logits;              // card_logits()
     cudaGraphExec_t m_exec_greedy = nullptr; // step_greedy_locked
+    cudaGraphExec_t m_exec_sampled = nullptr; // step_sampled_locked
     std::int32_t m_greedy_below = 0;
     detail::StepSplit m_split;      // take_split
     cudaEvent_t m_split_ev[2] = {}; // run_step
@@ -441,6 +519,10 @@ std::pair<std::uint64_t, std::uint64_t> cuda_ffn_activity(Model& model) {
 
 bool cuda_card_pick() {
     return cuda::card_pick();
+}
+
+bool cuda_card_draw() {
+    return cuda::card_draw();
 }
 
 StepSplit cuda_step_split(Session& session, bool on) {
