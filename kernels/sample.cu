@@ -56,17 +56,20 @@ __global__ void __launch_bounds__(kArgmaxThreads)
 //   4. the weights (e, or e^-(M - w)/T recomputed as the host does) of the kept tokens
 //      (w >= v*), their sum in id order, and the first token at which the running sum passes
 //      u times it.
-// The masses of steps 2 and 3 are sums of integers (e times 2^S, S as large as the row's length
-// allows without overflow), so they are exact and the same in any order: a row's draw is the same
-// on every run. They differ from the host's double sums only by e's bits below 2^-S (under 2^-45
-// of the best token's weight each): a cut differs only where the cumulative mass lands that close
-// to top_p Z. The weights of step 4 are summed in double, by warps in id order and then across
-// warps; where they span less than ~2^29 (top-p's kept set does at temperature 1) every partial
-// sum is exact, as the host's are, so the walk picks the same token; elsewhere only a token whose
-// weight is below rounding of the sum could differ.
-// Step 1 reads the logits once; w and e then stay in the row's scratch (L2), read by each pass.
-// Lane `lane` of warp `wi` owns the ids wi 32 K + 32 k + lane (k < K, K = ceil(n / 1,024)): loads
-// are coalesced and a warp's ids are consecutive, so the walk's order is lanes, then k, then warps.
+// The masses of steps 2 and 3 are sums of integers (e times 2^44, mass_of), so they are exact
+// and the same in any order: a row's draw is the same on every run. They differ from the host's
+// double sums only by e's bits below 2^-44 (of the best token's weight, 1): a cut differs only
+// where the cumulative mass lands that close to top_p Z. The weights of step 4 are summed in
+// double, by warps in id order and then across warps; where they span less than ~2^29 (top-p's kept
+// set does at temperature 1) every partial sum is exact, as the host's are, so the walk picks the
+// same token; elsewhere only a token whose weight is below rounding of the sum could differ. Step 1
+// reads the logits once; w and e then stay in the row's scratch (L2), read by each pass, 8 loads in
+// flight a lane. Lane `lane` of warp `wi` owns the ids wi 32 K + 32 k + lane (k < K, K = ceil(n /
+// 1,024)): loads are coalesced and a warp's ids are consecutive, so the walk's order is lanes, then
+// k, then warps. Histogram bins are added to by one lane for all the lanes of its warp that share
+// the bin (bin_add), with 32-bit atomics. (The first version, run once on an H200: a bin's 64-bit
+// mass by one atomic a token, and one load in flight a lane, took ~0.7 ms a row of the random 7.2B
+// model's nearly flat logits.)
 constexpr int kDrawThreads = 1024, kDrawWarps = kDrawThreads / 32;
 constexpr int kPenPerThread = kDrawMaxPenalties / kDrawThreads;
 static_assert(kDrawMaxPenalties % kDrawThreads == 0);
@@ -113,34 +116,18 @@ __device__ __forceinline__ double warp_prefix(double v, int lane) {
     return v;
 }
 
-// A lane's run of consecutive tokens in one bin, added to the shared histogram when the bin
-// changes: a flat row puts every token in one bin, whose atomics would otherwise serialise.
-struct BinRun {
-    int bin = -1;
-    unsigned long long mass = 0;
-    unsigned count = 0;
-    __device__ void add(int b, unsigned long long q, unsigned long long* hm, unsigned* hc) {
-        if (b != bin) {
-            flush(hm, hc);
-            bin = b;
-        }
-        mass += q;
-        ++count;
-    }
-    __device__ void flush(unsigned long long* hm, unsigned* hc) {
-        if (count) {
-            atomicAdd(&hm[bin], mass);
-            atomicAdd(&hc[bin], count);
-        }
-        mass = 0;
-        count = 0;
-    }
-};
+// Token masses as integers: e times 2^44, below 2^45 (e <= 1), exact for e >= 2^-21, each token
+// off by less than 2^-44 below that. A histogram bin holds a mass in three 15-bit parts, each
+// summed by native 32-bit shared atomics (at most 2^17 tokens of < 2^15: no overflow), and is read
+// back as one 64-bit integer; a row's total is below 2^62.
+constexpr float kMassScale = 17592186044416.0f; // 2^44
+__device__ __forceinline__ unsigned long long mass_of(float e) {
+    return __float2ull_rz(__fmul_rn(e, kMassScale));
+}
 
 struct DrawShared {
     std::uint32_t pen_bits[kDrawMaxVocab / 32];
-    unsigned long long hist_mass[256];
-    unsigned hist_count[256];
+    unsigned hist[4][256]; // a bin's mass in 15-bit parts [0..2], its count [3]
     float max_part[kDrawWarps];
     unsigned long long mass_part[kDrawWarps];
     double weight_part[kDrawWarps];
@@ -148,6 +135,26 @@ struct DrawShared {
     unsigned long long acc; // the mass of every token above the chosen bins
     int pick, last;
 };
+
+// Adds a token of mass q to bin d (d = 256: none). The lanes of a warp that share a bin add their
+// masses first (one match, three reductions) and one of them adds the sums: a nearly flat row
+// puts most lanes in one bin, whose atomics would otherwise serialise.
+__device__ __forceinline__ void bin_add(DrawShared& sh, int d, unsigned long long q, int lane) {
+    const unsigned peers = __match_any_sync(0xffffffffu, d);
+    const unsigned s0 = __reduce_add_sync(peers, unsigned(q & 0x7FFFu));
+    const unsigned s1 = __reduce_add_sync(peers, unsigned((q >> 15) & 0x7FFFu));
+    const unsigned s2 = __reduce_add_sync(peers, unsigned(q >> 30));
+    if (d < 256 && lane == __ffs(peers) - 1) {
+        atomicAdd(&sh.hist[0][d], s0);
+        atomicAdd(&sh.hist[1][d], s1);
+        atomicAdd(&sh.hist[2][d], s2);
+        atomicAdd(&sh.hist[3][d], unsigned(__popc(peers)));
+    }
+}
+
+__device__ __forceinline__ void clear_hist(DrawShared& sh, int tid) {
+    if (tid < 256) sh.hist[0][tid] = sh.hist[1][tid] = sh.hist[2][tid] = sh.hist[3][tid] = 0;
+}
 
 // Warp 0: of the 256 bins, walked from the largest keys down, the first that holds tokens and
 // brings the running mass (sh.acc, then each bin's) to p_mass. Appends its 8 bits to sh.prefix and
@@ -158,8 +165,9 @@ __device__ void choose_bin(DrawShared& sh, double p_mass, int lane) {
 #pragma unroll
     for (int j = 0; j < 8; ++j) {
         const int b = 255 - 8 * lane - j;
-        m[j] = sh.hist_mass[b];
-        c[j] = sh.hist_count[b];
+        m[j] = sh.hist[0][b] + (static_cast<unsigned long long>(sh.hist[1][b]) << 15) +
+               (static_cast<unsigned long long>(sh.hist[2][b]) << 30);
+        c[j] = sh.hist[3][b];
         local += m[j];
     }
     unsigned long long before = local; // exclusive prefix over the lanes (bins above this lane's)
@@ -196,6 +204,10 @@ __device__ void choose_bin(DrawShared& sh, double p_mass, int lane) {
     }
 }
 
+// The passes over a row go 8 of a lane's ids at a time, their loads first, so that each lane has
+// 8 in flight (a pass is then bound by the L2's bytes, not by one round trip a token).
+constexpr int kUnroll = 8;
+
 __global__ void __launch_bounds__(kDrawThreads)
     draw_rows_kernel(const float* x, long long pitch, const DrawRow* params, const DrawPenalty* pen,
                      float* scratch, std::int32_t* out) {
@@ -205,10 +217,7 @@ __global__ void __launch_bounds__(kDrawThreads)
     const DrawRow p = params[row];
     const int n = p.n > 0 && p.n <= kDrawMaxVocab && p.n <= pitch ? p.n : 0;
     for (int i = tid; i < (n + 31) / 32; i += kDrawThreads) sh.pen_bits[i] = 0;
-    if (tid < 256) {
-        sh.hist_mass[tid] = 0;
-        sh.hist_count[tid] = 0;
-    }
+    clear_hist(sh, tid);
     if (tid == 0) {
         sh.prefix = 0;
         sh.acc = 0;
@@ -235,22 +244,31 @@ __global__ void __launch_bounds__(kDrawThreads)
         return;
     }
 
-    const float* lg = x + std::size_t(row) * std::size_t(pitch);
-    float* w = scratch + std::size_t(row) * 2 * std::size_t(pitch);
-    float* e = w + pitch;
+    const float* __restrict__ lg = x + std::size_t(row) * std::size_t(pitch);
+    float* __restrict__ w = scratch + std::size_t(row) * 2 * std::size_t(pitch);
+    float* __restrict__ e = w + pitch;
     const int K = (n + kDrawThreads - 1) / kDrawThreads;
     const int base = warp * 32 * K + lane;
+    const auto id = [&](int k) { return base + 32 * k; };
     const auto no_nan = [](float v) { return isnan(v) ? -INFINITY : v; };
 
     // 1. w and its maximum (-0 made +0 for the keys; the host's float compares take them equal).
     float mx = -INFINITY;
-    for (int k = 0; k < K; ++k) {
-        const int i = base + 32 * k;
-        if (i >= n) break;
-        if ((sh.pen_bits[i >> 5] >> (i & 31)) & 1u) continue;
-        const float v = __fadd_rn(no_nan(lg[i]), 0.0f);
-        w[i] = v;
-        mx = fmaxf(mx, v);
+    for (int k0 = 0; k0 < K; k0 += kUnroll) {
+        float v[kUnroll];
+#pragma unroll
+        for (int j = 0; j < kUnroll; ++j) {
+            const int i = id(k0 + j);
+            v[j] = k0 + j < K && i < n ? lg[i] : -INFINITY;
+        }
+#pragma unroll
+        for (int j = 0; j < kUnroll; ++j) {
+            const int i = id(k0 + j);
+            if (k0 + j >= K || i >= n || ((sh.pen_bits[i >> 5] >> (i & 31)) & 1u)) continue;
+            const float u = __fadd_rn(no_nan(v[j]), 0.0f);
+            w[i] = u;
+            mx = fmaxf(mx, u);
+        }
     }
 #pragma unroll
     for (int j = 0; j < kPenPerThread; ++j)
@@ -271,9 +289,8 @@ __global__ void __launch_bounds__(kDrawThreads)
     }
     if (M == INFINITY) { // the +inf tokens share all the probability
         for (int k = 0; k < K; ++k) {
-            const int i = base + 32 * k;
-            if (i >= n) break;
-            w[i] = w[i] == INFINITY ? 0.0f : -INFINITY;
+            const int i = id(k);
+            if (i < n) w[i] = w[i] == INFINITY ? 0.0f : -INFINITY;
         }
         M = 0.0f;
         __syncthreads();
@@ -281,20 +298,25 @@ __global__ void __launch_bounds__(kDrawThreads)
 
     // 2. e, Z, and the first round's histogram (the top 8 bits of the keys).
     const bool use_cut = p.top_p < 1.0f;
-    const int S = 62 - (n > 1 ? 32 - __clz(n - 1) : 0); // n tokens of at most 2^S: below 2^62
-    const float scale = __int_as_float((127 + S) << 23);
     unsigned long long z = 0;
-    BinRun run;
-    for (int k = 0; k < K; ++k) {
-        const int i = base + 32 * k;
-        if (i >= n) break;
-        const float v = w[i], ev = exp_neg(__fsub_rn(M, v));
-        e[i] = ev;
-        const unsigned long long q = __float2ull_rz(__fmul_rn(ev, scale));
-        z += q;
-        if (use_cut) run.add(int(order_key(v) >> 24), q, sh.hist_mass, sh.hist_count);
+    for (int k0 = 0; k0 < K; k0 += kUnroll) {
+        float v[kUnroll];
+#pragma unroll
+        for (int j = 0; j < kUnroll; ++j) {
+            const int i = id(k0 + j);
+            v[j] = k0 + j < K && i < n ? w[i] : -INFINITY;
+        }
+#pragma unroll
+        for (int j = 0; j < kUnroll; ++j) {
+            const int i = id(k0 + j);
+            const bool in = k0 + j < K && i < n;
+            const float ev = exp_neg(__fsub_rn(M, v[j]));
+            if (in) e[i] = ev;
+            const unsigned long long q = in ? mass_of(ev) : 0;
+            z += q;
+            if (use_cut) bin_add(sh, in ? int(order_key(v[j]) >> 24) : 256, q, lane);
+        }
     }
-    run.flush(sh.hist_mass, sh.hist_count);
     z = warp_sum_u64(z);
     if (lane == 0) sh.mass_part[warp] = z;
     __syncthreads();
@@ -308,23 +330,25 @@ __global__ void __launch_bounds__(kDrawThreads)
         if (warp == 0) choose_bin(sh, p_mass, lane);
         __syncthreads();
         for (int round = 1; round < 4; ++round) {
-            if (tid < 256) {
-                sh.hist_mass[tid] = 0;
-                sh.hist_count[tid] = 0;
-            }
+            clear_hist(sh, tid);
             __syncthreads();
             const int shift = 24 - 8 * round;
             const unsigned prefix = sh.prefix;
-            BinRun r;
-            for (int k = 0; k < K; ++k) {
-                const int i = base + 32 * k;
-                if (i >= n) break;
-                const unsigned key = order_key(w[i]);
-                if ((key >> (shift + 8)) != prefix) continue;
-                r.add(int((key >> shift) & 255u), __float2ull_rz(__fmul_rn(e[i], scale)),
-                      sh.hist_mass, sh.hist_count);
+            for (int k0 = 0; k0 < K; k0 += kUnroll) {
+                unsigned key[kUnroll];
+#pragma unroll
+                for (int j = 0; j < kUnroll; ++j) {
+                    const int i = id(k0 + j);
+                    key[j] = k0 + j < K && i < n ? order_key(w[i]) : 0u;
+                }
+#pragma unroll
+                for (int j = 0; j < kUnroll; ++j) {
+                    const int i = id(k0 + j);
+                    const bool in = k0 + j < K && i < n && (key[j] >> (shift + 8)) == prefix;
+                    bin_add(sh, in ? int((key[j] >> shift) & 255u) : 256, in ? mass_of(e[i]) : 0,
+                            lane);
+                }
             }
-            r.flush(sh.hist_mass, sh.hist_count);
             __syncthreads();
             if (warp == 0) choose_bin(sh, p_mass, lane);
             __syncthreads();
@@ -332,21 +356,31 @@ __global__ void __launch_bounds__(kDrawThreads)
         cut = sh.prefix;
     }
 
-    // 4. The kept tokens' weights in id order against u times their sum (two passes: the warps'
-    // sums, then each token's running sum).
+    // 4. The kept tokens' weights in id order against u times their sum: the warps' sums (the
+    // weights at a temperature other than 1 computed once, into e), then each token's running sum.
     const bool t_one = p.temperature_one != 0;
     const float inv_t = p.inv_temperature;
-    const auto weight = [&](int i) {
-        if (i >= n) return 0.0f;
-        const float v = w[i];
-        if (use_cut && order_key(v) < cut) return 0.0f;
-        const float wt = t_one ? e[i] : exp_neg(__fmul_rn(__fsub_rn(M, v), inv_t));
-        return wt > 0.0f ? wt : 0.0f;
-    };
     double carry = 0.0;
-    for (int k = 0; k < K; ++k) {
-        const double incl = warp_prefix(double(weight(base + 32 * k)), lane);
-        carry += __shfl_sync(0xffffffffu, incl, 31);
+    for (int k0 = 0; k0 < K; k0 += kUnroll) {
+        float v[kUnroll], ev[kUnroll];
+#pragma unroll
+        for (int j = 0; j < kUnroll; ++j) {
+            const int i = id(k0 + j);
+            const bool in = k0 + j < K && i < n;
+            v[j] = in ? w[i] : -INFINITY;
+            ev[j] = in ? e[i] : 0.0f;
+        }
+#pragma unroll
+        for (int j = 0; j < kUnroll; ++j) {
+            const int i = id(k0 + j);
+            const bool in = k0 + j < K && i < n;
+            const bool kept = in && (!use_cut || order_key(v[j]) >= cut);
+            float wt =
+                kept ? (t_one ? ev[j] : exp_neg(__fmul_rn(__fsub_rn(M, v[j]), inv_t))) : 0.0f;
+            wt = wt > 0.0f ? wt : 0.0f;
+            if (in) e[i] = wt;
+            carry += __shfl_sync(0xffffffffu, warp_prefix(double(wt), lane), 31);
+        }
     }
     if (lane == 0) sh.weight_part[warp] = carry;
     __syncthreads();
@@ -358,15 +392,23 @@ __global__ void __launch_bounds__(kDrawThreads)
     const double target = p.u * total;
     carry = before;
     int first = INT_MAX, last = -1;
-    for (int k = 0; k < K; ++k) {
-        const int i = base + 32 * k;
-        const float wt = weight(i);
-        const double incl = warp_prefix(double(wt), lane);
-        if (wt > 0.0f) {
-            last = i;
-            if (first == INT_MAX && carry + incl > target) first = i;
+    for (int k0 = 0; k0 < K; k0 += kUnroll) {
+        float wv[kUnroll];
+#pragma unroll
+        for (int j = 0; j < kUnroll; ++j) {
+            const int i = id(k0 + j);
+            wv[j] = k0 + j < K && i < n ? e[i] : 0.0f;
         }
-        carry += __shfl_sync(0xffffffffu, incl, 31);
+#pragma unroll
+        for (int j = 0; j < kUnroll; ++j) {
+            const int i = id(k0 + j);
+            const double incl = warp_prefix(double(wv[j]), lane);
+            if (wv[j] > 0.0f) {
+                last = i;
+                if (first == INT_MAX && carry + incl > target) first = i;
+            }
+            carry += __shfl_sync(0xffffffffu, incl, 31);
+        }
     }
     if (first != INT_MAX) atomicMin(&sh.pick, first);
     if (last >= 0) atomicMax(&sh.last, last);
