@@ -66,8 +66,8 @@ __global__ void __launch_bounds__(kArgmaxThreads)
 // reads the logits once; w and e then stay in the row's scratch (L2), read by each pass, 8 loads in
 // flight a lane. Lane `lane` of warp `wi` owns the ids wi 32 K + 32 k + lane (k < K, K = ceil(n /
 // 1,024)): loads are coalesced and a warp's ids are consecutive, so the walk's order is lanes, then
-// k, then warps. Histogram bins are added to by one lane for all the lanes of its warp that share
-// the bin (bin_add), with 32-bit atomics. (The first version, run once on an H200: a bin's 64-bit
+// k, then warps. Histogram bins take 32-bit atomics, a warp's sum at once where all its lanes
+// share the bin (bin_add). (The first version, run once on an H200: a bin's 64-bit
 // mass by one atomic a token, and one load in flight a lane, took ~0.7 ms a row of the random 7.2B
 // model's nearly flat logits.)
 constexpr int kDrawThreads = 1024, kDrawWarps = kDrawThreads / 32;
@@ -125,9 +125,12 @@ __device__ __forceinline__ unsigned long long mass_of(float e) {
     return __float2ull_rz(__fmul_rn(e, kMassScale));
 }
 
+constexpr int kHistCopies = 4; // lane l adds to copy l % 4: a quarter of the conflicts
+
 struct DrawShared {
     std::uint32_t pen_bits[kDrawMaxVocab / 32];
-    unsigned hist[4][256]; // a bin's mass in 15-bit parts [0..2], its count [3]
+    // A bin's mass in 15-bit parts [0..2] and its count [3], in kHistCopies copies.
+    unsigned hist[kHistCopies][4][256];
     float max_part[kDrawWarps];
     unsigned long long mass_part[kDrawWarps];
     double weight_part[kDrawWarps];
@@ -136,24 +139,38 @@ struct DrawShared {
     int pick, last;
 };
 
-// Adds a token of mass q to bin d (d = 256: none). The lanes of a warp that share a bin add their
-// masses first (one match, three reductions) and one of them adds the sums: a nearly flat row
-// puts most lanes in one bin, whose atomics would otherwise serialise.
+// Adds a token of mass q to bin d (d = 256: none). Where the whole warp shares one bin (tied or
+// nearly flat rows), its masses are summed first (three reductions) and one lane adds them;
+// otherwise each lane adds its own, into the copy of its lane % 4, with 32-bit atomics.
+// (__match_any_sync grouped the lanes by bin in an earlier version: ~600 instructions a warp's
+// 32 tokens on an H200, a loop.)
 __device__ __forceinline__ void bin_add(DrawShared& sh, int d, unsigned long long q, int lane) {
-    const unsigned peers = __match_any_sync(0xffffffffu, d);
-    const unsigned s0 = __reduce_add_sync(peers, unsigned(q & 0x7FFFu));
-    const unsigned s1 = __reduce_add_sync(peers, unsigned((q >> 15) & 0x7FFFu));
-    const unsigned s2 = __reduce_add_sync(peers, unsigned(q >> 30));
-    if (d < 256 && lane == __ffs(peers) - 1) {
-        atomicAdd(&sh.hist[0][d], s0);
-        atomicAdd(&sh.hist[1][d], s1);
-        atomicAdd(&sh.hist[2][d], s2);
-        atomicAdd(&sh.hist[3][d], unsigned(__popc(peers)));
+    const int d0 = __shfl_sync(0xffffffffu, d, 0);
+    if (__all_sync(0xffffffffu, d == d0)) {
+        if (d0 == 256) return;
+        const unsigned s0 = __reduce_add_sync(0xffffffffu, unsigned(q & 0x7FFFu));
+        const unsigned s1 = __reduce_add_sync(0xffffffffu, unsigned((q >> 15) & 0x7FFFu));
+        const unsigned s2 = __reduce_add_sync(0xffffffffu, unsigned(q >> 30));
+        if (lane == 0) {
+            atomicAdd(&sh.hist[0][0][d0], s0);
+            atomicAdd(&sh.hist[0][1][d0], s1);
+            atomicAdd(&sh.hist[0][2][d0], s2);
+            atomicAdd(&sh.hist[0][3][d0], 32u);
+        }
+        return;
+    }
+    if (d < 256) {
+        auto& h = sh.hist[lane % kHistCopies];
+        atomicAdd(&h[0][d], unsigned(q & 0x7FFFu));
+        atomicAdd(&h[1][d], unsigned((q >> 15) & 0x7FFFu));
+        atomicAdd(&h[2][d], unsigned(q >> 30));
+        atomicAdd(&h[3][d], 1u);
     }
 }
 
 __device__ __forceinline__ void clear_hist(DrawShared& sh, int tid) {
-    if (tid < 256) sh.hist[0][tid] = sh.hist[1][tid] = sh.hist[2][tid] = sh.hist[3][tid] = 0;
+    unsigned* h = &sh.hist[0][0][0];
+    for (int i = tid; i < kHistCopies * 4 * 256; i += kDrawThreads) h[i] = 0;
 }
 
 // Warp 0: of the 256 bins, walked from the largest keys down, the first that holds tokens and
@@ -165,9 +182,14 @@ __device__ void choose_bin(DrawShared& sh, double p_mass, int lane) {
 #pragma unroll
     for (int j = 0; j < 8; ++j) {
         const int b = 255 - 8 * lane - j;
-        m[j] = sh.hist[0][b] + (static_cast<unsigned long long>(sh.hist[1][b]) << 15) +
-               (static_cast<unsigned long long>(sh.hist[2][b]) << 30);
-        c[j] = sh.hist[3][b];
+        m[j] = 0;
+        c[j] = 0;
+#pragma unroll
+        for (int h = 0; h < kHistCopies; ++h) {
+            m[j] += sh.hist[h][0][b] + (static_cast<unsigned long long>(sh.hist[h][1][b]) << 15) +
+                    (static_cast<unsigned long long>(sh.hist[h][2][b]) << 30);
+            c[j] += sh.hist[h][3][b];
+        }
         local += m[j];
     }
     unsigned long long before = local; // exclusive prefix over the lanes (bins above this lane's)
@@ -379,7 +401,10 @@ __global__ void __launch_bounds__(kDrawThreads)
                 kept ? (t_one ? ev[j] : exp_neg(__fmul_rn(__fsub_rn(M, v[j]), inv_t))) : 0.0f;
             wt = wt > 0.0f ? wt : 0.0f;
             if (in) e[i] = wt;
-            carry += __shfl_sync(0xffffffffu, warp_prefix(double(wt), lane), 31);
+            // Where no lane of the warp keeps a token (most of a trained model's row) the sum
+            // would add 0.
+            if (__any_sync(0xffffffffu, wt > 0.0f))
+                carry += __shfl_sync(0xffffffffu, warp_prefix(double(wt), lane), 31);
         }
     }
     if (lane == 0) sh.weight_part[warp] = carry;
@@ -402,6 +427,7 @@ __global__ void __launch_bounds__(kDrawThreads)
 #pragma unroll
         for (int j = 0; j < kUnroll; ++j) {
             const int i = id(k0 + j);
+            if (!__any_sync(0xffffffffu, wv[j] > 0.0f)) continue;
             const double incl = warp_prefix(double(wv[j]), lane);
             if (wv[j] > 0.0f) {
                 last = i;

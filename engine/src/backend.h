@@ -74,8 +74,8 @@ StepSplit cuda_step_split(Session& session, bool on);
 // Whether greedy steps pick on the card (by default; GANDER_CARD_PICK=0 not: cuda_model.h
 // card_pick).
 bool cuda_card_pick();
-// Whether sampled steps draw on the card (cuda_model.h card_draw).
-bool cuda_card_draw();
+// Whether sampled steps (batched: feed_batch_sampled's) draw on the card (cuda_model.h card_draw).
+bool cuda_card_draw(bool batched);
 // The card's time for a CUDA model's last batched step (ms; 0 for other models or before one).
 double cuda_last_batch_ms(Model& model);
 // Peak device memory used by this process since the last reset (bytes).

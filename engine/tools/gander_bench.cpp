@@ -283,10 +283,13 @@ int main(int argc, char** argv) {
         // the CUDA backend, on the host with GANDER_CARD_PICK=0 or on the CPU); after a prefill the
         // pick comes from its logits.
         std::int32_t next = 0;
-        bool card_picks = false, card_draws = false;
+        bool card_picks = false, card_draws = false, card_batch_draws = false;
 #ifdef GANDER_HAVE_CUDA
         card_picks = opt.backend == gander::BackendKind::Cuda && gander::detail::cuda_card_pick();
-        card_draws = opt.backend == gander::BackendKind::Cuda && gander::detail::cuda_card_draw();
+        card_draws =
+            opt.backend == gander::BackendKind::Cuda && gander::detail::cuda_card_draw(false);
+        card_batch_draws =
+            opt.backend == gander::BackendKind::Cuda && gander::detail::cuda_card_draw(true);
 #endif
         auto greedy = [&](int n) {
             for (int i = 0; i < n; ++i) next = session->feed_greedy(next);
@@ -519,9 +522,9 @@ int main(int argc, char** argv) {
                     opt.backend == gander::BackendKind::Cuda ? "device copy, read+write"
                                                              : "host read, measured");
         if (opt.backend == gander::BackendKind::Cuda)
-            std::printf("greedy picks  %s; sampled draws %s\n",
-                        card_picks ? "on the card" : "on the host (GANDER_CARD_PICK=0)",
-                        card_draws ? "on the card" : "on the host (GANDER_CARD_DRAW=1: the card)");
+            std::printf("greedy picks  %s; sampled draws on the %s, batched on the %s\n",
+                        card_picks ? "card" : "host (GANDER_CARD_PICK=0)",
+                        card_draws ? "card" : "host", card_batch_draws ? "card" : "host");
         std::printf("%-28s %12s\n", "figure", "value");
         std::printf("%-28s %12.2f\n", "decode tok/s", decode_tps);
         if (sampled_tps > 0)

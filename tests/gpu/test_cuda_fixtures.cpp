@@ -362,7 +362,8 @@ TEST_CASE("sampled steps on the card: the host Sampler's token from the step's l
     // the same settings and seed draws from the logits the step leaves (below a limit on odd
     // steps), and those follow the golden logits. Then 70 trained-tiny int4 sessions in sampled
     // batched steps (some with top-k or no sampler: drawn by the caller) against the CPU.
-    std::fprintf(stderr, "  sampled draws: %s\n", cuda::card_draw() ? "card" : "host");
+    std::fprintf(stderr, "  sampled draws: %s, batched %s\n",
+                 cuda::card_draw(false) ? "card" : "host", cuda::card_draw(true) ? "card" : "host");
     std::mt19937_64 seeds{run_seed() + 7};
     const auto params = [&](int i) {
         SamplerParams p; // the chat defaults, then others
@@ -427,7 +428,7 @@ TEST_CASE("sampled steps on the card: the host Sampler's token from the step's l
             const std::size_t lim = below ? std::size_t(below) : V;
             auto& pick = picks[std::size_t(i)];
             const bool card_row = samplers[std::size_t(i)] && i % 4 != 3;
-            CHECK_MSG((pick >= 0) == (card_row && cuda::card_draw()),
+            CHECK_MSG((pick >= 0) == (card_row && cuda::card_draw(true)),
                       "session " << i << " step " << step << ": pick " << pick);
             if (pick < 0) { // left to the caller
                 ++left;

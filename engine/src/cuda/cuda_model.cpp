@@ -612,10 +612,12 @@ bool card_pick() {
     return on;
 }
 
-bool card_draw() {
-    // Off until its first run on a card (GANDER_CARD_DRAW=1 turns it on).
-    static const bool on = k::detail::env_is("GANDER_CARD_DRAW", "1");
-    return on;
+bool card_draw(bool batched) {
+    // Off until measured on a card: GANDER_CARD_DRAW=1 turns it on for every sampled step, =batch
+    // for batched steps only.
+    static const bool all = k::detail::env_is("GANDER_CARD_DRAW", "1");
+    static const bool batch = all || k::detail::env_is("GANDER_CARD_DRAW", "batch");
+    return batched ? batch : all;
 }
 
 bool CudaModel::plan_draw_row(int r, Sampler* sampler, std::int32_t below) {

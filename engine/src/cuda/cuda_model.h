@@ -85,8 +85,9 @@ bool card_pick();
 // Sampled steps (Session::feed_sampled, feed_batch_sampled) draw on the card where the sampler's
 // settings allow (Sampler::can_plan: top-k off, at most kDrawMaxPenalties penalised tokens) and
 // keep the logits there until logits() asks (kernels/sample.h draw_rows; twenty-second session).
-// GANDER_CARD_DRAW=0: they feed on the card and draw on the host, as before.
-bool card_draw();
+// `batched`: for feed_batch_sampled's steps, else feed_sampled's. GANDER_CARD_DRAW=0: they feed
+// on the card and draw on the host, as before; =batch: only batched steps draw on the card.
+bool card_draw(bool batched);
 
 // Activations for up to `rows` tokens.
 struct Workspace {

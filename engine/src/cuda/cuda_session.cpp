@@ -65,7 +65,7 @@ protected:
     // where the sampler's settings do not allow it, or GANDER_CARD_DRAW=0, as Session's default).
     void do_feed_sampled(std::int32_t token, std::int32_t below, Sampler& sampler,
                          std::span<float> logits, std::int32_t& pick) override {
-        if (!card_draw()) return Session::do_feed_sampled(token, below, sampler, logits, pick);
+        if (!card_draw(false)) return Session::do_feed_sampled(token, below, sampler, logits, pick);
         std::lock_guard lock(m_model.mutex());
         if (!m_model.plan_draw_row(0, &sampler, below)) {
             step_locked(token, logits);
@@ -80,7 +80,7 @@ protected:
                                std::span<const std::span<float>> logits,
                                std::span<Sampler* const> samplers, std::span<std::int32_t> picks,
                                std::int32_t below) override {
-        if (!card_draw())
+        if (!card_draw(true))
             return Session::do_feed_batch_sampled(sessions, tokens, logits, samplers, picks, below);
         std::lock_guard lock(m_model.mutex());
         batch_locked(sessions, tokens, logits, picks, below, samplers);
@@ -521,8 +521,8 @@ bool cuda_card_pick() {
     return cuda::card_pick();
 }
 
-bool cuda_card_draw() {
-    return cuda::card_draw();
+bool cuda_card_draw(bool batched) {
+    return cuda::card_draw(batched);
 }
 
 StepSplit cuda_step_split(Session& session, bool on) {
