@@ -613,11 +613,10 @@ bool card_pick() {
 }
 
 bool card_draw(bool batched) {
-    // Off until measured on a card: GANDER_CARD_DRAW=1 turns it on for every sampled step, =batch
-    // for batched steps only.
-    static const bool all = k::detail::env_is("GANDER_CARD_DRAW", "1");
-    static const bool batch = all || k::detail::env_is("GANDER_CARD_DRAW", "batch");
-    return batched ? batch : all;
+    // GANDER_CARD_DRAW=0: never; =batch: batched steps only.
+    static const bool none = k::detail::env_is("GANDER_CARD_DRAW", "0");
+    static const bool batch_only = k::detail::env_is("GANDER_CARD_DRAW", "batch");
+    return !none && (batched || !batch_only);
 }
 
 bool CudaModel::plan_draw_row(int r, Sampler* sampler, std::int32_t below) {

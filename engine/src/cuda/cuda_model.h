@@ -84,7 +84,9 @@ bool logits_by_copy_engine();
 bool card_pick();
 // Sampled steps (Session::feed_sampled, feed_batch_sampled) draw on the card where the sampler's
 // settings allow (Sampler::can_plan: top-k off, at most kDrawMaxPenalties penalised tokens) and
-// keep the logits there until logits() asks (kernels/sample.h draw_rows; twenty-second session).
+// keep the logits there until logits() asks (kernels/sample.h draw_rows; twenty-second session:
+// on an H200 a draw is ~135 us on the card against ~175-270 us on its host for a trained model's
+// kind of logits, and a step of 32 sampled int4 sessions 6.7x -> 9.5x one session's rate).
 // `batched`: for feed_batch_sampled's steps, else feed_sampled's. GANDER_CARD_DRAW=0: they feed
 // on the card and draw on the host, as before; =batch: only batched steps draw on the card.
 bool card_draw(bool batched);

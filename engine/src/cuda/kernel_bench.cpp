@@ -6,17 +6,21 @@
 // replayed several times; the median replay over the launches in it gives the time of one. Bytes:
 // the weights and scales each launch reads once (x and the outputs are under 0.1 % of that).
 #include <algorithm>
+#include <chrono>
 #include <cstring>
+#include <random>
 #include <vector>
 
 #include "backend.h"
 #include "cuda/convert.h"
 #include "cuda/cuda_common.h"
+#include "gander/sampler.h"
 #include "kernels/ffn_sparse.h"
 #include "kernels/gemv.h"
 #include "kernels/gemv_quant.h"
 #include "kernels/gemv_tc.h"
 #include "kernels/handoff.h"
+#include "kernels/sample.h"
 
 namespace gander::detail {
 namespace {
@@ -97,8 +101,8 @@ double time_launches(cudaStream_t s, cudaEvent_t e0, cudaEvent_t e1, int per_gra
 } // namespace
 
 const std::vector<std::string>& cuda_kernel_sections() {
-    static const std::vector<std::string> names = {"one",     "one-once", "chain",     "sparse",
-                                                   "dequant", "wide",     "wide-once", "handoff"};
+    static const std::vector<std::string> names = {
+        "one", "one-once", "chain", "sparse", "dequant", "wide", "wide-once", "handoff", "draw"};
     return names;
 }
 
@@ -315,6 +319,71 @@ std::vector<KernelFigure> cuda_bench_kernels(double copy_bytes_per_s, const std:
                     us / launches);
             }
         }
+    }
+
+    // A sampled step's draw (gander-bench --kernels-only draw): draw_rows over one row and over 32
+    // rows of V logits at the chat defaults (top-p 0.3, 100 tokens' penalties), against the host's
+    // Sampler over the same row (its logits already on the host). Rows: a trained model's kind of
+    // spread, N(0, 3) (the host's near-list case), and the random 7.2B model's kind, N(0, 0.01)
+    // (flat). us a row (the 32 rows: us for all of them).
+    if (only == "draw") {
+        std::mt19937_64 rng(7);
+        k::DrawRow* rows = nullptr;
+        k::DrawPenalty* pen = nullptr;
+        std::int32_t* picks = nullptr;
+        GANDER_CUDA(cudaMallocHost(&rows, sizeof(k::DrawRow) * 32));
+        GANDER_CUDA(cudaMallocHost(&pen, sizeof(k::DrawPenalty) * k::kDrawMaxPenalties * 32));
+        GANDER_CUDA(cudaMallocHost(&picks, sizeof(std::int32_t) * 32));
+        Raw dx(sizeof(float) * V * 32), scratch(sizeof(float) * 2 * V * 32);
+        for (const auto& [name, sigma] :
+             {std::pair{"trained-like N(0,3)", 3.0f}, std::pair{"flat N(0,0.01)", 0.01f}}) {
+            std::normal_distribution<float> nd(0.0f, sigma);
+            std::vector<float> x(std::size_t(V) * 32);
+            for (auto& v : x) v = nd(rng);
+            GANDER_CUDA(cudaMemcpy(dx.p, x.data(), x.size() * 4, cudaMemcpyHostToDevice));
+            Sampler host{SamplerParams{}};
+            std::uniform_int_distribution<int> tok(0, V - 1);
+            for (int i = 0; i < 100; ++i) host.accept(tok(rng));
+            for (int r = 0; r < 32; ++r) {
+                Sampler planner = host;
+                DrawPlan plan;
+                planner.plan_draw(std::size_t(V), plan);
+                rows[r] = {plan.u,
+                           plan.top_p,
+                           plan.inv_temperature,
+                           plan.temperature_one ? 1 : 0,
+                           V,
+                           int(plan.penalties.size()),
+                           0};
+                for (std::size_t j = 0; j < plan.penalties.size(); ++j)
+                    pen[std::size_t(r) * k::kDrawMaxPenalties + j] = {plan.penalties[j].first,
+                                                                      plan.penalties[j].second};
+            }
+            for (const int n : {1, 32}) {
+                const double us = time_launches(s, e0, e1, 10, [&](int) {
+                    return k::draw_rows(dx.as<float>(), V, n, rows, pen, scratch.as<float>(), picks,
+                                        s);
+                });
+                add("draw " + std::string(name), n == 1 ? "1 row" : "32 rows", "draw_rows", 0, us);
+            }
+            std::vector<double> us;
+            for (int i = 0; i < 32; ++i) {
+                Sampler one = host;
+                // Once first, so that the timed draw finds its buffers made, as in a reply.
+                (void)one.sample(
+                    std::span<const float>(x.data() + std::size_t((i + 1) % 32) * V, V));
+                const auto t0 = std::chrono::steady_clock::now();
+                (void)one.sample(std::span<const float>(x.data() + std::size_t(i) * V, V));
+                us.push_back(
+                    std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0)
+                        .count());
+            }
+            std::nth_element(us.begin(), us.begin() + 16, us.end());
+            add("draw " + std::string(name), "1 row", "host Sampler", 0, us[16]);
+        }
+        cudaFreeHost(rows);
+        cudaFreeHost(pen);
+        cudaFreeHost(picks);
     }
 
     // The sparse FFN value step (transposed weights, fp16, int8 and int4) at several fractions of
