@@ -428,19 +428,22 @@ void EngineWorker::replyTo(const Message& user, const GenerateRequest& request) 
         batch.start();
         QString pending;
         bool closed = false; // the state already ends with the turn separator
+        // The first token from the prompt's logits; then each step feeds a token and draws the
+        // next from its output (Session::feed_sampled: on the card where the backend can, so the
+        // logits need not come over).
+        const auto first = m_session->logits();
+        std::int32_t token = sampler.sample(first.first(std::min(usable, first.size())));
         for (int i = 0; i < request.maxTokens; ++i) {
             if (stopRequested()) {
                 stats.finish = FinishReason::Stopped;
                 break;
             }
-            const auto out = m_session->logits();
-            const std::int32_t token = sampler.sample(out.first(std::min(usable, out.size())));
             if (stop.push_token(token)) {
                 stats.finish = FinishReason::Done;
                 break;
             }
             pending += qstr(stop.push(stream.push(token)));
-            m_session->feed(token);
+            token = m_session->feed_sampled(token, sampler, std::int32_t(usable));
             ++stats.tokens;
             if (stop.done()) {
                 stats.finish = FinishReason::Done;

@@ -244,18 +244,25 @@ void Scheduler::decode_step() {
             tokens.push_back(a->next);
         }
     if (batch.empty()) return;
-    // When every job picks the argmax (temperature 0, no penalties, no logit bias), the step picks
-    // where the logits are made (on the card for the CUDA backend, where they then stay), below
-    // the tokenizer's vocabulary as sample() does; otherwise each job samples its logits.
+    // Below the tokenizer's vocabulary, as sample() does, the step picks where the logits are made
+    // (on the card for the CUDA backend, where they then stay): the argmax when every job is
+    // greedy (temperature 0, no penalties, no logit bias), else each job's draw where its sampler
+    // allows (Session::feed_batch_sampled; a job with a logit bias, or that the backend leaves,
+    // samples its logits here).
     const bool greedy = std::all_of(batch.begin(), batch.end(), [](const Active* a) {
         return a->job->logit_bias.empty() && a->sampler->picks_argmax();
     });
     std::vector<std::int32_t> picked(batch.size(), -1);
     try {
-        if (greedy)
+        if (greedy) {
             Session::feed_batch_greedy(sessions, tokens, picked, m_tokenizer.vocab_size());
-        else
-            Session::feed_batch(sessions, tokens);
+        } else {
+            std::vector<Sampler*> samplers;
+            for (Active* a : batch)
+                samplers.push_back(a->job->logit_bias.empty() ? &*a->sampler : nullptr);
+            Session::feed_batch_sampled(sessions, tokens, samplers, picked,
+                                        m_tokenizer.vocab_size());
+        }
     } catch (const std::exception& e) {
         for (Active* a : batch) fail(*a, e.what());
         return;
@@ -265,14 +272,15 @@ void Scheduler::decode_step() {
         m_counters.batched_steps += 1;
         m_counters.batched_tokens += std::int64_t(batch.size());
     }
-    // Each job's own Sampler over its own logits: the jobs side by side on the pool, then the
-    // tokens taken through the streams and stop strings in order, on this thread. A greedy pick
-    // of 0 (the end of the document, or every logit -inf or NaN, which the sampler reports) is
-    // sampled again from the logits.
+    // Each job the step did not pick for samples its own logits with its own Sampler: the jobs
+    // side by side on the pool, then the tokens taken through the streams and stop strings in
+    // order, on this thread. A greedy pick of 0 (the end of the document, or every logit -inf or
+    // NaN, which the sampler reports) is sampled again from the logits; a drawn 0 is the end of
+    // the document (a row with nothing to draw comes back -1).
     std::vector<std::optional<std::string>> errors(batch.size());
     m_sampling.parallel_for(std::int64_t(batch.size()), 1, [&](std::int64_t b, std::int64_t e) {
         for (auto i = std::size_t(b); i < std::size_t(e); ++i) {
-            if (greedy && picked[i] != 0) continue;
+            if (greedy ? picked[i] != 0 : picked[i] >= 0) continue;
             try {
                 picked[i] = sample(*batch[i]);
             } catch (const std::exception& ex) {

@@ -33,13 +33,15 @@ QStringList summariseParts(gander::Session& session, const gander::Tokenizer& to
         gander::Sampler sampler(options.sampling);
         gander::TokenStream stream(tokenizer);
         gander::ReplyStop stop;
+        // As the app's replies: the first token from the request's logits, then each step feeds
+        // one and draws the next (on the card where the backend can).
+        const auto out = session.logits();
+        std::int32_t token = sampler.sample(out.first(std::min(usable, out.size())));
         for (int t = 0; t < options.maxTokensPerPart && !stop.done(); ++t) {
             if (!report(1.0)) throw gander::Cancelled();
-            const auto out = session.logits();
-            const std::int32_t token = sampler.sample(out.first(std::min(usable, out.size())));
             if (stop.push_token(token)) break;
             stop.push(stream.push(token));
-            session.feed(token);
+            token = session.feed_sampled(token, sampler, std::int32_t(usable));
         }
         if (!stop.done()) stop.push(stream.finish());
         const QString summary = QString::fromStdString(gander::clean_chat_text(stop.text()));
