@@ -246,11 +246,13 @@ bool stream_reply(gander::Session& s, const gander::Tokenizer& tok, gander::Samp
     gander::TokenStream stream(tok);
     gander::ReplyStop stop;
     g_interrupted = false;
+    // Each step feeds a token and draws the next from its output (on the card where it can).
+    std::int32_t t = sampler.sample(s.logits());
     for (int n = 0; n < max_tokens && !g_interrupted; ++n) {
-        const std::int32_t t = sampler.sample(s.logits());
         if (t == 0) break; // end of text: not fed, so the state can go on
-        s.feed(t);
-        std::string piece = stream.push(t);
+        const std::int32_t fed = t;
+        t = s.feed_sampled(fed, sampler);
+        std::string piece = stream.push(fed);
         if (chat) piece = stop.push(piece);
         std::fwrite(piece.data(), 1, piece.size(), stdout);
         std::fflush(stdout);
