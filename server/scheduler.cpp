@@ -278,16 +278,22 @@ void Scheduler::decode_step() {
     // NaN, which the sampler reports) is sampled again from the logits; a drawn 0 is the end of
     // the document (a row with nothing to draw comes back -1).
     std::vector<std::optional<std::string>> errors(batch.size());
-    m_sampling.parallel_for(std::int64_t(batch.size()), 1, [&](std::int64_t b, std::int64_t e) {
-        for (auto i = std::size_t(b); i < std::size_t(e); ++i) {
-            if (greedy ? picked[i] != 0 : picked[i] >= 0) continue;
-            try {
-                picked[i] = sample(*batch[i]);
-            } catch (const std::exception& ex) {
-                errors[i] = ex.what();
+    const auto picked_here = [&](std::size_t i) {
+        return greedy ? picked[i] != 0 : picked[i] >= 0;
+    };
+    bool left = false; // any job to sample here (else the pool is not woken)
+    for (std::size_t i = 0; i < batch.size(); ++i) left = left || !picked_here(i);
+    if (left)
+        m_sampling.parallel_for(std::int64_t(batch.size()), 1, [&](std::int64_t b, std::int64_t e) {
+            for (auto i = std::size_t(b); i < std::size_t(e); ++i) {
+                if (picked_here(i)) continue;
+                try {
+                    picked[i] = sample(*batch[i]);
+                } catch (const std::exception& ex) {
+                    errors[i] = ex.what();
+                }
             }
-        }
-    });
+        });
     for (std::size_t i = 0; i < batch.size(); ++i) {
         Active* a = batch[i];
         a->absorbed += m_tokenizer.decode(std::span(&a->next, 1));

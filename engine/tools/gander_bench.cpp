@@ -475,7 +475,10 @@ int main(int argc, char** argv) {
                 if (opt.backend == gander::BackendKind::Cuda)
                     card_ms += gander::detail::cuda_last_batch_ms(*model);
 #endif
-                if (on_card) return;
+                // Every draw made with the step (on the card): nothing for the host to do.
+                if (on_card || (sampled && std::all_of(ids.begin(), ids.end(),
+                                                       [](std::int32_t t) { return t >= 0; })))
+                    return;
                 picks.parallel_for(B, 1, [&](std::int64_t b, std::int64_t e) {
                     for (auto i = std::size_t(b); i < std::size_t(e); ++i)
                         if (!sampled)
