@@ -139,6 +139,18 @@ struct DrawShared {
     int pick, last;
 };
 
+// The sum over the warp's 32 lanes (every lane taking part): one instruction from sm_80 on, a
+// butterfly of shuffles before (sm_75).
+__device__ __forceinline__ unsigned warp_sum_u32(unsigned v) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    return __reduce_add_sync(0xffffffffu, v);
+#else
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+#endif
+}
+
 // Adds a token of mass q to bin d (d = 256: none). Where the whole warp shares one bin (tied or
 // nearly flat rows), its masses are summed first (three reductions) and one lane adds them;
 // otherwise each lane adds its own, into the copy of its lane % 4, with 32-bit atomics.
@@ -148,9 +160,9 @@ __device__ __forceinline__ void bin_add(DrawShared& sh, int d, unsigned long lon
     const int d0 = __shfl_sync(0xffffffffu, d, 0);
     if (__all_sync(0xffffffffu, d == d0)) {
         if (d0 == 256) return;
-        const unsigned s0 = __reduce_add_sync(0xffffffffu, unsigned(q & 0x7FFFu));
-        const unsigned s1 = __reduce_add_sync(0xffffffffu, unsigned((q >> 15) & 0x7FFFu));
-        const unsigned s2 = __reduce_add_sync(0xffffffffu, unsigned(q >> 30));
+        const unsigned s0 = warp_sum_u32(unsigned(q & 0x7FFFu));
+        const unsigned s1 = warp_sum_u32(unsigned((q >> 15) & 0x7FFFu));
+        const unsigned s2 = warp_sum_u32(unsigned(q >> 30));
         if (lane == 0) {
             atomicAdd(&sh.hist[0][0][d0], s0);
             atomicAdd(&sh.hist[0][1][d0], s1);
