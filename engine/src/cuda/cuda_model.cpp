@@ -836,7 +836,7 @@ bool is_pinned(const void* p) {
 } // namespace
 
 void CudaModel::step_batch(const std::vector<float*>& states, const std::int32_t* tokens,
-                           std::span<const std::span<float>> logits, const BatchPicks* greedy) {
+                           std::span<const std::span<float>> logits, const BatchPicks* pick) {
     const int B = int(states.size());
     if (B < 1 || B > kMaxBatch || logits.size() != states.size())
         throw Error("CUDA backend: a batch of " + std::to_string(B) + " sessions (1 to " +
@@ -859,7 +859,7 @@ void CudaModel::step_batch(const std::vector<float*>& states, const std::int32_t
     std::array<bool, kMaxBatch> direct{}, out_host{};
     bool staged = false;
     for (std::size_t b = 0; b < n; ++b) {
-        out_host[b] = !greedy || !greedy->dst[b];
+        out_host[b] = !pick || !pick->dst[b];
         direct[b] = out_host[b] && is_pinned(logits[b].data());
         staged = staged || (out_host[b] && !direct[b]);
     }
@@ -888,13 +888,13 @@ void CudaModel::step_batch(const std::vector<float*>& states, const std::int32_t
     k::RowsOut out{};
     out.rows = B;
     for (std::size_t b = 0; b < n; ++b)
-        out.dst[b] = !out_host[b] ? greedy->dst[b] : direct[b] ? logits[b].data() : host + b * V;
-    if (greedy && greedy->draw)
+        out.dst[b] = !out_host[b] ? pick->dst[b] : direct[b] ? logits[b].data() : host + b * V;
+    if (pick && pick->draw)
         GANDER_CUDA(k::draw_rows(dev, std::int64_t(V), B, draw_rows_table(), draw_penalties(),
                                  draw_scratch(true), pinned_picks(), st));
-    else if (greedy)
-        GANDER_CUDA(k::argmax_rows(dev, greedy->below, std::int64_t(V), B, pinned_picks(), st));
-    if (!greedy && logits_by_copy_engine()) {
+    else if (pick)
+        GANDER_CUDA(k::argmax_rows(dev, pick->below, std::int64_t(V), B, pinned_picks(), st));
+    if (!pick && logits_by_copy_engine()) {
         for (std::size_t b = 0; b < n; ++b)
             GANDER_CUDA(cudaMemcpyAsync(out.dst[b], dev + b * V, sizeof(float) * V,
                                         cudaMemcpyDeviceToHost, st));
@@ -902,7 +902,7 @@ void CudaModel::step_batch(const std::vector<float*>& states, const std::int32_t
         GANDER_CUDA(k::copy_rows_out(dev, std::int64_t(V), out, st));
     }
     GANDER_CUDA(cudaStreamSynchronize(st));
-    if (greedy) std::copy_n(pinned_picks(), n, greedy->picks.begin());
+    if (pick) std::copy_n(pinned_picks(), n, pick->picks.begin());
     for (std::size_t b = 0; b < n; ++b)
         if (out_host[b] && !direct[b])
             std::memcpy(logits[b].data(), host + b * V, sizeof(float) * V);

@@ -154,10 +154,10 @@ public:
     static constexpr int kMaxBatch = 64;
     // Over the decoding steps so far (every precision): {non-zero FFN activations, all of them}.
     std::pair<std::uint64_t, std::uint64_t> ffn_activity();
-    // A step that picks (`greedy` set) leaves row b's logits in greedy->dst[b] (V floats on the
-    // card) instead of `logits`, and its pick in greedy->picks[b]: the largest of the first
-    // `below`, or with `draw` the draw of row b of the pinned draw table (plan_draw_row; -1 where
-    // that row draws nothing, whose dst[b] is then null and its logits go to `logits`).
+    // A step that picks (`pick` set) leaves row b's logits in pick->dst[b] (V floats on the card)
+    // instead of `logits`, and its pick in pick->picks[b]: the largest of the first `below`, or
+    // with `draw` the draw of row b of the pinned draw table (plan_draw_row; -1 where that row
+    // draws nothing, whose dst[b] is then null and its logits go to `logits`).
     struct BatchPicks {
         std::span<float* const> dst;
         std::span<std::int32_t> picks;
@@ -165,7 +165,7 @@ public:
         bool draw = false;
     };
     void step_batch(const std::vector<float*>& states, const std::int32_t* tokens,
-                    std::span<const std::span<float>> logits, const BatchPicks* greedy = nullptr);
+                    std::span<const std::span<float>> logits, const BatchPicks* pick = nullptr);
     // The card's time for the last batched step (its graph alone, ms; 0 before the first): with
     // the host's share of the step, what gander-bench reports next to the batched rates.
     double last_batch_ms();
